@@ -1,0 +1,45 @@
+# Lodge — the two commands a newcomer needs: `make dev` and `make test`.
+# Each installs what it needs (a project-local Python venv with the AWS
+# stand-in and linters; Chromium for browser tests) and is safe to re-run.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Build outside the clone so fresh clones (and CI) reuse compiled dependencies.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/lodge/target
+export CARGO_TERM_COLOR ?= never
+VENV ?= .venv
+export LODGE_VENV := $(abspath $(VENV))
+
+.PHONY: help dev test unit lint browser bench bench-cold tools clean
+
+help:
+	@echo "make dev     run Lodge locally on http://127.0.0.1:$${LODGE_PORT:-3000} (no AWS account, no Docker)"
+	@echo "make test    run every test: unit, black-box, browser, template lint"
+	@echo "make bench   cold-start and request-path figures for the README"
+
+$(VENV)/.installed: infra/requirements.txt infra/requirements.lock
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt -c infra/requirements.lock
+	@touch $@
+
+tools: $(VENV)/.installed
+
+dev: tools
+	cargo build --quiet -p lodge-local
+	LODGE_ROOT=$(CURDIR) $(CARGO_TARGET_DIR)/debug/lodge-local
+
+browser:
+	bash infra/install-browser.sh
+
+lint: tools
+	bash infra/lint.sh
+
+test: tools browser lint
+	cargo test --workspace --no-fail-fast
+
+bench: tools
+	bash infra/bench.sh
+
+clean:
+	rm -rf .lodge

@@ -1,0 +1,80 @@
+//! Passwordless sign-in: request a one-time code by email, redeem it for a
+//! session; sign out here or everywhere; who am I.
+
+mod pages;
+mod routes;
+
+use lambda_http::Request;
+use lodge::auth::Sessions;
+use lodge::config::AppUrl;
+use lodge::domain::Email;
+use lodge::login::LoginCodes;
+use lodge::mail::Mailer;
+use lodge::session::SessionKeys;
+use lodge::store::rate::Limit;
+use lodge::store::Store;
+use lodge::web::{self, Reply, WebError};
+use lodge::{ConfigError, Env, SharedClock};
+
+pub struct State {
+    pub(crate) store: Store,
+    pub(crate) sessions: Sessions,
+    pub(crate) codes: LoginCodes,
+    pub(crate) app: Option<AppUrl>,
+    /// Addresses that are admins by configuration (`AdminEmails`).
+    pub(crate) admins: Vec<Email>,
+    /// Sign-in requests (code requests + code checks) per client IP per hour.
+    pub(crate) ip_limit: Limit,
+    pub(crate) clock: SharedClock,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let admins = env
+            .optional("LODGE_ADMIN_EMAILS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Email::parse(s).map_err(|e| ConfigError::new("LODGE_ADMIN_EMAILS", e)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            sessions: Sessions {
+                store: store.clone(),
+                keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?),
+                clock: clock.clone(),
+            },
+            codes: LoginCodes {
+                store: store.clone(),
+                mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
+                key: env.secret("LODGE_CODE_KEY", 32)?,
+                clock: clock.clone(),
+            },
+            app: env.app_url()?,
+            admins,
+            ip_limit: Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 },
+            store,
+            clock,
+        })
+    }
+}
+
+pub async fn handler(state: &State, req: Request) -> Reply {
+    web::serve(req, |ctx| async move {
+        let app = ctx.app_url(&state.app)?;
+        ctx.check_origin(&app)?;
+        match ctx.route.as_str() {
+            "GET /" => routes::home(state, &ctx).await,
+            "GET /login" => routes::login_page(state, &ctx).await,
+            "POST /auth/email" => routes::request_code(state, &ctx, &app).await,
+            "GET /auth/code" => routes::confirm_page(&ctx),
+            "POST /auth/code" => routes::redeem_code(state, &ctx, &app).await,
+            "POST /logout" => routes::logout(state, &ctx, &app).await,
+            "POST /logout/all" => routes::logout_all(state, &ctx, &app).await,
+            "GET /me" => routes::me_page(state, &ctx).await,
+            "GET /api/me" => routes::me_json(state, &ctx).await,
+            _ => Err(WebError::not_found()),
+        }
+    })
+    .await
+}

@@ -1,0 +1,55 @@
+//! The sign-in pages. All text is escaped by askama.
+
+use askama::Template;
+use lodge::store::members::Member;
+use lodge::web::Layout;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub layout: Layout,
+    pub email: &'a str,
+    pub next: &'a str,
+    pub error: Option<String>,
+}
+
+/// The code form; `notice` explains where the code went.
+#[derive(Template)]
+#[template(path = "code.html")]
+pub struct CodePage<'a> {
+    pub layout: Layout,
+    pub email: &'a str,
+    pub code: &'a str,
+    pub next: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<String>,
+}
+
+/// Opened from the emailed link: a GET never consumes the code (mail
+/// scanners follow links); the button POSTs it.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub layout: Layout,
+    pub email: &'a str,
+    pub code: &'a str,
+    pub next: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+pub struct MePage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+    pub joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+}
+
+pub const SENT_NOTICE: &str = "If this address belongs to a member, a code is on its way. \
+No account yet? Ask a member for an invite.";

@@ -1,0 +1,55 @@
+//! Every function of the workspace, by the binary name `template.yaml` gives
+//! it. Each entry builds the function's `State` from its own environment and
+//! wraps its `handler` — the same calls Lambda makes through `main.rs`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use futures::future::BoxFuture;
+use lambda_http::{Body, Request, Response};
+use lodge::{Env, SharedClock};
+
+pub type HttpFn = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+pub type SqsFn = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
+pub type ScheduleFn = Arc<dyn Fn(serde_json::Value) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+#[derive(Clone)]
+pub enum Invoker {
+    Http(HttpFn),
+    Sqs(SqsFn),
+    Schedule(ScheduleFn),
+}
+
+macro_rules! http {
+    ($state:expr, $handler:path) => {{
+        let state = Arc::new($state);
+        Invoker::Http(Arc::new(move |req| {
+            let state = state.clone();
+            Box::pin(async move { $handler(&state, req).await })
+        }))
+    }};
+}
+
+macro_rules! sqs {
+    ($state:expr, $handler:path) => {{
+        let state = Arc::new($state);
+        Invoker::Sqs(Arc::new(move |event| {
+            let state = state.clone();
+            Box::pin(async move { $handler(&state, event).await })
+        }))
+    }};
+}
+
+/// Binary names this runner can host; a template function outside this list
+/// is an error at start-up (and in the runner's coverage test).
+pub const KNOWN: &[&str] = &["health", "auth-email", "notifier"];
+
+pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
+    let cfg = |e: lodge::ConfigError| format!("{binary}: {e}");
+    Ok(match binary {
+        "health" => http!(health::State::from_env(env, aws).map_err(cfg)?, health::handler),
+        "auth-email" => http!(auth_email::State::from_env(env, aws, clock).map_err(cfg)?, auth_email::handler),
+        "notifier" => sqs!(notifier::State::with_clock(env, aws, clock).map_err(cfg)?, notifier::handler),
+        other => return Err(format!("no local handler for binary {other:?}: add it to infra/local/src/functions.rs")),
+    })
+}

@@ -1,0 +1,59 @@
+//! `make dev`: the AWS stand-in plus every route, queue and schedule of
+//! `template.yaml`, on loopback.
+
+use std::path::PathBuf;
+
+#[tokio::main]
+async fn main() {
+    lodge::telemetry::init();
+    if let Err(e) = run().await {
+        eprintln!("\nlodge-local: {e}\n");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let port: u16 = match std::env::var("LODGE_PORT") {
+        Ok(p) => p.parse().map_err(|_| format!("LODGE_PORT must be a port number, not {p:?}"))?,
+        Err(_) => 3000,
+    };
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(already_running(port).await),
+        Err(e) => return Err(format!("cannot listen on 127.0.0.1:{port}: {e}")),
+    };
+    let root = PathBuf::from(std::env::var("LODGE_ROOT").unwrap_or_else(|_| ".".into()));
+    let state_dir = root.join(".lodge");
+    std::fs::create_dir_all(&state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+    let venv = std::env::var("LODGE_VENV").map(PathBuf::from).unwrap_or_else(|_| root.join(".venv"));
+    println!("Starting the AWS stand-in (moto)…");
+    let mut moto = lodge_local::moto::Moto::spawn(&venv, &state_dir.join("moto.log")).await?;
+    let mut opts = lodge_local::Options::new(root.join("template.yaml"), &moto.url);
+    opts.listener = Some(listener);
+    opts.inherit_env = true;
+    opts.admin_email = std::env::var("LODGE_ADMIN_EMAIL").unwrap_or_else(|_| "admin@lodge.local".into());
+    let stack = lodge_local::start(opts).await?;
+    let admin = stack.env("AuthEmailFunction", "LODGE_ADMIN_EMAILS").unwrap_or("admin@lodge.local").to_string();
+    let routes = stack.template.routes().count();
+    let queues: usize = stack.template.functions.iter().map(|f| f.queues.len()).sum();
+    println!(
+        "\n  Lodge is running: {url}\n\n  Sign in as the admin: {admin}\n  Sign-in codes arrive in the local outbox: {url}/_local/outbox.html\n  Telegram Bot API calls: {url}/_local/telegram\n  {routes} routes, {queues} queue consumer(s); AWS stand-in at {moto}\n\n  Ctrl-C stops everything.\n",
+        url = stack.url,
+        moto = stack.moto_url,
+    );
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    println!("\nStopping…");
+    stack.stop();
+    moto.stop().await;
+    Ok(())
+}
+
+async fn already_running(port: u16) -> String {
+    let url = format!("http://127.0.0.1:{port}");
+    let is_lodge = reqwest::get(format!("{url}/_local")).await.map(|r| r.status().is_success()).unwrap_or(false);
+    if is_lodge {
+        format!("Lodge is already running at {url} — open it there, or stop it (Ctrl-C in its terminal) before starting another.\nTo run a second copy side by side, set LODGE_PORT, e.g. `LODGE_PORT=3001 make dev`.")
+    } else {
+        format!("port {port} is taken by another program. Stop it, or choose another port: `LODGE_PORT=3001 make dev`.")
+    }
+}

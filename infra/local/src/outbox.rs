@@ -1,0 +1,92 @@
+//! Emails "sent" through the SES stand-in, read back from moto for people
+//! (`/_local/outbox.html`) and tests (`/_local/outbox`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEmail {
+    pub id: String,
+    pub to: Vec<String>,
+    pub from: String,
+    pub subject: String,
+    /// What SES stored (moto keeps the HTML part of a multipart message).
+    pub body: String,
+    pub sent_at: String,
+}
+
+pub struct Outbox {
+    moto_url: String,
+    client: reqwest::Client,
+    /// moto records no send time: we note when we first saw each message.
+    first_seen: Mutex<HashMap<String, (usize, i64)>>,
+}
+
+impl Outbox {
+    pub fn new(moto_url: &str) -> Self {
+        Self { moto_url: moto_url.to_string(), client: reqwest::Client::new(), first_seen: Mutex::new(HashMap::new()) }
+    }
+
+    pub async fn list(&self) -> Result<Vec<OutboxEmail>, String> {
+        let data: serde_json::Value = self
+            .client
+            .get(format!("{}/moto-api/data.json", self.moto_url))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
+        let mut seen = self.first_seen.lock().expect("outbox lock");
+        let mut out = Vec::new();
+        for m in messages {
+            let id = m["id"].as_str().unwrap_or_default().to_string();
+            let next = seen.len();
+            let (order, at) = *seen.entry(id.clone()).or_insert((next, now));
+            let to = m["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            out.push((
+                order,
+                OutboxEmail {
+                    id,
+                    to,
+                    from: m["source"].as_str().unwrap_or_default().to_string(),
+                    subject: m["subject"].as_str().unwrap_or_default().to_string(),
+                    body: m["body"].as_str().unwrap_or_default().to_string(),
+                    sent_at: lodge::clock::rfc3339(at),
+                },
+            ));
+        }
+        out.sort_by_key(|(order, _)| *order);
+        Ok(out.into_iter().map(|(_, m)| m).collect())
+    }
+}
+
+pub fn render_html(mails: &[OutboxEmail]) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let mut page = String::from(
+        "<!doctype html><meta charset=utf-8><title>Local outbox · Lodge</title>\
+         <style>body{font:15px system-ui;margin:2rem auto;max-width:52rem}article{border:1px solid #ddd;border-radius:8px;margin:1rem 0;padding:1rem}\
+         iframe{width:100%;height:22rem;border:1px solid #eee}</style><h1>Local outbox</h1>\
+         <p>Emails sent through the local SES stand-in, newest first. Refresh to update.</p>",
+    );
+    if mails.is_empty() {
+        page.push_str("<p><em>No emails yet.</em></p>");
+    }
+    for m in mails.iter().rev() {
+        page.push_str(&format!(
+            "<article><p><strong>{}</strong><br>To: {} · {}</p><iframe sandbox srcdoc=\"{}\"></iframe></article>",
+            esc(&m.subject),
+            esc(&m.to.join(", ")),
+            esc(&m.sent_at),
+            esc(&m.body)
+        ));
+    }
+    page
+}

@@ -1,0 +1,83 @@
+//! Who is asking: the signed-in member behind a request's session cookie.
+
+use http::HeaderMap;
+
+use crate::clock::SharedClock;
+use crate::domain::MemberStatus;
+use crate::session::{self, SessionKeys};
+use crate::store::members::Member;
+use crate::store::sessions::SessionRecord;
+use crate::store::{Store, StoreError};
+
+/// A signed-in member and the session they came with.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub member: Member,
+    pub session: SessionRecord,
+}
+
+impl Viewer {
+    pub fn is_approved(&self) -> bool {
+        self.member.status == MemberStatus::Approved
+    }
+}
+
+/// Everything needed to turn a cookie into a `Viewer`.
+#[derive(Clone)]
+pub struct Sessions {
+    pub store: Store,
+    pub keys: SessionKeys,
+    pub clock: SharedClock,
+}
+
+impl Sessions {
+    /// Checks the JWT's signature and expiry, then that its session item still
+    /// exists, is unexpired, belongs to the member and is of the member's
+    /// current session epoch. Both items are read concurrently (one round trip).
+    pub async fn viewer(&self, headers: &HeaderMap) -> Result<Option<Viewer>, StoreError> {
+        let Some(token) = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(session::read_cookie)
+        else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let Some((member_id, session_id, _)) = self.keys.verify(token, now) else {
+            return Ok(None);
+        };
+        let (session, member) = tokio::join!(self.store.session(&session_id), self.store.member(&member_id));
+        let (Some(session), Some(member)) = (session?, member?) else {
+            return Ok(None);
+        };
+        let valid = session.member_id == member.id
+            && session.expires_at > now
+            && session.epoch == member.session_epoch
+            && member.status != MemberStatus::Banned;
+        Ok(valid.then_some(Viewer { member, session }))
+    }
+
+    /// A new session record for `member`, not yet stored (callers put it in a transaction).
+    pub fn new_session(&self, member: &Member, user_agent: &str) -> SessionRecord {
+        let now = self.clock.now();
+        SessionRecord {
+            id: crate::domain::SessionId::generate(),
+            member_id: member.id.clone(),
+            created_at: now,
+            expires_at: now + session::SESSION_TTL_SECS,
+            epoch: member.session_epoch,
+            user_agent: user_agent.chars().take(200).collect(),
+        }
+    }
+
+    /// The `Set-Cookie` value carrying a session's JWT.
+    pub fn cookie_for(&self, record: &SessionRecord, app: &crate::config::AppUrl) -> String {
+        let token = self.keys.issue(&record.member_id, &record.id, record.created_at, record.expires_at);
+        session::set_cookie(&token, record.expires_at - record.created_at, app.secure_cookies())
+    }
+
+    pub fn clear_cookie(&self, app: &crate::config::AppUrl) -> String {
+        session::clear_cookie(app.secure_cookies())
+    }
+}

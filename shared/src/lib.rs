@@ -1,0 +1,21 @@
+//! `lodge`: everything two or more Lodge functions need.
+//!
+//! Functions are thin: they parse a request, call into these modules and
+//! render a reply. Concepts live here, one module each.
+
+pub mod auth;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod login;
+pub mod mail;
+pub mod queue;
+pub mod session;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+pub use clock::{Clock, SharedClock};
+pub use config::{ConfigError, Env};

@@ -1,0 +1,184 @@
+//! One-time login codes: issue (rate-limited, emailed) and redeem (checked in
+//! constant time, consumed in the same transaction that creates the session).
+
+use askama::Template;
+
+use crate::clock::SharedClock;
+use crate::config::{AppUrl, Secret};
+use crate::crypto;
+use crate::domain::{Email, LoginCode, MemberStatus};
+use crate::mail::{Letter, MailError, Mailer};
+use crate::store::login_codes::{StoredCode, WrongGuess};
+use crate::store::members::Member;
+use crate::store::rate::{Limit, RateDecision};
+use crate::store::sessions::SessionRecord;
+use crate::store::{Store, StoreError};
+
+pub const CODE_TTL_SECS: i64 = 10 * 60;
+pub const ATTEMPTS_PER_CODE: u32 = 3;
+pub const CODES_PER_ADDRESS: Limit = Limit { max: 3, window_secs: 3600 };
+
+#[derive(Clone)]
+pub struct LoginCodes {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub key: Secret,
+    pub clock: SharedClock,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Issued {
+    /// A code went out (to a member).
+    Sent,
+    /// The address is not a member's: nothing was sent. Callers must not
+    /// reveal this to the client.
+    NotAMember,
+    /// Too many codes for this address; try again in this many minutes.
+    QuotaExceeded { minutes: i64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("this code has expired — request a new one")]
+    Expired,
+    #[error("too many attempts — request a new code")]
+    Exhausted,
+    #[error("wrong code, {0} attempts left")]
+    Wrong(u32),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RedeemError {
+    /// The sentence shown to the person.
+    pub fn message(&self) -> String {
+        match self {
+            RedeemError::Expired => "This code has expired — request a new one.".into(),
+            RedeemError::Exhausted => "Too many attempts — request a new code.".into(),
+            RedeemError::Wrong(1) => "Wrong code, 1 attempt left.".into(),
+            RedeemError::Wrong(n) => format!("Wrong code, {n} attempts left."),
+            RedeemError::Store(_) => "We could not check the code just now. Please try again.".into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mail/login_code.html")]
+struct CodeHtml<'a> {
+    code: &'a str,
+    link: &'a str,
+    email: &'a str,
+    minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/login_code.txt")]
+struct CodeText<'a> {
+    code: &'a str,
+    link: &'a str,
+    email: &'a str,
+    minutes: i64,
+}
+
+impl LoginCodes {
+    fn digest(&self, email: &Email, code: &LoginCode) -> String {
+        // Bound to the address, so a code is worthless for any other account.
+        crypto::hmac_hex(self.key.expose().as_bytes(), format!("{}:{}", email, code.expose()).as_bytes())
+    }
+
+    /// The email that carries a code.
+    pub fn letter(&self, app: &AppUrl, email: &Email, code: &LoginCode, next: &str) -> Letter {
+        let query = serde_urlencoded::to_string([("email", email.as_str()), ("code", code.expose()), ("next", next)])
+            .unwrap_or_default();
+        let link = app.join(&format!("/auth/code?{query}"));
+        let minutes = CODE_TTL_SECS / 60;
+        let (code, email) = (code.expose(), email.as_str());
+        Letter {
+            subject: format!("Your Lodge sign-in code: {code}"),
+            text: CodeText { code, link: &link, email, minutes }.render().unwrap_or_default(),
+            html: CodeHtml { code, link: &link, email, minutes }.render().unwrap_or_default(),
+        }
+    }
+
+    /// Issues a code for `email` if it belongs to a member, within the
+    /// per-address quota (counted for every address, so the quota reveals
+    /// nothing). A failed send does not use up quota.
+    pub async fn issue(&self, app: &AppUrl, email: &Email, next: &str) -> Result<Issued, IssueError> {
+        let now = self.clock.now();
+        if let RateDecision::Limited { retry_after_secs } =
+            self.store.hit("code", email.as_str(), CODES_PER_ADDRESS, now).await?
+        {
+            return Ok(Issued::QuotaExceeded { minutes: (retry_after_secs + 59) / 60 });
+        }
+        let member = match self.store.member_by_email(email).await? {
+            Some(m) if m.status != MemberStatus::Banned => m,
+            _ => return Ok(Issued::NotAMember),
+        };
+        let code = LoginCode::generate();
+        let stored = StoredCode {
+            member_id: member.id.clone(),
+            hmac: self.digest(email, &code),
+            attempts_left: ATTEMPTS_PER_CODE,
+            issued_at: now,
+            expires_at: now + CODE_TTL_SECS,
+        };
+        self.store.put_login_code(email, &stored).await?;
+        if let Err(e) = self.mailer.send(email, &self.letter(app, email, &code, next)).await {
+            // Undo both so the member can simply ask again.
+            let _ = self.store.delete_login_code(email).await;
+            let _ = self.store.refund("code", email.as_str(), CODES_PER_ADDRESS, now).await;
+            return Err(e.into());
+        }
+        tracing::info!(email = %email.fingerprint(), member = %member.id, "login code sent");
+        Ok(Issued::Sent)
+    }
+
+    /// Checks `code` for `email`; on success consumes it and stores the
+    /// session made by `new_session` in one transaction.
+    pub async fn redeem(
+        &self,
+        email: &Email,
+        code: &LoginCode,
+        new_session: impl FnOnce(&Member) -> SessionRecord,
+    ) -> Result<(Member, SessionRecord), RedeemError> {
+        let now = self.clock.now();
+        let stored = self.store.login_code(email).await?.ok_or(RedeemError::Expired)?;
+        if stored.expires_at <= now {
+            return Err(RedeemError::Expired);
+        }
+        if stored.attempts_left == 0 {
+            return Err(RedeemError::Exhausted);
+        }
+        let digest = self.digest(email, code);
+        if !crypto::constant_time_eq(digest.as_bytes(), stored.hmac.as_bytes()) {
+            return match self.store.record_wrong_guess(email, &stored.hmac).await? {
+                WrongGuess::AttemptsLeft(0) => Err(RedeemError::Exhausted),
+                WrongGuess::AttemptsLeft(n) => Err(RedeemError::Wrong(n)),
+                WrongGuess::Gone => Err(RedeemError::Expired),
+            };
+        }
+        let member = self.store.member(&stored.member_id).await?.ok_or(RedeemError::Expired)?;
+        if member.status == MemberStatus::Banned {
+            return Err(RedeemError::Expired);
+        }
+        let session = new_session(&member);
+        let items = vec![
+            self.store.consume_login_code_item(email, &digest, now)?,
+            self.store.tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
+        ];
+        match self.store.transact(items).await {
+            Ok(()) => Ok((member, session)),
+            // Used, replaced or expired between our read and the write.
+            Err(e) if e.failed_at(0) => Err(RedeemError::Expired),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The key scheme of the single table — every partition/sort key is built here.
+//!
+//! | item            | pk                       | sk                 | gsi1                            |
+//! |-----------------|--------------------------|--------------------|---------------------------------|
+//! | member          | `MEMBER#<id>`            | `PROFILE`          | `STATUS#<status>` / `<created>` |
+//! | email → member  | `EMAIL#<address>`        | `EMAIL`            |                                 |
+//! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
+//! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
+//! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
+//! | processed msg   | `DONE#<queue>#<id>`      | `DONE`             |                                 |
+//! | health probe    | `HEALTH`                 | `HEALTH`           |                                 |
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::{Email, MemberId, SessionId};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+    /// Secondary-index keys written with the item, if it is indexed.
+    pub gsi1: Option<(String, String)>,
+}
+
+impl Key {
+    fn new(pk: String, sk: &str) -> Self {
+        Self { pk, sk: sk.to_string(), gsi1: None }
+    }
+
+    pub fn with_gsi1(mut self, pk: String, sk: String) -> Self {
+        self.gsi1 = Some((pk, sk));
+        self
+    }
+
+    pub fn member(id: &MemberId) -> Self {
+        Self::new(format!("MEMBER#{id}"), "PROFILE")
+    }
+
+    pub fn email(email: &Email) -> Self {
+        Self::new(format!("EMAIL#{email}"), "EMAIL")
+    }
+
+    pub fn login_code(email: &Email) -> Self {
+        Self::new(format!("LOGIN#{email}"), "CODE")
+    }
+
+    pub fn session(id: &SessionId) -> Self {
+        Self::new(format!("SESSION#{id}"), "SESSION")
+    }
+
+    pub fn rate(what: &str, key: &str, window_start: i64) -> Self {
+        Self::new(format!("RATE#{what}#{key}"), &window_start.to_string())
+    }
+
+    /// Marks a message as processed, so redeliveries are no-ops.
+    pub fn done(queue: &str, id: &str) -> Self {
+        Self::new(format!("DONE#{queue}#{id}"), "DONE")
+    }
+
+    pub fn health() -> Self {
+        Self::new("HEALTH".into(), "HEALTH")
+    }
+
+    /// The primary key attributes only (for Get/Update/Delete).
+    pub fn to_item(&self) -> super::Item {
+        [("pk".to_string(), AttributeValue::S(self.pk.clone())), ("sk".to_string(), AttributeValue::S(self.sk.clone()))]
+            .into_iter()
+            .collect()
+    }
+}
+
+/// GSI partition listing members in one status, oldest first.
+pub fn members_by_status(status: crate::domain::MemberStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// GSI partition listing a member's sessions.
+pub fn sessions_of(member: &MemberId) -> String {
+    format!("MEMBER#{member}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_prefixed_by_kind() {
+        let e = Email::parse("a@b.org").unwrap();
+        assert_eq!(Key::email(&e).pk, "EMAIL#a@b.org");
+        assert_eq!(Key::login_code(&e).pk, "LOGIN#a@b.org");
+        assert_eq!(Key::rate("ip", "1.2.3.4", 3600).sk, "3600");
+    }
+}

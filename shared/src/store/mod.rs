@@ -1,0 +1,222 @@
+//! The one DynamoDB table. Keys are built in `keys`, items are (de)serialised
+//! with `serde_dynamo`, and invariants are enforced by condition expressions
+//! and transactions — never by read-then-write.
+
+pub mod keys;
+pub mod login_codes;
+pub mod members;
+pub mod rate;
+pub mod sessions;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use keys::Key;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition expression did not hold (the item exists, changed, …).
+    #[error("condition failed")]
+    Conflict,
+    /// A transaction was cancelled; `failed[i]` says whether item `i`'s condition failed.
+    #[error("transaction cancelled (conditions failed at {failed:?})")]
+    Cancelled { failed: Vec<bool> },
+    #[error("DynamoDB: {0}")]
+    Backend(String),
+    #[error("stored item does not match its type: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when the transaction failed because condition `i` did not hold.
+    pub fn failed_at(&self, i: usize) -> bool {
+        matches!(self, StoreError::Cancelled { failed } if failed.get(i).copied().unwrap_or(false))
+    }
+
+    pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        match err.code() {
+            Some("ConditionalCheckFailedException") => StoreError::Conflict,
+            _ => StoreError::Backend(describe(&err)),
+        }
+    }
+}
+
+fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>) -> String {
+    match err {
+        SdkError::ServiceError(s) => format!(
+            "{}: {}",
+            s.err().code().unwrap_or("ServiceError"),
+            s.err().message().unwrap_or_default()
+        ),
+        other => format!("{other}"),
+    }
+}
+
+/// A handle on the table, cheap to clone, created once per container.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Strongly consistent read, so a write is visible to the next request.
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Writes an item unconditionally (replacing any previous one).
+    pub async fn put<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key, value)?))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Writes an item only if none exists under its key.
+    pub async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key, value)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// All-or-nothing write of several items.
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let n = items.len();
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(t) => {
+                    let mut failed: Vec<bool> = t
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                        .collect();
+                    failed.resize(n, false);
+                    if failed.iter().any(|f| *f) {
+                        Err(StoreError::Cancelled { failed })
+                    } else {
+                        // Cancelled for another reason (conflict with a concurrent transaction, throttling).
+                        Err(StoreError::Backend(format!("transaction cancelled: {:?}", t.message())))
+                    }
+                }
+                other => Err(StoreError::Backend(format!(
+                    "{}: {}",
+                    other.code().unwrap_or("TransactWriteItems"),
+                    other.message().unwrap_or_default()
+                ))),
+            },
+            Err(other) => Err(StoreError::Backend(other.to_string())),
+        }
+    }
+
+    /// A `Put` for a transaction; `condition` is e.g. `attribute_not_exists(pk)`.
+    pub fn tx_put<T: Serialize>(
+        &self,
+        key: &Key,
+        value: &T,
+        condition: Option<&str>,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key, value)?))
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    pub fn tx_delete(&self, key: &Key, condition: Option<&str>, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// Serialises `value` and adds the key attributes.
+pub fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.extend(key.to_item());
+    if let Some((pk, sk)) = &key.gsi1 {
+        item.insert("gsi1pk".into(), AttributeValue::S(pk.clone()));
+        item.insert("gsi1sk".into(), AttributeValue::S(sk.clone()));
+    }
+    Ok(item)
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,58 @@
+//! Server-side sessions. The JWT cookie names a session; deleting the item
+//! (or bumping the member's session epoch) revokes it immediately.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, Key};
+use super::{Store, StoreError};
+use crate::domain::{MemberId, SessionId};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub member_id: MemberId,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub epoch: u32,
+    #[serde(default)]
+    pub user_agent: String,
+}
+
+impl SessionRecord {
+    pub fn key(&self) -> Key {
+        Key::session(&self.id).with_gsi1(keys::sessions_of(&self.member_id), format!("SESSION#{:012}", self.created_at))
+    }
+}
+
+impl Store {
+    pub async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.get(&Key::session(id)).await
+    }
+
+    pub async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.delete(&Key::session(id)).await
+    }
+
+    /// Deletes every session of a member found through the index (tidying;
+    /// the epoch bump is what guarantees revocation, since the index lags).
+    pub async fn delete_sessions_of(&self, member: &MemberId) -> Result<usize, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", super::s(keys::sessions_of(member)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut deleted = 0;
+        for item in out.items() {
+            if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()).and_then(|v| SessionId::parse(v).ok()) {
+                self.delete_session(&id).await?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,44 @@
+use askama::Template;
+
+use super::WebError;
+
+/// What every page's layout needs.
+pub struct Layout {
+    pub title: String,
+    /// The signed-in member's display name, for the header.
+    pub viewer: Option<String>,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, viewer: Option<String>) -> Self {
+        Self { title: title.into(), viewer }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub layout: Layout,
+    pub status: u16,
+    pub message: &'a str,
+    pub request_id: &'a str,
+}
+
+impl ErrorPage<'_> {
+    pub fn render(err: &WebError, request_id: &str) -> String {
+        let title = err.status.canonical_reason().unwrap_or("Error").to_string();
+        ErrorPage { layout: Layout::new(title, None), status: err.status.as_u16(), message: &err.message, request_id }
+            .render()
+            .unwrap_or_else(|_| err.message.clone())
+    }
+}
+
+/// A page with a heading, a paragraph and an optional link onwards.
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub layout: Layout,
+    pub heading: String,
+    pub body: String,
+    pub link: Option<(String, String)>,
+}

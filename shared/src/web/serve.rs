@@ -1,0 +1,78 @@
+use std::future::Future;
+use std::time::Instant;
+
+use http::{header, HeaderValue};
+
+use super::pages::ErrorPage;
+use super::{html, json, Ctx, Reply, WebError, DEFAULT_BODY_LIMIT};
+
+/// Runs one request through `route`, turning errors into responses, adding
+/// security headers and writing exactly one log line.
+pub async fn serve<F, Fut>(req: lambda_http::Request, route: F) -> Reply
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<Reply, WebError>>,
+{
+    serve_with_limit(req, DEFAULT_BODY_LIMIT, route).await
+}
+
+pub async fn serve_with_limit<F, Fut>(req: lambda_http::Request, body_limit: usize, route: F) -> Reply
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = Result<Reply, WebError>>,
+{
+    let started = Instant::now();
+    let ctx = Ctx::from_request(req);
+    let (route_key, request_id, wants_json) = (ctx.route.clone(), ctx.request_id.clone(), ctx.wants_json);
+    let result = if ctx.body.len() > body_limit { Err(WebError::payload_too_large(body_limit)) } else { route(ctx).await };
+    let mut reply = match result {
+        Ok(reply) => reply,
+        Err(err) => error_reply(&err, &request_id, wants_json),
+    };
+    secure_headers(&mut reply, &request_id);
+    tracing::info!(
+        request_id = %request_id,
+        route = %route_key,
+        status = reply.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    reply
+}
+
+pub fn error_reply(err: &WebError, request_id: &str, wants_json: bool) -> Reply {
+    let mut reply = if wants_json {
+        json(
+            err.status,
+            &serde_json::json!({"error": {"code": err.code, "message": err.message, "request_id": request_id}}),
+        )
+    } else {
+        html(err.status, ErrorPage::render(err, request_id))
+    };
+    for (name, value) in &err.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            reply.headers_mut().insert(*name, v);
+        }
+    }
+    reply
+}
+
+fn secure_headers(reply: &mut Reply, request_id: &str) {
+    let h = reply.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if !h.contains_key(name) {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        }
+    };
+    set("x-request-id", request_id);
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "same-origin");
+    set(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(header::CACHE_CONTROL.as_str(), "no-store");
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: each starts its own local stack (resources under a unique
+//! prefix in a shared AWS stand-in) and talks to it over HTTP and SQS.
+
+mod auth;
+mod bad_input;
+mod events;
+mod health;
+mod queues;
+mod runner;

@@ -1,0 +1,161 @@
+//! Test support: an isolated local stack per test, and a client that talks
+//! to it the way a browser or API client would.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use lodge::clock::ManualClock;
+use lodge_local::{Options, Stack};
+use serde::Deserialize;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the repo").to_path_buf()
+}
+
+/// One AWS stand-in per test binary: `LODGE_TEST_MOTO_URL`, or a `moto_server`
+/// from the project venv that exits when this process does.
+pub fn moto_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("LODGE_TEST_MOTO_URL") {
+            return url;
+        }
+        let venv = std::env::var("LODGE_VENV").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".venv"));
+        let bin = venv.join("bin/moto_server");
+        assert!(bin.exists(), "{} is missing: run the tests with `make test`, which installs it", bin.display());
+        let port = lodge_local::free_port().expect("free port");
+        // The watchdog loop ends moto when the test process (its parent) exits.
+        let script = format!(
+            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
+            bin.display(),
+            std::process::id()
+        );
+        std::process::Command::new("bash").args(["-c", &script]).spawn().expect("start moto");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                return url;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto did not start on {url}");
+    })
+    .clone()
+}
+
+pub fn unique(label: &str) -> String {
+    format!("{label}-{}", &lodge::crypto::sha256_hex(lodge::crypto::random_token(16).as_bytes())[..10])
+}
+
+pub struct TestApp {
+    pub stack: Stack,
+    pub url: String,
+    pub clock: Arc<ManualClock>,
+    pub admin: String,
+    pub http: reqwest::Client,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let clock = ManualClock::new();
+        let mut opts = Options::new(repo_root().join("template.yaml"), &moto_url());
+        opts.prefix = format!("{}-", unique("t"));
+        opts.clock = clock.clone();
+        opts.admin_email = format!("{}@lodge.test", unique("admin"));
+        opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let admin = opts.admin_email.clone();
+        let stack = lodge_local::start(opts).await.expect("local stack starts");
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { url: stack.url.clone(), stack, clock, admin, http }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.at(path))
+    }
+
+    /// A same-origin form POST, as the app's own pages send it.
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.at(path))
+            .header("origin", &self.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded_pairs(fields))
+    }
+
+    pub fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.http.post(self.at(path)).header("accept", "application/json").json(&body)
+    }
+
+    pub async fn outbox(&self) -> Vec<Mail> {
+        self.get("/_local/outbox").send().await.expect("outbox").json().await.expect("outbox json")
+    }
+
+    pub async fn mails_to(&self, email: &str) -> Vec<Mail> {
+        self.outbox().await.into_iter().filter(|m| m.to.iter().any(|t| t == email)).collect()
+    }
+
+    /// The code in the newest sign-in email to `email`.
+    pub async fn latest_code(&self, email: &str) -> String {
+        let mails = self.mails_to(email).await;
+        let mail = mails.last().unwrap_or_else(|| panic!("no email to {email}"));
+        extract_code(&mail.body).unwrap_or_else(|| panic!("no code in {:?}", mail.subject))
+    }
+
+    /// Requests and redeems a code; returns the session cookie (`name=value`).
+    pub async fn sign_in(&self, email: &str) -> String {
+        let r = self.post_form("/auth/email", &[("email", email)]).send().await.unwrap();
+        assert_eq!(r.status(), 200, "requesting a code for {email}");
+        let code = self.latest_code(email).await;
+        let r = self.post_form("/auth/code", &[("email", email), ("code", &code)]).send().await.unwrap();
+        assert_eq!(r.status(), 303, "redeeming the code for {email}");
+        session_cookie(&r).expect("a session cookie")
+    }
+
+    pub fn table(&self) -> String {
+        self.stack.physical.refs["Table"].clone()
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> String {
+        self.stack.physical.refs[logical_id].clone()
+    }
+
+    pub fn store(&self) -> lodge::store::Store {
+        lodge::store::Store::new(lodge::aws::dynamodb(&self.stack.aws), self.table())
+    }
+}
+
+pub fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+pub fn extract_code(html: &str) -> Option<String> {
+    let start = html.find("data-login-code>")? + "data-login-code>".len();
+    Some(html[start..start + 6].to_string())
+}
+
+/// `lodge_session=…` from a response's `Set-Cookie`, if it sets a session.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("lodge_session=") && !c.starts_with("lodge_session=;"))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
