@@ -4,6 +4,7 @@
 //! |-----------------|--------------------------|--------------------|---------------------------------|
 //! | member          | `MEMBER#<id>`            | `PROFILE`          | `STATUS#<status>` / `<created>` |
 //! | email → member  | `EMAIL#<address>`        | `EMAIL`            |                                 |
+//! | telegram → mbr  | `TG#<user id>`           | `TG`               |                                 |
 //! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
 //! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
@@ -55,6 +56,11 @@ impl Key {
     /// Marks a message as processed, so redeliveries are no-ops.
     pub fn done(queue: &str, id: &str) -> Self {
         Self::new(format!("DONE#{queue}#{id}"), "DONE")
+    }
+
+    /// Telegram user → member uniqueness marker.
+    pub fn telegram(user_id: i64) -> Self {
+        Self::new(format!("TG#{user_id}"), "TG")
     }
 
     pub fn health() -> Self {

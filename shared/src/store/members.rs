@@ -20,6 +20,20 @@ pub struct Member {
     /// Bumped by "sign out everywhere": sessions of an older epoch are dead.
     #[serde(default)]
     pub session_epoch: u32,
+    /// The linked Telegram account, if any (see `Key::telegram` for the marker).
+    #[serde(default)]
+    pub telegram: Option<TelegramLink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TelegramLink {
+    pub user_id: i64,
+    #[serde(default)]
+    pub username: Option<String>,
+    pub linked_at: i64,
+    /// The member blocked the bot (Bot API 403): do not message them.
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 impl Member {
@@ -33,6 +47,7 @@ impl Member {
             display_name: None,
             invited_by: None,
             session_epoch: 0,
+            telegram: None,
         }
     }
 
