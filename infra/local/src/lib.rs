@@ -259,7 +259,8 @@ async fn api_gateway(
     match shared.routes.find(method.as_str(), uri.path()) {
         Match::Found { route, handler, params } => {
             let request_id = lodge::crypto::random_token(12);
-            let event = gateway::event(route, &params, &method, &uri, &headers, &body, peer, &request_id);
+            let incoming = gateway::Incoming { method: &method, uri: &uri, headers: &headers, body: &body, peer, request_id: &request_id };
+            let event = gateway::event(route, &params, &incoming);
             let mut reply = gateway::invoke(handler, &event).await;
             if let Ok(v) = HeaderValue::from_str(&route.key()) {
                 reply.headers_mut().insert("x-lodge-route", v);
