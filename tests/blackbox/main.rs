@@ -9,3 +9,5 @@ mod queues;
 mod runner;
 mod telegram;
 mod telegram_client;
+mod telegram_dialog;
+mod telegram_settings;

@@ -113,10 +113,8 @@ impl Store {
         }))
     }
 
-    /// Redeems a link token for Telegram user `user_id`, all in one
-    /// transaction: the token is consumed, the `TG#` marker claimed (so an
-    /// account links to one member only) and the member updated; a previous
-    /// account of the member is released.
+    /// Redeems a link token for Telegram user `user_id`: the token is
+    /// consumed in the same transaction that links the account (`attach_telegram`).
     pub async fn link_telegram(&self, token: &LinkToken, user_id: i64, username: Option<&str>, now: i64) -> Result<(Member, LinkOutcome), LinkError> {
         let key = Key::telegram_link(&token.hash());
         let item: LinkTokenItem = self.get(&key).await?.ok_or(LinkError::Unknown)?;
@@ -124,34 +122,55 @@ impl Store {
             return Err(LinkError::Expired);
         }
         let member = self.member(&item.member_id).await?.ok_or(LinkError::NoMember)?;
+        let consume = self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?;
+        let outcome = self.attach_telegram(member, user_id, username, now, Some(consume)).await;
+        if matches!(outcome, Ok((_, LinkOutcome::AlreadyYours))) {
+            self.delete(&key).await?; // spent either way
+        }
+        outcome
+    }
+
+    /// Links Telegram user `user_id` to `member` in one transaction: the
+    /// `TG#` marker is claimed (so an account links to one member only), the
+    /// member updated, a previous account of the member released, and
+    /// `consume` (a link token's delete) applied.
+    pub async fn attach_telegram(
+        &self,
+        member: Member,
+        user_id: i64,
+        username: Option<&str>,
+        now: i64,
+        consume: Option<TransactWriteItem>,
+    ) -> Result<(Member, LinkOutcome), LinkError> {
         if let Some(marker) = self.telegram_marker(user_id).await? {
             if marker.member_id != member.id {
                 return Err(LinkError::TakenElsewhere);
             }
             if member.telegram.as_ref().is_some_and(|t| t.user_id == user_id) {
-                self.delete(&key).await?; // spent either way
                 return Ok((member, LinkOutcome::AlreadyYours));
             }
         }
         let link = TelegramLink { user_id, username: username.map(str::to_string), linked_at: now, unreachable: false };
+        let link_value = serde_dynamo::to_attribute_value(&link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut items = vec![
-            self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?,
             self.tx_put(
                 &Key::telegram(user_id),
                 &TelegramMarker { member_id: member.id.clone(), linked_at: now },
                 Some("attribute_not_exists(pk) OR member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
-            self.set_telegram_item(&member.id, Some(&link))?,
+            self.tx_update(&Key::member(&member.id), "SET telegram = :t", "attribute_exists(pk)", values([(":t", link_value)]))?,
         ];
         if let Some(old) = member.telegram.as_ref().filter(|t| t.user_id != user_id) {
             items.push(self.tx_delete(&Key::telegram(old.user_id), Some("member_id = :m"), Some(values([(":m", s(member.id.as_str()))])))?);
         }
+        let consume_at = items.len();
+        items.extend(consume);
         match self.transact(items).await {
             Ok(()) => {}
-            Err(e) if e.failed_at(0) => return Err(LinkError::Unknown),
-            Err(e) if e.failed_at(1) => return Err(LinkError::TakenElsewhere),
-            Err(e) if e.failed_at(2) => return Err(LinkError::NoMember),
+            Err(e) if e.failed_at(0) => return Err(LinkError::TakenElsewhere),
+            Err(e) if e.failed_at(1) => return Err(LinkError::NoMember),
+            Err(e) if e.failed_at(consume_at) => return Err(LinkError::Unknown),
             Err(e) => return Err(e.into()),
         }
         if let Some(name) = username {
@@ -219,16 +238,6 @@ impl Store {
         self.delete(&Key::telegram_update(update_id)).await
     }
 
-    fn set_telegram_item(&self, member: &MemberId, link: Option<&TelegramLink>) -> Result<TransactWriteItem, StoreError> {
-        match link {
-            Some(link) => {
-                let value = serde_dynamo::to_attribute_value(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.tx_update(&Key::member(member), "SET telegram = :t", "attribute_exists(pk)", values([(":t", value)]))
-            }
-            None => self.tx_update(&Key::member(member), "REMOVE telegram", "attribute_exists(pk)", Item::new()),
-        }
-    }
-
     /// An `Update` for a transaction.
     pub fn tx_update(&self, key: &Key, update: &str, condition: &str, vals: Item) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
@@ -253,7 +262,7 @@ mod tests {
         assert_eq!(t.expose().len(), 32);
         assert!(LinkToken::parse(t.expose()).is_some());
         assert!(LinkToken::parse("short").is_none());
-        assert!(LinkToken::parse(&"a".repeat(31).replace('a', "a") .to_string()).is_none());
+        assert!(LinkToken::parse(&"a".repeat(31)).is_none());
         assert_eq!(format!("{t:?}"), "LinkToken(***)");
     }
 }
