@@ -261,3 +261,42 @@ async fn telegram_whois_by_reply_username_and_forward() {
     assert!(only_message(&exchange(&app, &u).await, ADA).contains("Reply to someone's message"));
 }
 
+
+#[tokio::test]
+async fn telegram_login_codes_go_to_a_linked_account_as_well() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let before = calls(&app).await.len();
+    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let code = app.latest_code(ada.email.as_str()).await;
+    let sent = calls(&app).await.split_off(before);
+    let text = only_message(&sent, ADA);
+    assert!(text.contains(&format!("<code>{code}</code>")) && text.contains("10 minutes"), "{text}");
+}
+
+#[tokio::test]
+async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreachable() {
+    let fake = lodge_tests::fake_bot::FakeBot::start().await;
+    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    let token = app.store().issue_link_token(&ada.id, app.clock.now_secs()).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    assert_eq!(post_update(&app, &u).await.status(), 200);
+    fake.script("sendMessage", 403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
+    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "email still works");
+    assert_eq!(app.mails_to(ada.email.as_str()).await.len(), 1);
+    let stored = app.store().member(&ada.id).await.unwrap().unwrap();
+    assert!(stored.telegram.unwrap().unreachable, "marked unreachable");
+    let tried = fake.calls().iter().filter(|c| c.1 == "sendMessage").count();
+    // Unreachable: the next code is not even tried in Telegram.
+    app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(fake.calls().iter().filter(|c| c.1 == "sendMessage").count(), tried);
+    // Writing to the bot again clears the flag.
+    fake.script("sendMessage", 200, json!({"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": ADA, "type": "private"}}}));
+    assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
+    assert!(!app.store().member(&ada.id).await.unwrap().unwrap().telegram.unwrap().unreachable);
+}

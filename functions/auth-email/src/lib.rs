@@ -49,6 +49,10 @@ impl State {
                 mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
                 key: env.secret("LODGE_CODE_KEY", 32)?,
                 clock: clock.clone(),
+                telegram: env
+                    .optional("LODGE_TELEGRAM_BOT_TOKEN")
+                    .map(|_| lodge::telegram::BotApi::from_env(env))
+                    .transpose()?,
             },
             app: env.app_url()?,
             admins,
