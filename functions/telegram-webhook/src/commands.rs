@@ -145,3 +145,16 @@ async fn invite(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Resu
     };
     reply::send(turn, SendMessage::html(chat_of(msg), text), member).await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_setup_script_registers_exactly_these_commands() {
+        let script = include_str!("../../../infra/telegram-setup.sh");
+        let registered = script.matches("{\"command\": \"").count();
+        assert_eq!(registered, super::COMMANDS.len());
+        for (name, what) in super::COMMANDS {
+            assert!(script.contains(&format!("{{\"command\": \"{name}\", \"description\": \"{what}\"}}")), "/{name}");
+        }
+    }
+}
