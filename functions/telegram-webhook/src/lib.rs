@@ -5,12 +5,14 @@
 mod commands;
 mod dialog;
 mod link;
+mod moderation;
 mod reply;
 
 use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
 use lodge::crypto;
+use lodge::queue::QueueSender;
 use lodge::store::members::Member;
 use lodge::store::Store;
 use lodge::telegram::types::{Message, Update};
@@ -29,6 +31,8 @@ pub struct State {
     pub(crate) settings: BotSettings,
     pub(crate) secret: Secret,
     pub(crate) app: Option<AppUrl>,
+    /// The `telegram` queue (moderation work); required only for buttons.
+    pub(crate) jobs: Option<QueueSender>,
     pub(crate) clock: SharedClock,
 }
 
@@ -40,6 +44,7 @@ impl State {
             settings: BotSettings::from_env(env)?,
             secret: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
+            jobs: env.optional("LODGE_TELEGRAM_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
             clock,
         })
     }
@@ -91,7 +96,7 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 /// True when the update meant something to the bot.
 async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     if let Some(cb) = &update.callback_query {
-        return reply::stale_button(turn, cb).await.map(|_| true);
+        return moderation::button(turn, cb).await.map(|_| true);
     }
     let Some(msg) = &update.message else { return Ok(false) };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };

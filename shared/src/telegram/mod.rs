@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod dialog;
+pub mod jobs;
 pub mod keyboards;
 pub mod types;
 pub mod widget;
