@@ -10,4 +10,5 @@ mod runner;
 mod telegram;
 mod telegram_client;
 mod telegram_dialog;
+mod telegram_moderation;
 mod telegram_settings;
