@@ -101,6 +101,10 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     let Some(msg) = &update.message else { return Ok(false) };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
     let Some(text) = msg.text.as_deref() else { return Ok(false) };
+    let command = parse_command(text, turn.state.settings.username.as_deref());
+    if !msg.chat.is_private() && command.as_ref().is_none_or(|c| c.for_other_bot) {
+        return Ok(false); // group chatter is not for the bot: no lookup
+    }
     let member = turn.state.store.member_by_telegram(from.id).await?;
     if let Some(m) = member.as_ref().filter(|m| m.telegram.as_ref().is_some_and(|t| t.unreachable)) {
         // They write to us, so they no longer block the bot.
@@ -110,7 +114,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         // A message forwarded to the bot asks who wrote it.
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
     }
-    match parse_command(text, turn.state.settings.username.as_deref()) {
+    match command {
         Some(Command { name, arg: _, for_other_bot: true }) => {
             tracing::debug!(command = %name, "command for another bot");
             Ok(false)
