@@ -3,8 +3,12 @@
 
 mod auth;
 mod bad_input;
+mod browser;
+mod browser_flows;
 mod events;
 mod health;
+mod invites;
+mod moderation;
 mod queues;
 mod runner;
 mod telegram;
