@@ -300,3 +300,27 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
     assert!(!app.store().member(&ada.id).await.unwrap().unwrap().telegram.unwrap().unreachable);
 }
+
+#[tokio::test]
+async fn telegram_invite_gives_approved_members_a_link_within_their_quota() {
+    let app = TestApp::spawn_with(&[("LODGE_INVITES_PER_MONTH", "1")]).await;
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    assert!(text.contains("Link your Lodge account first"), "{text}");
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    let prefix = format!("{}/invite/", app.url);
+    let at = text.find(&prefix).unwrap_or_else(|| panic!("{text}")) + prefix.len();
+    let code: String = text[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+    // The link works: it is the same invite the web creates.
+    assert_eq!(app.get(&format!("/invite/{code}")).send().await.unwrap().status(), 200);
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    assert!(text.contains("used this month's 1 invites"), "{text}");
+    // Applicants cannot invite.
+    let bob = new_member(&app, "Bob", Role::Member, MemberStatus::OnReview).await;
+    link(&app, &bob, BOB, "bob_b").await;
+    let mut u = fresh("invite");
+    u["message"]["from"]["id"] = json!(BOB);
+    u["message"]["chat"]["id"] = json!(BOB);
+    assert!(only_message(&exchange(&app, &u).await, BOB).contains("Only approved members"));
+}

@@ -67,3 +67,88 @@ async fn telegram_moderation_buttons_refuse_non_moderators_and_other_chats() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::OnReview);
 }
+
+/// The intro message the notifier posted to the admin chat for `name`.
+async fn posted_intro(app: &TestApp, name: &str) -> Call {
+    let start = Instant::now();
+    loop {
+        let found = calls(app).await.into_iter().find(|c| {
+            c.method == "sendMessage" && c.params["chat_id"] == ADMIN_CHAT && c.params["text"].as_str().unwrap_or_default().contains(name)
+        });
+        if let Some(c) = found {
+            return c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "no intro for {name} in the admin chat");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+fn by_method<'a>(calls: &'a [Call], method: &str) -> &'a Call {
+    calls.iter().find(|c| c.method == method).unwrap_or_else(|| panic!("no {method} in {calls:#?}"))
+}
+
+#[tokio::test]
+async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_and_double_clicked() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.admin).await;
+    let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
+    link(&app, &mo, BOB, "bob_b").await;
+
+    // The intro is posted with Approve and one Reject per preset reason.
+    let (email, _, id) = app.newcomer_on_review(&admin, "Grace Hopper").await;
+    let post = posted_intro(&app, "Grace Hopper").await;
+    assert_eq!(post.params["parse_mode"], "HTML");
+    let buttons: Vec<(String, String)> = post.params["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|b| (b["text"].as_str().unwrap().to_string(), b["callback_data"].as_str().unwrap().to_string())))
+        .collect();
+    let expect = |text: &str, action: &str| (text.to_string(), format!("mod:{id}:{action}"));
+    assert_eq!(buttons, vec![
+        expect("✅ Approve", "approve"),
+        expect("❌ Reject: too short", "reject:too_short"),
+        expect("❌ Reject: not a real name", "reject:not_real_name"),
+        expect("❌ Reject: incomplete", "reject:incomplete"),
+    ]);
+    let applicant = app.store().member(&lodge::domain::MemberId::parse(&id).unwrap()).await.unwrap().unwrap();
+
+    // Mo approves: the press is answered, the message edited, the member approved and welcomed.
+    let before = calls(&app).await.len();
+    let cb = press(&applicant, "approve", BOB, ADMIN_CHAT);
+    assert!(exchange(&app, &cb).await.is_empty(), "the worker answers, not the webhook");
+    let done = calls_after(&app, before, 2).await;
+    let answer = by_method(&done, "answerCallbackQuery");
+    assert_eq!((answer.params["callback_query_id"].clone(), answer.params["text"].clone()), (cb["callback_query"]["id"].clone(), json!("Approved.")));
+    let edit = by_method(&done, "editMessageText");
+    assert_eq!((edit.params["chat_id"].as_i64(), edit.params["message_id"].as_i64()), (Some(ADMIN_CHAT), Some(77)));
+    let text = edit.params["text"].as_str().unwrap();
+    assert!(text.contains("Grace Hopper") && text.contains("✅ <b>Approved</b> by Mo"), "{text}");
+    assert!(edit.params.get("reply_markup").is_none(), "buttons removed");
+    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved);
+    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge")).await;
+
+    // A second press reports the existing decision.
+    let before = calls(&app).await.len();
+    let cb = press(&applicant, "reject:too_short", BOB, ADMIN_CHAT);
+    exchange(&app, &cb).await;
+    let done = calls_after(&app, before, 2).await;
+    let answer = by_method(&done, "answerCallbackQuery");
+    assert_eq!(answer.params["show_alert"], true);
+    assert!(answer.params["text"].as_str().unwrap().starts_with("Already approved by Mo at "), "{answer:?}");
+    assert!(by_method(&done, "editMessageText").params["text"].as_str().unwrap().contains("✅ <b>Approved</b> by Mo"));
+    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved);
+    assert_eq!(app.mails_to(&email).await.iter().filter(|m| m.subject == "Welcome to Lodge").count(), 1, "welcomed once");
+
+    // Rejecting with a reason.
+    let (_, _, id2) = app.newcomer_on_review(&admin, "Anon Ymous").await;
+    posted_intro(&app, "Anon Ymous").await;
+    let second = app.store().member(&lodge::domain::MemberId::parse(&id2).unwrap()).await.unwrap().unwrap();
+    let before = calls(&app).await.len();
+    exchange(&app, &press(&second, "reject:not_real_name", BOB, ADMIN_CHAT)).await;
+    let done = calls_after(&app, before, 2).await;
+    assert_eq!(by_method(&done, "answerCallbackQuery").params["text"], "Rejected.");
+    let text = by_method(&done, "editMessageText").params["text"].as_str().unwrap().to_string();
+    assert!(text.contains("❌ <b>Rejected</b> by Mo") && text.contains("Reason: Please use your real name."), "{text}");
+    assert_eq!(app.store().member(&second.id).await.unwrap().unwrap().status, MemberStatus::Rejected);
+}

@@ -12,6 +12,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
 use lodge::crypto;
+use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
 use lodge::store::members::Member;
 use lodge::store::Store;
@@ -33,6 +34,7 @@ pub struct State {
     pub(crate) app: Option<AppUrl>,
     /// The `telegram` queue (moderation work); required only for buttons.
     pub(crate) jobs: Option<QueueSender>,
+    pub(crate) invite_limits: InviteLimits,
     pub(crate) clock: SharedClock,
 }
 
@@ -45,6 +47,11 @@ impl State {
             secret: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
             jobs: env.optional("LODGE_TELEGRAM_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            // The same limits as the web's invites page (template parameters).
+            invite_limits: InviteLimits {
+                per_month: env.parse_or("LODGE_INVITES_PER_MONTH", InviteLimits::default().per_month)?,
+                ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", InviteLimits::default().ttl_days)?,
+            },
             clock,
         })
     }

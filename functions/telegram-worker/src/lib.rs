@@ -6,7 +6,7 @@ mod moderate;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
-use lodge::queue::{self, MessageError};
+use lodge::queue::{self, MessageError, QueueSender};
 use lodge::store::Store;
 use lodge::telegram::jobs::{TelegramJob, TELEGRAM_VERSION};
 use lodge::telegram::{BotApi, BotError};
@@ -15,7 +15,9 @@ use lodge::{ConfigError, Env, SharedClock};
 pub struct State {
     pub(crate) store: Store,
     pub(crate) bot: BotApi,
-    pub(crate) app: Option<AppUrl>,
+    pub(crate) app: AppUrl,
+    /// The `notify` queue, to tell the applicant about the decision.
+    pub(crate) notify: Option<QueueSender>,
     pub(crate) clock: SharedClock,
 }
 
@@ -24,7 +26,9 @@ impl State {
         Ok(Self {
             store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
             bot: BotApi::from_env(env)?,
-            app: env.app_url()?,
+            // Not behind the API, so the template can pass the API's URL here.
+            app: env.app_url()?.ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
+            notify: env.optional("LODGE_NOTIFY_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
             clock,
         })
     }

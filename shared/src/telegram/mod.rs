@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod dialog;
+pub mod intro;
 pub mod jobs;
 pub mod keyboards;
 pub mod types;
