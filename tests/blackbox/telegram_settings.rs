@@ -21,7 +21,7 @@ async fn settings_page(app: &TestApp, cookie: &str) -> String {
 #[tokio::test]
 async fn telegram_link_from_settings_by_deep_link_then_unlink() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/settings").send().await.unwrap().headers()["location"], "/login?next=/settings");
+    assert_eq!(app.get("/settings").send().await.unwrap().headers()["location"], "/login?next=%2Fsettings");
     let cookie = app.sign_in(&app.admin).await;
     let page = settings_page(&app, &cookie).await;
     assert!(page.contains("action=\"/settings/telegram/link\""), "{page}");

@@ -10,7 +10,7 @@ use lodge::telegram::dialog::DialogTree;
 use lodge::web::{self, Ctx, Reply, WebError};
 use serde_json::json;
 
-use crate::{admin, State};
+use crate::State;
 
 /// How long an export's download link works.
 pub const EXPORT_LINK_SECS: u64 = 15 * 60;
@@ -21,7 +21,7 @@ fn wants_yaml(ctx: &Ctx) -> bool {
 }
 
 pub async fn export_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    admin(state, ctx).await?;
+    state.sessions.require_admin(ctx).await?;
     let stored = state
         .store
         .dialog_tree()
@@ -38,7 +38,7 @@ pub async fn export_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 }
 
 pub async fn import_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let v = admin(state, ctx).await?;
+    let v = state.sessions.require_admin(ctx).await?;
     let text = std::str::from_utf8(&ctx.body).map_err(|_| WebError::bad_request("The body is not UTF-8 text."))?;
     if text.trim().is_empty() {
         return Err(WebError::bad_request("Send the dialog tree as YAML or JSON in the body."));
@@ -55,7 +55,7 @@ fn count(n: &lodge::telegram::dialog::Node) -> usize {
 }
 
 pub async fn export_log(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let v = admin(state, ctx).await?;
+    let v = state.sessions.require_admin(ctx).await?;
     let entries = state.store.interactions().await?;
     let now = state.clock.now();
     let key = format!("exports/dialog-log-{}-{}.csv", lodge::clock::rfc3339(now).replace(':', ""), lodge::crypto::random_token(6));

@@ -5,13 +5,11 @@ mod dialog;
 mod telegram;
 
 use lambda_http::Request;
-use lodge::auth::{Sessions, Viewer};
+use lodge::auth::Sessions;
 use lodge::config::{AppUrl, Secret};
-use lodge::domain::Role;
-use lodge::session::SessionKeys;
 use lodge::store::Store;
 use lodge::telegram::BotSettings;
-use lodge::web::{self, Ctx, Reply, WebError};
+use lodge::web::{self, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
 
 /// Dialog trees can be large (500 nodes of up to 4096 characters).
@@ -33,10 +31,9 @@ pub struct State {
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
-        let session_key = env.secret("LODGE_SESSION_KEY", 32)?;
         Ok(Self {
-            sessions: Sessions { store: store.clone(), keys: SessionKeys::new(&session_key), clock: clock.clone() },
-            session_key,
+            sessions: Sessions::from_env(env, &store, &clock)?,
+            session_key: env.secret("LODGE_SESSION_KEY", 32)?,
             bot_token: env.secret("LODGE_TELEGRAM_BOT_TOKEN", 8)?,
             bot: BotSettings::from_env(env)?,
             s3: lodge::aws::s3(aws),
@@ -66,15 +63,3 @@ pub async fn handler(state: &State, req: Request) -> Reply {
     .await
 }
 
-pub(crate) async fn viewer(state: &State, ctx: &Ctx) -> Result<Option<Viewer>, WebError> {
-    Ok(state.sessions.viewer(&ctx.headers).await?)
-}
-
-/// The signed-in admin, or 401/403.
-pub(crate) async fn admin(state: &State, ctx: &Ctx) -> Result<Viewer, WebError> {
-    let v = viewer(state, ctx).await?.ok_or_else(WebError::unauthorized)?;
-    if v.member.role != Role::Admin {
-        return Err(WebError::forbidden("Only admins can change the bot's dialog."));
-    }
-    Ok(v)
-}

@@ -12,7 +12,7 @@ use lodge::telegram::widget::{self, WidgetError};
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde_json::json;
 
-use crate::{viewer, State};
+use crate::State;
 
 /// The widget's script comes from telegram.org and shows its button in an
 /// iframe from oauth.telegram.org; this page alone allows both.
@@ -63,7 +63,7 @@ fn web_query(pairs: &[(&str, &str)]) -> String {
 }
 
 pub async fn settings_page(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
-    let Some(v) = viewer(state, ctx).await? else { return Ok(web::redirect("/login?next=/settings")) };
+    let v = state.sessions.require(ctx).await?;
     let notice = match ctx.query_param("telegram") {
         Some("linked") => Some("Your Telegram account is linked."),
         Some("unlinked") => Some("Your Telegram account is unlinked."),
@@ -73,7 +73,7 @@ pub async fn settings_page(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Rep
 }
 
 pub async fn new_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
-    let v = viewer(state, ctx).await?.ok_or_else(WebError::unauthorized)?;
+    let v = state.sessions.require(ctx).await?;
     if state.bot.username.is_none() {
         return Err(WebError::new(StatusCode::SERVICE_UNAVAILABLE, "telegram_off", "Telegram is not set up for this Lodge."));
     }
@@ -87,7 +87,7 @@ pub async fn new_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
 }
 
 pub async fn unlink(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let v = viewer(state, ctx).await?.ok_or_else(WebError::unauthorized)?;
+    let v = state.sessions.require(ctx).await?;
     let unlinked = state.store.unlink_telegram(&v.member).await?;
     tracing::info!(member = %v.member.id, unlinked, "telegram unlink");
     if ctx.wants_json {
@@ -99,7 +99,8 @@ pub async fn unlink(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 /// The Login Widget's redirect: `id`, `first_name`, …, `auth_date`, `hash`,
 /// plus our `state`.
 pub async fn widget(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let Some(v) = viewer(state, ctx).await? else { return Ok(web::redirect("/login?next=/settings")) };
+    // Signed out: sign in first, then link from the settings page.
+    let Some(v) = state.sessions.viewer(&ctx.headers).await? else { return Ok(web::redirect("/login?next=%2Fsettings")) };
     let mut fields: BTreeMap<String, String> = ctx.query.clone().into_iter().collect();
     let given_state = fields.remove("state").unwrap_or_default();
     let expected = widget_state(state, v.session.id.as_str());
