@@ -66,7 +66,7 @@ async fn help(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result
 }
 
 fn profile_link(turn: &Turn<'_>, m: &Member) -> String {
-    turn.app.join(&format!("/members/{}", m.id))
+    turn.app.join(&lodge::telegram::profile_path(&m.id))
 }
 
 async fn me(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {

@@ -60,3 +60,9 @@ pub fn webhook_secret(env: &Env) -> Result<Secret, ConfigError> {
 pub fn pseudonym(key: &Secret, user_id: i64) -> String {
     crate::crypto::hmac_hex(key.expose().as_bytes(), format!("lodge-telegram-user:{user_id}").as_bytes())[..16].to_string()
 }
+
+/// Where `/whois` and `/me` point for a member's profile. One place, so the
+/// path follows the web's profile page.
+pub fn profile_path(id: &crate::domain::MemberId) -> String {
+    format!("/members/{id}")
+}
