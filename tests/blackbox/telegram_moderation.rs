@@ -152,3 +152,35 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
     assert!(text.contains("❌ <b>Rejected</b> by Mo") && text.contains("Reason: Please use your real name."), "{text}");
     assert_eq!(app.store().member(&second.id).await.unwrap().unwrap().status, MemberStatus::Rejected);
 }
+
+#[tokio::test]
+async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
+    let fake = lodge_tests::fake_bot::FakeBot::start().await;
+    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
+    let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
+    let token = app.store().issue_link_token(&mo.id, lodge::clock::Clock::now(app.clock.as_ref())).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    u["message"]["from"]["id"] = json!(BOB);
+    assert_eq!(crate::telegram::post_update(&app, &u).await.status(), 200);
+    let applicant = new_member(&app, "Ann", Role::Member, MemberStatus::OnReview).await;
+
+    fake.script("answerCallbackQuery", 429, json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}));
+    let cb = press(&applicant, "approve", BOB, ADMIN_CHAT);
+    assert_eq!(crate::telegram::post_update(&app, &cb).await.status(), 200);
+    let answers = |fake: &lodge_tests::fake_bot::FakeBot| fake.calls().iter().filter(|c| c.1 == "answerCallbackQuery").count();
+    let start = Instant::now();
+    while answers(&fake) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(15), "the worker never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The first answer hit the rate limit, so the job is still on the queue.
+    fake.unscript("answerCallbackQuery");
+    let start = Instant::now();
+    while !fake.calls().iter().any(|c| c.1 == "editMessageText") {
+        assert!(start.elapsed() < Duration::from_secs(20), "the job was not retried: {:#?}", fake.calls());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answers(&fake) >= 2, "answered again on the retry");
+    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved, "decided once");
+}
