@@ -324,3 +324,23 @@ async fn telegram_invite_gives_approved_members_a_link_within_their_quota() {
     u["message"]["chat"]["id"] = json!(BOB);
     assert!(only_message(&exchange(&app, &u).await, BOB).contains("Only approved members"));
 }
+
+#[tokio::test]
+async fn telegram_whois_follows_a_renamed_username() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let bob = new_member(&app, "Bob", Role::Member, MemberStatus::Approved).await;
+    link(&app, &bob, BOB, "bob_b").await;
+    // Bob renames himself to @robert and talks to the bot.
+    let mut u = fresh("help");
+    u["message"]["from"] = json!({"id": BOB, "is_bot": false, "first_name": "Bob", "username": "robert"});
+    u["message"]["chat"]["id"] = json!(BOB);
+    exchange(&app, &u).await;
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois @robert");
+    assert!(only_message(&exchange(&app, &u).await, ADA).starts_with("@robert is <b>Bob</b>"));
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois @bob_b");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("is not a Lodge member"), "the old name is no longer his");
+}

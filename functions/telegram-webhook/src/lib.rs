@@ -113,9 +113,14 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         return Ok(false); // group chatter is not for the bot: no lookup
     }
     let member = turn.state.store.member_by_telegram(from.id).await?;
-    if let Some(m) = member.as_ref().filter(|m| m.telegram.as_ref().is_some_and(|t| t.unreachable)) {
-        // They write to us, so they no longer block the bot.
-        turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+    if let Some((m, link)) = member.as_ref().and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
+        if link.unreachable {
+            // They write to us, so they no longer block the bot.
+            turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+        }
+        if link.username != from.username {
+            turn.state.store.refresh_telegram_username(&m.id, from.id, from.username.as_deref()).await?;
+        }
     }
     if msg.chat.is_private() && msg.is_forward() {
         // A message forwarded to the bot asks who wrote it.

@@ -205,6 +205,32 @@ impl Store {
         }
     }
 
+    /// Keeps `@username` current (people rename themselves), so `/whois @name` finds them.
+    pub async fn refresh_telegram_username(&self, member: &MemberId, user_id: i64, username: Option<&str>) -> Result<(), StoreError> {
+        let value = match username {
+            Some(u) => s(u),
+            None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
+        };
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::member(member).to_item()))
+            .update_expression("SET telegram.username = :n")
+            .condition_expression("telegram.user_id = :u")
+            .set_expression_attribute_values(Some(values([(":n", value), (":u", n(user_id))])))
+            .send()
+            .await;
+        match out.map_err(StoreError::from_sdk) {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(name) = username {
+            self.put(&Key::telegram_username(name), &UsernameItem { user_id }).await?;
+        }
+        Ok(())
+    }
+
     /// The bot got 403 for this account: stop messaging it until it talks to us again.
     pub async fn set_telegram_unreachable(&self, member: &MemberId, user_id: i64, unreachable: bool) -> Result<(), StoreError> {
         let out = self
