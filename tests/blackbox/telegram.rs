@@ -344,3 +344,20 @@ async fn telegram_whois_follows_a_renamed_username() {
     u["message"]["text"] = json!("/whois @bob_b");
     assert!(only_message(&exchange(&app, &u).await, ADA).contains("is not a Lodge member"), "the old name is no longer his");
 }
+
+#[tokio::test]
+async fn telegram_whois_works_on_a_forwarded_photo_and_ignores_other_media() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let mut u = fresh("whois-forward");
+    u["message"].as_object_mut().unwrap().remove("text");
+    u["message"]["caption"] = json!("a photo");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("@bob_b is not a Lodge member"));
+    // A sticker (no text, not forwarded) is acknowledged and ignored.
+    let mut u = fresh("help");
+    u["message"].as_object_mut().unwrap().remove("text");
+    u["message"]["sticker"] = json!({"file_id": "x"});
+    let r = post_update(&app, &u).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ignored");
+}

@@ -107,10 +107,13 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     }
     let Some(msg) = &update.message else { return Ok(false) };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
-    let Some(text) = msg.text.as_deref() else { return Ok(false) };
+    let private = msg.chat.is_private();
+    // Forwards may be photos or files: any forward in private is a /whois.
+    let forwarded = private && msg.is_forward();
+    let text = msg.text.as_deref().unwrap_or_default();
     let command = parse_command(text, turn.state.settings.username.as_deref());
-    if !msg.chat.is_private() && command.as_ref().is_none_or(|c| c.for_other_bot) {
-        return Ok(false); // group chatter is not for the bot: no lookup
+    if !forwarded && (msg.text.is_none() || (!private && command.as_ref().is_none_or(|c| c.for_other_bot))) {
+        return Ok(false); // media, group chatter: not for the bot, no lookup
     }
     let member = turn.state.store.member_by_telegram(from.id).await?;
     if let Some((m, link)) = member.as_ref().and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
@@ -122,8 +125,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
             turn.state.store.refresh_telegram_username(&m.id, from.id, from.username.as_deref()).await?;
         }
     }
-    if msg.chat.is_private() && msg.is_forward() {
-        // A message forwarded to the bot asks who wrote it.
+    if forwarded {
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
     }
     match command {
@@ -132,7 +134,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
             Ok(false)
         }
         Some(cmd) => commands::run(turn, msg, member.as_ref(), &cmd).await,
-        None if msg.chat.is_private() => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
+        None if private => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
         // Chatter in groups is not for the bot.
         None => Ok(false),
     }
