@@ -66,11 +66,16 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             let what = if member.status == MemberStatus::Approved { "approved" } else { "rejected" };
             (StatusCode::OK, format!("{} was {what}.", member.name()), json!({"status": what, "member_id": member.id}))
         }
-        Ok(Outcome::AlreadyDecided { decided_by_name, decision, at }) => (
+        Ok(Outcome::AlreadyDecided { decided_by_name, decision, at }) => {
+            // If the first attempt's notification was lost (SQS failed after the
+            // decision was stored), this repairs it; the notifier dedups by (member, at).
+            let _ = state.notify.send(&Notification::Decided { member_id: id.clone(), at }, NOTIFY_VERSION).await;
+            (
             StatusCode::CONFLICT,
             format!("Already {decision} by {decided_by_name} at {} — nothing changed.", lodge::clock::format_utc(at)),
             json!({"error": {"code": "already_decided", "message": format!("Already {decision} by {decided_by_name}."), "decided_by": decided_by_name, "decision": decision}}),
-        ),
+        )
+        }
         Err(ModerationError::NotFound) => return Err(WebError::not_found()),
         Err(ModerationError::NotAllowed) => return Err(WebError::forbidden("Only moderators and admins can moderate.")),
         Err(ModerationError::NotOnReview) => {

@@ -94,7 +94,13 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 .map_err(|e| WebError::unavailable("the notification queue", e))?;
             Ok(web::redirect("/status"))
         }
-        Err(IntroError::NotEditable) => Err(WebError::new(StatusCode::CONFLICT, "not_editable", "Your intro is with the moderators already.")),
+        Err(IntroError::NotEditable) => {
+            // A retry after a lost notification: send it again (the notifier dedups).
+            if let (MemberStatus::OnReview, Some(at)) = (v.member.status, v.member.intro_submitted_at) {
+                let _ = state.notify.send(&Notification::IntroSubmitted { member_id: v.member.id.clone(), at }, NOTIFY_VERSION).await;
+            }
+            Err(WebError::new(StatusCode::CONFLICT, "not_editable", "Your intro is with the moderators already."))
+        }
         Err(IntroError::Store(e)) => Err(e.into()),
     }
 }
