@@ -58,4 +58,7 @@ call setMyCommands '{"commands": [
 ]}'
 
 echo "getWebhookInfo"
-call getWebhookInfo '{}' | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; print({k: r.get(k) for k in ("url","pending_update_count","last_error_message","allowed_updates")})'
+call getWebhookInfo '{}' | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("result")
+print({k: r.get(k) for k in ("url", "pending_update_count", "last_error_message", "allowed_updates")} if isinstance(r, dict) else r)'
