@@ -83,8 +83,13 @@ async fn posted_intro(app: &TestApp, name: &str) -> Call {
     }
 }
 
+/// The first `method` call in `calls`; edits only of the pressed message (id
+/// 77 in the sample), not the notifier's later edit of the posted one.
 fn by_method<'a>(calls: &'a [Call], method: &str) -> &'a Call {
-    calls.iter().find(|c| c.method == method).unwrap_or_else(|| panic!("no {method} in {calls:#?}"))
+    calls
+        .iter()
+        .find(|c| c.method == method && (method != "editMessageText" || c.params["message_id"] == 77))
+        .unwrap_or_else(|| panic!("no {method} in {calls:#?}"))
 }
 
 #[tokio::test]
@@ -183,4 +188,37 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     }
     assert!(answers(&fake) >= 2, "answered again on the retry");
     assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved, "decided once");
+}
+
+#[tokio::test]
+async fn telegram_a_decision_on_the_web_shows_in_the_admin_chat() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.admin).await;
+    let (_, _, id) = app.newcomer_on_review(&admin, "Web Decided").await;
+    posted_intro(&app, "Web Decided").await;
+    // The notifier recorded which message it posted.
+    let member_id = lodge::domain::MemberId::parse(&id).unwrap();
+    let start = Instant::now();
+    let message_id = loop {
+        // Recorded just after the send the stand-in already shows.
+        if let Some(p) = app.store().intro_post(&member_id).await.unwrap() {
+            break p.message_id;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the post was not recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let r = app.post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")]).header("cookie", &admin).send().await.unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let start = Instant::now();
+    let edit = loop {
+        if let Some(c) = calls(&app).await.into_iter().find(|c| c.method == "editMessageText" && c.params["message_id"] == message_id) {
+            break c;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "the admin chat was not updated");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    };
+    assert_eq!(edit.params["chat_id"], ADMIN_CHAT);
+    let text = edit.params["text"].as_str().unwrap();
+    assert!(text.contains("Web Decided") && text.contains(&format!("✅ <b>Approved</b> by {}", app.admin)), "{text}");
+    assert!(edit.params.get("reply_markup").is_none());
 }

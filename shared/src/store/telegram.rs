@@ -26,6 +26,16 @@ struct LinkTokenItem {
     expires_at: i64,
 }
 
+/// Where a member's intro was posted for review, so a decision made on the
+/// web shows there too.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IntroPost {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub at: i64,
+    pub expires_at: i64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct UsernameItem {
     user_id: i64,
@@ -247,6 +257,14 @@ impl Store {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    pub async fn put_intro_post(&self, member: &MemberId, post: &IntroPost) -> Result<(), StoreError> {
+        self.put(&Key::telegram_intro_post(member), post).await
+    }
+
+    pub async fn intro_post(&self, member: &MemberId) -> Result<Option<IntroPost>, StoreError> {
+        self.get(&Key::telegram_intro_post(member)).await
     }
 
     /// Claims webhook update `update_id`. False: it was taken before (a redelivery).
