@@ -245,6 +245,11 @@ async fn telegram_whois_by_reply_username_and_forward() {
     // A forwarded message in private.
     let text = only_message(&exchange(&app, &fresh("whois-forward")).await, ADA);
     assert_eq!(text, format!("@bob_b {expected}"));
+    // As a reply to a forwarded message in a group: the original author.
+    let mut u = fresh("whois-reply");
+    u["message"]["reply_to_message"]["from"] = json!({"id": 777, "is_bot": false, "first_name": "Forwarder"});
+    u["message"]["reply_to_message"]["forward_origin"] = json!({"type": "user", "date": 0, "sender_user": {"id": BOB, "is_bot": false, "first_name": "Bob", "username": "bob_b"}});
+    assert_eq!(only_message(&exchange(&app, &u).await, -1001000000002), format!("@bob_b {expected}"));
     // A forward whose author hides their account.
     let mut u = fresh("whois-forward");
     u["message"]["forward_origin"] = json!({"type": "hidden_user", "date": 0, "sender_user_name": "Mystery"});
