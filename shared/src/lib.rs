@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod queue;
 pub mod session;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;
 pub mod web;
 

@@ -11,3 +11,8 @@ mod invites;
 mod moderation;
 mod queues;
 mod runner;
+mod telegram;
+mod telegram_client;
+mod telegram_dialog;
+mod telegram_moderation;
+mod telegram_settings;

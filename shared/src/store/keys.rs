@@ -5,6 +5,13 @@
 //! | member          | `MEMBER#<id>`            | `PROFILE`          | `STATUS#<status>` / `<created>` |
 //! | email → member  | `EMAIL#<address>`        | `EMAIL`            |                                 |
 //! | telegram → mbr  | `TG#<user id>`           | `TG`               |                                 |
+//! | tg username     | `TGNAME#<lower name>`    | `TGNAME`           |                                 |
+//! | tg link token   | `TGLINK#<sha256>`        | `TGLINK`           |                                 |
+//! | tg update seen  | `TGUPD#<update id>`      | `TGUPD`            |                                 |
+//! | tg intro post   | `TGPOST#<member id>`     | `TGPOST`           |                                 |
+//! | dialog tree     | `DIALOG`                 | `TREE`             |                                 |
+//! | dialog position | `DIALOGPOS#<user id>`    | `POS`              |                                 |
+//! | dialog log      | `DIALOGLOG`              | `<at>#<random>`    |                                 |
 //! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
 //! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
 //! | staff entry     | `STAFF`                  | `<member id>`      |                                 |
@@ -66,6 +73,41 @@ impl Key {
         Self::new(format!("TG#{user_id}"), "TG")
     }
 
+    /// `@username` (lower-cased) → Telegram user id, for `/whois @name`.
+    pub fn telegram_username(username: &str) -> Self {
+        Self::new(format!("TGNAME#{}", username.to_lowercase()), "TGNAME")
+    }
+
+    /// A one-time account-linking token, by the SHA-256 of the token.
+    pub fn telegram_link(token_hash: &str) -> Self {
+        Self::new(format!("TGLINK#{token_hash}"), "TGLINK")
+    }
+
+    /// A webhook update already taken (Telegram redelivers on non-2xx).
+    pub fn telegram_update(update_id: i64) -> Self {
+        Self::new(format!("TGUPD#{update_id}"), "TGUPD")
+    }
+
+    /// The admin-chat message showing a member's latest intro.
+    pub fn telegram_intro_post(member: &MemberId) -> Self {
+        Self::new(format!("TGPOST#{member}"), "TGPOST")
+    }
+
+    pub fn dialog_tree() -> Self {
+        Self::new("DIALOG".into(), "TREE")
+    }
+
+    pub fn dialog_position(user_id: i64) -> Self {
+        Self::new(format!("DIALOGPOS#{user_id}"), "POS")
+    }
+
+    /// One partition for the whole log: a community bot writes a few items a
+    /// second at most, far below a partition's 1,000 writes/s, and the export
+    /// is then one ordered query.
+    pub fn dialog_log(at: i64, nonce: &str) -> Self {
+        Self::new(DIALOG_LOG.into(), &format!("{at:012}#{nonce}"))
+    }
+
     pub fn staff(member: &MemberId) -> Self {
         Self::new(STAFF.into(), member.as_str())
     }
@@ -95,6 +137,8 @@ impl Key {
             .collect()
     }
 }
+
+pub const DIALOG_LOG: &str = "DIALOGLOG";
 
 /// Partition of the staff list (moderators and admins).
 pub const STAFF: &str = "STAFF";
