@@ -15,6 +15,7 @@ pub mod mail;
 pub mod queue;
 pub mod session;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;
 pub mod web;
 

@@ -7,3 +7,4 @@ mod events;
 mod health;
 mod queues;
 mod runner;
+mod telegram_client;

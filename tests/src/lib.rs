@@ -1,6 +1,8 @@
 //! Test support: an isolated local stack per test, and a client that talks
 //! to it the way a browser or API client would.
 
+pub mod fake_bot;
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 

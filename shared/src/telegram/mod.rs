@@ -1,0 +1,52 @@
+//! Telegram: the Bot API client, its types and keyboards, the Login Widget
+//! check and the bot's settings.
+
+pub mod client;
+pub mod keyboards;
+pub mod types;
+pub mod widget;
+
+pub use client::{escape, BotApi, BotError};
+
+use crate::config::{ConfigError, Env, Secret};
+
+/// The bot's settings as functions read them (`LODGE_TELEGRAM_*`).
+#[derive(Clone, Debug)]
+pub struct BotSettings {
+    /// `@`-less username, for `https://t.me/<bot>?start=…` links.
+    pub username: Option<String>,
+    /// Where intros are posted for review (a group or channel id).
+    pub admin_chat_id: Option<i64>,
+}
+
+impl BotSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let username = env.optional("LODGE_TELEGRAM_BOT_USERNAME").map(|u| u.trim().trim_start_matches('@').to_string());
+        if let Some(u) = &username {
+            if !u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(ConfigError::new("LODGE_TELEGRAM_BOT_USERNAME", "may contain only letters, digits and _"));
+            }
+        }
+        let admin_chat_id = env
+            .optional("LODGE_TELEGRAM_ADMIN_CHAT_ID")
+            .map(|v| v.trim().parse::<i64>().map_err(|e| ConfigError::new("LODGE_TELEGRAM_ADMIN_CHAT_ID", format!("is not a chat id ({e})"))))
+            .transpose()?;
+        Ok(Self { username, admin_chat_id })
+    }
+
+    /// The deep link that starts the bot with `payload`.
+    pub fn start_link(&self, payload: &str) -> Option<String> {
+        self.username.as_ref().map(|u| format!("https://t.me/{u}?start={payload}"))
+    }
+}
+
+/// `LODGE_TELEGRAM_WEBHOOK_SECRET`: Telegram echoes it in
+/// `X-Telegram-Bot-Api-Secret-Token` (1–256 of `A-Za-z0-9_-`).
+pub fn webhook_secret(env: &Env) -> Result<Secret, ConfigError> {
+    let secret = env.secret("LODGE_TELEGRAM_WEBHOOK_SECRET", 16)?;
+    let s = secret.expose();
+    if s.len() > 256 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(ConfigError::new("LODGE_TELEGRAM_WEBHOOK_SECRET", "must be at most 256 of A-Z a-z 0-9 _ -"));
+    }
+    Ok(secret)
+}
