@@ -5,7 +5,13 @@
 //! SQS FIFO job per (source message, destination); the `forwarder` function
 //! delivers them (`deliver`). See docs/forwarding.md.
 
+pub mod consume;
+pub mod deliver;
 pub mod filters;
+pub mod ingest;
+pub mod job;
+pub mod limits;
+pub mod metrics;
 pub mod post;
 pub mod rule;
 

@@ -10,6 +10,13 @@
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
 //! | processed msg   | `DONE#<queue>#<id>`      | `DONE`             |                                 |
 //! | health probe    | `HEALTH`                 | `HEALTH`           |                                 |
+//! | forward rule    | `FWDRULES`               | `RULE#<id>`        | `FWDSRC#<chat>` / `RULE#<id>`   |
+//! | album item      | `FWDALBUM#<chat>#<grp>`  | `ITEM#<msg:020>`   |                                 |
+//! | album group     | `FWDALBUM#<chat>#<grp>`  | `GROUP`            |                                 |
+//! | forward job     | `FWDJOB#<job id>`        | `JOB`              |                                 |
+//! | content hash    | `FWDHASH#<dest>`         | `<sha256>`         |                                 |
+//! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
+//! | flood pause     | `FWDPAUSE#<chat>`        | `PAUSE`            |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -63,6 +70,39 @@ impl Key {
         Self::new(format!("TG#{user_id}"), "TG")
     }
 
+    /// All rules share one partition (admins keep tens, not millions);
+    /// the GSI finds the rules of a source chat on every incoming post.
+    pub fn forward_rule(id: &str, source_chat: i64) -> Self {
+        Self::new("FWDRULES".into(), &format!("RULE#{id}")).with_gsi1(forward_rules_of(source_chat), format!("RULE#{id}"))
+    }
+
+    pub fn album_item(chat: i64, group: &str, message_id: i64) -> Self {
+        Self::new(format!("FWDALBUM#{chat}#{group}"), &format!("ITEM#{message_id:020}"))
+    }
+
+    pub fn album_group(chat: i64, group: &str) -> Self {
+        Self::new(format!("FWDALBUM#{chat}#{group}"), "GROUP")
+    }
+
+    pub fn forward_job(id: &str) -> Self {
+        Self::new(format!("FWDJOB#{id}"), "JOB")
+    }
+
+    /// `dest` is `Destination::key()`: a topic dedups on its own.
+    pub fn content_hash(dest: &str, hash: &str) -> Self {
+        Self::new(format!("FWDHASH#{dest}"), hash)
+    }
+
+    /// Source message → its copy in one destination of one rule.
+    pub fn copy_map(source_chat: i64, source_message: i64, rule: &str, dest: &str) -> Self {
+        Self::new(format!("FWDMAP#{source_chat}#{source_message}"), &format!("{rule}#{dest}"))
+    }
+
+    /// Telegram told us to wait (429) before writing to this chat again.
+    pub fn flood_pause(chat: i64) -> Self {
+        Self::new(format!("FWDPAUSE#{chat}"), "PAUSE")
+    }
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
@@ -79,6 +119,14 @@ impl Key {
 pub fn members_by_status(status: crate::domain::MemberStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
+
+/// GSI partition listing the forwarding rules of one source chat.
+pub fn forward_rules_of(source_chat: i64) -> String {
+    format!("FWDSRC#{source_chat}")
+}
+
+/// Partition holding every forwarding rule.
+pub const FORWARD_RULES: &str = "FWDRULES";
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {

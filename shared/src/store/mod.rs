@@ -5,6 +5,7 @@
 pub mod keys;
 pub mod login_codes;
 pub mod members;
+pub mod forwarding;
 pub mod rate;
 pub mod sessions;
 

@@ -1,0 +1,357 @@
+//! Forwarding state: rules, album items, per-job records (idempotency and
+//! retry bookkeeping), content hashes (dedup window), the source → copy map
+//! (edit sync) and flood pauses. Everything a forwarder needs lives here, so
+//! a cold start or a redeploy loses nothing.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, Key};
+use super::{from_item, n, s, values, Item, Store, StoreError};
+use crate::forwarding::rule::{Broken, ForwardRule, RuleId};
+use crate::forwarding::Post;
+
+/// How long per-job records and copy maps are kept (edits older than this
+/// no longer sync).
+pub const JOB_RECORD_TTL_SECS: i64 = 30 * 86_400;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    #[default]
+    Pending,
+    /// Delivered (or deliberately skipped): a redelivery does nothing.
+    Done,
+    /// Gave up (permanent error or retries exhausted): a redelivery does nothing.
+    Failed,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct JobRecord {
+    #[serde(default)]
+    pub status: JobStatus,
+    /// 5xx/timeout attempts so far (429s and rate-limit waits do not count).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Do not try before this instant (exponential backoff).
+    #[serde(default)]
+    pub not_before: i64,
+    #[serde(default)]
+    pub outcome: Option<String>,
+}
+
+/// Where one source message went in one destination.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyMap {
+    pub dest_chat_id: i64,
+    pub dest_message_id: i64,
+    /// `copy` copies can be edited; `forward` ones cannot.
+    pub delivered_as: String,
+    /// The post as delivered: an edit re-applies the filters to the new text.
+    pub is_caption: bool,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This job owns the hash: go ahead.
+    Mine,
+    /// Another job delivered (or is delivering) the same content.
+    Duplicate,
+}
+
+impl Store {
+    // ------------------------------------------------------------ rules
+
+    pub async fn forward_rule(&self, id: &RuleId) -> Result<Option<ForwardRule>, StoreError> {
+        // The GSI part of the key is irrelevant for a get.
+        self.get(&Key::forward_rule(id.as_str(), 0)).await
+    }
+
+    pub async fn forward_rules(&self) -> Result<Vec<ForwardRule>, StoreError> {
+        self.query_all(None, keys::FORWARD_RULES).await
+    }
+
+    pub async fn forward_rules_of(&self, source_chat: i64) -> Result<Vec<ForwardRule>, StoreError> {
+        self.query_all(Some("gsi1"), &keys::forward_rules_of(source_chat)).await
+    }
+
+    async fn query_all(&self, index: Option<&str>, pk: &str) -> Result<Vec<ForwardRule>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression(if index.is_some() { "gsi1pk = :p" } else { "pk = :p" })
+                .set_expression_attribute_values(Some(values([(":p", s(pk))])))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Creates a rule; `Conflict` if the id is taken.
+    pub async fn create_forward_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
+        self.put_new(&Key::forward_rule(rule.id.as_str(), rule.source_chat_id.get()), rule).await
+    }
+
+    /// Replaces an existing rule (clearing `broken`: the admin fixed it);
+    /// `Conflict` if there is none.
+    pub async fn replace_forward_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(super::to_item(&Key::forward_rule(rule.id.as_str(), rule.source_chat_id.get()), rule)?))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Deletes a rule; `Conflict` if there is none.
+    pub async fn delete_forward_rule(&self, id: &RuleId) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(Key::forward_rule(id.as_str(), 0).to_item()))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Marks a rule broken. `true` only for the call that broke it, so
+    /// admins are told once however many jobs fail.
+    pub async fn mark_forward_rule_broken(&self, id: &RuleId, broken: &Broken) -> Result<bool, StoreError> {
+        let value = serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::forward_rule(id.as_str(), 0).to_item()))
+            .update_expression("SET broken = :b")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(broken) OR broken = :null)")
+            .set_expression_attribute_values(Some(values([(":b", value), (":null", AttributeValue::Null(true))])))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::Conflict => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    // ------------------------------------------------------------ albums
+
+    /// Stores one album item; `expires_at` lets TTL tidy up.
+    pub async fn put_album_item(&self, post: &Post, group: &str, expires_at: i64) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            post: &'a Post,
+            expires_at: i64,
+        }
+        self.put(&Key::album_item(post.chat_id, group, post.message_id), &Row { post, expires_at }).await
+    }
+
+    /// Claims the album: `Ok(None)` for the first item (the caller schedules
+    /// the flush), `Ok(Some(flush_at))` of the existing claim otherwise.
+    pub async fn claim_album(&self, chat: i64, group: &str, flush_at: i64, expires_at: i64) -> Result<Option<i64>, StoreError> {
+        let key = Key::album_group(chat, group);
+        match self.put_new(&key, &serde_json::json!({"flush_at": flush_at, "expires_at": expires_at})).await {
+            Ok(()) => Ok(None),
+            Err(StoreError::Conflict) => {
+                let existing: Option<serde_json::Value> = self.get(&key).await?;
+                Ok(Some(existing.and_then(|v| v["flush_at"].as_i64()).unwrap_or(flush_at)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The album's items in message order.
+    pub async fn album_items(&self, chat: i64, group: &str) -> Result<Vec<Post>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            post: Post,
+        }
+        let pk = Key::album_group(chat, group).pk;
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :p AND begins_with(sk, :i)")
+            .set_expression_attribute_values(Some(values([(":p", s(pk)), (":i", s("ITEM#"))])))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.items.unwrap_or_default().into_iter().map(|i| from_item::<Row>(i).map(|r| r.post)).collect()
+    }
+
+    // ------------------------------------------------------------ jobs
+
+    pub async fn forward_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.get(&Key::forward_job(id)).await
+    }
+
+    /// Counts a failed attempt and sets the backoff; returns the new count.
+    pub async fn record_forward_attempt(&self, id: &str, not_before: i64, now: i64) -> Result<u32, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::forward_job(id).to_item()))
+            .update_expression("ADD attempts :one SET not_before = :nb, expires_at = :exp")
+            .set_expression_attribute_values(Some(values([
+                (":one", n(1)),
+                (":nb", n(not_before)),
+                (":exp", n(now + JOB_RECORD_TTL_SECS)),
+            ])))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let attempts = out.attributes.as_ref().and_then(|a| a.get("attempts")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        Ok(attempts.unwrap_or(1))
+    }
+
+    /// Ends a job: its record and (for deliveries) the copy maps, atomically,
+    /// so an edit never finds a delivered post without its map.
+    pub async fn finish_forward_job(
+        &self,
+        id: &str,
+        status: JobStatus,
+        outcome: &str,
+        maps: &[(Key, CopyMap)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let record = serde_json::json!({"status": status, "outcome": outcome, "expires_at": now + JOB_RECORD_TTL_SECS});
+        let mut items = vec![self.tx_put(&Key::forward_job(id), &record, None, None)?];
+        // A transaction holds at most 100 items; albums have at most 10.
+        for (key, map) in maps.iter().take(99) {
+            items.push(self.tx_put(key, map, None, None)?);
+        }
+        self.transact(items).await
+    }
+
+    pub async fn copy_map(&self, key: &Key) -> Result<Option<CopyMap>, StoreError> {
+        self.get(key).await
+    }
+
+    // ------------------------------------------------------------ dedup
+
+    /// Claims `hash` in `dest` for `job` until `until`. A claim by the same
+    /// job (a redelivery) is still ours; an expired one is anyone's.
+    pub async fn claim_content(&self, dest: &str, hash: &str, job: &str, now: i64, until: i64) -> Result<Claim, StoreError> {
+        let out = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(super::to_item(&Key::content_hash(dest, hash), &serde_json::json!({"job": job, "expires_at": until}))?))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now OR job = :job")
+            .set_expression_attribute_values(Some(values([(":now", n(now)), (":job", s(job))])))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Claim::Mine),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::Conflict => Ok(Claim::Duplicate),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Gives a claim back (the job could not deliver), if it is still ours.
+    pub async fn release_content(&self, dest: &str, hash: &str, job: &str) -> Result<(), StoreError> {
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(Key::content_hash(dest, hash).to_item()))
+            .condition_expression("job = :job")
+            .set_expression_attribute_values(Some(values([(":job", s(job))])))
+            .send()
+            .await;
+        match out.map_err(StoreError::from_sdk) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------ flood control
+
+    /// Records Telegram's `retry_after` for a chat; never shortens a pause.
+    pub async fn pause_chat(&self, chat: i64, until: i64) -> Result<(), StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::flood_pause(chat).to_item()))
+            .update_expression("SET #u = :u, expires_at = :exp")
+            .condition_expression("attribute_not_exists(#u) OR #u < :u")
+            .expression_attribute_names("#u", "until")
+            .set_expression_attribute_values(Some(values([(":u", n(until)), (":exp", n(until + 3600))])))
+            .send()
+            .await;
+        match out.map_err(StoreError::from_sdk) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn chat_paused_until(&self, chat: i64) -> Result<i64, StoreError> {
+        let item: Option<Item> = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(Key::flood_pause(chat).to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?
+            .item;
+        Ok(item.and_then(|i| i.get("until").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())).unwrap_or(0))
+    }
+}
+
+impl Store {
+    /// Telegram ids of approved admins who linked Telegram (for alerts).
+    pub async fn admin_telegram_ids(&self) -> Result<Vec<i64>, StoreError> {
+        use crate::domain::{MemberStatus, Role};
+        use crate::store::members::Member;
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p")
+            .set_expression_attribute_values(Some(values([(":p", s(keys::members_by_status(MemberStatus::Approved)))])))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut ids = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let m: Member = from_item(item)?;
+            if m.role == Role::Admin {
+                if let Some(t) = m.telegram.filter(|t| !t.unreachable) {
+                    ids.push(t.user_id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
