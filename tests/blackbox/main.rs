@@ -7,4 +7,5 @@ mod events;
 mod health;
 mod queues;
 mod runner;
+mod telegram;
 mod telegram_client;

@@ -142,6 +142,10 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         ("MailFrom", "Lodge <no-reply@lodge.local>".into()),
         ("AdminEmails", opts.admin_email.clone()),
         ("SecretsName", "lodge/local".into()),
+        // The fake Bot API's own name (its getMe) and a made-up moderators'
+        // group; LODGE_TELEGRAM_* in the shell (make dev) or test overrides win.
+        ("TelegramBotUsername", "lodge_local_bot".into()),
+        ("TelegramAdminChatId", "-1001000000001".into()),
     ] {
         params.insert(k.into(), v);
     }

@@ -5,6 +5,12 @@
 //! | member          | `MEMBER#<id>`            | `PROFILE`          | `STATUS#<status>` / `<created>` |
 //! | email → member  | `EMAIL#<address>`        | `EMAIL`            |                                 |
 //! | telegram → mbr  | `TG#<user id>`           | `TG`               |                                 |
+//! | tg username     | `TGNAME#<lower name>`    | `TGNAME`           |                                 |
+//! | tg link token   | `TGLINK#<sha256>`        | `TGLINK`           |                                 |
+//! | tg update seen  | `TGUPD#<update id>`      | `TGUPD`            |                                 |
+//! | dialog tree     | `DIALOG`                 | `TREE`             |                                 |
+//! | dialog position | `DIALOGPOS#<user id>`    | `POS`              |                                 |
+//! | dialog log      | `DIALOGLOG`              | `<at>#<random>`    |                                 |
 //! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
 //! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
@@ -103,6 +109,36 @@ impl Key {
         Self::new(format!("FWDPAUSE#{chat}"), "PAUSE")
     }
 
+    /// `@username` (lower-cased) → Telegram user id, for `/whois @name`.
+    pub fn telegram_username(username: &str) -> Self {
+        Self::new(format!("TGNAME#{}", username.to_lowercase()), "TGNAME")
+    }
+
+    /// A one-time account-linking token, by the SHA-256 of the token.
+    pub fn telegram_link(token_hash: &str) -> Self {
+        Self::new(format!("TGLINK#{token_hash}"), "TGLINK")
+    }
+
+    /// A webhook update already taken (Telegram redelivers on non-2xx).
+    pub fn telegram_update(update_id: i64) -> Self {
+        Self::new(format!("TGUPD#{update_id}"), "TGUPD")
+    }
+
+    pub fn dialog_tree() -> Self {
+        Self::new("DIALOG".into(), "TREE")
+    }
+
+    pub fn dialog_position(user_id: i64) -> Self {
+        Self::new(format!("DIALOGPOS#{user_id}"), "POS")
+    }
+
+    /// One partition for the whole log: a community bot writes a few items a
+    /// second at most, far below a partition's 1,000 writes/s, and the export
+    /// is then one ordered query.
+    pub fn dialog_log(at: i64, nonce: &str) -> Self {
+        Self::new(DIALOG_LOG.into(), &format!("{at:012}#{nonce}"))
+    }
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
@@ -114,6 +150,8 @@ impl Key {
             .collect()
     }
 }
+
+pub const DIALOG_LOG: &str = "DIALOGLOG";
 
 /// GSI partition listing members in one status, oldest first.
 pub fn members_by_status(status: crate::domain::MemberStatus) -> String {

@@ -2,12 +2,14 @@
 //! with `serde_dynamo`, and invariants are enforced by condition expressions
 //! and transactions — never by read-then-write.
 
+pub mod dialog;
 pub mod keys;
 pub mod login_codes;
 pub mod members;
 pub mod forwarding;
 pub mod rate;
 pub mod sessions;
+pub mod telegram;
 
 use std::collections::HashMap;
 

@@ -2,6 +2,7 @@
 //! check and the bot's settings.
 
 pub mod client;
+pub mod dialog;
 pub mod keyboards;
 pub mod types;
 pub mod widget;
@@ -49,4 +50,11 @@ pub fn webhook_secret(env: &Env) -> Result<Secret, ConfigError> {
         return Err(ConfigError::new("LODGE_TELEGRAM_WEBHOOK_SECRET", "must be at most 256 of A-Z a-z 0-9 _ -"));
     }
     Ok(secret)
+}
+
+/// A stable pseudonym for a Telegram user in logs and exports: the raw id
+/// never leaves the bot. Keyed (HMAC), so ids cannot be recovered by
+/// hashing all candidate ids.
+pub fn pseudonym(key: &Secret, user_id: i64) -> String {
+    crate::crypto::hmac_hex(key.expose().as_bytes(), format!("lodge-telegram-user:{user_id}").as_bytes())[..16].to_string()
 }

@@ -1,0 +1,167 @@
+//! `POST /telegram/webhook`: the bot. Authenticates Telegram by the secret
+//! token, takes each update once, and answers commands, account linking,
+//! moderation buttons and the dialog tree.
+
+mod commands;
+mod dialog;
+mod link;
+mod reply;
+
+use lambda_http::http::StatusCode;
+use lambda_http::Request;
+use lodge::config::{AppUrl, Secret};
+use lodge::crypto;
+use lodge::store::members::Member;
+use lodge::store::Store;
+use lodge::telegram::types::{Message, Update};
+use lodge::telegram::{BotApi, BotSettings};
+use lodge::web::{self, Ctx, Reply, WebError};
+use lodge::{ConfigError, Env, SharedClock};
+use serde_json::json;
+
+/// Telegram's updates are small; 1 MB is generous and bounds the parse.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+pub struct State {
+    pub(crate) store: Store,
+    pub(crate) bot: BotApi,
+    pub(crate) settings: BotSettings,
+    pub(crate) secret: Secret,
+    pub(crate) app: Option<AppUrl>,
+    pub(crate) clock: SharedClock,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+            bot: BotApi::from_env(env)?,
+            settings: BotSettings::from_env(env)?,
+            secret: lodge::telegram::webhook_secret(env)?,
+            app: env.app_url()?,
+            clock,
+        })
+    }
+}
+
+/// What one update needs besides the state.
+pub(crate) struct Turn<'a> {
+    pub state: &'a State,
+    pub app: AppUrl,
+    pub now: i64,
+}
+
+pub async fn handler(state: &State, req: Request) -> Reply {
+    web::serve_with_limit(req, BODY_LIMIT, |ctx| async move {
+        if ctx.route != "POST /telegram/webhook" {
+            return Err(WebError::not_found());
+        }
+        webhook(state, &ctx).await
+    })
+    .await
+}
+
+async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    // Before anything else: an unauthenticated request has no side effect.
+    let given = ctx.header(SECRET_HEADER).unwrap_or_default();
+    if !crypto::constant_time_eq(given.as_bytes(), state.secret.expose().as_bytes()) {
+        return Err(WebError::new(StatusCode::UNAUTHORIZED, "unauthorized", "The secret token is missing or wrong."));
+    }
+    let update: Update = serde_json::from_slice(&ctx.body)
+        .map_err(|e| WebError::bad_request(format!("The body is not a Telegram update: {e}.")))?;
+    let turn = Turn { state, app: ctx.app_url(&state.app)?, now: state.clock.now() };
+    if !state.store.claim_update(update.update_id, turn.now).await? {
+        tracing::info!(update_id = update.update_id, "duplicate update");
+        return Ok(web::json(StatusCode::OK, &json!({"status": "duplicate"})));
+    }
+    match dispatch(&turn, &update).await {
+        Ok(handled) => {
+            tracing::info!(update_id = update.update_id, handled, "update");
+            Ok(web::json(StatusCode::OK, &json!({"status": if handled { "handled" } else { "ignored" }})))
+        }
+        Err(e) => {
+            // Give the update back: Telegram redelivers on non-2xx.
+            let _ = state.store.release_update(update.update_id).await;
+            Err(e)
+        }
+    }
+}
+
+/// True when the update meant something to the bot.
+async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
+    if let Some(cb) = &update.callback_query {
+        return reply::stale_button(turn, cb).await.map(|_| true);
+    }
+    let Some(msg) = &update.message else { return Ok(false) };
+    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
+    let Some(text) = msg.text.as_deref() else { return Ok(false) };
+    let member = turn.state.store.member_by_telegram(from.id).await?;
+    if let Some(m) = member.as_ref().filter(|m| m.telegram.as_ref().is_some_and(|t| t.unreachable)) {
+        // They write to us, so they no longer block the bot.
+        turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+    }
+    if msg.chat.is_private() && msg.is_forward() {
+        // A message forwarded to the bot asks who wrote it.
+        return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
+    }
+    match parse_command(text, turn.state.settings.username.as_deref()) {
+        Some(Command { name, arg: _, for_other_bot: true }) => {
+            tracing::debug!(command = %name, "command for another bot");
+            Ok(false)
+        }
+        Some(cmd) => commands::run(turn, msg, member.as_ref(), &cmd).await,
+        None if msg.chat.is_private() => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
+        // Chatter in groups is not for the bot.
+        None => Ok(false),
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct Command {
+    pub name: String,
+    pub arg: String,
+    /// `/cmd@otherbot` in a group: not ours.
+    pub for_other_bot: bool,
+}
+
+/// `/name@bot arg…` → the lower-cased name and the rest.
+pub(crate) fn parse_command(text: &str, bot: Option<&str>) -> Option<Command> {
+    let text = text.trim();
+    let rest = text.strip_prefix('/')?;
+    let (head, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let (name, addressee) = head.split_once('@').map_or((head, None), |(n, b)| (n, Some(b)));
+    if name.is_empty() {
+        return None;
+    }
+    let for_other_bot = match (addressee, bot) {
+        (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    Some(Command { name: name.to_lowercase(), arg: arg.trim().to_string(), for_other_bot })
+}
+
+/// The member's name for messages (escaped for HTML).
+pub(crate) fn name_of(m: &Member) -> String {
+    lodge::telegram::escape(m.name())
+}
+
+pub(crate) fn chat_of(msg: &Message) -> i64 {
+    msg.chat.id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_with_and_without_bot_names() {
+        let c = parse_command("/start abc", Some("lodge_bot")).unwrap();
+        assert_eq!((c.name.as_str(), c.arg.as_str(), c.for_other_bot), ("start", "abc", false));
+        assert!(!parse_command("/WhoIs@Lodge_Bot @ada", Some("lodge_bot")).unwrap().for_other_bot);
+        assert_eq!(parse_command("/whois@lodge_bot @ada", Some("lodge_bot")).unwrap().arg, "@ada");
+        assert!(parse_command("/help@other_bot", Some("lodge_bot")).unwrap().for_other_bot);
+        assert_eq!(parse_command("hello", None), None);
+        assert_eq!(parse_command("/", None), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! The Telegram bot end to end: sample updates from events/telegram-webhook
+//! go to the webhook; the runner's recording Bot API shows what it answered.
+
+use lodge::domain::{Email, MemberStatus, Role};
+use lodge::store::members::Member;
+use lodge_tests::{repo_root, unique, TestApp};
+use serde_json::{json, Value};
+
+pub const ADA: i64 = 111111111;
+pub const BOB: i64 = 222222222;
+
+/// The update inside a sample event.
+pub fn sample(name: &str) -> Value {
+    let path = repo_root().join(format!("events/telegram-webhook/{name}.json"));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
+}
+
+/// A sample with a fresh update id (stacks share nothing, but tests send several).
+pub fn fresh(name: &str) -> Value {
+    let mut u = sample(name);
+    u["update_id"] = json!(rand_id());
+    u
+}
+
+fn rand_id() -> i64 {
+    i64::from_str_radix(&lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8], 16).unwrap()
+}
+
+pub fn secret(app: &TestApp) -> String {
+    app.stack.env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET").unwrap().to_string()
+}
+
+pub async fn post_update(app: &TestApp, update: &Value) -> reqwest::Response {
+    app.http
+        .post(app.at("/telegram/webhook"))
+        .header("x-telegram-bot-api-secret-token", secret(app))
+        .json(update)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Call {
+    pub method: String,
+    pub params: Value,
+}
+
+pub async fn calls(app: &TestApp) -> Vec<Call> {
+    app.get("/_local/telegram").send().await.unwrap().json().await.unwrap()
+}
+
+/// Posts `update` (expecting 200) and returns the Bot API calls it caused.
+pub async fn exchange(app: &TestApp, update: &Value) -> Vec<Call> {
+    let before = calls(app).await.len();
+    let r = post_update(app, update).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    calls(app).await.split_off(before)
+}
+
+/// The single `sendMessage` among `calls`, to `chat`.
+pub fn only_message(calls: &[Call], chat: i64) -> String {
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(calls[0].method, "sendMessage", "{calls:#?}");
+    assert_eq!(calls[0].params["chat_id"], chat, "{calls:#?}");
+    calls[0].params["text"].as_str().unwrap().to_string()
+}
+
+pub async fn new_member(app: &TestApp, name: &str, role: Role, status: MemberStatus) -> Member {
+    let label: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let email = Email::parse(&format!("{}@example.org", unique(&label))).unwrap();
+    let mut m = Member::new(email, role, status, app.clock.now_secs());
+    m.display_name = Some(name.to_string());
+    app.store().create_member(&m).await.unwrap();
+    m
+}
+
+trait Now {
+    fn now_secs(&self) -> i64;
+}
+impl Now for std::sync::Arc<lodge::clock::ManualClock> {
+    fn now_secs(&self) -> i64 {
+        lodge::clock::Clock::now(self.as_ref())
+    }
+}
+
+/// Links Telegram user `user_id` (@`username`) to `member` the way a member does: a
+/// token from the store, then `/start <token>`.
+pub async fn link(app: &TestApp, member: &Member, user_id: i64, username: &str) {
+    let token = app.store().issue_link_token(&member.id, app.clock.now_secs()).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    u["message"]["from"]["id"] = json!(user_id);
+    u["message"]["from"]["username"] = json!(username);
+    u["message"]["chat"]["id"] = json!(user_id);
+    let text = only_message(&exchange(app, &u).await, user_id);
+    assert!(text.contains("is now linked to"), "{text}");
+}
+
+#[tokio::test]
+async fn telegram_webhook_rejects_a_wrong_or_missing_secret_without_side_effects() {
+    let app = TestApp::spawn().await;
+    let update = fresh("help");
+    for header in [None, Some("wrong-secret"), Some(&secret(&app)[1..])] {
+        let mut req = app.http.post(app.at("/telegram/webhook")).json(&update);
+        if let Some(h) = header {
+            req = req.header("x-telegram-bot-api-secret-token", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{header:?}");
+    }
+    assert!(calls(&app).await.is_empty(), "no Bot API call");
+    // Nor was the update id taken: with the right secret it is handled.
+    assert_eq!(exchange(&app, &update).await.len(), 1);
+}
+
+#[tokio::test]
+async fn telegram_webhook_handles_each_update_once_and_rejects_bad_bodies() {
+    let app = TestApp::spawn().await;
+    let update = fresh("help");
+    let first = exchange(&app, &update).await;
+    assert!(only_message(&first, ADA).contains("/whois"));
+    let again = post_update(&app, &update).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["status"], "duplicate");
+    assert_eq!(calls(&app).await.len(), 1, "the redelivery made no call");
+
+    let r = app.http.post(app.at("/telegram/webhook")).header("x-telegram-bot-api-secret-token", secret(&app))
+        .header("content-type", "application/json").header("accept", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let big = format!("{{\"update_id\": 1, \"pad\": \"{}\"}}", "a".repeat(1024 * 1024));
+    let r = app.http.post(app.at("/telegram/webhook")).header("x-telegram-bot-api-secret-token", secret(&app))
+        .header("content-type", "application/json").body(big).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    // Updates the bot does not care about are acknowledged and ignored.
+    let r = post_update(&app, &fresh("ignored-my-chat-member")).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ignored");
+    assert_eq!(calls(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn telegram_linking_valid_reused_expired_and_taken() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    let store = app.store();
+
+    // Valid: linked, marker written, member updated.
+    let token = store.issue_link_token(&ada.id, app.clock.now_secs()).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    let text = only_message(&exchange(&app, &u).await, ADA);
+    assert!(text.contains("now linked to <b>Ada</b>"), "{text}");
+    let stored = store.member(&ada.id).await.unwrap().unwrap();
+    let link = stored.telegram.unwrap();
+    assert_eq!((link.user_id, link.username.as_deref(), link.unreachable), (ADA, Some("ada_l"), false));
+    assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, ada.id);
+
+    // Reused: the same token again.
+    u["update_id"] = json!(rand_id());
+    let text = only_message(&exchange(&app, &u).await, ADA);
+    assert!(text.contains("already used or is not valid"), "{text}");
+
+    // Expired: 15 minutes and a second later.
+    let bob = new_member(&app, "Bob", Role::Member, MemberStatus::Approved).await;
+    let token = store.issue_link_token(&bob.id, app.clock.now_secs()).await.unwrap();
+    app.clock.advance(15 * 60 + 1);
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    u["message"]["from"] = json!({"id": BOB, "is_bot": false, "first_name": "Bob", "username": "bob_b"});
+    u["message"]["chat"]["id"] = json!(BOB);
+    let text = only_message(&exchange(&app, &u).await, BOB);
+    assert!(text.contains("has expired"), "{text}");
+    assert!(store.member(&bob.id).await.unwrap().unwrap().telegram.is_none());
+
+    // Taken: Ada's Telegram account cannot be linked to Bob as well.
+    let token = store.issue_link_token(&bob.id, app.clock.now_secs()).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    let text = only_message(&exchange(&app, &u).await, ADA);
+    assert!(text.contains("already linked to another Lodge member"), "{text}");
+    assert!(store.member(&bob.id).await.unwrap().unwrap().telegram.is_none());
+    assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, ada.id);
+
+    // Garbage payloads are not links.
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!("/start nonsense");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("not valid"));
+}
+
+#[tokio::test]
+async fn telegram_help_me_and_unknown_commands() {
+    let app = TestApp::spawn().await;
+    // Not linked yet.
+    let text = only_message(&exchange(&app, &fresh("me")).await, ADA);
+    assert!(text.contains("not linked") && text.contains(&format!("{}/settings", app.url)), "{text}");
+    let text = only_message(&exchange(&app, &fresh("help")).await, ADA);
+    for c in ["/start", "/help", "/me", "/whois", "/invite"] {
+        assert!(text.contains(c), "{c} in {text}");
+    }
+    assert!(text.contains("/settings"), "non-members learn how to link: {text}");
+    // /start without a token and without a dialog tree: the help text.
+    let text = only_message(&exchange(&app, &fresh("start")).await, ADA);
+    assert!(text.contains("/whois"), "{text}");
+
+    let ada = new_member(&app, "Ada", Role::Moderator, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let text = only_message(&exchange(&app, &fresh("me")).await, ADA);
+    assert!(text.contains("<b>Ada</b>") && text.contains("Status: approved") && text.contains("Role: moderator"), "{text}");
+    assert!(text.contains(&format!("{}/members/{}", app.url, ada.id)), "{text}");
+
+    let mut u = fresh("help");
+    u["message"]["text"] = json!("/frobnicate");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("do not know that command"));
+    // Commands addressed to another bot in a group are not ours.
+    let mut u = fresh("whois-reply");
+    u["message"]["text"] = json!("/help@some_other_bot");
+    assert!(exchange(&app, &u).await.is_empty());
+}
+
+#[tokio::test]
+async fn telegram_whois_by_reply_username_and_forward() {
+    let app = TestApp::spawn().await;
+    // A non-member asks: politely refused.
+    let text = only_message(&exchange(&app, &fresh("whois-username")).await, ADA);
+    assert!(text.contains("Only approved members"), "{text}");
+
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    // Bob is not a member yet.
+    let calls = exchange(&app, &fresh("whois-username")).await;
+    assert!(only_message(&calls, ADA).contains("@bob_b is not a Lodge member"));
+    assert_eq!(calls[0].params["reply_parameters"]["message_id"], 10);
+
+    let bob = new_member(&app, "Bob <Builder>", Role::Member, MemberStatus::Approved).await;
+    link(&app, &bob, BOB, "bob_b").await;
+    let profile = format!("{}/members/{}", app.url, bob.id);
+    let expected = format!("is <b>Bob &lt;Builder&gt;</b>: {profile}");
+    // With @username.
+    let text = only_message(&exchange(&app, &fresh("whois-username")).await, ADA);
+    assert_eq!(text, format!("@bob_b {expected}"));
+    // As a reply in a group.
+    let text = only_message(&exchange(&app, &fresh("whois-reply")).await, -1001000000002);
+    assert_eq!(text, format!("@bob_b {expected}"));
+    // A forwarded message in private.
+    let text = only_message(&exchange(&app, &fresh("whois-forward")).await, ADA);
+    assert_eq!(text, format!("@bob_b {expected}"));
+    // A forward whose author hides their account.
+    let mut u = fresh("whois-forward");
+    u["message"]["forward_origin"] = json!({"type": "hidden_user", "date": 0, "sender_user_name": "Mystery"});
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("hides their account"));
+    // An applicant is not revealed.
+    let carol = new_member(&app, "Carol", Role::Member, MemberStatus::OnReview).await;
+    link(&app, &carol, 333, "carol_c").await;
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois @carol_c");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("@carol_c is not a Lodge member"));
+    // Nothing to look up.
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("Reply to someone's message"));
+}
+
