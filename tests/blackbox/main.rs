@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod events;
+mod forwarding;
 mod health;
 mod queues;
 mod runner;

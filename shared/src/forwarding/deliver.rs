@@ -4,12 +4,12 @@
 //! 1. job record: a job already done (or given up) is a redelivery → no-op;
 //! 2. content claim (posts and albums): the same content already went to this
 //!    destination within the dedup window → skip;
-//! 3. rate permit (`limits::acquire`): wait for the window / flood pause;
+//! 3. rate permit (`limits::acquire`): wait for the window;
 //! 4. the Bot API call; forward → copy fallback where forwarding is refused;
 //! 5. job record + copy map in one transaction (edits find the copy later).
 //!
-//! Failures: 429 → the chat is paused for `retry_after` and the job waits
-//! exactly that long (not counted as an attempt); 5xx/timeouts → exponential
+//! Failures: 429 → the job waits exactly `retry_after` (not counted as an
+//! attempt; its FIFO group — the chat — waits with it); 5xx/timeouts → exponential
 //! backoff, then the DLQ with the reason; the bot refused by the chat → the
 //! rule is marked broken, admins are told once, the job ends.
 
@@ -284,7 +284,7 @@ impl Forwarder {
             BotError::RetryAfter { seconds } => {
                 let secs = *seconds as i64;
                 metrics::retried("retry_after", secs);
-                self.store.pause_chat(job.dest.chat_id.get(), now + secs).await?;
+                self.store.defer_forward_job(&job.id, now + secs, now).await?;
                 Ok(Step::Wait(secs))
             }
             _ if is_permanent_for_rule(&e) => {

@@ -1,9 +1,6 @@
-//! Telegram's send limits, enforced across every concurrent forwarder: one
-//! DynamoDB transaction counts the message in three fixed windows (whole bot,
-//! destination per minute, destination per second) and checks the chat's
-//! flood pause. All or nothing: a refused send costs no window anything.
-
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+//! Telegram's send limits, enforced across every concurrent forwarder with
+//! DynamoDB counters in three fixed windows: the whole bot, the destination
+//! per minute, the destination per second.
 
 use crate::config::{ConfigError, Env};
 use crate::store::rate::Limit;
@@ -66,56 +63,57 @@ fn window(limit: Limit, now: i64) -> (i64, i64) {
 }
 
 /// Takes `count` sends (an album counts each item) for `chat` at `now`.
+///
+/// Each window is one conditional `ADD` (`hits <= max - count`), so no
+/// window ever holds more than its limit, whatever the concurrency. The
+/// narrowest window goes first; if a later one is full, the hits already
+/// taken are given back. (Not one transaction: a transaction that often
+/// fails would be costly here, and refunds only ever under-use a window.)
 pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now: i64) -> Result<Permit, StoreError> {
     let chat_key = chat.to_string();
-    let windows = [("fwd-bot", "all".to_string(), limits.bot), ("fwd-group", chat_key.clone(), limits.group), ("fwd-chat", chat_key, limits.chat)];
-    let mut items = Vec::with_capacity(4);
-    for (what, key, limit) in &windows {
+    let windows = [("fwd-chat", chat_key.as_str(), limits.chat), ("fwd-group", chat_key.as_str(), limits.group), ("fwd-bot", "all", limits.bot)];
+    for (i, (what, key, limit)) in windows.iter().enumerate() {
         let (start, end) = window(*limit, now);
         // An album larger than a window still has to go out: it takes the whole window.
         let take = count.min(limit.max);
-        let update = Update::builder()
+        let out = store
+            .client()
+            .update_item()
             .table_name(store.table())
             .set_key(Some(Key::rate(what, key, start).to_item()))
             .update_expression("ADD hits :take SET expires_at = :exp")
             .condition_expression("attribute_not_exists(hits) OR hits <= :room")
-            .set_expression_attribute_values(Some(values([
-                (":take", n(take)),
-                (":room", n(limit.max - take)),
-                (":exp", n(end + 60)),
-            ])))
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        items.push(TransactWriteItem::builder().update(update).build());
-    }
-    let pause = ConditionCheck::builder()
-        .table_name(store.table())
-        .set_key(Some(Key::flood_pause(chat).to_item()))
-        .condition_expression("attribute_not_exists(#u) OR #u <= :now")
-        .expression_attribute_names("#u", "until")
-        .set_expression_attribute_values(Some(values([(":now", n(now))])))
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    items.push(TransactWriteItem::builder().condition_check(pause).build());
-    match store.transact(items).await {
-        Ok(()) => Ok(Permit::Granted),
-        Err(e @ StoreError::Cancelled { .. }) => {
-            if e.failed_at(3) {
-                let until = store.chat_paused_until(chat).await?;
-                return Ok(Permit::Wait((until - now).max(1)));
+            .set_expression_attribute_values(Some(values([(":take", n(take)), (":room", n(limit.max - take)), (":exp", n(end + 60))])))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match out {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => {
+                for (what, key, limit) in &windows[..i] {
+                    refund(store, what, key, *limit, count.min(limit.max), now).await?;
+                }
+                return Ok(Permit::Wait((end - now).max(1)));
             }
-            // The soonest moment the first full window rolls over.
-            let wait = windows
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| e.failed_at(*i))
-                .map(|(_, (_, _, l))| window(*l, now).1 - now)
-                .max()
-                .unwrap_or(1);
-            Ok(Permit::Wait(wait.max(1)))
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
     }
+    Ok(Permit::Granted)
+}
+
+async fn refund(store: &Store, what: &str, key: &str, limit: Limit, take: u32, now: i64) -> Result<(), StoreError> {
+    let (start, _) = window(limit, now);
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(Key::rate(what, key, start).to_item()))
+        .update_expression("ADD hits :minus")
+        .set_expression_attribute_values(Some(values([(":minus", n(-(take as i64)))])))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Forwarding state: rules, album items, per-job records (idempotency and
 //! retry bookkeeping), content hashes (dedup window), the source → copy map
-//! (edit sync) and flood pauses. Everything a forwarder needs lives here, so
+//! (edit sync). Everything a forwarder needs lives here, so
 //! a cold start or a redeploy loses nothing.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
@@ -41,6 +41,11 @@ pub struct JobRecord {
 }
 
 /// Where one source message went in one destination.
+fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyMap {
     pub dest_chat_id: i64,
@@ -229,8 +234,23 @@ impl Store {
         Ok(attempts.unwrap_or(1))
     }
 
-    /// Ends a job: its record and (for deliveries) the copy maps, atomically,
-    /// so an edit never finds a delivered post without its map.
+    /// Telegram said "retry after": the job waits (not counted as an attempt).
+    pub async fn defer_forward_job(&self, id: &str, not_before: i64, now: i64) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::forward_job(id).to_item()))
+            .update_expression("SET not_before = :nb, expires_at = :exp")
+            .set_expression_attribute_values(Some(values([(":nb", n(not_before)), (":exp", n(now + JOB_RECORD_TTL_SECS))])))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Ends a job: its record and (for deliveries) the copy maps, in one
+    /// batch. Not a transaction: these writes cannot conflict, and a batch
+    /// costs a third of one; unprocessed items are retried until written.
     pub async fn finish_forward_job(
         &self,
         id: &str,
@@ -240,12 +260,33 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let record = serde_json::json!({"status": status, "outcome": outcome, "expires_at": now + JOB_RECORD_TTL_SECS});
-        let mut items = vec![self.tx_put(&Key::forward_job(id), &record, None, None)?];
-        // A transaction holds at most 100 items; albums have at most 10.
-        for (key, map) in maps.iter().take(99) {
-            items.push(self.tx_put(key, map, None, None)?);
+        // Maps first: a job is only ever marked done with its maps in place.
+        let mut requests = Vec::new();
+        for (key, map) in maps {
+            requests.push(put_request(super::to_item(key, map)?)?);
         }
-        self.transact(items).await
+        requests.push(put_request(super::to_item(&Key::forward_job(id), &record)?)?);
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            for _ in 0..5 {
+                let out = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.table(), pending)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(self.table())).unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Backend("batch write left items unprocessed".into()));
+            }
+        }
+        Ok(())
     }
 
     pub async fn copy_map(&self, key: &Key) -> Result<Option<CopyMap>, StoreError> {
@@ -290,41 +331,6 @@ impl Store {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    // ------------------------------------------------------------ flood control
-
-    /// Records Telegram's `retry_after` for a chat; never shortens a pause.
-    pub async fn pause_chat(&self, chat: i64, until: i64) -> Result<(), StoreError> {
-        let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Key::flood_pause(chat).to_item()))
-            .update_expression("SET #u = :u, expires_at = :exp")
-            .condition_expression("attribute_not_exists(#u) OR #u < :u")
-            .expression_attribute_names("#u", "until")
-            .set_expression_attribute_values(Some(values([(":u", n(until)), (":exp", n(until + 3600))])))
-            .send()
-            .await;
-        match out.map_err(StoreError::from_sdk) {
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub async fn chat_paused_until(&self, chat: i64) -> Result<i64, StoreError> {
-        let item: Option<Item> = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(Key::flood_pause(chat).to_item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?
-            .item;
-        Ok(item.and_then(|i| i.get("until").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())).unwrap_or(0))
     }
 }
 

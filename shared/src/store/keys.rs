@@ -22,7 +22,6 @@
 //! | forward job     | `FWDJOB#<job id>`        | `JOB`              |                                 |
 //! | content hash    | `FWDHASH#<dest>`         | `<sha256>`         |                                 |
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
-//! | flood pause     | `FWDPAUSE#<chat>`        | `PAUSE`            |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -102,11 +101,6 @@ impl Key {
     /// Source message → its copy in one destination of one rule.
     pub fn copy_map(source_chat: i64, source_message: i64, rule: &str, dest: &str) -> Self {
         Self::new(format!("FWDMAP#{source_chat}#{source_message}"), &format!("{rule}#{dest}"))
-    }
-
-    /// Telegram told us to wait (429) before writing to this chat again.
-    pub fn flood_pause(chat: i64) -> Self {
-        Self::new(format!("FWDPAUSE#{chat}"), "PAUSE")
     }
 
     /// `@username` (lower-cased) → Telegram user id, for `/whois @name`.
