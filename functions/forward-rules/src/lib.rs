@@ -103,11 +103,12 @@ async fn replace(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebE
     // Saving a rule again is how an admin says "fixed": `broken` is cleared.
     let rule = ForwardRule::from_json(id, &body(ctx)?).map_err(invalid)?;
     match state.store.replace_forward_rule(&rule).await {
-        Ok(()) => {
+        Ok(true) => {
             tracing::info!(rule = %rule.id, by = %admin.member.id, "forward rule replaced");
             Ok(web::json(StatusCode::OK, &json!({"rule": rule.to_json()})))
         }
-        Err(StoreError::Conflict) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
+        Ok(false) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
+        Err(StoreError::Cancelled { .. }) => Err(WebError::new(StatusCode::CONFLICT, "conflict", "The rule changed meanwhile; read it again.")),
         Err(e) => Err(e.into()),
     }
 }
@@ -115,11 +116,11 @@ async fn replace(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebE
 async fn delete(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebError> {
     let id = path_id(ctx)?;
     match state.store.delete_forward_rule(&id).await {
-        Ok(()) => {
+        Ok(true) => {
             tracing::info!(rule = %id, by = %admin.member.id, "forward rule deleted");
             Ok(web::json(StatusCode::OK, &json!({"status": "deleted", "id": id})))
         }
-        Err(StoreError::Conflict) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
+        Ok(false) | Err(StoreError::Cancelled { .. }) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
         Err(e) => Err(e.into()),
     }
 }

@@ -131,12 +131,10 @@ impl Forwarder {
         match &job.work {
             Work::Post { post, text } => self.post(job, std::slice::from_ref(post), text.clone()).await,
             Work::Album { media_group_id, first, flush_at } => {
-                // Strictly after `flush_at`: ingestion sends items arriving at or
-                // after it on their own, so every item goes out exactly once.
-                if *flush_at >= now {
-                    return Ok(Step::Wait(flush_at - now + 1));
+                if *flush_at > now {
+                    return Ok(Step::Wait(flush_at - now));
                 }
-                let items = self.store.album_items(first.chat_id, media_group_id).await?;
+                let items = self.store.flush_album(first.chat_id, media_group_id).await?;
                 let items = if items.is_empty() { vec![first.clone()] } else { items };
                 let kinds: Vec<_> = items.iter().map(|p| p.kind).collect();
                 // The album's caption is the first caption found (Telegram shows one).
@@ -264,8 +262,10 @@ impl Forwarder {
                 Permit::Granted => return Ok(None),
                 Permit::Wait(secs) if secs <= SLEEP_UNDER_SECS => {
                     metrics::rate_limited();
-                    // Jitter spreads the herd that a window boundary releases.
-                    let ms = 200 + rand::random::<u64>() % 800;
+                    // Windows are aligned on whole seconds: sleep to the next one,
+                    // plus jitter to spread the herd the boundary releases.
+                    let into_second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_millis() as u64;
+                    let ms = 1000 - into_second + rand::random::<u64>() % 50;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 Permit::Wait(secs) => {
@@ -291,7 +291,7 @@ impl Forwarder {
                 let reason = e.to_string();
                 metrics::failed(kind_of(&e));
                 let broken = Broken { reason: reason.clone(), destination: job.dest, at: now };
-                if self.store.mark_forward_rule_broken(&job.rule.id, &broken).await? {
+                if self.store.mark_forward_rule_broken(&job.rule, &broken).await? {
                     self.alert_admins(job, &job.dest, &reason).await;
                 }
                 self.finish(job, JobStatus::Failed, &reason, &[]).await?;

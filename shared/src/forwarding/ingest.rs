@@ -3,11 +3,12 @@
 //! here for single posts, so filtered posts never reach the queue; albums
 //! are filtered as a whole when they flush.
 //!
-//! Albums: Telegram sends each item as its own update. Every item is stored;
-//! the first one also claims the album and enqueues one album job per
-//! destination with `flush_at` = now + the album window. The forwarder waits
-//! until then, gathers the items and posts them with one call. An item that
-//! arrives after `flush_at` is forwarded on its own (nothing is lost).
+//! Albums: Telegram sends each item as its own update. Every item is stored
+//! and joins its album's member set; the first one also enqueues one album
+//! job per destination with `flush_at` = now + the album window. The
+//! forwarder waits until then, closes the set and posts its items with one
+//! call. An item arriving after the close is forwarded on its own: each item
+//! goes out exactly once (see `Store::add_album_item`).
 
 use serde_json::Value;
 
@@ -16,6 +17,7 @@ use super::metrics;
 use super::post::Post;
 use super::{ForwardRule, Verdict};
 use crate::config::{ConfigError, Env};
+use crate::store::forwarding::AlbumAdd;
 use crate::store::Store;
 use crate::SharedClock;
 
@@ -76,10 +78,9 @@ impl Ingest {
                 }
             }
         } else if let Some(group) = post.media_group_id.clone() {
-            self.store.put_album_item(&post, &group, now + ALBUM_ITEM_TTL_SECS).await.map_err(|e| e.to_string())?;
             let flush_at = now + self.album_window_secs;
-            match self.store.claim_album(post.chat_id, &group, flush_at, now + ALBUM_ITEM_TTL_SECS).await.map_err(|e| e.to_string())? {
-                None => {
+            match self.store.add_album_item(&post, &group, flush_at, now + ALBUM_ITEM_TTL_SECS).await.map_err(|e| e.to_string())? {
+                AlbumAdd::First => {
                     for rule in &rules {
                         for dest in &rule.destinations {
                             let work = Work::Album { media_group_id: group.clone(), first: post.clone(), flush_at };
@@ -87,9 +88,8 @@ impl Ingest {
                         }
                     }
                 }
-                // Too late for its album (already flushing): on its own.
-                Some(flush_at) if now >= flush_at => self.single(&rules, &post, now, &mut jobs, &mut out),
-                Some(_) => {}
+                AlbumAdd::Joined => {}
+                AlbumAdd::Late => self.single(&rules, &post, now, &mut jobs, &mut out),
             }
         } else {
             self.single(&rules, &post, now, &mut jobs, &mut out);

@@ -58,6 +58,16 @@ pub struct CopyMap {
 }
 
 #[derive(Debug, PartialEq, Eq)]
+pub enum AlbumAdd {
+    /// The album's first item: schedule its flush.
+    First,
+    /// Joined an album not yet flushed.
+    Joined,
+    /// The album already went out: forward this item on its own.
+    Late,
+}
+
+#[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
     /// This job owns the hash: go ahead.
     Mine,
@@ -69,19 +79,19 @@ impl Store {
     // ------------------------------------------------------------ rules
 
     pub async fn forward_rule(&self, id: &RuleId) -> Result<Option<ForwardRule>, StoreError> {
-        // The GSI part of the key is irrelevant for a get.
-        self.get(&Key::forward_rule(id.as_str(), 0)).await
+        self.get(&Key::forward_rule(id.as_str())).await
     }
 
     pub async fn forward_rules(&self) -> Result<Vec<ForwardRule>, StoreError> {
-        self.query_all(None, keys::FORWARD_RULES).await
+        self.query_rules(keys::FORWARD_RULES).await
     }
 
+    /// The rules of one source chat (the by-source copies).
     pub async fn forward_rules_of(&self, source_chat: i64) -> Result<Vec<ForwardRule>, StoreError> {
-        self.query_all(Some("gsi1"), &keys::forward_rules_of(source_chat)).await
+        self.query_rules(&keys::forward_rules_of(source_chat)).await
     }
 
-    async fn query_all(&self, index: Option<&str>, pk: &str) -> Result<Vec<ForwardRule>, StoreError> {
+    async fn query_rules(&self, pk: &str) -> Result<Vec<ForwardRule>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -89,9 +99,9 @@ impl Store {
                 .client()
                 .query()
                 .table_name(self.table())
-                .set_index_name(index.map(str::to_string))
-                .key_condition_expression(if index.is_some() { "gsi1pk = :p" } else { "pk = :p" })
+                .key_condition_expression("pk = :p")
                 .set_expression_attribute_values(Some(values([(":p", s(pk))])))
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -106,95 +116,162 @@ impl Store {
         }
     }
 
-    /// Creates a rule; `Conflict` if the id is taken.
+    /// Creates a rule and its by-source copy; `Conflict` if the id is taken.
     pub async fn create_forward_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
-        self.put_new(&Key::forward_rule(rule.id.as_str(), rule.source_chat_id.get()), rule).await
+        // The usual "taken" answer without a failing transaction; the
+        // condition below still decides a race.
+        if self.forward_rule(&rule.id).await?.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        self.transact(vec![
+            self.tx_put(&Key::forward_rule(rule.id.as_str()), rule, Some("attribute_not_exists(pk)"), None)?,
+            self.tx_put(&Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()), rule, None, None)?,
+        ])
+        .await
+        .map_err(|e| if e.failed_at(0) { StoreError::Conflict } else { e })
     }
 
-    /// Replaces an existing rule (clearing `broken`: the admin fixed it);
-    /// `Conflict` if there is none.
-    pub async fn replace_forward_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(super::to_item(&Key::forward_rule(rule.id.as_str(), rule.source_chat_id.get()), rule)?))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+    /// Replaces a rule (clearing `broken`: saving is how an admin says
+    /// "fixed"), moving its copy if the source changed. `Ok(false)` if there
+    /// is no such rule; `Cancelled` if it changed meanwhile.
+    pub async fn replace_forward_rule(&self, rule: &ForwardRule) -> Result<bool, StoreError> {
+        let Some(old) = self.forward_rule(&rule.id).await? else { return Ok(false) };
+        let old_source = old.source_chat_id.get();
+        let mut items = vec![
+            // Same source as read: a concurrent move cannot leave a stray copy.
+            self.tx_put(
+                &Key::forward_rule(rule.id.as_str()),
+                rule,
+                Some("source_chat_id = :old"),
+                Some(values([(":old", n(old_source))])),
+            )?,
+            self.tx_put(&Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()), rule, None, None)?,
+        ];
+        if old_source != rule.source_chat_id.get() {
+            items.push(self.tx_delete(&Key::forward_rule_by_source(old_source, rule.id.as_str()), None, None)?);
+        }
+        self.transact(items).await.map(|_| true)
     }
 
-    /// Deletes a rule; `Conflict` if there is none.
-    pub async fn delete_forward_rule(&self, id: &RuleId) -> Result<(), StoreError> {
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(Key::forward_rule(id.as_str(), 0).to_item()))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+    /// Deletes a rule and its copy; `Ok(false)` if there is none.
+    pub async fn delete_forward_rule(&self, id: &RuleId) -> Result<bool, StoreError> {
+        let Some(old) = self.forward_rule(id).await? else { return Ok(false) };
+        self.transact(vec![
+            self.tx_delete(&Key::forward_rule(id.as_str()), Some("attribute_exists(pk)"), None)?,
+            self.tx_delete(&Key::forward_rule_by_source(old.source_chat_id.get(), id.as_str()), None, None)?,
+        ])
+        .await
+        .map(|_| true)
     }
 
     /// Marks a rule broken. `true` only for the call that broke it, so
     /// admins are told once however many jobs fail.
-    pub async fn mark_forward_rule_broken(&self, id: &RuleId, broken: &Broken) -> Result<bool, StoreError> {
-        let value = serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let out = self
+    pub async fn mark_forward_rule_broken(&self, rule: &ForwardRule, broken: &Broken) -> Result<bool, StoreError> {
+        let value: AttributeValue = serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let first = self
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(Key::forward_rule(id.as_str(), 0).to_item()))
+            .set_key(Some(Key::forward_rule(rule.id.as_str()).to_item()))
             .update_expression("SET broken = :b")
             .condition_expression("attribute_exists(pk) AND (attribute_not_exists(broken) OR broken = :null)")
-            .set_expression_attribute_values(Some(values([(":b", value), (":null", AttributeValue::Null(true))])))
+            .set_expression_attribute_values(Some(values([(":b", value.clone()), (":null", AttributeValue::Null(true))])))
             .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::Conflict => Ok(false),
-                other => Err(other),
-            },
+            .await
+            .map_err(StoreError::from_sdk);
+        let first = match first {
+            Ok(_) => true,
+            Err(StoreError::Conflict) => false,
+            Err(e) => return Err(e),
+        };
+        // Then the copy ingestion reads (also when a crash left it behind before).
+        let copy = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()).to_item()))
+            .update_expression("SET broken = :b")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values([(":b", value)])))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match copy {
+            Ok(_) | Err(StoreError::Conflict) => Ok(first),
+            Err(e) => Err(e),
         }
     }
 
     // ------------------------------------------------------------ albums
 
-    /// Stores one album item; `expires_at` lets TTL tidy up.
-    pub async fn put_album_item(&self, post: &Post, group: &str, expires_at: i64) -> Result<(), StoreError> {
+    /// Adds an album item. Membership is decided on the group item alone
+    /// (one atomic update): an item either joins before the album is
+    /// flushed — and goes out with it — or is `Late` and goes out on its own.
+    pub async fn add_album_item(&self, post: &Post, group: &str, flush_at: i64, expires_at: i64) -> Result<AlbumAdd, StoreError> {
         #[derive(Serialize)]
         struct Row<'a> {
             post: &'a Post,
             expires_at: i64,
         }
-        self.put(&Key::album_item(post.chat_id, group, post.message_id), &Row { post, expires_at }).await
-    }
-
-    /// Claims the album: `Ok(None)` for the first item (the caller schedules
-    /// the flush), `Ok(Some(flush_at))` of the existing claim otherwise.
-    pub async fn claim_album(&self, chat: i64, group: &str, flush_at: i64, expires_at: i64) -> Result<Option<i64>, StoreError> {
-        let key = Key::album_group(chat, group);
-        match self.put_new(&key, &serde_json::json!({"flush_at": flush_at, "expires_at": expires_at})).await {
-            Ok(()) => Ok(None),
-            Err(StoreError::Conflict) => {
-                let existing: Option<serde_json::Value> = self.get(&key).await?;
-                Ok(Some(existing.and_then(|v| v["flush_at"].as_i64()).unwrap_or(flush_at)))
-            }
+        // The payload first: every id in the group's set has its item stored.
+        self.put(&Key::album_item(post.chat_id, group, post.message_id), &Row { post, expires_at }).await?;
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::album_group(post.chat_id, group).to_item()))
+            .update_expression("ADD members :id SET flush_at = if_not_exists(flush_at, :fa), expires_at = :exp")
+            .condition_expression("attribute_not_exists(flushed)")
+            .set_expression_attribute_values(Some(values([
+                (":id", AttributeValue::Ns(vec![post.message_id.to_string()])),
+                (":fa", n(flush_at)),
+                (":exp", n(expires_at)),
+            ])))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match out {
+            Ok(o) if o.attributes.as_ref().is_none_or(|a| a.is_empty()) => Ok(AlbumAdd::First),
+            Ok(_) => Ok(AlbumAdd::Joined),
+            Err(StoreError::Conflict) => Ok(AlbumAdd::Late),
             Err(e) => Err(e),
         }
     }
 
-    /// The album's items in message order.
-    pub async fn album_items(&self, chat: i64, group: &str) -> Result<Vec<Post>, StoreError> {
+    /// Closes the album (once; later calls see the same members) and returns
+    /// its items in message order.
+    pub async fn flush_album(&self, chat: i64, group: &str) -> Result<Vec<Post>, StoreError> {
         #[derive(Deserialize)]
         struct Row {
             post: Post,
         }
-        let pk = Key::album_group(chat, group).pk;
         let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::album_group(chat, group).to_item()))
+            .update_expression("SET flushed = if_not_exists(flushed, :t)")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_values(Some(values([(":t", AttributeValue::Bool(true))])))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        let members: Vec<i64> = match out {
+            Ok(o) => o
+                .attributes
+                .and_then(|mut a| a.remove("members"))
+                .and_then(|v| v.as_ns().ok().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|id| id.parse().ok())
+                .collect(),
+            Err(StoreError::Conflict) => return Ok(vec![]),
+            Err(e) => return Err(e),
+        };
+        let pk = Key::album_group(chat, group).pk;
+        let items = self
             .client()
             .query()
             .table_name(self.table())
@@ -204,7 +281,9 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.items.unwrap_or_default().into_iter().map(|i| from_item::<Row>(i).map(|r| r.post)).collect()
+        let posts: Vec<Post> = items.items.unwrap_or_default().into_iter().map(|i| from_item::<Row>(i).map(|r| r.post)).collect::<Result<_, _>>()?;
+        // Sort keys are zero-padded message ids: already in message order.
+        Ok(posts.into_iter().filter(|p| members.contains(&p.message_id)).collect())
     }
 
     // ------------------------------------------------------------ jobs

@@ -16,7 +16,8 @@
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
 //! | processed msg   | `DONE#<queue>#<id>`      | `DONE`             |                                 |
 //! | health probe    | `HEALTH`                 | `HEALTH`           |                                 |
-//! | forward rule    | `FWDRULES`               | `RULE#<id>`        | `FWDSRC#<chat>` / `RULE#<id>`   |
+//! | forward rule    | `FWDRULES`               | `RULE#<id>`        |                                 |
+//! | rule by source  | `FWDSRC#<chat>`          | `RULE#<id>`        |                                 |
 //! | album item      | `FWDALBUM#<chat>#<grp>`  | `ITEM#<msg:020>`   |                                 |
 //! | album group     | `FWDALBUM#<chat>#<grp>`  | `GROUP`            |                                 |
 //! | forward job     | `FWDJOB#<job id>`        | `JOB`              |                                 |
@@ -75,10 +76,16 @@ impl Key {
         Self::new(format!("TG#{user_id}"), "TG")
     }
 
-    /// All rules share one partition (admins keep tens, not millions);
-    /// the GSI finds the rules of a source chat on every incoming post.
-    pub fn forward_rule(id: &str, source_chat: i64) -> Self {
-        Self::new("FWDRULES".into(), &format!("RULE#{id}")).with_gsi1(forward_rules_of(source_chat), format!("RULE#{id}"))
+    /// All rules share one partition (admins keep tens, not millions).
+    pub fn forward_rule(id: &str) -> Self {
+        Self::new(FORWARD_RULES.into(), &format!("RULE#{id}"))
+    }
+
+    /// A copy of the rule under its source chat: every incoming post looks
+    /// its rules up with one strongly consistent base-table query (a GSI
+    /// would be eventually consistent: a new or broken rule could be missed).
+    pub fn forward_rule_by_source(source_chat: i64, id: &str) -> Self {
+        Self::new(forward_rules_of(source_chat), &format!("RULE#{id}"))
     }
 
     pub fn album_item(chat: i64, group: &str, message_id: i64) -> Self {
@@ -152,7 +159,7 @@ pub fn members_by_status(status: crate::domain::MemberStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
 
-/// GSI partition listing the forwarding rules of one source chat.
+/// Partition holding the rules of one source chat.
 pub fn forward_rules_of(source_chat: i64) -> String {
     format!("FWDSRC#{source_chat}")
 }
