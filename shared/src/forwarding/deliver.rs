@@ -80,8 +80,9 @@ pub enum Step {
     DeadLetter(String),
 }
 
-/// Waits this short are slept through rather than bounced through SQS.
-const SLEEP_UNDER_SECS: i64 = 1;
+/// Waits this short are slept through rather than bounced through SQS
+/// (which would hold the job's whole batch for a full second).
+const SLEEP_UNDER_MS: u64 = 300;
 
 impl Forwarder {
     /// One SQS message: the job's outcome mapped to delete / retry-later.
@@ -255,22 +256,21 @@ impl Forwarder {
         }
     }
 
-    /// A rate permit, sleeping through sub-second waits; `Some(wait)` otherwise.
+    /// A rate permit, sleeping through a short wait for the next second;
+    /// `Some(wait)` otherwise (the message waits in SQS, not in the batch).
     async fn permit(&self, chat: i64, count: u32) -> Result<Option<i64>, StoreError> {
         for _ in 0..3 {
             match limits::acquire(&self.store, &self.settings.limits, chat, count, self.clock.now()).await? {
                 Permit::Granted => return Ok(None),
-                Permit::Wait(secs) if secs <= SLEEP_UNDER_SECS => {
-                    metrics::rate_limited();
-                    // Windows are aligned on whole seconds: sleep to the next one,
-                    // plus jitter to spread the herd the boundary releases.
-                    let into_second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_millis() as u64;
-                    let ms = 1000 - into_second + rand::random::<u64>() % 50;
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
                 Permit::Wait(secs) => {
                     metrics::rate_limited();
-                    return Ok(Some(secs));
+                    // Windows are aligned on whole seconds.
+                    let into_second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_millis() as u64;
+                    if secs > 1 || into_second < 1000 - SLEEP_UNDER_MS {
+                        return Ok(Some(secs));
+                    }
+                    // Jitter spreads the herd the boundary releases.
+                    tokio::time::sleep(Duration::from_millis(1000 - into_second + rand::random::<u64>() % 50)).await;
                 }
             }
         }
