@@ -4,6 +4,7 @@ use http::HeaderMap;
 
 use crate::clock::SharedClock;
 use crate::domain::MemberStatus;
+use crate::web::{Ctx, WebError};
 use crate::session::{self, SessionKeys};
 use crate::store::members::Member;
 use crate::store::sessions::SessionRecord;
@@ -22,6 +23,12 @@ impl Viewer {
     }
 }
 
+impl Viewer {
+    pub fn name(&self) -> Option<String> {
+        Some(self.member.name().to_string())
+    }
+}
+
 /// Everything needed to turn a cookie into a `Viewer`.
 #[derive(Clone)]
 pub struct Sessions {
@@ -31,6 +38,11 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// From `LODGE_SESSION_KEY` (the JWT signing key, ≥ 32 characters).
+    pub fn from_env(env: &crate::Env, store: &Store, clock: &SharedClock) -> Result<Self, crate::ConfigError> {
+        Ok(Self { store: store.clone(), keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?), clock: clock.clone() })
+    }
+
     /// Checks the JWT's signature and expiry, then that its session item still
     /// exists, is unexpired, belongs to the member and is of the member's
     /// current session epoch. Both items are read concurrently (one round trip).
@@ -56,6 +68,51 @@ impl Sessions {
             && session.epoch == member.session_epoch
             && member.status != MemberStatus::Banned;
         Ok(valid.then_some(Viewer { member, session }))
+    }
+
+    /// The signed-in member, or: 401 for API clients, the sign-in page for browsers.
+    pub async fn require(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
+        match self.viewer(&ctx.headers).await? {
+            Some(v) => Ok(v),
+            None if ctx.wants_json => Err(WebError::unauthorized()),
+            None => {
+                if ctx.method != http::Method::GET || ctx.path == "/" {
+                    return Err(WebError::redirect("/login"));
+                }
+                let query = serde_urlencoded::to_string([("next", &ctx.path)]).unwrap_or_default();
+                Err(WebError::redirect(format!("/login?{query}")))
+            }
+        }
+    }
+
+    /// An approved member. Others reach only their intro, settings and
+    /// sign-out: everything else sends them to their status page.
+    pub async fn require_approved(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
+        let v = self.require(ctx).await?;
+        match v.member.status {
+            MemberStatus::Approved => Ok(v),
+            _ if ctx.wants_json => Err(WebError::forbidden("Your membership is not approved yet.").with_code("not_approved")),
+            _ => Err(WebError::redirect("/status")),
+        }
+    }
+
+    /// An approved moderator or admin.
+    pub async fn require_staff(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
+        let v = self.require_approved(ctx).await?;
+        if v.member.role.can_moderate() {
+            Ok(v)
+        } else {
+            Err(WebError::forbidden("Only moderators and admins can do that."))
+        }
+    }
+
+    pub async fn require_admin(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
+        let v = self.require_approved(ctx).await?;
+        if v.member.role == crate::domain::Role::Admin {
+            Ok(v)
+        } else {
+            Err(WebError::forbidden("Only admins can do that."))
+        }
     }
 
     /// A new session record for `member`, not yet stored (callers put it in a transaction).

@@ -89,6 +89,21 @@ struct CodeText<'a> {
 }
 
 impl LoginCodes {
+    /// From `LODGE_MAIL_FROM` and `LODGE_CODE_KEY` (the HMAC key, ≥ 32 characters).
+    pub fn from_env(
+        env: &crate::Env,
+        aws: &crate::aws::SdkConfig,
+        store: &Store,
+        clock: &SharedClock,
+    ) -> Result<Self, crate::ConfigError> {
+        Ok(Self {
+            store: store.clone(),
+            mailer: Mailer::new(crate::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
+            key: env.secret("LODGE_CODE_KEY", 32)?,
+            clock: clock.clone(),
+        })
+    }
+
     fn digest(&self, email: &Email, code: &LoginCode) -> String {
         // Bound to the address, so a code is worthless for any other account.
         crypto::hmac_hex(self.key.expose().as_bytes(), format!("{}:{}", email, code.expose()).as_bytes())

@@ -4,7 +4,7 @@
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Email;
+use crate::domain::{Email, MemberId};
 use crate::mail::Letter;
 
 /// The `notify` queue: side effects that may be retried without the user waiting.
@@ -13,6 +13,10 @@ use crate::mail::Letter;
 pub enum Notification {
     /// Deliver an already-rendered email. `id` makes redelivery idempotent.
     Email { id: String, to: Email, letter: Letter },
+    /// A member sent their intro for review (at `at`): tell the moderators.
+    IntroSubmitted { member_id: MemberId, at: i64 },
+    /// A moderator decided on a member (at `at`): tell the member.
+    Decided { member_id: MemberId, at: i64 },
 }
 
 /// Every message carries its contract version so consumers can evolve.

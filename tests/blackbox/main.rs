@@ -3,9 +3,13 @@
 
 mod auth;
 mod bad_input;
+mod browser;
+mod browser_flows;
 mod events;
 mod forwarding;
 mod health;
+mod invites;
+mod moderation;
 mod queues;
 mod runner;
 mod telegram;

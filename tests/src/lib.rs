@@ -24,15 +24,17 @@ pub fn moto_url() -> String {
             return url;
         }
         let venv = std::env::var("LODGE_VENV").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".venv"));
-        let bin = venv.join("bin/moto_server");
-        assert!(bin.exists(), "{} is missing: run the tests with `make test`, which installs it", bin.display());
         let port = lodge_local::free_port().expect("free port");
+        let (bin, args) = lodge_local::moto::launcher(&venv, port).unwrap_or_else(|e| panic!("{e}; run the tests with `make test`"));
         // The watchdog loop ends moto when the test process (its parent) exits.
         let script = format!(
-            "{} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
+            "{} {} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
             bin.display(),
+            args.join(" "),
             std::process::id()
         );
+        // Deliberately not waited for: the watchdog outlives every test and ends with the process.
+        #[allow(clippy::zombie_processes)]
         std::process::Command::new("bash").args(["-c", &script]).spawn().expect("start moto");
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
@@ -152,6 +154,49 @@ impl TestApp {
         let r = self.post_form("/auth/code", &[("email", email), ("code", &code)]).send().await.unwrap();
         assert_eq!(r.status(), 303, "redeeming the code for {email}");
         session_cookie(&r).expect("a session cookie")
+    }
+
+    /// Creates an invite as the member behind `cookie`; returns its code.
+    pub async fn invite(&self, cookie: &str) -> String {
+        let r = self.post_json("/api/invites", serde_json::json!({})).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(r.status(), 201, "creating an invite");
+        let body: serde_json::Value = r.json().await.unwrap();
+        body["code"].as_str().unwrap().to_string()
+    }
+
+    /// Joins with `code` as `email` and signs in; returns the session cookie.
+    pub async fn join(&self, code: &str, email: &str) -> String {
+        let r = self.post_form(&format!("/invite/{code}/activate"), &[("email", email)]).send().await.unwrap();
+        assert_eq!(r.status(), 200, "activating {code}");
+        let sign_in = self.latest_code(email).await;
+        let r = self.post_form("/auth/code", &[("email", email), ("code", &sign_in), ("next", "/intro")]).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        session_cookie(&r).expect("session")
+    }
+
+    /// A newcomer who joined and sent an intro; returns (email, cookie, member id).
+    pub async fn newcomer_on_review(&self, admin_cookie: &str, name: &str) -> (String, String, String) {
+        let code = self.invite(admin_cookie).await;
+        let email = format!("{}@example.org", unique("new"));
+        let cookie = self.join(&code, &email).await;
+        let about = "I studied here in 2015 and would love to meet old friends again.";
+        let r = self.post_form("/intro", &[("name", name), ("about", about), ("links", "")]).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), 303, "submitting the intro");
+        let me: serde_json::Value = self.get("/api/me").header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["member"]["status"], "on_review");
+        (email, cookie, me["member"]["id"].as_str().unwrap().to_string())
+    }
+
+    /// Polls the outbox until `check` holds (mail sent by queue consumers arrives asynchronously).
+    pub async fn wait_for_mail(&self, to: &str, check: impl Fn(&[Mail]) -> bool) -> Vec<Mail> {
+        for _ in 0..100 {
+            let mails = self.mails_to(to).await;
+            if check(&mails) {
+                return mails;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("expected mail to {to} did not arrive: {:?}", self.mails_to(to).await.iter().map(|m| &m.subject).collect::<Vec<_>>());
     }
 
     pub fn table(&self) -> String {

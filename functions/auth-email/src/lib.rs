@@ -9,8 +9,6 @@ use lodge::auth::Sessions;
 use lodge::config::AppUrl;
 use lodge::domain::Email;
 use lodge::login::LoginCodes;
-use lodge::mail::Mailer;
-use lodge::session::SessionKeys;
 use lodge::store::rate::Limit;
 use lodge::store::Store;
 use lodge::web::{self, Reply, WebError};
@@ -39,17 +37,8 @@ impl State {
             .map(|s| Email::parse(s).map_err(|e| ConfigError::new("LODGE_ADMIN_EMAILS", e)))
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            sessions: Sessions {
-                store: store.clone(),
-                keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?),
-                clock: clock.clone(),
-            },
-            codes: LoginCodes {
-                store: store.clone(),
-                mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
-                key: env.secret("LODGE_CODE_KEY", 32)?,
-                clock: clock.clone(),
-            },
+            sessions: Sessions::from_env(env, &store, &clock)?,
+            codes: LoginCodes::from_env(env, aws, &store, &clock)?,
             app: env.app_url()?,
             admins,
             ip_limit: Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 },
@@ -64,7 +53,6 @@ pub async fn handler(state: &State, req: Request) -> Reply {
         let app = ctx.app_url(&state.app)?;
         ctx.check_origin(&app)?;
         match ctx.route.as_str() {
-            "GET /" => routes::home(state, &ctx).await,
             "GET /login" => routes::login_page(state, &ctx).await,
             "POST /auth/email" => routes::request_code(state, &ctx, &app).await,
             "GET /auth/code" => routes::confirm_page(&ctx),

@@ -13,18 +13,6 @@ pub struct LoginPage<'a> {
     pub error: Option<String>,
 }
 
-/// The code form; `notice` explains where the code went.
-#[derive(Template)]
-#[template(path = "code.html")]
-pub struct CodePage<'a> {
-    pub layout: Layout,
-    pub email: &'a str,
-    pub code: &'a str,
-    pub next: &'a str,
-    pub notice: Option<&'a str>,
-    pub error: Option<String>,
-}
-
 /// Opened from the emailed link: a GET never consumes the code (mail
 /// scanners follow links); the button POSTs it.
 #[derive(Template)]
@@ -42,13 +30,6 @@ pub struct MePage<'a> {
     pub layout: Layout,
     pub member: &'a Member,
     pub joined: String,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage<'a> {
-    pub layout: Layout,
-    pub member: &'a Member,
 }
 
 pub const SENT_NOTICE: &str = "If this address belongs to a member, a code is on its way. \

@@ -1,6 +1,5 @@
 //! One function per route; each parses its input into domain types first.
 
-use askama::Template;
 use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
 use lodge::config::AppUrl;
@@ -11,12 +10,9 @@ use lodge::web::{self, safe_next, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::pages::{CodePage, ConfirmPage, HomePage, LoginPage, MePage, SENT_NOTICE};
+use crate::pages::{ConfirmPage, LoginPage, MePage, SENT_NOTICE};
+use lodge::web::{page as render, CodePage};
 use crate::State;
-
-fn render(status: StatusCode, page: impl Template) -> Result<Reply, WebError> {
-    Ok(web::html(status, page.render().map_err(WebError::internal)?))
-}
 
 fn member_json(m: &lodge::store::members::Member) -> serde_json::Value {
     json!({
@@ -37,13 +33,6 @@ async fn ip_gate(state: &State, ctx: &Ctx) -> Result<(), WebError> {
             format!("Too many sign-in attempts from your network — try again in {} minutes.", (retry_after_secs + 59) / 60),
             retry_after_secs,
         )),
-    }
-}
-
-pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    match viewer(state, ctx).await? {
-        Some(v) => render(StatusCode::OK, HomePage { layout: Layout::new("Home", Some(v.member.name().into())), member: &v.member }),
-        None => Ok(web::redirect("/login")),
     }
 }
 

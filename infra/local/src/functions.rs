@@ -42,7 +42,7 @@ macro_rules! sqs {
 
 /// Binary names this runner can host; a template function outside this list
 /// is an error at start-up (and in the runner's coverage test).
-pub const KNOWN: &[&str] = &["health", "auth-email", "notifier", "telegram-webhook", "forwarder", "forward-rules"];
+pub const KNOWN: &[&str] = &["health", "auth-email", "invites", "members", "notifier", "telegram-webhook", "forwarder", "forward-rules"];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
     let cfg = |e: lodge::ConfigError| format!("{binary}: {e}");
@@ -52,6 +52,8 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "telegram-webhook" => http!(telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?, telegram_webhook::handler),
         "forwarder" => sqs!(forwarder::State::from_env(env, aws, clock).map_err(cfg)?, forwarder::handler),
         "forward-rules" => http!(forward_rules::State::from_env(env, aws, clock).map_err(cfg)?, forward_rules::handler),
+        "invites" => http!(invites::State::from_env(env, aws, clock).map_err(cfg)?, invites::handler),
+        "members" => http!(members::State::from_env(env, aws, clock).map_err(cfg)?, members::handler),
         "notifier" => sqs!(notifier::State::with_clock(env, aws, clock).map_err(cfg)?, notifier::handler),
         other => return Err(format!("no local handler for binary {other:?}: add it to infra/local/src/functions.rs")),
     })

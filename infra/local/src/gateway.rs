@@ -91,17 +91,19 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
+/// One HTTP request as the gateway received it.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub body: &'a Bytes,
+    pub peer: SocketAddr,
+    pub request_id: &'a str,
+}
+
 /// The payload-2.0 event for one request.
-pub fn event(
-    route: &Route,
-    params: &BTreeMap<String, String>,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-    peer: SocketAddr,
-    request_id: &str,
-) -> Value {
+pub fn event(route: &Route, params: &BTreeMap<String, String>, req: &Incoming) -> Value {
+    let Incoming { method, uri, headers, body, peer, request_id } = *req;
     let mut hdrs = serde_json::Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {

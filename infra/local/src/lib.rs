@@ -58,6 +58,8 @@ pub struct Options {
     pub admin_email: String,
     /// Seconds before a failed SQS message is retried locally.
     pub retry_delay_secs: i32,
+    /// Run the queue pollers (off only for measurements of request handlers).
+    pub poll: bool,
 }
 
 impl Options {
@@ -72,6 +74,7 @@ impl Options {
             clock: lodge::clock::system(),
             admin_email: "admin@lodge.local".into(),
             retry_delay_secs: 1,
+            poll: true,
         }
     }
 }
@@ -208,7 +211,9 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                 retry_delay: opts.retry_delay_secs,
             };
             pollers.push(json!({"function": f.logical_id, "queue": q.queue, "url": poller.queue_url}));
-            tokio::spawn(poller.run(clients.sqs.clone(), handler, stop_rx.clone()));
+            if opts.poll {
+                tokio::spawn(poller.run(clients.sqs.clone(), handler, stop_rx.clone()));
+            }
         }
     }
 
@@ -263,7 +268,8 @@ async fn api_gateway(
     match shared.routes.find(method.as_str(), uri.path()) {
         Match::Found { route, handler, params } => {
             let request_id = lodge::crypto::random_token(12);
-            let event = gateway::event(route, &params, &method, &uri, &headers, &body, peer, &request_id);
+            let incoming = gateway::Incoming { method: &method, uri: &uri, headers: &headers, body: &body, peer, request_id: &request_id };
+            let event = gateway::event(route, &params, &incoming);
             let mut reply = gateway::invoke(handler, &event).await;
             if let Ok(v) = HeaderValue::from_str(&route.key()) {
                 reply.headers_mut().insert("x-lodge-route", v);

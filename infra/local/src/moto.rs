@@ -12,16 +12,14 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server` on a free loopback port and waits until it answers.
+    /// Starts the stand-in (`launcher_args`, see `launcher`) on a free
+    /// loopback port and waits until it answers.
     pub async fn spawn(venv: &Path, log: &Path) -> Result<Self, String> {
-        let bin = venv.join("bin/moto_server");
-        if !bin.exists() {
-            return Err(format!("{} not found — run `make dev` (it installs moto into {})", bin.display(), venv.display()));
-        }
         let port = crate::free_port()?;
+        let (bin, args) = launcher(venv, port)?;
         let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(&args)
             .stdout(Stdio::from(log_file.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(log_file))
             .kill_on_drop(true)
@@ -58,4 +56,15 @@ impl Moto {
             let _ = child.kill().await;
         }
     }
+}
+
+/// The command that runs moto with serialised DynamoDB requests
+/// (`infra/local/moto_server.py` explains why).
+pub fn launcher(venv: &Path, port: u16) -> Result<(std::path::PathBuf, Vec<String>), String> {
+    let python = venv.join("bin/python");
+    if !venv.join("bin/moto_server").exists() {
+        return Err(format!("moto is not installed in {} — `make dev` and `make test` install it", venv.display()));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
+    Ok((python, vec![script.display().to_string(), "-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]))
 }

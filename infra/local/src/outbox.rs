@@ -29,16 +29,30 @@ impl Outbox {
         Self { moto_url: moto_url.to_string(), client: reqwest::Client::new(), first_seen: Mutex::new(HashMap::new()) }
     }
 
+    /// moto's `data.json` snapshots live state and can fail while other
+    /// requests mutate it, so a failed read is retried a few times.
+    async fn snapshot(&self) -> Result<serde_json::Value, String> {
+        let mut last = String::new();
+        for attempt in 0..8 {
+            let result = async {
+                let r = self.client.get(format!("{}/moto-api/data.json", self.moto_url)).send().await.map_err(|e| e.to_string())?;
+                if !r.status().is_success() {
+                    return Err(format!("moto answered {}", r.status()));
+                }
+                r.json::<serde_json::Value>().await.map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * (attempt + 1))).await;
+        }
+        Err(last)
+    }
+
     pub async fn list(&self) -> Result<Vec<OutboxEmail>, String> {
-        let data: serde_json::Value = self
-            .client
-            .get(format!("{}/moto-api/data.json", self.moto_url))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let data = self.snapshot().await?;
         let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
         let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
         let mut seen = self.first_seen.lock().expect("outbox lock");

@@ -49,3 +49,29 @@ impl Mailer {
         Ok(out.message_id.unwrap_or_default())
     }
 }
+
+#[derive(askama::Template)]
+#[template(path = "mail/notice.html")]
+struct NoticeHtml<'a> {
+    heading: &'a str,
+    paragraphs: &'a [String],
+    action: Option<(&'a str, &'a str)>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "mail/notice.txt")]
+struct NoticeText<'a> {
+    heading: &'a str,
+    paragraphs: &'a [String],
+    action: Option<(&'a str, &'a str)>,
+}
+
+/// A plain notification: a heading, some paragraphs, one button.
+pub fn notice(subject: &str, heading: &str, paragraphs: &[String], action: Option<(&str, &str)>) -> Letter {
+    use askama::Template;
+    Letter {
+        subject: subject.to_string(),
+        text: NoticeText { heading, paragraphs, action }.render().unwrap_or_default(),
+        html: NoticeHtml { heading, paragraphs, action }.render().unwrap_or_default(),
+    }
+}

@@ -13,6 +13,9 @@
 //! | dialog log      | `DIALOGLOG`              | `<at>#<random>`    |                                 |
 //! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
 //! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
+//! | staff entry     | `STAFF`                  | `<member id>`      |                                 |
+//! | invite          | `INVITE#<code>`          | `INVITE`           | `MEMBER#<creator>` / `INVITE#<t>` |
+//! | decision        | `MEMBER#<id>`            | `DECISION#<t>#<id>`|                                 |
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
 //! | processed msg   | `DONE#<queue>#<id>`      | `DONE`             |                                 |
 //! | health probe    | `HEALTH`                 | `HEALTH`           |                                 |
@@ -140,6 +143,24 @@ impl Key {
         Self::new(DIALOG_LOG.into(), &format!("{at:012}#{nonce}"))
     }
 
+    pub fn staff(member: &MemberId) -> Self {
+        Self::new(STAFF.into(), member.as_str())
+    }
+
+    pub fn invite(code: &crate::domain::InviteCode) -> Self {
+        Self::new(format!("INVITE#{code}"), "INVITE")
+    }
+
+    /// One moderation decision in a member's history.
+    pub fn decision(member: &MemberId, at: i64, id: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("DECISION#{at:012}#{id}"))
+    }
+
+    /// A monthly counter (invite quota), e.g. `2026-11`.
+    pub fn monthly(what: &str, key: &str, month: &str) -> Self {
+        Self::new(format!("RATE#{what}#{key}"), month)
+    }
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
@@ -153,6 +174,14 @@ impl Key {
 }
 
 pub const DIALOG_LOG: &str = "DIALOGLOG";
+
+/// Partition of the staff list (moderators and admins).
+pub const STAFF: &str = "STAFF";
+
+/// GSI partition listing a member's invites, newest last.
+pub fn invites_of(member: &MemberId) -> String {
+    format!("MEMBER#{member}")
+}
 
 /// GSI partition listing members in one status, oldest first.
 pub fn members_by_status(status: crate::domain::MemberStatus) -> String {

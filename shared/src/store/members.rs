@@ -23,6 +23,35 @@ pub struct Member {
     /// The linked Telegram account, if any (see `Key::telegram` for the marker).
     #[serde(default)]
     pub telegram: Option<TelegramLink>,
+    #[serde(default)]
+    pub about: Option<String>,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(default)]
+    pub intro_submitted_at: Option<i64>,
+    /// The latest moderation decision, so a second moderator is told who decided.
+    #[serde(default)]
+    pub last_decision: Option<DecisionSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionSummary {
+    /// `approved` or `rejected`.
+    pub decision: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub by: MemberId,
+    pub by_name: String,
+    pub at: i64,
+}
+
+/// Moderators and admins, listed under one partition (`STAFF`) so
+/// notifications can reach them with one query.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StaffEntry {
+    pub member_id: MemberId,
+    pub email: Email,
+    pub role: Role,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +77,10 @@ impl Member {
             invited_by: None,
             session_epoch: 0,
             telegram: None,
+            about: None,
+            links: Vec::new(),
+            intro_submitted_at: None,
+            last_decision: None,
         }
     }
 
@@ -106,6 +139,54 @@ impl Store {
         ])
     }
 
+    /// Moderators and admins.
+    pub async fn staff(&self) -> Result<Vec<StaffEntry>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", super::s(keys::STAFF))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.items.unwrap_or_default().into_iter().map(super::from_item).collect()
+    }
+
+    /// The staff-list entry for a member of `role` (a delete when plain member).
+    pub fn staff_item(&self, member: &Member, role: Role) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let key = Key::staff(&member.id);
+        if role.can_moderate() {
+            self.tx_put(&key, &StaffEntry { member_id: member.id.clone(), email: member.email.clone(), role }, None, None)
+        } else {
+            self.tx_delete(&key, None, None)
+        }
+    }
+
+    /// Changes a member's role and the staff list together.
+    pub async fn set_role(&self, member: &Member, role: Role) -> Result<(), StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.table())
+            .set_key(Some(Key::member(&member.id).to_item()))
+            .update_expression("SET #role = :role")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", super::s(role.as_str()))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.transact(vec![
+            aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build(),
+            self.staff_item(member, role)?,
+        ])
+        .await
+    }
+
+    /// Members in one status, oldest first (the moderation queue).
+    pub async fn members_in_status(&self, status: MemberStatus) -> Result<Vec<Member>, StoreError> {
+        self.query_gsi1(&keys::members_by_status(status), None, false).await
+    }
+
     /// Makes sure each configured admin address is an approved admin: creates
     /// the member if needed, promotes an existing one. Safe to run concurrently.
     pub async fn ensure_admin(&self, email: &Email, now: i64) -> Result<Member, StoreError> {
@@ -113,12 +194,15 @@ impl Store {
             if member.role != Role::Admin || member.status != MemberStatus::Approved {
                 member.role = Role::Admin;
                 member.status = MemberStatus::Approved;
-                self.put(&member.key(), &member).await?;
+                self.transact(vec![self.tx_put(&member.key(), &member, None, None)?, self.staff_item(&member, Role::Admin)?])
+                    .await?;
             }
             return Ok(member);
         }
         let member = Member::new(email.clone(), Role::Admin, MemberStatus::Approved, now);
-        match self.create_member(&member).await {
+        let mut items = self.create_member_items(&member)?;
+        items.push(self.staff_item(&member, Role::Admin)?);
+        match self.transact(items).await {
             Ok(()) => Ok(member),
             // Another instance created it first: use theirs.
             Err(StoreError::Cancelled { .. }) => self

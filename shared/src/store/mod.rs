@@ -3,6 +3,7 @@
 //! and transactions — never by read-then-write.
 
 pub mod dialog;
+pub mod invites;
 pub mod keys;
 pub mod login_codes;
 pub mod members;
@@ -135,6 +136,26 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(())
+    }
+
+    /// Items of one `gsi1` partition (optionally with a sort-key prefix),
+    /// in sort-key order or reversed.
+    pub async fn query_gsi1<T: DeserializeOwned>(&self, pk: &str, sk_prefix: Option<&str>, newest_first: bool) -> Result<Vec<T>, StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .expression_attribute_values(":p", s(pk))
+            .scan_index_forward(!newest_first);
+        q = match sk_prefix {
+            Some(prefix) => q
+                .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :s)")
+                .expression_attribute_values(":s", s(prefix)),
+            None => q.key_condition_expression("gsi1pk = :p"),
+        };
+        let out = q.send().await.map_err(StoreError::from_sdk)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
     }
 
     /// All-or-nothing write of several items.

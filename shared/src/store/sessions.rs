@@ -36,23 +36,10 @@ impl Store {
     /// Deletes every session of a member found through the index (tidying;
     /// the epoch bump is what guarantees revocation, since the index lags).
     pub async fn delete_sessions_of(&self, member: &MemberId) -> Result<usize, StoreError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", super::s(keys::sessions_of(member)))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let mut deleted = 0;
-        for item in out.items() {
-            if let Some(id) = item.get("id").and_then(|v| v.as_s().ok()).and_then(|v| SessionId::parse(v).ok()) {
-                self.delete_session(&id).await?;
-                deleted += 1;
-            }
+        let sessions: Vec<SessionRecord> = self.query_gsi1(&keys::sessions_of(member), Some("SESSION#"), false).await?;
+        for session in &sessions {
+            self.delete_session(&session.id).await?;
         }
-        Ok(deleted)
+        Ok(sessions.len())
     }
 }

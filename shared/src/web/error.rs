@@ -21,6 +21,11 @@ impl WebError {
         self
     }
 
+    /// Not a failure: send the browser elsewhere (e.g. to sign in).
+    pub fn redirect(location: impl Into<String>) -> Self {
+        Self::new(StatusCode::SEE_OTHER, "redirect", "").with_header("location", location)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }

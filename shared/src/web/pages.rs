@@ -42,3 +42,16 @@ pub struct NoticePage {
     pub body: String,
     pub link: Option<(String, String)>,
 }
+
+/// The "enter your code" form, shown after a code was sent (sign-in or joining).
+#[derive(Template)]
+#[template(path = "code.html")]
+pub struct CodePage<'a> {
+    pub layout: Layout,
+    pub email: &'a str,
+    pub code: &'a str,
+    pub next: &'a str,
+    /// Explains where the code went.
+    pub notice: Option<&'a str>,
+    pub error: Option<String>,
+}

@@ -12,6 +12,11 @@ pub fn html(status: StatusCode, page: String) -> Reply {
         .expect("static headers are valid")
 }
 
+/// Renders an askama page; a template failure is a 500, never a panic.
+pub fn page(status: StatusCode, page: impl askama::Template) -> Result<Reply, super::WebError> {
+    Ok(html(status, page.render().map_err(super::WebError::internal)?))
+}
+
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
     Response::builder()
         .status(status)

@@ -41,7 +41,9 @@ where
 }
 
 pub fn error_reply(err: &WebError, request_id: &str, wants_json: bool) -> Reply {
-    let mut reply = if wants_json {
+    let mut reply = if err.status.is_redirection() {
+        super::redirect("/")
+    } else if wants_json {
         json(
             err.status,
             &serde_json::json!({"error": {"code": err.code, "message": err.message, "request_id": request_id}}),

@@ -1,0 +1,63 @@
+//! Invites: members create and revoke them; newcomers open one, give their
+//! email and join (then sign in with a code and write an intro).
+
+mod join;
+mod manage;
+mod pages;
+
+use lambda_http::Request;
+use lodge::auth::Sessions;
+use lodge::config::AppUrl;
+use lodge::invites::InviteLimits;
+use lodge::login::LoginCodes;
+use lodge::store::rate::Limit;
+use lodge::store::Store;
+use lodge::web::{self, Reply, WebError};
+use lodge::{ConfigError, Env, SharedClock};
+
+pub struct State {
+    pub(crate) store: Store,
+    pub(crate) sessions: Sessions,
+    pub(crate) codes: LoginCodes,
+    pub(crate) limits: InviteLimits,
+    pub(crate) app: Option<AppUrl>,
+    /// Activations per client IP per hour (each may send an email).
+    pub(crate) ip_limit: Limit,
+    pub(crate) clock: SharedClock,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        Ok(Self {
+            sessions: Sessions::from_env(env, &store, &clock)?,
+            codes: LoginCodes::from_env(env, aws, &store, &clock)?,
+            limits: InviteLimits {
+                per_month: env.parse_or("LODGE_INVITES_PER_MONTH", 3)?,
+                ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", 365)?,
+            },
+            app: env.app_url()?,
+            ip_limit: Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 },
+            store,
+            clock,
+        })
+    }
+}
+
+pub async fn handler(state: &State, req: Request) -> Reply {
+    web::serve(req, |ctx| async move {
+        let app = ctx.app_url(&state.app)?;
+        ctx.check_origin(&app)?;
+        match ctx.route.as_str() {
+            "GET /invites" => manage::list(state, &ctx, &app).await,
+            "POST /invites" => manage::create_page(state, &ctx).await,
+            "POST /api/invites" => manage::create_json(state, &ctx, &app).await,
+            "POST /invites/{code}/revoke" => manage::revoke(state, &ctx).await,
+            "GET /invite/{code}" => join::landing(state, &ctx).await,
+            "POST /invite/{code}/activate" => join::activate(state, &ctx, &app).await,
+            _ => Err(WebError::not_found()),
+        }
+    })
+    .await
+}
+

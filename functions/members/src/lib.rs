@@ -1,0 +1,55 @@
+//! Members' own pages (home, status, intro) and moderation: the queue of
+//! intros on review, decisions, a member's admin view and roles.
+
+mod moderation;
+mod pages;
+mod profile;
+
+use lambda_http::Request;
+use lodge::auth::Sessions;
+use lodge::config::AppUrl;
+use lodge::queue::QueueSender;
+use lodge::store::Store;
+use lodge::web::{self, Reply, WebError};
+use lodge::{ConfigError, Env, SharedClock};
+
+pub struct State {
+    pub(crate) store: Store,
+    pub(crate) sessions: Sessions,
+    pub(crate) notify: QueueSender,
+    pub(crate) app: Option<AppUrl>,
+    pub(crate) clock: SharedClock,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        Ok(Self {
+            sessions: Sessions::from_env(env, &store, &clock)?,
+            notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            app: env.app_url()?,
+            store,
+            clock,
+        })
+    }
+}
+
+pub async fn handler(state: &State, req: Request) -> Reply {
+    web::serve(req, |ctx| async move {
+        let app = ctx.app_url(&state.app)?;
+        ctx.check_origin(&app)?;
+        match ctx.route.as_str() {
+            "GET /" => profile::home(state, &ctx).await,
+            "GET /status" => profile::status(state, &ctx).await,
+            "GET /intro" => profile::intro_form(state, &ctx).await,
+            "POST /intro" => profile::submit_intro(state, &ctx).await,
+            "GET /admin/moderation" => moderation::queue(state, &ctx).await,
+            "POST /admin/moderation/{id}" => moderation::decide(state, &ctx).await,
+            "GET /admin/members/{id}" => moderation::member(state, &ctx).await,
+            "POST /admin/members/{id}/role" => moderation::set_role(state, &ctx).await,
+            _ => Err(WebError::not_found()),
+        }
+    })
+    .await
+}
+

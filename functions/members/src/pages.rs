@@ -1,0 +1,56 @@
+use askama::Template;
+use lodge::moderation::DecisionRecord;
+use lodge::store::invites::Invite;
+use lodge::store::members::Member;
+use lodge::web::Layout;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+    pub invites: Vec<(&'a Invite, &'static str)>,
+    pub on_review: usize,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+pub struct StatusPage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+}
+
+#[derive(Template)]
+#[template(path = "intro.html")]
+pub struct IntroPage<'a> {
+    pub layout: Layout,
+    pub name: &'a str,
+    pub about: &'a str,
+    pub links: &'a str,
+    pub error: Option<String>,
+    /// The moderators' reason, when they sent it back.
+    pub rejected_because: Option<String>,
+}
+
+pub struct QueueEntry<'a> {
+    pub member: &'a Member,
+    pub submitted: String,
+}
+
+#[derive(Template)]
+#[template(path = "moderation.html")]
+pub struct ModerationPage<'a> {
+    pub layout: Layout,
+    pub entries: Vec<QueueEntry<'a>>,
+    pub reasons: Vec<(&'static str, String)>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member_admin.html")]
+pub struct MemberAdminPage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+    pub history: Vec<(DecisionRecord, String)>,
+    pub viewer_is_admin: bool,
+}

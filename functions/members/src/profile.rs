@@ -1,0 +1,106 @@
+//! A member's own pages: home, status and intro.
+
+use lambda_http::http::StatusCode;
+use lodge::domain::{About, DisplayName, Links, MemberStatus};
+use lodge::moderation::{self, IntroError};
+use lodge::queue::{Notification, NOTIFY_VERSION};
+use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use serde::Deserialize;
+
+use crate::pages::{HomePage, IntroPage, StatusPage};
+use crate::State;
+use lodge::web::page as render;
+
+pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require_approved(ctx).await?;
+    let now = state.clock.now();
+    let invites = state.store.invites_of(&v.member.id).await?;
+    let on_review = if v.member.role.can_moderate() { state.store.members_in_status(MemberStatus::OnReview).await?.len() } else { 0 };
+    let page = HomePage {
+        layout: Layout::new("Home", v.name()),
+        member: &v.member,
+        invites: invites.iter().map(|i| (i, i.state(now))).collect(),
+        on_review,
+    };
+    render(StatusCode::OK, page)
+}
+
+/// Where a member who is not approved yet stands; approved members move on.
+pub async fn status(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require(ctx).await?;
+    match v.member.status {
+        MemberStatus::Approved => Ok(web::redirect("/")),
+        MemberStatus::Intro => Ok(web::redirect("/intro")),
+        _ => render(StatusCode::OK, StatusPage { layout: Layout::new("Your membership", v.name()), member: &v.member }),
+    }
+}
+
+pub async fn intro_form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require(ctx).await?;
+    if !matches!(v.member.status, MemberStatus::Intro | MemberStatus::Rejected) {
+        return Ok(web::redirect("/status"));
+    }
+    let links = v.member.links.join("\n");
+    let rejected_because = v.member.last_decision.as_ref().filter(|_| v.member.status == MemberStatus::Rejected).and_then(|d| d.reason.clone());
+    let page = IntroPage {
+        layout: Layout::new("Your intro", v.name()),
+        name: v.member.display_name.as_deref().unwrap_or_default(),
+        about: v.member.about.as_deref().unwrap_or_default(),
+        links: &links,
+        error: None,
+        rejected_because,
+    };
+    render(StatusCode::OK, page)
+}
+
+#[derive(Deserialize)]
+struct IntroForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    about: String,
+    #[serde(default)]
+    links: String,
+}
+
+pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require(ctx).await?;
+    let form: IntroForm = ctx.fields()?;
+    let parsed = DisplayName::parse(&form.name)
+        .and_then(|name| Ok((name, About::parse(&form.about)?)))
+        .and_then(|(name, about)| Ok((name, about, Links::parse(&form.links)?)));
+    let (name, about, links) = match parsed {
+        Ok(p) => p,
+        Err(msg) if ctx.wants_json => return Err(WebError::invalid(msg)),
+        Err(msg) => {
+            let page = IntroPage {
+                layout: Layout::new("Your intro", v.name()),
+                name: &form.name,
+                about: &form.about,
+                links: &form.links,
+                error: Some(msg),
+                rejected_because: None,
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, page);
+        }
+    };
+    let now = state.clock.now();
+    match moderation::submit_intro(&state.store, &v.member, name, about, links, now).await {
+        Ok(member) => {
+            state
+                .notify
+                .send(&Notification::IntroSubmitted { member_id: member.id.clone(), at: now }, NOTIFY_VERSION)
+                .await
+                .map_err(|e| WebError::unavailable("the notification queue", e))?;
+            Ok(web::redirect("/status"))
+        }
+        Err(IntroError::NotEditable) => {
+            // A retry after a lost notification: send it again (the notifier dedups).
+            if let (MemberStatus::OnReview, Some(at)) = (v.member.status, v.member.intro_submitted_at) {
+                let _ = state.notify.send(&Notification::IntroSubmitted { member_id: v.member.id.clone(), at }, NOTIFY_VERSION).await;
+            }
+            Err(WebError::new(StatusCode::CONFLICT, "not_editable", "Your intro is with the moderators already."))
+        }
+        Err(IntroError::Store(e)) => Err(e.into()),
+    }
+}

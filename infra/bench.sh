@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: the figures in the README's Benchmarks section.
+#  1. cold start and size of every function's release binary (lodge-bench);
+#  2. the request path of the main flows, in-process (lodge-flows).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${CARGO_TARGET_DIR:=$HOME/.cache/lodge/target}"
+export CARGO_TARGET_DIR
+binaries=$(grep -A2 'BuildProperties:' template.yaml | sed -n 's/^ *Binary: *//p' | sort -u)
+echo "Building release binaries: $(echo $binaries)"
+cargo build --release --quiet $(for b in $binaries; do printf -- '-p %s ' "$b"; done) -p lodge-local -p lodge-bench
+echo
+"$CARGO_TARGET_DIR/release/lodge-bench" "$CARGO_TARGET_DIR/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
+echo
+LODGE_ROOT="$PWD" "$CARGO_TARGET_DIR/release/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'
