@@ -13,6 +13,8 @@ use crate::store::members::Member;
 use crate::store::rate::{Limit, RateDecision};
 use crate::store::sessions::SessionRecord;
 use crate::store::{Store, StoreError};
+use crate::telegram::types::SendMessage;
+use crate::telegram::{BotApi, BotError};
 
 pub const CODE_TTL_SECS: i64 = 10 * 60;
 pub const ATTEMPTS_PER_CODE: u32 = 3;
@@ -24,6 +26,8 @@ pub struct LoginCodes {
     pub mailer: Mailer,
     pub key: Secret,
     pub clock: SharedClock,
+    /// Codes also go to a linked Telegram account when the bot is configured.
+    pub telegram: Option<BotApi>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -89,7 +93,8 @@ struct CodeText<'a> {
 }
 
 impl LoginCodes {
-    /// From `LODGE_MAIL_FROM` and `LODGE_CODE_KEY` (the HMAC key, ≥ 32 characters).
+    /// From `LODGE_MAIL_FROM` and `LODGE_CODE_KEY` (the HMAC key, ≥ 32
+    /// characters); with `LODGE_TELEGRAM_BOT_TOKEN`, codes also go to Telegram.
     pub fn from_env(
         env: &crate::Env,
         aws: &crate::aws::SdkConfig,
@@ -101,6 +106,7 @@ impl LoginCodes {
             mailer: Mailer::new(crate::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
             key: env.secret("LODGE_CODE_KEY", 32)?,
             clock: clock.clone(),
+            telegram: env.optional("LODGE_TELEGRAM_BOT_TOKEN").map(|_| BotApi::from_env(env)).transpose()?,
         })
     }
 
@@ -153,7 +159,29 @@ impl LoginCodes {
             return Err(e.into());
         }
         tracing::info!(email = %email.fingerprint(), member = %member.id, "login code sent");
+        self.send_to_telegram(&member, &code).await;
         Ok(Issued::Sent)
+    }
+
+    /// Best effort: email is the channel that must work; a Telegram failure
+    /// is logged, and a blocked bot (403) marks the account unreachable.
+    async fn send_to_telegram(&self, member: &Member, code: &LoginCode) {
+        let (Some(bot), Some(link)) = (&self.telegram, member.telegram.as_ref().filter(|t| !t.unreachable)) else { return };
+        let text = format!(
+            "Your Lodge sign-in code: <code>{}</code>\nIt expires in {} minutes. If you did not ask for it, ignore this message.",
+            code.expose(),
+            CODE_TTL_SECS / 60
+        );
+        match bot.send_message(&SendMessage::html(link.user_id, text)).await {
+            Ok(_) => tracing::info!(member = %member.id, "login code sent to telegram"),
+            Err(BotError::Forbidden { .. }) => {
+                tracing::info!(member = %member.id, "telegram unreachable: bot blocked");
+                if let Err(e) = self.store.set_telegram_unreachable(&member.id, link.user_id, true).await {
+                    tracing::warn!(error = %e, "could not mark telegram unreachable");
+                }
+            }
+            Err(e) => tracing::warn!(member = %member.id, error = %e, "login code not sent to telegram"),
+        }
     }
 
     /// Checks `code` for `email`; on success consumes it and stores the

@@ -14,3 +14,6 @@ mod queues;
 mod runner;
 mod telegram;
 mod telegram_client;
+mod telegram_dialog;
+mod telegram_moderation;
+mod telegram_settings;

@@ -245,6 +245,11 @@ async fn telegram_whois_by_reply_username_and_forward() {
     // A forwarded message in private.
     let text = only_message(&exchange(&app, &fresh("whois-forward")).await, ADA);
     assert_eq!(text, format!("@bob_b {expected}"));
+    // As a reply to a forwarded message in a group: the original author.
+    let mut u = fresh("whois-reply");
+    u["message"]["reply_to_message"]["from"] = json!({"id": 777, "is_bot": false, "first_name": "Forwarder"});
+    u["message"]["reply_to_message"]["forward_origin"] = json!({"type": "user", "date": 0, "sender_user": {"id": BOB, "is_bot": false, "first_name": "Bob", "username": "bob_b"}});
+    assert_eq!(only_message(&exchange(&app, &u).await, -1001000000002), format!("@bob_b {expected}"));
     // A forward whose author hides their account.
     let mut u = fresh("whois-forward");
     u["message"]["forward_origin"] = json!({"type": "hidden_user", "date": 0, "sender_user_name": "Mystery"});
@@ -261,3 +266,103 @@ async fn telegram_whois_by_reply_username_and_forward() {
     assert!(only_message(&exchange(&app, &u).await, ADA).contains("Reply to someone's message"));
 }
 
+
+#[tokio::test]
+async fn telegram_login_codes_go_to_a_linked_account_as_well() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let before = calls(&app).await.len();
+    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let code = app.latest_code(ada.email.as_str()).await;
+    let sent = calls(&app).await.split_off(before);
+    let text = only_message(&sent, ADA);
+    assert!(text.contains(&format!("<code>{code}</code>")) && text.contains("10 minutes"), "{text}");
+}
+
+#[tokio::test]
+async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreachable() {
+    let fake = lodge_tests::fake_bot::FakeBot::start().await;
+    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    let token = app.store().issue_link_token(&ada.id, app.clock.now_secs()).await.unwrap();
+    let mut u = fresh("start-link");
+    u["message"]["text"] = json!(format!("/start {}", token.expose()));
+    assert_eq!(post_update(&app, &u).await.status(), 200);
+    fake.script("sendMessage", 403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
+    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "email still works");
+    assert_eq!(app.mails_to(ada.email.as_str()).await.len(), 1);
+    let stored = app.store().member(&ada.id).await.unwrap().unwrap();
+    assert!(stored.telegram.unwrap().unreachable, "marked unreachable");
+    let tried = fake.calls().iter().filter(|c| c.1 == "sendMessage").count();
+    // Unreachable: the next code is not even tried in Telegram.
+    app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    assert_eq!(fake.calls().iter().filter(|c| c.1 == "sendMessage").count(), tried);
+    // Writing to the bot again clears the flag.
+    fake.script("sendMessage", 200, json!({"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": ADA, "type": "private"}}}));
+    assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
+    assert!(!app.store().member(&ada.id).await.unwrap().unwrap().telegram.unwrap().unreachable);
+}
+
+#[tokio::test]
+async fn telegram_invite_gives_approved_members_a_link_within_their_quota() {
+    let app = TestApp::spawn_with(&[("LODGE_INVITES_PER_MONTH", "1")]).await;
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    assert!(text.contains("Link your Lodge account first"), "{text}");
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    let prefix = format!("{}/invite/", app.url);
+    let at = text.find(&prefix).unwrap_or_else(|| panic!("{text}")) + prefix.len();
+    let code: String = text[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+    // The link works: it is the same invite the web creates.
+    assert_eq!(app.get(&format!("/invite/{code}")).send().await.unwrap().status(), 200);
+    let text = only_message(&exchange(&app, &fresh("invite")).await, ADA);
+    assert!(text.contains("used this month's 1 invites"), "{text}");
+    // Applicants cannot invite.
+    let bob = new_member(&app, "Bob", Role::Member, MemberStatus::OnReview).await;
+    link(&app, &bob, BOB, "bob_b").await;
+    let mut u = fresh("invite");
+    u["message"]["from"]["id"] = json!(BOB);
+    u["message"]["chat"]["id"] = json!(BOB);
+    assert!(only_message(&exchange(&app, &u).await, BOB).contains("Only approved members"));
+}
+
+#[tokio::test]
+async fn telegram_whois_follows_a_renamed_username() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let bob = new_member(&app, "Bob", Role::Member, MemberStatus::Approved).await;
+    link(&app, &bob, BOB, "bob_b").await;
+    // Bob renames himself to @robert and talks to the bot.
+    let mut u = fresh("help");
+    u["message"]["from"] = json!({"id": BOB, "is_bot": false, "first_name": "Bob", "username": "robert"});
+    u["message"]["chat"]["id"] = json!(BOB);
+    exchange(&app, &u).await;
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois @robert");
+    assert!(only_message(&exchange(&app, &u).await, ADA).starts_with("@robert is <b>Bob</b>"));
+    let mut u = fresh("whois-username");
+    u["message"]["text"] = json!("/whois @bob_b");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("is not a Lodge member"), "the old name is no longer his");
+}
+
+#[tokio::test]
+async fn telegram_whois_works_on_a_forwarded_photo_and_ignores_other_media() {
+    let app = TestApp::spawn().await;
+    let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
+    link(&app, &ada, ADA, "ada_l").await;
+    let mut u = fresh("whois-forward");
+    u["message"].as_object_mut().unwrap().remove("text");
+    u["message"]["caption"] = json!("a photo");
+    assert!(only_message(&exchange(&app, &u).await, ADA).contains("@bob_b is not a Lodge member"));
+    // A sticker (no text, not forwarded) is acknowledged and ignored.
+    let mut u = fresh("help");
+    u["message"].as_object_mut().unwrap().remove("text");
+    u["message"]["sticker"] = json!({"file_id": "x"});
+    let r = post_update(&app, &u).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ignored");
+}

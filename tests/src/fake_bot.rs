@@ -38,6 +38,11 @@ impl FakeBot {
         self.inner.lock().unwrap().scripted.insert(method.into(), (status, body));
     }
 
+    /// Back to answering `method` normally.
+    pub fn unscript(&self, method: &str) {
+        self.inner.lock().unwrap().scripted.remove(method);
+    }
+
     /// `(bot path segment, method, params)` of every call so far.
     pub fn calls(&self) -> Vec<(String, String, Value)> {
         self.inner.lock().unwrap().calls.clone()

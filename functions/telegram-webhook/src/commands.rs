@@ -1,6 +1,7 @@
 //! `/start`, `/help`, `/me`, `/whois`, `/invite` and the dialog tree's commands.
 
 use lodge::domain::MemberStatus;
+use lodge::invites::InviteError;
 use lodge::store::members::Member;
 use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
@@ -32,6 +33,7 @@ pub(crate) async fn run(turn: &Turn<'_>, msg: &Message, member: Option<&Member>,
         "help" => help(turn, msg, member).await.map(|_| true),
         "me" if private => me(turn, msg, member).await.map(|_| true),
         "whois" => whois(turn, msg, member, &cmd.arg).await.map(|_| true),
+        // Private only: the link is for the member to pass on, not for a group.
         "invite" if private => invite(turn, msg, member).await.map(|_| true),
         other if private => {
             let entered = match turn.state.store.dialog_tree().await? {
@@ -64,7 +66,7 @@ async fn help(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result
 }
 
 fn profile_link(turn: &Turn<'_>, m: &Member) -> String {
-    turn.app.join(&format!("/members/{}", m.id))
+    turn.app.join(&lodge::telegram::profile_path(&m.id))
 }
 
 async fn me(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {
@@ -139,9 +141,36 @@ pub(crate) async fn whois(turn: &Turn<'_>, msg: &Message, member: Option<&Member
 
 async fn invite(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {
     let text = match member {
-        Some(m) if m.status == MemberStatus::Approved => "Invites are not available yet.".to_string(),
-        Some(_) => "Only approved members can invite people.".to_string(),
         None => format!("Link your Lodge account first (Settings: {}).", turn.app.join("/settings")),
+        Some(m) => match lodge::invites::create(&turn.state.store, m, turn.now, turn.state.invite_limits).await {
+            Ok(invite) => {
+                tracing::info!(member = %m.id, "invite created in telegram");
+                format!(
+                    "Here is a new invite link — send it to the person you invite:\n{}\nIt works once and is valid until {}.",
+                    turn.app.join(&format!("/invite/{}", invite.code)),
+                    lodge::clock::format_utc(invite.valid_until)
+                )
+            }
+            Err(InviteError::NotApproved) => "Only approved members can invite people.".to_string(),
+            Err(InviteError::QuotaExhausted { per_month }) => format!(
+                "You have used this month's {per_month} invites. New ones are available next month; your invites: {}",
+                turn.app.join("/invites")
+            ),
+            Err(InviteError::Store(e)) => return Err(e.into()),
+        },
     };
     reply::send(turn, SendMessage::html(chat_of(msg), text), member).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_setup_script_registers_exactly_these_commands() {
+        let script = include_str!("../../../infra/telegram-setup.sh");
+        let registered = script.matches("{\"command\": \"").count();
+        assert_eq!(registered, super::COMMANDS.len());
+        for (name, what) in super::COMMANDS {
+            assert!(script.contains(&format!("{{\"command\": \"{name}\", \"description\": \"{what}\"}}")), "/{name}");
+        }
+    }
 }

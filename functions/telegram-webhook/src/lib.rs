@@ -5,6 +5,7 @@
 mod commands;
 mod dialog;
 mod link;
+mod moderation;
 mod reply;
 
 use lambda_http::http::StatusCode;
@@ -12,6 +13,8 @@ use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
 use lodge::crypto;
 use lodge::forwarding::ingest::Ingest;
+use lodge::invites::InviteLimits;
+use lodge::queue::QueueSender;
 use lodge::store::members::Member;
 use lodge::store::Store;
 use lodge::telegram::types::{Message, Update};
@@ -30,6 +33,9 @@ pub struct State {
     pub(crate) settings: BotSettings,
     pub(crate) secret: Secret,
     pub(crate) app: Option<AppUrl>,
+    /// The `telegram` queue (moderation work); required only for buttons.
+    pub(crate) jobs: Option<QueueSender>,
+    pub(crate) invite_limits: InviteLimits,
     pub(crate) clock: SharedClock,
     /// Channel forwarding: source posts → forward jobs.
     pub(crate) forwarding: Ingest,
@@ -45,6 +51,12 @@ impl State {
             settings: BotSettings::from_env(env)?,
             secret: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
+            jobs: env.optional("LODGE_TELEGRAM_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            // The same limits as the web's invites page (template parameters).
+            invite_limits: InviteLimits {
+                per_month: env.parse_or("LODGE_INVITES_PER_MONTH", InviteLimits::default().per_month)?,
+                ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", InviteLimits::default().ttl_days)?,
+            },
             clock,
         })
     }
@@ -108,27 +120,38 @@ async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
 /// True when the update meant something to the bot.
 async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     if let Some(cb) = &update.callback_query {
-        return reply::stale_button(turn, cb).await.map(|_| true);
+        return moderation::button(turn, cb).await.map(|_| true);
     }
     let Some(msg) = &update.message else { return Ok(false) };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
-    let Some(text) = msg.text.as_deref() else { return Ok(false) };
-    let member = turn.state.store.member_by_telegram(from.id).await?;
-    if let Some(m) = member.as_ref().filter(|m| m.telegram.as_ref().is_some_and(|t| t.unreachable)) {
-        // They write to us, so they no longer block the bot.
-        turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+    let private = msg.chat.is_private();
+    // Forwards may be photos or files: any forward in private is a /whois.
+    let forwarded = private && msg.is_forward();
+    let text = msg.text.as_deref().unwrap_or_default();
+    let command = parse_command(text, turn.state.settings.username.as_deref());
+    if !forwarded && (msg.text.is_none() || (!private && command.as_ref().is_none_or(|c| c.for_other_bot))) {
+        return Ok(false); // media, group chatter: not for the bot, no lookup
     }
-    if msg.chat.is_private() && msg.is_forward() {
-        // A message forwarded to the bot asks who wrote it.
+    let member = turn.state.store.member_by_telegram(from.id).await?;
+    if let Some((m, link)) = member.as_ref().and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
+        if link.unreachable {
+            // They write to us, so they no longer block the bot.
+            turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+        }
+        if link.username != from.username {
+            turn.state.store.refresh_telegram_username(&m.id, from.id, from.username.as_deref()).await?;
+        }
+    }
+    if forwarded {
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
     }
-    match parse_command(text, turn.state.settings.username.as_deref()) {
+    match command {
         Some(Command { name, arg: _, for_other_bot: true }) => {
             tracing::debug!(command = %name, "command for another bot");
             Ok(false)
         }
         Some(cmd) => commands::run(turn, msg, member.as_ref(), &cmd).await,
-        None if msg.chat.is_private() => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
+        None if private => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
         // Chatter in groups is not for the bot.
         None => Ok(false),
     }

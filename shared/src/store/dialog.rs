@@ -80,7 +80,10 @@ impl Store {
             entry: &'a Interaction,
             expires_at: i64,
         }
-        let key = Key::dialog_log(entry.at, &crate::crypto::random_token(6));
+        // Wall-clock nanoseconds order entries within a second; the random
+        // suffix keeps concurrent writers apart.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let key = Key::dialog_log(entry.at, &format!("{nanos:020}#{}", crate::crypto::random_token(6)));
         self.put(&key, &Logged { entry, expires_at: entry.at + LOG_TTL_SECS }).await
     }
 

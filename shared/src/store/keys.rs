@@ -8,6 +8,7 @@
 //! | tg username     | `TGNAME#<lower name>`    | `TGNAME`           |                                 |
 //! | tg link token   | `TGLINK#<sha256>`        | `TGLINK`           |                                 |
 //! | tg update seen  | `TGUPD#<update id>`      | `TGUPD`            |                                 |
+//! | tg intro post   | `TGPOST#<member id>`     | `TGPOST`           |                                 |
 //! | dialog tree     | `DIALOG`                 | `TREE`             |                                 |
 //! | dialog position | `DIALOGPOS#<user id>`    | `POS`              |                                 |
 //! | dialog log      | `DIALOGLOG`              | `<at>#<random>`    |                                 |
@@ -126,6 +127,11 @@ impl Key {
     /// A webhook update already taken (Telegram redelivers on non-2xx).
     pub fn telegram_update(update_id: i64) -> Self {
         Self::new(format!("TGUPD#{update_id}"), "TGUPD")
+    }
+
+    /// The admin-chat message showing a member's latest intro.
+    pub fn telegram_intro_post(member: &MemberId) -> Self {
+        Self::new(format!("TGPOST#{member}"), "TGPOST")
     }
 
     pub fn dialog_tree() -> Self {

@@ -26,6 +26,16 @@ struct LinkTokenItem {
     expires_at: i64,
 }
 
+/// Where a member's intro was posted for review, so a decision made on the
+/// web shows there too.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IntroPost {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub at: i64,
+    pub expires_at: i64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct UsernameItem {
     user_id: i64,
@@ -113,10 +123,8 @@ impl Store {
         }))
     }
 
-    /// Redeems a link token for Telegram user `user_id`, all in one
-    /// transaction: the token is consumed, the `TG#` marker claimed (so an
-    /// account links to one member only) and the member updated; a previous
-    /// account of the member is released.
+    /// Redeems a link token for Telegram user `user_id`: the token is
+    /// consumed in the same transaction that links the account (`attach_telegram`).
     pub async fn link_telegram(&self, token: &LinkToken, user_id: i64, username: Option<&str>, now: i64) -> Result<(Member, LinkOutcome), LinkError> {
         let key = Key::telegram_link(&token.hash());
         let item: LinkTokenItem = self.get(&key).await?.ok_or(LinkError::Unknown)?;
@@ -124,34 +132,55 @@ impl Store {
             return Err(LinkError::Expired);
         }
         let member = self.member(&item.member_id).await?.ok_or(LinkError::NoMember)?;
+        let consume = self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?;
+        let outcome = self.attach_telegram(member, user_id, username, now, Some(consume)).await;
+        if matches!(outcome, Ok((_, LinkOutcome::AlreadyYours))) {
+            self.delete(&key).await?; // spent either way
+        }
+        outcome
+    }
+
+    /// Links Telegram user `user_id` to `member` in one transaction: the
+    /// `TG#` marker is claimed (so an account links to one member only), the
+    /// member updated, a previous account of the member released, and
+    /// `consume` (a link token's delete) applied.
+    pub async fn attach_telegram(
+        &self,
+        member: Member,
+        user_id: i64,
+        username: Option<&str>,
+        now: i64,
+        consume: Option<TransactWriteItem>,
+    ) -> Result<(Member, LinkOutcome), LinkError> {
         if let Some(marker) = self.telegram_marker(user_id).await? {
             if marker.member_id != member.id {
                 return Err(LinkError::TakenElsewhere);
             }
             if member.telegram.as_ref().is_some_and(|t| t.user_id == user_id) {
-                self.delete(&key).await?; // spent either way
                 return Ok((member, LinkOutcome::AlreadyYours));
             }
         }
         let link = TelegramLink { user_id, username: username.map(str::to_string), linked_at: now, unreachable: false };
+        let link_value = serde_dynamo::to_attribute_value(&link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut items = vec![
-            self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?,
             self.tx_put(
                 &Key::telegram(user_id),
                 &TelegramMarker { member_id: member.id.clone(), linked_at: now },
                 Some("attribute_not_exists(pk) OR member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
-            self.set_telegram_item(&member.id, Some(&link))?,
+            self.tx_update(&Key::member(&member.id), "SET telegram = :t", "attribute_exists(pk)", values([(":t", link_value)]))?,
         ];
         if let Some(old) = member.telegram.as_ref().filter(|t| t.user_id != user_id) {
             items.push(self.tx_delete(&Key::telegram(old.user_id), Some("member_id = :m"), Some(values([(":m", s(member.id.as_str()))])))?);
         }
+        let consume_at = items.len();
+        items.extend(consume);
         match self.transact(items).await {
             Ok(()) => {}
-            Err(e) if e.failed_at(0) => return Err(LinkError::Unknown),
-            Err(e) if e.failed_at(1) => return Err(LinkError::TakenElsewhere),
-            Err(e) if e.failed_at(2) => return Err(LinkError::NoMember),
+            Err(e) if e.failed_at(0) => return Err(LinkError::TakenElsewhere),
+            Err(e) if e.failed_at(1) => return Err(LinkError::NoMember),
+            Err(e) if e.failed_at(consume_at) => return Err(LinkError::Unknown),
             Err(e) => return Err(e.into()),
         }
         if let Some(name) = username {
@@ -186,6 +215,32 @@ impl Store {
         }
     }
 
+    /// Keeps `@username` current (people rename themselves), so `/whois @name` finds them.
+    pub async fn refresh_telegram_username(&self, member: &MemberId, user_id: i64, username: Option<&str>) -> Result<(), StoreError> {
+        let value = match username {
+            Some(u) => s(u),
+            None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
+        };
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::member(member).to_item()))
+            .update_expression("SET telegram.username = :n")
+            .condition_expression("telegram.user_id = :u")
+            .set_expression_attribute_values(Some(values([(":n", value), (":u", n(user_id))])))
+            .send()
+            .await;
+        match out.map_err(StoreError::from_sdk) {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(name) = username {
+            self.put(&Key::telegram_username(name), &UsernameItem { user_id }).await?;
+        }
+        Ok(())
+    }
+
     /// The bot got 403 for this account: stop messaging it until it talks to us again.
     pub async fn set_telegram_unreachable(&self, member: &MemberId, user_id: i64, unreachable: bool) -> Result<(), StoreError> {
         let out = self
@@ -204,6 +259,14 @@ impl Store {
         }
     }
 
+    pub async fn put_intro_post(&self, member: &MemberId, post: &IntroPost) -> Result<(), StoreError> {
+        self.put(&Key::telegram_intro_post(member), post).await
+    }
+
+    pub async fn intro_post(&self, member: &MemberId) -> Result<Option<IntroPost>, StoreError> {
+        self.get(&Key::telegram_intro_post(member)).await
+    }
+
     /// Claims webhook update `update_id`. False: it was taken before (a redelivery).
     pub async fn claim_update(&self, update_id: i64, now: i64) -> Result<bool, StoreError> {
         let item = serde_json::json!({"at": now, "expires_at": now + UPDATE_MEMORY_SECS});
@@ -217,16 +280,6 @@ impl Store {
     /// Gives an update back, so Telegram's redelivery is handled afresh.
     pub async fn release_update(&self, update_id: i64) -> Result<(), StoreError> {
         self.delete(&Key::telegram_update(update_id)).await
-    }
-
-    fn set_telegram_item(&self, member: &MemberId, link: Option<&TelegramLink>) -> Result<TransactWriteItem, StoreError> {
-        match link {
-            Some(link) => {
-                let value = serde_dynamo::to_attribute_value(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.tx_update(&Key::member(member), "SET telegram = :t", "attribute_exists(pk)", values([(":t", value)]))
-            }
-            None => self.tx_update(&Key::member(member), "REMOVE telegram", "attribute_exists(pk)", Item::new()),
-        }
     }
 
     /// An `Update` for a transaction.
@@ -253,7 +306,7 @@ mod tests {
         assert_eq!(t.expose().len(), 32);
         assert!(LinkToken::parse(t.expose()).is_some());
         assert!(LinkToken::parse("short").is_none());
-        assert!(LinkToken::parse(&"a".repeat(31).replace('a', "a") .to_string()).is_none());
+        assert!(LinkToken::parse(&"a".repeat(31)).is_none());
         assert_eq!(format!("{t:?}"), "LinkToken(***)");
     }
 }

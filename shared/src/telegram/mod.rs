@@ -3,6 +3,8 @@
 
 pub mod client;
 pub mod dialog;
+pub mod intro;
+pub mod jobs;
 pub mod keyboards;
 pub mod types;
 pub mod widget;
@@ -57,4 +59,48 @@ pub fn webhook_secret(env: &Env) -> Result<Secret, ConfigError> {
 /// hashing all candidate ids.
 pub fn pseudonym(key: &Secret, user_id: i64) -> String {
     crate::crypto::hmac_hex(key.expose().as_bytes(), format!("lodge-telegram-user:{user_id}").as_bytes())[..16].to_string()
+}
+
+/// Where `/whois` and `/me` point for a member's profile. One place, so the
+/// path follows the web's profile page.
+pub fn profile_path(id: &crate::domain::MemberId) -> String {
+    format!("/members/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn settings_parse_and_name_bad_values() {
+        let s = BotSettings::from_env(&env(&[("LODGE_TELEGRAM_BOT_USERNAME", "@lodge_bot"), ("LODGE_TELEGRAM_ADMIN_CHAT_ID", "-100123")])).unwrap();
+        assert_eq!((s.username.as_deref(), s.admin_chat_id), (Some("lodge_bot"), Some(-100123)));
+        assert_eq!(s.start_link("abc").as_deref(), Some("https://t.me/lodge_bot?start=abc"));
+        let none = BotSettings::from_env(&env(&[("LODGE_TELEGRAM_ADMIN_CHAT_ID", "")])).unwrap();
+        assert_eq!((none.start_link("x"), none.username, none.admin_chat_id), (None, None, None));
+        let err = BotSettings::from_env(&env(&[("LODGE_TELEGRAM_ADMIN_CHAT_ID", "moderators")])).unwrap_err().to_string();
+        assert!(err.contains("LODGE_TELEGRAM_ADMIN_CHAT_ID"), "{err}");
+        assert!(BotSettings::from_env(&env(&[("LODGE_TELEGRAM_BOT_USERNAME", "a b")])).is_err());
+    }
+
+    #[test]
+    fn webhook_secrets_must_be_what_telegram_accepts() {
+        assert!(webhook_secret(&env(&[("LODGE_TELEGRAM_WEBHOOK_SECRET", "abcdefABCDEF0123_-xyz")])).is_ok());
+        assert!(webhook_secret(&env(&[("LODGE_TELEGRAM_WEBHOOK_SECRET", "short")])).is_err());
+        assert!(webhook_secret(&env(&[("LODGE_TELEGRAM_WEBHOOK_SECRET", "has spaces in it, not ok")])).is_err());
+        assert!(webhook_secret(&env(&[])).unwrap_err().to_string().contains("is missing"));
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_keyed_and_short() {
+        let k = Secret::new("k".repeat(32));
+        assert_eq!(pseudonym(&k, 42), pseudonym(&k, 42));
+        assert_ne!(pseudonym(&k, 42), pseudonym(&k, 43));
+        assert_ne!(pseudonym(&k, 42), pseudonym(&Secret::new("j".repeat(32)), 42));
+        assert_eq!(pseudonym(&k, 42).len(), 16);
+    }
 }

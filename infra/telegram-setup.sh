@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Points the Telegram bot at a deployed Lodge stack: setWebhook (with the
+# secret token from Secrets Manager) and setMyCommands. Safe to re-run.
+#
+#   bash infra/telegram-setup.sh                    # stack lodge-dev, secret lodge/dev
+#   STACK=lodge-prod SECRET=lodge/prod bash infra/telegram-setup.sh
+#   DROP_PENDING=true bash infra/telegram-setup.sh  # discard updates queued while no webhook was set
+#
+# Needs: aws CLI (credentials for the stack's account), curl, python3.
+# The bot token and webhook secret are read from the secret's JSON keys
+# telegram_bot_token and telegram_webhook_secret and never printed.
+set -euo pipefail
+STACK="${STACK:-lodge-dev}"
+SECRET="${SECRET:-lodge/dev}"
+DROP_PENDING="${DROP_PENDING:-false}"
+API_BASE="${TELEGRAM_API_BASE:-https://api.telegram.org}"
+export AWS_REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-eu-central-1}}"
+
+api_url="$(aws cloudformation describe-stacks --stack-name "$STACK" \
+  --query "Stacks[0].Outputs[?OutputKey=='ApiUrl'].OutputValue" --output text)"
+[[ "$api_url" == https://* ]] || { echo "telegram-setup: stack $STACK has no ApiUrl output" >&2; exit 1; }
+secret_json="$(aws secretsmanager get-secret-value --secret-id "$SECRET" --query SecretString --output text)"
+field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1" <<<"$secret_json"; }
+token="$(field telegram_bot_token)"
+webhook_secret="$(field telegram_webhook_secret)"
+
+# The token is in the URL: keep curl quiet about it (no -v) and read it from a
+# here-string config, not argv, so it does not show up in `ps`.
+call() { # method json-body
+  curl --silent --show-error --fail-with-body --max-time 15 --config - \
+    -H 'content-type: application/json' --data "$2" <<<"url = \"$API_BASE/bot$token/$1\""
+  echo
+}
+
+body="$(python3 - "$api_url/telegram/webhook" "$webhook_secret" "$DROP_PENDING" <<'PY'
+import json, sys
+url, secret, drop = sys.argv[1:4]
+print(json.dumps({
+    "url": url,
+    "secret_token": secret,
+    # Only what the bot handles: messages and button presses.
+    "allowed_updates": ["message", "callback_query"],
+    "drop_pending_updates": drop == "true",
+    "max_connections": 20,
+}))
+PY
+)"
+echo "setWebhook → $api_url/telegram/webhook"
+call setWebhook "$body"
+
+echo "setMyCommands"
+call setMyCommands '{"commands": [
+  {"command": "start", "description": "Start, or link your Lodge account"},
+  {"command": "help", "description": "What I can do"},
+  {"command": "me", "description": "Your Lodge account"},
+  {"command": "whois", "description": "Who is this? Reply to a message, forward one, or /whois @username"},
+  {"command": "invite", "description": "A new invite link (approved members)"}
+]}'
+
+echo "getWebhookInfo"
+call getWebhookInfo '{}' | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("result")
+print({k: r.get(k) for k in ("url", "pending_update_count", "last_error_message", "allowed_updates")} if isinstance(r, dict) else r)'
