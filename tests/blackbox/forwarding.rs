@@ -338,23 +338,27 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
 }
 
 #[tokio::test]
-async fn forwarding_rate_limits_are_shared_by_every_forwarder_instance() {
+async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     let app = TestApp::spawn().await;
     let store = app.store();
     let limits = Limits { bot: Limit { max: 100, window_secs: 1 }, group: Limit { max: 5, window_secs: 60 }, chat: Limit { max: 100, window_secs: 1 } };
-    let now = 1_795_255_200 - 1_795_255_200 % 60;
-    // Twenty sends from four forwarder instances (own SDK clients, nothing
-    // shared in memory), interleaved: the count lives only in the table.
-    // (Truly simultaneous requests are not checked here: the AWS stand-in
-    // does not serialise conditional writes; DynamoDB does, per item.)
+    let now = 1_795_255_200; // a whole minute
+    // Twenty sends at once from four forwarder instances (own SDK clients,
+    // nothing shared in memory), as concurrent Lambdas would send them.
     let mut instances = Vec::new();
     for _ in 0..4 {
         let aws = lodge_local::sdk_config(&app.stack.moto_url).await;
         instances.push(lodge::store::Store::new(lodge::aws::dynamodb(&aws), app.table()));
     }
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = instances[i % 4].clone();
+            tokio::spawn(async move { limits::acquire(&store, &limits, DEST, 1, now).await.unwrap() })
+        })
+        .collect();
     let mut results = Vec::new();
-    for i in 0..20 {
-        results.push(limits::acquire(&instances[i % 4], &limits, DEST, 1, now).await.unwrap());
+    for t in tasks {
+        results.push(t.await.unwrap());
     }
     assert_eq!(results.iter().filter(|p| **p == Permit::Granted).count(), 5, "{results:?}");
     assert!(results.iter().all(|p| *p == Permit::Granted || *p == Permit::Wait(60)), "{results:?}");
