@@ -341,7 +341,8 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
 async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     let app = TestApp::spawn().await;
     let store = app.store();
-    let limits = Limits { bot: Limit { max: 100, window_secs: 1 }, group: Limit { max: 5, window_secs: 60 }, chat: Limit { max: 100, window_secs: 1 } };
+    // No spacing per chat here (100,000/s): the group window decides.
+    let limits = Limits { bot: Limit { max: 100, window_secs: 1 }, group: Limit { max: 5, window_secs: 60 }, chat: Limit { max: 100_000, window_secs: 1 } };
     let now = 1_795_255_200; // a whole minute
     // Twenty sends at once from four forwarder instances (own SDK clients,
     // nothing shared in memory), as concurrent Lambdas would send them.
@@ -353,7 +354,7 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = instances[i % 4].clone();
-            tokio::spawn(async move { limits::acquire(&store, &limits, DEST, 1, now).await.unwrap() })
+            tokio::spawn(async move { limits::acquire(&store, &limits, DEST, 1, now * 1000).await.unwrap() })
         })
         .collect();
     let mut results = Vec::new();
@@ -361,11 +362,14 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
         results.push(t.await.unwrap());
     }
     assert_eq!(results.iter().filter(|p| **p == Permit::Granted).count(), 5, "{results:?}");
-    assert!(results.iter().all(|p| *p == Permit::Granted || *p == Permit::Wait(60)), "{results:?}");
+    assert!(results.iter().all(|p| *p == Permit::Granted || *p == Permit::Wait(Duration::from_secs(60))), "{results:?}");
     // The next window has room again; an album takes one slot per item.
-    assert_eq!(limits::acquire(&store, &limits, DEST, 3, now + 60).await.unwrap(), Permit::Granted);
-    assert_eq!(limits::acquire(&store, &limits, DEST, 3, now + 61).await.unwrap(), Permit::Wait(59));
-    // A refused send gives back what it took: the per-second window of
-    // another chat is still free although the group window refused.
-    assert_eq!(limits::acquire(&store, &limits, DEST2, 1, now + 61).await.unwrap(), Permit::Granted);
+    assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 60) * 1000).await.unwrap(), Permit::Granted);
+    assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 61) * 1000).await.unwrap(), Permit::Wait(Duration::from_secs(59)));
+    // Per chat, sends are spaced (here 2/s → 500 ms apart), whatever the second.
+    let spaced = Limits { chat: Limit { max: 2, window_secs: 1 }, ..limits };
+    let t = (now + 300) * 1000 + 900;
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t).await.unwrap(), Permit::Granted);
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 200).await.unwrap(), Permit::Wait(Duration::from_millis(300)));
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 500).await.unwrap(), Permit::Granted);
 }

@@ -167,11 +167,12 @@ impl Forwarder {
             self.finish(job, JobStatus::Done, "duplicate content", &[]).await?;
             return Ok(Step::Done);
         }
+        if let Some(wait) = self.permit(job.dest.chat_id.get(), posts.len() as u32).await? {
+            return Ok(Step::Wait(wait));
+        }
         let mut mode = job.rule.mode;
         loop {
-            if let Some(wait) = self.permit(job.dest.chat_id.get(), posts.len() as u32).await? {
-                return Ok(Step::Wait(wait));
-            }
+            // A refused forward posted nothing: the copy uses the same permit.
             let call = plan(mode, &job.dest, posts, text.as_deref());
             match call.send(&self.bot).await {
                 Ok(ids) => {
@@ -260,17 +261,15 @@ impl Forwarder {
     /// `Some(wait)` otherwise (the message waits in SQS, not in the batch).
     async fn permit(&self, chat: i64, count: u32) -> Result<Option<i64>, StoreError> {
         for _ in 0..3 {
-            match limits::acquire(&self.store, &self.settings.limits, chat, count, self.clock.now()).await? {
+            match limits::acquire(&self.store, &self.settings.limits, chat, count, self.clock.now_ms()).await? {
                 Permit::Granted => return Ok(None),
-                Permit::Wait(secs) => {
+                Permit::Wait(wait) => {
                     metrics::rate_limited();
-                    // Windows are aligned on whole seconds.
-                    let into_second = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_millis() as u64;
-                    if secs > 1 || into_second < 1000 - SLEEP_UNDER_MS {
-                        return Ok(Some(secs));
+                    if wait > Duration::from_millis(SLEEP_UNDER_MS) {
+                        return Ok(Some(wait.as_millis().div_ceil(1000) as i64));
                     }
-                    // Jitter spreads the herd the boundary releases.
-                    tokio::time::sleep(Duration::from_millis(1000 - into_second + rand::random::<u64>() % 50)).await;
+                    // Jitter spreads the herd the moment releases.
+                    tokio::time::sleep(wait + Duration::from_millis(rand::random::<u64>() % 30)).await;
                 }
             }
         }

@@ -1,6 +1,10 @@
-//! Telegram's send limits, enforced across every concurrent forwarder with
-//! DynamoDB counters in three fixed windows: the whole bot, the destination
-//! per minute, the destination per second.
+//! Telegram's send limits, enforced across every concurrent forwarder in
+//! DynamoDB: spacing per destination chat (~1/s), a window per destination
+//! (20/min) and a window for the whole bot (30/s).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::ReturnValue;
 
 use crate::config::{ConfigError, Env};
 use crate::store::rate::Limit;
@@ -53,8 +57,8 @@ fn parse_limit(env: &Env, name: &str, default: Limit) -> Result<Limit, ConfigErr
 #[derive(Debug, PartialEq, Eq)]
 pub enum Permit {
     Granted,
-    /// Try again in this many seconds (a window is full or the chat is paused).
-    Wait(i64),
+    /// Try again after this long (a window is full or the chat's next slot is later).
+    Wait(Duration),
 }
 
 fn window(limit: Limit, now: i64) -> (i64, i64) {
@@ -62,16 +66,49 @@ fn window(limit: Limit, now: i64) -> (i64, i64) {
     (start, start + limit.window_secs)
 }
 
-/// Takes `count` sends (an album counts each item) for `chat` at `now`.
+/// Takes `count` sends (an album counts each item) for `chat` at `now_ms`.
 ///
-/// Each window is one conditional `ADD` (`hits <= max - count`), so no
-/// window ever holds more than its limit, whatever the concurrency. The
-/// narrowest window goes first; if a later one is full, the hits already
-/// taken are given back. (Not one transaction: a transaction that often
-/// fails would be costly here, and refunds only ever under-use a window.)
-pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now: i64) -> Result<Permit, StoreError> {
+/// The per-chat limit is a spacing, not a window: sends to one chat are at
+/// least `window / max` apart (`next_ms` moves on with each send), so two
+/// sends never straddle a window boundary — Telegram counts per chat over a
+/// sliding second. The per-group and per-bot limits are fixed windows. Each
+/// step is one conditional write, so no limit is ever exceeded whatever the
+/// concurrency; if a later step refuses, the earlier ones are given back.
+/// (Not one transaction: a transaction that often fails would be costly
+/// here, and give-backs only ever under-use a limit.)
+pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_ms: i64) -> Result<Permit, StoreError> {
+    let now = now_ms.div_euclid(1000);
     let chat_key = chat.to_string();
-    let windows = [("fwd-chat", chat_key.as_str(), limits.chat), ("fwd-group", chat_key.as_str(), limits.group), ("fwd-bot", "all", limits.bot)];
+    // 1. The chat's next free slot.
+    let spacing = limits.chat.window_secs * 1000 / i64::from(limits.chat.max);
+    let slot = Key::rate("fwd-next", &chat_key, 0);
+    let taken = store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(slot.to_item()))
+        .update_expression("SET next_ms = :next, expires_at = :exp")
+        .condition_expression("attribute_not_exists(next_ms) OR next_ms <= :now")
+        .set_expression_attribute_values(Some(values([
+            (":now", n(now_ms)),
+            (":next", n(now_ms + spacing * i64::from(count))),
+            (":exp", n(now + 3600)),
+        ])))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk);
+    let previous = match taken {
+        Ok(out) => out.attributes.and_then(|a| a.get("next_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())),
+        Err(StoreError::Conflict) => {
+            let next: Option<serde_json::Value> = store.get(&slot).await?;
+            let next_ms = next.and_then(|v| v["next_ms"].as_i64()).unwrap_or(now_ms + spacing);
+            return Ok(Permit::Wait(Duration::from_millis((next_ms - now_ms).max(1) as u64)));
+        }
+        Err(e) => return Err(e),
+    };
+    // 2. and 3. The chat's long window, then the whole bot's.
+    let windows = [("fwd-group", chat_key.as_str(), limits.group), ("fwd-bot", "all", limits.bot)];
     for (i, (what, key, limit)) in windows.iter().enumerate() {
         let (start, end) = window(*limit, now);
         // An album larger than a window still has to go out: it takes the whole window.
@@ -93,12 +130,32 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now:
                 for (what, key, limit) in &windows[..i] {
                     refund(store, what, key, *limit, count.min(limit.max), now).await?;
                 }
-                return Ok(Permit::Wait((end - now).max(1)));
+                give_back_slot(store, &slot, previous, now_ms + spacing * i64::from(count)).await?;
+                return Ok(Permit::Wait(Duration::from_millis(((end * 1000) - now_ms).max(1) as u64)));
             }
             Err(e) => return Err(e),
         }
     }
     Ok(Permit::Granted)
+}
+
+/// Puts the chat's slot back where it was, unless another send moved it since.
+async fn give_back_slot(store: &Store, slot: &Key, previous: Option<i64>, mine: i64) -> Result<(), StoreError> {
+    let out = store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(slot.to_item()))
+        .update_expression("SET next_ms = :prev")
+        .condition_expression("next_ms = :mine")
+        .set_expression_attribute_values(Some(values([(":prev", n(previous.unwrap_or(0))), (":mine", n(mine))])))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk);
+    match out {
+        Ok(_) | Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn refund(store: &Store, what: &str, key: &str, limit: Limit, take: u32, now: i64) -> Result<(), StoreError> {
