@@ -80,9 +80,10 @@ pub enum Step {
     DeadLetter(String),
 }
 
-/// Waits this short are slept through rather than bounced through SQS
-/// (which would hold the job's whole batch for a full second).
-const SLEEP_UNDER_MS: u64 = 300;
+/// Waits up to one per-chat spacing are slept through: bounced through SQS
+/// they would come back on whole seconds (the visibility timeout's unit),
+/// halving a chat's rate. Longer waits leave the batch and wait in SQS.
+const SLEEP_UNDER_MS: u64 = 1000;
 
 impl Forwarder {
     /// One SQS message: the job's outcome mapped to delete / retry-later.
