@@ -8,8 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR
 binaries=$(grep -A2 'BuildProperties:' template.yaml | sed -n 's/^ *Binary: *//p' | sort -u)
 echo "Building release binaries: $(echo $binaries)"
-cargo build --release --quiet $(for b in $binaries; do printf -- '-p %s ' "$b"; done) -p lodge-local -p lodge-bench
+cargo build --release --quiet $(for b in $binaries; do printf -- '-p %s ' "$b"; done)
+cargo build --profile tools --quiet -p lodge-local -p lodge-bench
 echo
-"$CARGO_TARGET_DIR/release/lodge-bench" "$CARGO_TARGET_DIR/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
+"$CARGO_TARGET_DIR/tools/lodge-bench" "$CARGO_TARGET_DIR/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
 echo
-LODGE_ROOT="$PWD" "$CARGO_TARGET_DIR/release/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'
+LODGE_ROOT="$PWD" "$CARGO_TARGET_DIR/tools/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'

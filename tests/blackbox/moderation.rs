@@ -149,3 +149,20 @@ async fn user_text_is_escaped_everywhere() {
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn approved_members_see_each_others_profiles() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.admin).await;
+    let (_, ada, ada_id) = app.newcomer_on_review(&admin, "Ada Lovelace").await;
+    // Not approved yet: the profile is not public, and Ada cannot browse profiles.
+    assert_eq!(app.get(&format!("/members/{ada_id}")).header("cookie", &admin).send().await.unwrap().status(), 404);
+    assert_eq!(app.get(&format!("/members/{ada_id}")).header("cookie", &ada).send().await.unwrap().status(), 303);
+    app.post_json(&format!("/admin/moderation/{ada_id}"), json!({"decision": "approve"})).header("cookie", &admin).send().await.unwrap();
+    let page = app.get(&format!("/members/{ada_id}")).header("cookie", &admin).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Ada Lovelace") && page.contains("I studied here in 2015") && page.contains("invited by"));
+    assert_eq!(app.get("/members/not-an-id").header("cookie", &admin).send().await.unwrap().status(), 404);
+    assert_eq!(app.get(&format!("/members/{ada_id}")).send().await.unwrap().status(), 303, "signed out → sign in");
+}

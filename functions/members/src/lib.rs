@@ -41,6 +41,7 @@ pub async fn handler(state: &State, req: Request) -> Reply {
         match ctx.route.as_str() {
             "GET /" => profile::home(state, &ctx).await,
             "GET /status" => profile::status(state, &ctx).await,
+            "GET /members/{id}" => profile::member_page(state, &ctx).await,
             "GET /intro" => profile::intro_form(state, &ctx).await,
             "POST /intro" => profile::submit_intro(state, &ctx).await,
             "GET /admin/moderation" => moderation::queue(state, &ctx).await,

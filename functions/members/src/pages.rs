@@ -13,6 +13,17 @@ pub struct HomePage<'a> {
     pub on_review: usize,
 }
 
+/// A member as other members see them.
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage<'a> {
+    pub layout: Layout,
+    pub member: &'a Member,
+    pub joined: String,
+    pub invited_by: Option<(String, String)>,
+    pub is_self: bool,
+}
+
 #[derive(Template)]
 #[template(path = "status.html")]
 pub struct StatusPage<'a> {

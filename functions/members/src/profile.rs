@@ -7,7 +7,7 @@ use lodge::queue::{Notification, NOTIFY_VERSION};
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 
-use crate::pages::{HomePage, IntroPage, StatusPage};
+use crate::pages::{HomePage, IntroPage, ProfilePage, StatusPage};
 use crate::State;
 use lodge::web::page as render;
 
@@ -21,6 +21,26 @@ pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         member: &v.member,
         invites: invites.iter().map(|i| (i, i.state(now))).collect(),
         on_review,
+    };
+    render(StatusCode::OK, page)
+}
+
+/// A member's public profile, for approved members (Telegram's /whois links here).
+/// Only approved members are shown: a newcomer's intro is for moderators.
+pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require_approved(ctx).await?;
+    let id = lodge::domain::MemberId::parse(ctx.param("id")?).map_err(|_| WebError::not_found())?;
+    let member = state.store.member(&id).await?.filter(|m| m.status == MemberStatus::Approved).ok_or_else(WebError::not_found)?;
+    let invited_by = match &member.invited_by {
+        Some(by) => state.store.member(by).await?.map(|m| (format!("/members/{}", m.id), m.name().to_string())),
+        None => None,
+    };
+    let page = ProfilePage {
+        layout: Layout::new(member.name().to_string(), v.name()),
+        joined: lodge::clock::format_utc(member.created_at),
+        invited_by,
+        is_self: member.id == v.member.id,
+        member: &member,
     };
     render(StatusCode::OK, page)
 }
