@@ -11,12 +11,13 @@ export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 export LODGE_VENV := $(abspath $(VENV))
 
-.PHONY: help dev test unit lint browser bench bench-cold tools clean
+.PHONY: help dev test unit lint browser bench bench-cold bench-forward tools clean
 
 help:
 	@echo "make dev     run Lodge locally on http://127.0.0.1:$${LODGE_PORT:-3000} (no AWS account, no Docker)"
 	@echo "make test    run every test: unit, black-box, browser, template lint"
 	@echo "make bench   cold-start and request-path figures for the README"
+	@echo "make bench-forward  channel forwarding under Telegram-style limits and faults"
 
 $(VENV)/.installed: infra/requirements.txt infra/requirements.lock
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -40,6 +41,12 @@ test: tools browser lint
 
 bench: tools
 	bash infra/bench.sh
+
+# Channel forwarding through the local stack against a rate-limiting, flaky
+# fake Bot API; prints the figures in docs/forwarding.md.
+bench-forward: tools
+	cargo build --quiet -p bench-forward
+	$(CARGO_TARGET_DIR)/debug/bench-forward
 
 clean:
 	rm -rf .lodge

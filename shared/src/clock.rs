@@ -7,6 +7,11 @@ use std::sync::Arc;
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch (for pacing finer than a second).
+    fn now_ms(&self) -> i64 {
+        self.now() * 1000
+    }
 }
 
 pub type SharedClock = Arc<dyn Clock>;
@@ -18,6 +23,13 @@ impl Clock for SystemClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    }
+
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
             .unwrap_or_default()
     }
 }

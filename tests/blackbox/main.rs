@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod browser_flows;
 mod events;
+mod forwarding;
 mod health;
 mod invites;
 mod moderation;

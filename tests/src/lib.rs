@@ -2,6 +2,7 @@
 //! to it the way a browser or API client would.
 
 pub mod fake_bot;
+pub mod fake_telegram;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -58,6 +59,9 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub admin: String,
     pub http: reqwest::Client,
+    /// Resource name prefix and overrides, so `restart` finds the same resources.
+    pub prefix: String,
+    pub overrides: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,9 +85,29 @@ impl TestApp {
         opts.admin_email = format!("{}@lodge.test", unique("admin"));
         opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let admin = opts.admin_email.clone();
+        let prefix = opts.prefix.clone();
+        let overrides = opts.overrides.clone().into_iter().collect();
         let stack = lodge_local::start(opts).await.expect("local stack starts");
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { url: stack.url.clone(), stack, clock, admin, http }
+        Self { url: stack.url.clone(), stack, clock, admin, http, prefix, overrides }
+    }
+
+    /// Stops every function and starts fresh ones on the same table and
+    /// queues — a cold start / redeploy: only what is stored survives.
+    pub async fn restart(self) -> Self {
+        let TestApp { stack, clock, admin, http, prefix, overrides, .. } = self;
+        stack.stop();
+        drop(stack);
+        // A long poll the old pollers abandoned is still open in the stand-in
+        // for up to a second; a message it took then would sit invisible.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let mut opts = Options::new(repo_root().join("template.yaml"), &moto_url());
+        opts.prefix = prefix.clone();
+        opts.clock = clock.clone();
+        opts.admin_email = admin.clone();
+        opts.overrides = overrides.iter().cloned().collect();
+        let stack = lodge_local::start(opts).await.expect("local stack restarts");
+        Self { url: stack.url.clone(), stack, clock, admin, http, prefix, overrides }
     }
 
     pub fn at(&self, path: &str) -> String {

@@ -12,6 +12,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
 use lodge::crypto;
+use lodge::forwarding::ingest::Ingest;
 use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
 use lodge::store::members::Member;
@@ -36,12 +37,16 @@ pub struct State {
     pub(crate) jobs: Option<QueueSender>,
     pub(crate) invite_limits: InviteLimits,
     pub(crate) clock: SharedClock,
+    /// Channel forwarding: source posts → forward jobs.
+    pub(crate) forwarding: Ingest,
 }
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
         Ok(Self {
-            store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+            forwarding: Ingest::from_env(env, aws, store.clone(), clock.clone())?,
+            store,
             bot: BotApi::from_env(env)?,
             settings: BotSettings::from_env(env)?,
             secret: lodge::telegram::webhook_secret(env)?,
@@ -87,6 +92,12 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         tracing::info!(update_id = update.update_id, "duplicate update");
         return Ok(web::json(StatusCode::OK, &json!({"status": "duplicate"})));
     }
+    // Forwarding first: if it fails the update is released and redelivered,
+    // and ingestion is idempotent (deterministic job ids).
+    if let Err(e) = forward(state, &ctx.body).await {
+        let _ = state.store.release_update(update.update_id).await;
+        return Err(e);
+    }
     match dispatch(&turn, &update).await {
         Ok(handled) => {
             tracing::info!(update_id = update.update_id, handled, "update");
@@ -98,6 +109,12 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             Err(e)
         }
     }
+}
+
+/// Hands posts from forwarding sources to the forwarding ingestion.
+async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
+    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| WebError::bad_request(format!("The body is not JSON: {e}.")))?;
+    state.forwarding.update(&raw).await.map(|_| ()).map_err(|e| WebError::unavailable("the forwarding queue", e))
 }
 
 /// True when the update meant something to the bot.

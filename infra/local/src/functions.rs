@@ -42,7 +42,7 @@ macro_rules! sqs {
 
 /// Binary names this runner can host; a template function outside this list
 /// is an error at start-up (and in the runner's coverage test).
-pub const KNOWN: &[&str] = &["health", "auth-email", "invites", "members", "notifier", "telegram-webhook", "settings", "telegram-worker"];
+pub const KNOWN: &[&str] = &["health", "auth-email", "invites", "members", "notifier", "telegram-webhook", "settings", "telegram-worker", "forwarder", "forward-rules"];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
     let cfg = |e: lodge::ConfigError| format!("{binary}: {e}");
@@ -54,6 +54,8 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "telegram-webhook" => http!(telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?, telegram_webhook::handler),
         "settings" => http!(settings::State::from_env(env, aws, clock).map_err(cfg)?, settings::handler),
         "telegram-worker" => sqs!(telegram_worker::State::from_env(env, aws, clock).map_err(cfg)?, telegram_worker::handler),
+        "forwarder" => sqs!(forwarder::State::from_env(env, aws, clock).map_err(cfg)?, forwarder::handler),
+        "forward-rules" => http!(forward_rules::State::from_env(env, aws, clock).map_err(cfg)?, forward_rules::handler),
         "notifier" => sqs!(notifier::State::with_clock(env, aws, clock).map_err(cfg)?, notifier::handler),
         other => return Err(format!("no local handler for binary {other:?}: add it to infra/local/src/functions.rs")),
     })

@@ -25,13 +25,16 @@ pub struct QueuePoller {
 impl QueuePoller {
     pub async fn run(self, sqs: aws_sdk_sqs::Client, handler: SqsFn, mut stop: watch::Receiver<bool>) {
         let me = Arc::new(self);
+        // FIFO queues are short-polled: the stand-in's long poll spins at full
+        // CPU while every visible message belongs to a blocked group.
+        let fifo = me.queue_url.ends_with(".fifo");
         loop {
             let received = tokio::select! {
                 _ = stop.changed() => return,
                 r = sqs.receive_message()
                     .queue_url(&me.queue_url)
                     .max_number_of_messages(me.batch_size.clamp(1, 10))
-                    .wait_time_seconds(1)
+                    .wait_time_seconds(if fifo { 0 } else { 1 })
                     .message_system_attribute_names(MessageSystemAttributeName::All)
                     .message_attribute_names("All")
                     .send() => r,
@@ -45,6 +48,9 @@ impl QueuePoller {
                 }
             };
             if messages.is_empty() {
+                if fifo {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
                 continue;
             }
             me.deliver(&sqs, &handler, messages).await;
@@ -54,6 +60,7 @@ impl QueuePoller {
     async fn deliver(&self, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, messages: Vec<aws_sdk_sqs::types::Message>) {
         let mut event = SqsEvent::default();
         let mut handles = HashMap::new();
+        let mut groups: Vec<(String, String)> = Vec::new(); // (message id, FIFO group), in batch order
         for m in messages {
             let mut msg = SqsMessage::default();
             msg.message_id = m.message_id.clone();
@@ -64,6 +71,9 @@ impl QueuePoller {
             msg.event_source = Some("aws:sqs".into());
             msg.event_source_arn = Some(self.queue_arn.clone());
             msg.aws_region = Some(crate::REGION.into());
+            if let Some(g) = msg.attributes.get("MessageGroupId") {
+                groups.push((m.message_id.clone().unwrap_or_default(), g.clone()));
+            }
             handles.insert(m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default());
             event.records.push(msg);
         }
@@ -88,7 +98,25 @@ impl QueuePoller {
                 tracing::warn!(error = ?e, "delete failed");
             }
         }
-        self.retry_later(sqs, failed.iter().filter_map(|id| handles.get(id))).await;
+        // FIFO: only the first failed message of a group waits; the ones behind
+        // it are released at once. The group stays blocked by its head either
+        // way (as on AWS), but the stand-in would otherwise hand out a later
+        // message of the group before the head once both are visible again.
+        let mut heads = Vec::new();
+        let mut followers = Vec::new();
+        for id in &failed {
+            match groups.iter().find(|(m, _)| m == id).map(|(_, g)| g) {
+                Some(g) if heads.iter().any(|(_, hg): &(&String, &String)| *hg == g) => followers.push(id),
+                Some(g) => heads.push((id, g)),
+                None => heads.push((id, id)),
+            }
+        }
+        for id in followers {
+            if let Some(h) = handles.get(id) {
+                let _ = sqs.change_message_visibility().queue_url(&self.queue_url).receipt_handle(h).visibility_timeout(0).send().await;
+            }
+        }
+        self.retry_later(sqs, heads.iter().filter_map(|(id, _)| handles.get(*id))).await;
     }
 
     async fn retry_later<'a>(&self, sqs: &aws_sdk_sqs::Client, handles: impl Iterator<Item = &'a String>) {

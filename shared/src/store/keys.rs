@@ -20,6 +20,13 @@
 //! | rate counter    | `RATE#<what>#<key>`      | `<window start>`   |                                 |
 //! | processed msg   | `DONE#<queue>#<id>`      | `DONE`             |                                 |
 //! | health probe    | `HEALTH`                 | `HEALTH`           |                                 |
+//! | forward rule    | `FWDRULES`               | `RULE#<id>`        |                                 |
+//! | rule by source  | `FWDSRC#<chat>`          | `RULE#<id>`        |                                 |
+//! | album item      | `FWDALBUM#<chat>#<grp>`  | `ITEM#<msg:020>`   |                                 |
+//! | album group     | `FWDALBUM#<chat>#<grp>`  | `GROUP`            |                                 |
+//! | forward job     | `FWDJOB#<job id>`        | `JOB`              |                                 |
+//! | content hash    | `FWDHASH#<dest>`         | `<sha256>`         |                                 |
+//! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -71,6 +78,40 @@ impl Key {
     /// Telegram user → member uniqueness marker.
     pub fn telegram(user_id: i64) -> Self {
         Self::new(format!("TG#{user_id}"), "TG")
+    }
+
+    /// All rules share one partition (admins keep tens, not millions).
+    pub fn forward_rule(id: &str) -> Self {
+        Self::new(FORWARD_RULES.into(), &format!("RULE#{id}"))
+    }
+
+    /// A copy of the rule under its source chat: every incoming post looks
+    /// its rules up with one strongly consistent base-table query (a GSI
+    /// would be eventually consistent: a new or broken rule could be missed).
+    pub fn forward_rule_by_source(source_chat: i64, id: &str) -> Self {
+        Self::new(forward_rules_of(source_chat), &format!("RULE#{id}"))
+    }
+
+    pub fn album_item(chat: i64, group: &str, message_id: i64) -> Self {
+        Self::new(format!("FWDALBUM#{chat}#{group}"), &format!("ITEM#{message_id:020}"))
+    }
+
+    pub fn album_group(chat: i64, group: &str) -> Self {
+        Self::new(format!("FWDALBUM#{chat}#{group}"), "GROUP")
+    }
+
+    pub fn forward_job(id: &str) -> Self {
+        Self::new(format!("FWDJOB#{id}"), "JOB")
+    }
+
+    /// `dest` is `Destination::key()`: a topic dedups on its own.
+    pub fn content_hash(dest: &str, hash: &str) -> Self {
+        Self::new(format!("FWDHASH#{dest}"), hash)
+    }
+
+    /// Source message → its copy in one destination of one rule.
+    pub fn copy_map(source_chat: i64, source_message: i64, rule: &str, dest: &str) -> Self {
+        Self::new(format!("FWDMAP#{source_chat}#{source_message}"), &format!("{rule}#{dest}"))
     }
 
     /// `@username` (lower-cased) → Telegram user id, for `/whois @name`.
@@ -152,6 +193,14 @@ pub fn invites_of(member: &MemberId) -> String {
 pub fn members_by_status(status: crate::domain::MemberStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }
+
+/// Partition holding the rules of one source chat.
+pub fn forward_rules_of(source_chat: i64) -> String {
+    format!("FWDSRC#{source_chat}")
+}
+
+/// Partition holding every forwarding rule.
+pub const FORWARD_RULES: &str = "FWDRULES";
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {

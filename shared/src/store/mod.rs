@@ -7,6 +7,7 @@ pub mod invites;
 pub mod keys;
 pub mod login_codes;
 pub mod members;
+pub mod forwarding;
 pub mod rate;
 pub mod sessions;
 pub mod telegram;

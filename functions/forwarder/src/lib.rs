@@ -1,0 +1,36 @@
+//! Consumer of the `forward` FIFO queue: delivers each forward job to its
+//! destination (see `lodge::forwarding::deliver`). One message group per
+//! destination chat keeps each destination in source order; failed jobs
+//! hold their group until they succeed, wait out a 429, or are dead-lettered.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lodge::forwarding::consume::consume_fifo;
+use lodge::forwarding::deliver::{Forwarder, Settings};
+use lodge::forwarding::job::JobQueue;
+use lodge::store::Store;
+use lodge::telegram::BotApi;
+use lodge::{ConfigError, Env, SharedClock};
+
+pub struct State {
+    forwarder: Forwarder,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let sqs = lodge::aws::sqs(aws);
+        Ok(Self {
+            forwarder: Forwarder {
+                store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+                bot: BotApi::from_env(env)?,
+                queue: JobQueue::new(sqs.clone(), env.required("LODGE_FORWARD_QUEUE_URL")?),
+                dlq: JobQueue::new(sqs, env.required("LODGE_FORWARD_DLQ_URL")?),
+                clock,
+                settings: Settings::from_env(env)?,
+            },
+        })
+    }
+}
+
+pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    consume_fifo(event, |msg| async move { state.forwarder.process(&msg).await }).await
+}

@@ -1,0 +1,92 @@
+//! Consuming a FIFO batch the way Lambda requires: messages of one group
+//! (one destination) strictly in order, and once one fails, the rest of its
+//! group is reported failed unprocessed — otherwise a later post could
+//! overtake an earlier one. Different groups run concurrently.
+
+use std::future::Future;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+
+use crate::queue::MessageError;
+
+pub async fn consume_fifo<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), MessageError>>,
+{
+    // Groups in first-seen order; messages keep their batch order.
+    let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
+    for msg in event.records {
+        let group = msg.attributes.get("MessageGroupId").cloned().unwrap_or_else(|| msg.message_id.clone().unwrap_or_default());
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, list)) => list.push(msg),
+            None => groups.push((group, vec![msg])),
+        }
+    }
+    let handle = &handle;
+    let failed = futures::future::join_all(groups.into_iter().map(|(group, msgs)| async move {
+        let mut failed = Vec::new();
+        let mut blocked = false;
+        for msg in msgs {
+            let id = msg.message_id.clone().unwrap_or_default();
+            if blocked {
+                failed.push(id);
+                continue;
+            }
+            match handle(msg).await {
+                Ok(()) => tracing::info!(message_id = %id, group = %group, outcome = "ok", "message"),
+                Err(MessageError::Drop(why)) => tracing::warn!(message_id = %id, group = %group, outcome = "dropped", reason = %why, "message"),
+                Err(MessageError::Retry(why)) => {
+                    tracing::info!(message_id = %id, group = %group, outcome = "retry", reason = %why, "message");
+                    failed.push(id);
+                    blocked = true;
+                }
+            }
+        }
+        failed
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for id in failed.into_iter().flatten() {
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id;
+        response.batch_item_failures.push(f);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn msg(id: &str, group: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(id.into());
+        m.attributes.insert("MessageGroupId".into(), group.into());
+        m
+    }
+
+    #[tokio::test]
+    async fn a_failure_blocks_the_rest_of_its_group_only() {
+        let mut event = SqsEvent::default();
+        event.records = vec![msg("a1", "a"), msg("b1", "b"), msg("a2", "a"), msg("a3", "a"), msg("b2", "b")];
+        let seen = Mutex::new(Vec::new());
+        let out = consume_fifo(event, |m| {
+            let id = m.message_id.clone().unwrap();
+            seen.lock().unwrap().push(id.clone());
+            async move {
+                if id == "a2" {
+                    Err(MessageError::Retry("429".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        let failed: Vec<_> = out.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["a2", "a3"]);
+        assert!(!seen.lock().unwrap().contains(&"a3".to_string()), "a3 must not run after a2 failed");
+    }
+}
