@@ -5,7 +5,7 @@
 //!
 //! Injected timeouts hang *before* the request is processed, so a timed-out
 //! call never posted anything (Telegram gives no such promise; see
-//! docs/forwarding.md on what that means for exactly-once delivery).
+//! the README's forwarding section on what that means for exactly-once delivery).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //!
 //! Ingestion (`ingest`, called by `telegram-webhook`) turns updates into one
 //! SQS FIFO job per (source message, destination); the `forwarder` function
-//! delivers them (`deliver`). See docs/forwarding.md.
+//! delivers them (`deliver`). See the README's forwarding section.
 
 pub mod consume;
 pub mod deliver;
