@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::DIALOG_LOG;
-use super::{from_item, s, Key, Store, StoreError};
+use super::{Key, Store, StoreError};
 use crate::domain::MemberId;
 use crate::telegram::dialog::DialogTree;
 
@@ -89,27 +89,7 @@ impl Store {
 
     /// The whole log, oldest first (paged through).
     pub async fn interactions(&self) -> Result<Vec<Interaction>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(DIALOG_LOG))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        self.query_partition(DIALOG_LOG).await
     }
 }
 

@@ -92,28 +92,7 @@ impl Store {
     }
 
     async fn query_rules(&self, pk: &str) -> Result<Vec<ForwardRule>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :p")
-                .set_expression_attribute_values(Some(values([(":p", s(pk))])))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        self.query_partition(pk).await
     }
 
     /// Creates a rule and its by-source copy; `Conflict` if the id is taken.

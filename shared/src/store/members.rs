@@ -141,17 +141,7 @@ impl Store {
 
     /// Moderators and admins.
     pub async fn staff(&self) -> Result<Vec<StaffEntry>, StoreError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", super::s(keys::STAFF))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.items.unwrap_or_default().into_iter().map(super::from_item).collect()
+        self.query_partition(keys::STAFF).await
     }
 
     /// The staff-list entry for a member of `role` (a delete when plain member).

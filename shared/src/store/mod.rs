@@ -138,6 +138,33 @@ impl Store {
         Ok(())
     }
 
+    /// Every item of one partition, in sort-key order, paging through
+    /// (strongly consistent: used where a just-written item must show).
+    pub async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", s(pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// Items of one `gsi1` partition (optionally with a sort-key prefix),
     /// in sort-key order or reversed.
     pub async fn query_gsi1<T: DeserializeOwned>(&self, pk: &str, sk_prefix: Option<&str>, newest_first: bool) -> Result<Vec<T>, StoreError> {
