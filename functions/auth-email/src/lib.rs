@@ -49,9 +49,7 @@ impl State {
 }
 
 pub async fn handler(state: &State, req: Request) -> Reply {
-    web::serve(req, |ctx| async move {
-        let app = ctx.app_url(&state.app)?;
-        ctx.check_origin(&app)?;
+    web::serve_site(req, &state.app, web::DEFAULT_BODY_LIMIT, |ctx, app| async move {
         match ctx.route.as_str() {
             "GET /login" => routes::login_page(state, &ctx).await,
             "POST /auth/email" => routes::request_code(state, &ctx, &app).await,

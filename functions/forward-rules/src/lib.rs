@@ -32,9 +32,7 @@ impl State {
 }
 
 pub async fn handler(state: &State, req: Request) -> Reply {
-    web::serve(req, |ctx| async move {
-        let app = ctx.app_url(&state.app)?;
-        ctx.check_origin(&app)?;
+    web::serve_site(req, &state.app, web::DEFAULT_BODY_LIMIT, |ctx, _app| async move {
         let route = ctx.route.clone();
         if !route.contains(" /api/admin/forward-rules") {
             return Err(WebError::not_found());

@@ -35,9 +35,7 @@ impl State {
 }
 
 pub async fn handler(state: &State, req: Request) -> Reply {
-    web::serve(req, |ctx| async move {
-        let app = ctx.app_url(&state.app)?;
-        ctx.check_origin(&app)?;
+    web::serve_site(req, &state.app, web::DEFAULT_BODY_LIMIT, |ctx, _app| async move {
         match ctx.route.as_str() {
             "GET /" => profile::home(state, &ctx).await,
             "GET /status" => profile::status(state, &ctx).await,

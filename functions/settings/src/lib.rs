@@ -46,9 +46,7 @@ impl State {
 }
 
 pub async fn handler(state: &State, req: Request) -> Reply {
-    web::serve_with_limit(req, BODY_LIMIT, |ctx| async move {
-        let app = ctx.app_url(&state.app)?;
-        ctx.check_origin(&app)?;
+    web::serve_site(req, &state.app, BODY_LIMIT, |ctx, app| async move {
         match ctx.route.as_str() {
             "GET /settings" => telegram::settings_page(state, &ctx, &app).await,
             "POST /settings/telegram/link" => telegram::new_link(state, &ctx, &app).await,

@@ -11,6 +11,6 @@ pub use ctx::{safe_next, Ctx, DEFAULT_BODY_LIMIT};
 pub use error::WebError;
 pub use pages::{CodePage, ErrorPage, Layout, NoticePage};
 pub use reply::{html, json, page, redirect, with_cookie, Reply};
-pub use serve::{serve, serve_with_limit};
+pub use serve::{serve, serve_site, serve_with_limit};
 
 pub use lambda_http::{Body, Request, Response};

@@ -4,6 +4,7 @@ use std::time::Instant;
 use http::{header, HeaderValue};
 
 use super::pages::ErrorPage;
+use crate::config::AppUrl;
 use super::{html, json, Ctx, Reply, WebError, DEFAULT_BODY_LIMIT};
 
 /// Runs one request through `route`, turning errors into responses, adding
@@ -38,6 +39,22 @@ where
         "request"
     );
     reply
+}
+
+/// A request to the site's pages or API: resolves the app's URL (configured,
+/// or this API's own) and refuses cross-site unsafe requests before `route`
+/// runs, so no function can forget the CSRF check.
+pub async fn serve_site<F, Fut>(req: lambda_http::Request, configured: &Option<AppUrl>, body_limit: usize, route: F) -> Reply
+where
+    F: FnOnce(Ctx, AppUrl) -> Fut,
+    Fut: Future<Output = Result<Reply, WebError>>,
+{
+    serve_with_limit(req, body_limit, |ctx| async move {
+        let app = ctx.app_url(configured)?;
+        ctx.check_origin(&app)?;
+        route(ctx, app).await
+    })
+    .await
 }
 
 pub fn error_reply(err: &WebError, request_id: &str, wants_json: bool) -> Reply {
