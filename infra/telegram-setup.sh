@@ -38,8 +38,11 @@ url, secret, drop = sys.argv[1:4]
 print(json.dumps({
     "url": url,
     "secret_token": secret,
-    # Only what the bot handles: messages and button presses.
-    "allowed_updates": ["message", "callback_query"],
+    # Only what the bot handles: messages and button presses, posts and
+    # edits in forwarding sources, and the bot joining or leaving chats
+    # (the chats /rules offers).
+    "allowed_updates": ["message", "edited_message", "channel_post", "edited_channel_post",
+                        "callback_query", "my_chat_member"],
     "drop_pending_updates": drop == "true",
     "max_connections": 20,
 }))

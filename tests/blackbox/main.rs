@@ -16,4 +16,5 @@ mod telegram;
 mod telegram_client;
 mod telegram_dialog;
 mod telegram_moderation;
+mod telegram_rules;
 mod telegram_settings;

@@ -45,6 +45,9 @@ pub async fn post_update(app: &TestApp, update: &Value) -> reqwest::Response {
 pub struct Call {
     pub method: String,
     pub params: Value,
+    /// What the stand-in answered.
+    #[serde(default)]
+    pub result: Value,
 }
 
 pub async fn calls(app: &TestApp) -> Vec<Call> {

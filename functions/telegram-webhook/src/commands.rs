@@ -7,7 +7,7 @@ use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
 use lodge::web::WebError;
 
-use crate::{chat_of, dialog, link, name_of, reply, Command, Turn};
+use crate::{chat_of, dialog, link, name_of, reply, rules, Command, Turn};
 
 /// What `setMyCommands` registers (see the README's Telegram section).
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -35,6 +35,8 @@ pub(crate) async fn run(turn: &Turn<'_>, msg: &Message, member: Option<&Member>,
         "whois" => whois(turn, msg, member, &cmd.arg).await.map(|_| true),
         // Private only: the link is for the member to pass on, not for a group.
         "invite" if private => invite(turn, msg, member).await.map(|_| true),
+        "rules" if private => rules::command(turn, msg, member).await.map(|_| true),
+        "cancel" if private => rules::cancel(turn, msg, member).await.map(|_| true),
         other if private => {
             let entered = match turn.state.store.dialog_tree().await? {
                 Some(t) if t.tree.enters_on(other) => dialog::enter(turn, msg, member, &format!("/{other}")).await?,
@@ -55,6 +57,9 @@ async fn help(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result
     let mut text = String::from("I am the Lodge bot.\n\n");
     for (name, what) in COMMANDS {
         text.push_str(&format!("/{name} — {}\n", escape(what)));
+    }
+    if rules::is_admin(member) {
+        text.push_str("\nAdmins: /rules — channel forwarding rules (/cancel stops a new one)\n");
     }
     if member.is_none() && msg.chat.is_private() {
         text.push_str(&format!(

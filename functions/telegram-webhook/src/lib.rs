@@ -7,6 +7,7 @@ mod dialog;
 mod link;
 mod moderation;
 mod reply;
+mod rules;
 
 use lambda_http::http::StatusCode;
 use lambda_http::Request;
@@ -17,7 +18,7 @@ use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
 use lodge::store::members::Member;
 use lodge::store::Store;
-use lodge::telegram::types::{Message, Update};
+use lodge::telegram::types::{ChatMemberUpdated, Message, Update};
 use lodge::telegram::{BotApi, BotSettings};
 use lodge::web::{self, Ctx, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -120,7 +121,14 @@ async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
 /// True when the update meant something to the bot.
 async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     if let Some(cb) = &update.callback_query {
-        return moderation::button(turn, cb).await.map(|_| true);
+        return match cb.data.as_deref().and_then(rules::Button::parse) {
+            Some(pressed) => rules::button(turn, cb, pressed).await,
+            None => moderation::button(turn, cb).await,
+        }
+        .map(|_| true);
+    }
+    if let Some(change) = &update.my_chat_member {
+        return bot_membership(turn, change).await;
     }
     let Some(msg) = &update.message else { return Ok(false) };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
@@ -142,6 +150,14 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
             turn.state.store.refresh_telegram_username(&m.id, from.id, from.username.as_deref()).await?;
         }
     }
+    // An admin's draft rule takes typed ids and forwarded posts first.
+    if private && (forwarded || command.is_none()) && rules::is_admin(member.as_ref()) {
+        if let Some(m) = &member {
+            if rules::input(turn, msg, m).await? {
+                return Ok(true);
+            }
+        }
+    }
     if forwarded {
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
     }
@@ -155,6 +171,17 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         // Chatter in groups is not for the bot.
         None => Ok(false),
     }
+}
+
+/// The bot was added to, or removed from, a chat: keep the list `/rules`
+/// offers. Private chats (people blocking the bot) are not chats to forward to.
+async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<bool, WebError> {
+    if change.chat.is_private() {
+        return Ok(false);
+    }
+    let now = turn.state.store.note_bot_membership(change, turn.now).await?;
+    tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = now.is_some(), "bot membership");
+    Ok(true)
 }
 
 #[derive(Debug, PartialEq)]

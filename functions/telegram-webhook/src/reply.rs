@@ -4,32 +4,54 @@
 //! Bot API hiccups goes through the Telegram queue instead.
 
 use lodge::store::members::Member;
-use lodge::telegram::types::{AnswerCallbackQuery, CallbackQuery, SendMessage};
+use lodge::telegram::types::{AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardMarkup, LinkPreviewOptions, Message, SendMessage};
 use lodge::telegram::BotError;
 use lodge::web::WebError;
 
 use crate::Turn;
 
 pub(crate) async fn send(turn: &Turn<'_>, msg: SendMessage, member: Option<&Member>) -> Result<(), WebError> {
+    sent(turn, msg, member).await.map(|_| ())
+}
+
+/// `send`, returning the message when it was delivered.
+pub(crate) async fn sent(turn: &Turn<'_>, msg: SendMessage, member: Option<&Member>) -> Result<Option<Message>, WebError> {
     match turn.state.bot.send_message(&msg).await {
-        Ok(_) => Ok(()),
+        Ok(m) => Ok(Some(m)),
         Err(BotError::Forbidden { .. }) => {
             if let Some((m, link)) = member.and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
                 turn.state.store.set_telegram_unreachable(&m.id, link.user_id, true).await?;
             }
             tracing::info!("the user blocked the bot");
-            Ok(())
+            Ok(None)
         }
         Err(e) => {
             tracing::warn!(error = %e, "reply not delivered");
-            Ok(())
+            Ok(None)
         }
+    }
+}
+
+/// Replaces the text and buttons of a message the bot sent (HTML).
+pub(crate) async fn edit(turn: &Turn<'_>, chat: i64, message_id: i64, text: String, keyboard: InlineKeyboardMarkup) {
+    let keyboard = (!keyboard.inline_keyboard.is_empty()).then_some(keyboard);
+    let edit = EditMessageText {
+        chat_id: chat.into(),
+        message_id,
+        text,
+        parse_mode: Some("HTML".into()),
+        reply_markup: keyboard,
+        link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
+    };
+    if let Err(e) = turn.state.bot.edit_message_text(&edit).await {
+        tracing::warn!(error = %e, "edit not delivered");
     }
 }
 
 /// Every callback query gets an answer, or the button spins for a while.
 pub(crate) async fn answer_callback(turn: &Turn<'_>, cb: &CallbackQuery, text: &str, alert: bool) {
-    let answer = AnswerCallbackQuery { callback_query_id: cb.id.clone(), text: Some(text.into()), show_alert: alert };
+    let text = (!text.is_empty()).then(|| text.to_string());
+    let answer = AnswerCallbackQuery { callback_query_id: cb.id.clone(), text, show_alert: alert };
     if let Err(e) = turn.state.bot.answer_callback_query(&answer).await {
         tracing::warn!(error = %e, "callback answer not delivered");
     }

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 pub struct BotCall {
     pub method: String,
     pub params: Value,
+    /// What the stand-in answered (tests read message ids from it).
+    pub result: Value,
     pub at: String,
 }
 
@@ -27,7 +29,6 @@ impl FakeBotApi {
 
     pub fn call(&self, method: &str, params: Value) -> Value {
         let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
-        self.calls.lock().expect("calls lock").push(BotCall { method: method.into(), params: params.clone(), at: lodge::clock::rfc3339(now) });
         let message = |chat: &Value| {
             let id = 1000 + self.next_message_id.fetch_add(1, Ordering::SeqCst);
             json!({"message_id": id, "date": now, "chat": {"id": chat.clone(), "type": "private"}, "text": params.get("text").cloned().unwrap_or(Value::Null)})
@@ -45,6 +46,8 @@ impl FakeBotApi {
             }
             _ => Value::Bool(true),
         };
+        let call = BotCall { method: method.into(), params, result: result.clone(), at: lodge::clock::rfc3339(now) };
+        self.calls.lock().expect("calls lock").push(call);
         json!({"ok": true, "result": result})
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod consume;
 pub mod deliver;
+pub mod draft;
 pub mod filters;
 pub mod ingest;
 pub mod job;

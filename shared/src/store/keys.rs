@@ -27,6 +27,8 @@
 //! | forward job     | `FWDJOB#<job id>`        | `JOB`              |                                 |
 //! | content hash    | `FWDHASH#<dest>`         | `<sha256>`         |                                 |
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
+//! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
+//! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -112,6 +114,17 @@ impl Key {
     /// Source message → its copy in one destination of one rule.
     pub fn copy_map(source_chat: i64, source_message: i64, rule: &str, dest: &str) -> Self {
         Self::new(format!("FWDMAP#{source_chat}#{source_message}"), &format!("{rule}#{dest}"))
+    }
+
+    /// A rule an admin is creating in the bot, one per Telegram user.
+    pub fn rule_draft(user_id: i64) -> Self {
+        Self::new(format!("FWDDRAFT#{user_id}"), "DRAFT")
+    }
+
+    /// A chat the bot was added to (from `my_chat_member` updates). One
+    /// partition: a bot is in tens of chats, and `/rules` lists them all.
+    pub fn telegram_chat(chat_id: i64) -> Self {
+        Self::new(TELEGRAM_CHATS.into(), &format!("CHAT#{chat_id}"))
     }
 
     /// `@username` (lower-cased) → Telegram user id, for `/whois @name`.
@@ -201,6 +214,9 @@ pub fn forward_rules_of(source_chat: i64) -> String {
 
 /// Partition holding every forwarding rule.
 pub const FORWARD_RULES: &str = "FWDRULES";
+
+/// The partition of the chats the bot is in.
+pub const TELEGRAM_CHATS: &str = "TGCHATS";
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {

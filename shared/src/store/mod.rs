@@ -9,8 +9,10 @@ pub mod login_codes;
 pub mod members;
 pub mod forwarding;
 pub mod rate;
+pub mod rule_drafts;
 pub mod sessions;
 pub mod telegram;
+pub mod telegram_chats;
 
 use std::collections::HashMap;
 
@@ -116,11 +118,17 @@ impl Store {
 
     /// Writes an item only if none exists under its key.
     pub async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+        self.put_if(key, value, "attribute_not_exists(pk)", None).await
+    }
+
+    /// Writes an item only if `condition` holds; `Conflict` if it does not.
+    pub async fn put_if<T: Serialize>(&self, key: &Key, value: &T, condition: &str, values: Option<Item>) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(key, value)?))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;

@@ -15,6 +15,34 @@ pub struct Update {
     pub channel_post: Option<Message>,
     #[serde(default)]
     pub callback_query: Option<CallbackQuery>,
+    /// The bot's own membership changed: added to or removed from a chat.
+    #[serde(default)]
+    pub my_chat_member: Option<ChatMemberUpdated>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ChatMemberUpdated {
+    pub chat: Chat,
+    pub from: User,
+    #[serde(default)]
+    pub date: i64,
+    pub new_chat_member: ChatMember,
+}
+
+/// The slice of `ChatMember` Lodge reads: the status, and for an
+/// administrator of a channel whether it may post.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ChatMember {
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_post_messages: Option<bool>,
+}
+
+impl ChatMember {
+    /// In the chat at all (`restricted` members may still be able to post).
+    pub fn is_present(&self) -> bool {
+        matches!(self.status.as_str(), "creator" | "administrator" | "member" | "restricted")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
