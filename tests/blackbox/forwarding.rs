@@ -366,10 +366,12 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     // The next window has room again; an album takes one slot per item.
     assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 60) * 1000).await.unwrap(), Permit::Granted);
     assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 61) * 1000).await.unwrap(), Permit::Wait(Duration::from_secs(59)));
-    // Per chat, sends are spaced (here 2/s → 500 ms apart), whatever the second.
+    // Per chat, sends are spaced (here 2/s → 500 ms apart, + 5 % for
+    // arrival jitter), whatever the second.
     let spaced = Limits { chat: Limit { max: 2, window_secs: 1 }, ..limits };
     let t = (now + 300) * 1000 + 900;
     assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t).await.unwrap(), Permit::Granted);
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 200).await.unwrap(), Permit::Wait(Duration::from_millis(300)));
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 500).await.unwrap(), Permit::Granted);
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 200).await.unwrap(), Permit::Wait(Duration::from_millis(325)));
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 500).await.unwrap(), Permit::Wait(Duration::from_millis(25)));
+    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 525).await.unwrap(), Permit::Granted);
 }

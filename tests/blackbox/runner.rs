@@ -94,3 +94,27 @@ async fn functions_get_the_templates_environment_and_shell_overrides_win() {
     // Least privilege starts with least configuration: health gets no secrets.
     assert_eq!(app.stack.env("HealthFunction", "LODGE_SESSION_KEY"), None);
 }
+
+/// The stand-in's DynamoDB keeps transactions all-or-nothing (it restores
+/// the items a cancelled transaction wrote, see infra/local/moto_server.py).
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_every_item_as_it_was() {
+    use lodge::store::{Key, StoreError};
+    let app = TestApp::spawn().await;
+    let store = app.store();
+    let (a, b, c) = (Key::health(), Key::rule_draft(1), Key::rule_draft(2));
+    store.put(&a, &serde_json::json!({"v": "old"})).await.unwrap();
+    store.put(&c, &serde_json::json!({"v": "taken"})).await.unwrap();
+    let err = store
+        .transact(vec![
+            store.tx_put(&a, &serde_json::json!({"v": "new"}), None, None).unwrap(),
+            store.tx_put(&b, &serde_json::json!({"v": "new"}), None, None).unwrap(),
+            store.tx_put(&c, &serde_json::json!({"v": "new"}), Some("attribute_not_exists(pk)"), None).unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Cancelled { .. }) && err.failed_at(2), "{err:?}");
+    assert_eq!(store.get::<serde_json::Value>(&a).await.unwrap().unwrap()["v"], "old", "an overwrite is undone");
+    assert!(store.get::<serde_json::Value>(&b).await.unwrap().is_none(), "a new item is removed");
+    assert_eq!(store.get::<serde_json::Value>(&c).await.unwrap().unwrap()["v"], "taken");
+}

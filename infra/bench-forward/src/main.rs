@@ -49,6 +49,11 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
+    if let Ok(filter) = std::env::var("BENCH_RUST_LOG") {
+        // The functions run in this process: their logs, for digging into a run.
+        std::env::set_var("RUST_LOG", filter);
+        lodge::telemetry::init();
+    }
     let messages: usize = env_or("BENCH_MESSAGES", 2000);
     let sources: usize = env_or("BENCH_SOURCES", 10);
     let faults: f64 = env_or("BENCH_FAULTS", 0.05);
@@ -78,7 +83,7 @@ async fn run() -> Result<(), String> {
         ("LODGE_FORWARD_LIMIT_CHAT", format!("{chat_per_sec}/1")),
         ("LODGE_FORWARD_LIMIT_GROUP", format!("{group_max}/{group_window}")),
         ("LODGE_FORWARD_BACKOFF_SECS", "1".to_string()),
-        ("RUST_LOG", "warn".to_string()),
+        ("RUST_LOG", std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into())),
     ];
     opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let stack = lodge_local::start(opts).await?;
@@ -240,6 +245,14 @@ async fn run() -> Result<(), String> {
     let duplicates: usize = seen.values().map(|(n, _)| n.saturating_sub(1)).sum();
     let unexpected = seen.keys().filter(|k| !expected.contains_key(k)).count();
     let lost = expected.len() - delivered;
+    if verbose {
+        for (k, (n, _)) in seen.iter().filter(|(_, (n, _))| *n > 1) {
+            println!("  duplicate: {k:?} × {n}");
+        }
+        for k in expected.keys().filter(|k| !seen.contains_key(k)) {
+            println!("  lost: {k:?}");
+        }
+    }
     let mut latencies: Vec<f64> =
         seen.iter().filter_map(|(k, (_, at))| expected.get(k).map(|posted| at.saturating_duration_since(*posted).as_secs_f64())).collect();
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());

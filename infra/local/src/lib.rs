@@ -212,7 +212,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
             };
             pollers.push(json!({"function": f.logical_id, "queue": q.queue, "url": poller.queue_url}));
             if opts.poll {
-                tokio::spawn(poller.run(clients.sqs.clone(), handler, stop_rx.clone()));
+                poller.spawn(q.max_concurrency.unwrap_or(poller::DEFAULT_CONCURRENCY), &clients.sqs, &handler, &stop_rx);
             }
         }
     }

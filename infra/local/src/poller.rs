@@ -22,9 +22,26 @@ pub struct QueuePoller {
     pub retry_delay: i32,
 }
 
+/// Batches in flight per queue when the template sets no
+/// `ScalingConfig.MaximumConcurrency` (Lambda starts with five pollers; two
+/// keep a slow batch from stalling the queue without loading the stand-in).
+pub const DEFAULT_CONCURRENCY: i32 = 2;
+/// The stand-in is one process: more loops only queue up in it.
+pub const MAX_LOCAL_CONCURRENCY: i32 = 8;
+
 impl QueuePoller {
-    pub async fn run(self, sqs: aws_sdk_sqs::Client, handler: SqsFn, mut stop: watch::Receiver<bool>) {
+    /// Runs `concurrency` poll loops, like Lambda's concurrent invocations:
+    /// a batch stuck on a slow call does not hold up the others. FIFO order
+    /// still holds: SQS hands out no message of a group with one in flight.
+    pub fn spawn(self, concurrency: i32, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, stop: &watch::Receiver<bool>) {
         let me = Arc::new(self);
+        for _ in 0..concurrency.clamp(1, MAX_LOCAL_CONCURRENCY) {
+            tokio::spawn(me.clone().run(sqs.clone(), handler.clone(), stop.clone()));
+        }
+    }
+
+    async fn run(self: Arc<Self>, sqs: aws_sdk_sqs::Client, handler: SqsFn, mut stop: watch::Receiver<bool>) {
+        let me = self;
         // FIFO queues are short-polled: the stand-in's long poll spins at full
         // CPU while every visible message belongs to a blocked group.
         let fifo = me.queue_url.ends_with(".fifo");

@@ -51,6 +51,8 @@ pub struct QueueTrigger {
     pub queue: String,
     pub batch_size: i32,
     pub reports_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`: how many batches may be in flight.
+    pub max_concurrency: Option<i32>,
 }
 
 impl Template {
@@ -125,6 +127,7 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
                     .get("FunctionResponseTypes")
                     .and_then(Value::as_sequence)
                     .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+                max_concurrency: props.get("ScalingConfig").and_then(|c| c.get("MaximumConcurrency")).and_then(Value::as_i64).map(|n| n as i32),
             }),
             Some("Schedule" | "ScheduleV2") => spec.schedules.push(str_prop("ScheduleExpression").unwrap_or_default()),
             other => return Err(format!("{id}: event type {other:?} is not supported by the local runner")),
@@ -332,7 +335,7 @@ Resources:
           KEY: !Sub '{{resolve:secretsmanager:${Secrets}:SecretString:k}}'
       Events:
         A: {Type: HttpApi, Properties: {Path: '/x/{id}', Method: get}}
-        B: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures]}}
+        B: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: {MaximumConcurrency: 4}}}
 "#;
 
     #[test]
@@ -342,6 +345,7 @@ Resources:
         assert_eq!(f.binary, "f");
         assert_eq!(f.routes, vec![Route { method: "GET".into(), path: "/x/{id}".into() }]);
         assert_eq!((f.queues[0].queue.as_str(), f.queues[0].batch_size, f.queues[0].reports_failures), ("Q", 5, true));
+        assert_eq!(f.queues[0].max_concurrency, Some(4));
         let mut physical = Physical::default();
         physical.refs.insert("Q".into(), "http://q".into());
         physical.refs.insert("Api".into(), "local".into());

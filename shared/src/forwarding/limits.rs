@@ -42,6 +42,17 @@ impl Limits {
     }
 }
 
+impl Limit {
+    /// Milliseconds between two sends to one chat: the window shared out,
+    /// plus 5 %. Telegram counts when requests *arrive*; two sends spaced
+    /// exactly can arrive closer (network and scheduling jitter) and earn a
+    /// 429, whose wait costs far more than the margin.
+    pub fn spacing_ms(self) -> i64 {
+        let even = self.window_secs * 1000 / i64::from(self.max);
+        even + even / 20
+    }
+}
+
 fn parse_limit(env: &Env, name: &str, default: Limit) -> Result<Limit, ConfigError> {
     let Some(raw) = env.optional(name) else { return Ok(default) };
     let bad = || ConfigError::new(name, format!("must be <max>/<window seconds> such as 20/60, not {raw:?}"));
@@ -80,7 +91,7 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
     let now = now_ms.div_euclid(1000);
     let chat_key = chat.to_string();
     // 1. The chat's next free slot.
-    let spacing = limits.chat.window_secs * 1000 / i64::from(limits.chat.max);
+    let spacing = limits.chat.spacing_ms();
     let slot = Key::rate("fwd-next", &chat_key, 0);
     let taken = store
         .client()
@@ -186,6 +197,12 @@ mod tests {
         assert!(Limits::from_env(&env).unwrap_err().to_string().contains("LODGE_FORWARD_LIMIT_BOT"));
         let env = Env::from_map([("LODGE_FORWARD_LIMIT_CHAT".to_string(), "0/1".to_string())].into_iter().collect());
         assert!(Limits::from_env(&env).is_err());
+    }
+
+    #[test]
+    fn chat_spacing_keeps_a_margin_for_jitter() {
+        assert_eq!(Limit { max: 1, window_secs: 1 }.spacing_ms(), 1050);
+        assert_eq!(Limit { max: 20, window_secs: 60 }.spacing_ms(), 3150);
     }
 
     #[test]
