@@ -151,11 +151,10 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         }
     }
     // An admin's draft rule takes typed ids and forwarded posts first.
-    if private && (forwarded || command.is_none()) && rules::is_admin(member.as_ref()) {
-        if let Some(m) = &member {
-            if rules::input(turn, msg, m).await? {
-                return Ok(true);
-            }
+    let takes_input = private && (forwarded || command.is_none());
+    if let Some(admin) = member.as_ref().filter(|m| takes_input && rules::is_admin(Some(m))) {
+        if rules::input(turn, msg, admin).await? {
+            return Ok(true);
         }
     }
     if forwarded {
@@ -179,8 +178,8 @@ async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<b
     if change.chat.is_private() {
         return Ok(false);
     }
-    let now = turn.state.store.note_bot_membership(change, turn.now).await?;
-    tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = now.is_some(), "bot membership");
+    let listed = turn.state.store.note_bot_membership(change, turn.now).await?;
+    tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = listed.is_some(), "bot membership");
     Ok(true)
 }
 
