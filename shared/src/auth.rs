@@ -29,6 +29,12 @@ impl Viewer {
     }
 }
 
+/// Sign-in attempts per source IP and hour (`LODGE_AUTH_IP_LIMIT`, 30),
+/// shared by requesting a code and activating an invite.
+pub fn ip_limit(env: &crate::Env) -> Result<crate::store::rate::Limit, crate::ConfigError> {
+    Ok(crate::store::rate::Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 })
+}
+
 /// Everything needed to turn a cookie into a `Viewer`.
 #[derive(Clone)]
 pub struct Sessions {

@@ -22,6 +22,15 @@ impl Default for InviteLimits {
     }
 }
 
+impl InviteLimits {
+    /// `LODGE_INVITES_PER_MONTH` and `LODGE_INVITE_TTL_DAYS` (template
+    /// parameters), read the same way by the web and the bot.
+    pub fn from_env(env: &crate::Env) -> Result<Self, crate::ConfigError> {
+        let d = Self::default();
+        Ok(Self { per_month: env.parse_or("LODGE_INVITES_PER_MONTH", d.per_month)?, ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", d.ttl_days)? })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
     #[error("only approved members can invite")]

@@ -28,7 +28,7 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         let admins = env
             .optional("LODGE_ADMIN_EMAILS")
             .unwrap_or_default()
@@ -41,7 +41,7 @@ impl State {
             codes: LoginCodes::from_env(env, aws, &store, &clock)?,
             app: env.app_url()?,
             admins,
-            ip_limit: Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 },
+            ip_limit: lodge::auth::ip_limit(env)?,
             store,
             clock,
         })

@@ -8,7 +8,6 @@ use lodge::auth::{Sessions, Viewer};
 use lodge::config::AppUrl;
 use lodge::domain::Role;
 use lodge::forwarding::{ForwardRule, RuleError, RuleId};
-use lodge::session::SessionKeys;
 use lodge::store::{Store, StoreError};
 use lodge::web::{self, Ctx, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -22,9 +21,9 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         Ok(Self {
-            sessions: Sessions { store: store.clone(), keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?), clock },
+            sessions: Sessions::from_env(env, &store, &clock)?,
             store,
             app: env.app_url()?,
         })

@@ -20,7 +20,7 @@ impl State {
         let sqs = lodge::aws::sqs(aws);
         Ok(Self {
             forwarder: Forwarder {
-                store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+                store: Store::from_env(env, aws)?,
                 bot: BotApi::from_env(env)?,
                 queue: JobQueue::new(sqs.clone(), env.required("LODGE_FORWARD_QUEUE_URL")?),
                 dlq: JobQueue::new(sqs, env.required("LODGE_FORWARD_DLQ_URL")?),

@@ -15,7 +15,7 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self { store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?) })
+        Ok(Self { store: Store::from_env(env, aws)? })
     }
 }
 

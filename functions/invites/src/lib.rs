@@ -28,16 +28,13 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
             codes: LoginCodes::from_env(env, aws, &store, &clock)?,
-            limits: InviteLimits {
-                per_month: env.parse_or("LODGE_INVITES_PER_MONTH", 3)?,
-                ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", 365)?,
-            },
+            limits: InviteLimits::from_env(env)?,
             app: env.app_url()?,
-            ip_limit: Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 },
+            ip_limit: lodge::auth::ip_limit(env)?,
             store,
             clock,
         })

@@ -23,7 +23,7 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
             notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),

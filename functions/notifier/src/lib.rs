@@ -31,7 +31,7 @@ impl State {
 
     pub fn with_clock(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         Ok(Self {
-            store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+            store: Store::from_env(env, aws)?,
             mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
             // Not behind the API, so the template can pass the API's URL here.
             app: env.app_url()?.ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,

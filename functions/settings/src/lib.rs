@@ -30,7 +30,7 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
             session_key: env.secret("LODGE_SESSION_KEY", 32)?,

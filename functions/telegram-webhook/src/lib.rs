@@ -44,7 +44,7 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
-        let store = Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?);
+        let store = Store::from_env(env, aws)?;
         Ok(Self {
             forwarding: Ingest::from_env(env, aws, store.clone(), clock.clone())?,
             store,
@@ -53,11 +53,7 @@ impl State {
             secret: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
             jobs: env.optional("LODGE_TELEGRAM_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
-            // The same limits as the web's invites page (template parameters).
-            invite_limits: InviteLimits {
-                per_month: env.parse_or("LODGE_INVITES_PER_MONTH", InviteLimits::default().per_month)?,
-                ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", InviteLimits::default().ttl_days)?,
-            },
+            invite_limits: InviteLimits::from_env(env)?,
             clock,
         })
     }

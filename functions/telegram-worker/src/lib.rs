@@ -24,7 +24,7 @@ pub struct State {
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         Ok(Self {
-            store: Store::new(lodge::aws::dynamodb(aws), env.required("LODGE_TABLE")?),
+            store: Store::from_env(env, aws)?,
             bot: BotApi::from_env(env)?,
             // Not behind the API, so the template can pass the API's URL here.
             app: env.app_url()?.ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,

@@ -82,6 +82,11 @@ impl Store {
         Self { client, table: table.into() }
     }
 
+    /// The table every function names in `LODGE_TABLE`.
+    pub fn from_env(env: &crate::Env, aws: &crate::aws::SdkConfig) -> Result<Self, crate::ConfigError> {
+        Ok(Self::new(crate::aws::dynamodb(aws), env.required("LODGE_TABLE")?))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
