@@ -5,11 +5,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Build outside the clone so fresh clones (and CI) reuse compiled dependencies.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/lodge/target
+# Each clone builds into its own target/ (Cargo judges a workspace crate fresh
+# by file times, so a target dir shared by two clones can run the other
+# clone's code). Compiled dependencies are shared across clones through
+# sccache's content-addressed cache instead: a hit needs identical inputs.
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 export LODGE_VENV := $(abspath $(VENV))
+export LODGE_ROOT := $(CURDIR)
+export RUSTC_WRAPPER ?= $(LODGE_VENV)/bin/sccache
+export SCCACHE_DIR ?= $(HOME)/.cache/lodge/sccache
+export SCCACHE_CACHE_SIZE ?= 20G
 
 .PHONY: help dev test unit lint browser bench bench-cold bench-forward tools clean
 
@@ -28,12 +35,13 @@ tools: $(VENV)/.installed
 
 dev: tools
 	cargo build --quiet -p lodge-local
-	LODGE_ROOT=$(CURDIR) $(CARGO_TARGET_DIR)/debug/lodge-local
+	$(CARGO_TARGET_DIR)/debug/lodge-local
 
 browser:
 	bash infra/install-browser.sh
 
 lint: tools
+	cargo fmt --all --check
 	bash infra/lint.sh
 
 test: tools browser lint

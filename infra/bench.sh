@@ -4,7 +4,7 @@
 #  2. the request path of the main flows, in-process (lodge-flows).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${CARGO_TARGET_DIR:=$HOME/.cache/lodge/target}"
+: "${CARGO_TARGET_DIR:=$PWD/target}"
 export CARGO_TARGET_DIR
 binaries=$(grep -A2 'BuildProperties:' template.yaml | sed -n 's/^ *Binary: *//p' | sort -u)
 echo "Building release binaries: $(echo $binaries)"

@@ -4,11 +4,11 @@ use http::HeaderMap;
 
 use crate::clock::SharedClock;
 use crate::domain::MemberStatus;
-use crate::web::{Ctx, WebError};
 use crate::session::{self, SessionKeys};
 use crate::store::members::Member;
 use crate::store::sessions::SessionRecord;
 use crate::store::{Store, StoreError};
+use crate::web::{Ctx, WebError};
 
 /// A signed-in member and the session they came with.
 #[derive(Clone, Debug)]
@@ -32,7 +32,10 @@ impl Viewer {
 /// Sign-in attempts per source IP and hour (`LODGE_AUTH_IP_LIMIT`, 30),
 /// shared by requesting a code and activating an invite.
 pub fn ip_limit(env: &crate::Env) -> Result<crate::store::rate::Limit, crate::ConfigError> {
-    Ok(crate::store::rate::Limit { max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?, window_secs: 3600 })
+    Ok(crate::store::rate::Limit {
+        max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?,
+        window_secs: 3600,
+    })
 }
 
 /// Everything needed to turn a cookie into a `Viewer`.
@@ -46,7 +49,11 @@ pub struct Sessions {
 impl Sessions {
     /// From `LODGE_SESSION_KEY` (the JWT signing key, ≥ 32 characters).
     pub fn from_env(env: &crate::Env, store: &Store, clock: &SharedClock) -> Result<Self, crate::ConfigError> {
-        Ok(Self { store: store.clone(), keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?), clock: clock.clone() })
+        Ok(Self {
+            store: store.clone(),
+            keys: SessionKeys::new(&env.secret("LODGE_SESSION_KEY", 32)?),
+            clock: clock.clone(),
+        })
     }
 
     /// Checks the JWT's signature and expiry, then that its session item still
@@ -97,7 +104,9 @@ impl Sessions {
         let v = self.require(ctx).await?;
         match v.member.status {
             MemberStatus::Approved => Ok(v),
-            _ if ctx.wants_json => Err(WebError::forbidden("Your membership is not approved yet.").with_code("not_approved")),
+            _ if ctx.wants_json => {
+                Err(WebError::forbidden("Your membership is not approved yet.").with_code("not_approved"))
+            }
             _ => Err(WebError::redirect("/status")),
         }
     }
@@ -136,7 +145,9 @@ impl Sessions {
 
     /// The `Set-Cookie` value carrying a session's JWT.
     pub fn cookie_for(&self, record: &SessionRecord, app: &crate::config::AppUrl) -> String {
-        let token = self.keys.issue(&record.member_id, &record.id, record.created_at, record.expires_at);
+        let token = self
+            .keys
+            .issue(&record.member_id, &record.id, record.created_at, record.expires_at);
         session::set_cookie(&token, record.expires_at - record.created_at, app.secure_cookies())
     }
 

@@ -22,6 +22,8 @@ pub fn sesv2(cfg: &SdkConfig) -> aws_sdk_sesv2::Client {
 /// S3 needs path-style addressing when the endpoint is overridden (no
 /// per-bucket DNS on loopback); on AWS virtual-hosted style is used.
 pub fn s3(cfg: &SdkConfig) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(cfg).force_path_style(cfg.endpoint_url().is_some()).build();
+    let conf = aws_sdk_s3::config::Builder::from(cfg)
+        .force_path_style(cfg.endpoint_url().is_some())
+        .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

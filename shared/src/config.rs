@@ -14,7 +14,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(var: &str, problem: impl Into<String>) -> Self {
-        Self { var: var.to_string(), problem: problem.into() }
+        Self {
+            var: var.to_string(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ impl fmt::Debug for Env {
 
 impl Env {
     pub fn process() -> Self {
-        Self { vars: std::env::vars().collect() }
+        Self {
+            vars: std::env::vars().collect(),
+        }
     }
 
     pub fn from_map(vars: HashMap<String, String>) -> Self {
@@ -121,7 +126,11 @@ impl AppUrl {
         }
         let origin = url.origin().ascii_serialization();
         let base = url.as_str().trim_end_matches('/').to_string();
-        Ok(Self { base, origin, secure: url.scheme() == "https" })
+        Ok(Self {
+            base,
+            origin,
+            secure: url.scheme() == "https",
+        })
     }
 
     /// Absolute URL for an app path such as `/login`.

@@ -22,7 +22,9 @@ pub fn random_token(bytes: usize) -> String {
 /// `len` characters drawn uniformly from `alphabet`.
 pub fn random_from(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])).collect()
+    (0..len)
+        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+        .collect()
 }
 
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

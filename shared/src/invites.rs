@@ -18,7 +18,10 @@ pub struct InviteLimits {
 
 impl Default for InviteLimits {
     fn default() -> Self {
-        Self { per_month: 3, ttl_days: 365 }
+        Self {
+            per_month: 3,
+            ttl_days: 365,
+        }
     }
 }
 
@@ -27,7 +30,10 @@ impl InviteLimits {
     /// parameters), read the same way by the web and the bot.
     pub fn from_env(env: &crate::Env) -> Result<Self, crate::ConfigError> {
         let d = Self::default();
-        Ok(Self { per_month: env.parse_or("LODGE_INVITES_PER_MONTH", d.per_month)?, ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", d.ttl_days)? })
+        Ok(Self {
+            per_month: env.parse_or("LODGE_INVITES_PER_MONTH", d.per_month)?,
+            ttl_days: env.parse_or("LODGE_INVITE_TTL_DAYS", d.ttl_days)?,
+        })
     }
 }
 
@@ -66,7 +72,9 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
     if creator.role == Role::Member {
         let quota = Update::builder()
             .table_name(store.table())
-            .set_key(Some(Key::monthly("invites", creator.id.as_str(), &month_of(now)).to_item()))
+            .set_key(Some(
+                Key::monthly("invites", creator.id.as_str(), &month_of(now)).to_item(),
+            ))
             .update_expression("ADD hits :one SET expires_at = :exp")
             .condition_expression("attribute_not_exists(hits) OR hits < :max")
             .set_expression_attribute_values(Some(values([
@@ -80,7 +88,9 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
     }
     match store.transact(items).await {
         Ok(()) => Ok(invite),
-        Err(e) if e.failed_at(1) => Err(InviteError::QuotaExhausted { per_month: limits.per_month }),
+        Err(e) if e.failed_at(1) => Err(InviteError::QuotaExhausted {
+            per_month: limits.per_month,
+        }),
         Err(e) => Err(e.into()),
     }
 }
@@ -205,5 +215,9 @@ pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64)
 
 async fn resumed(store: &Store, invite: &Invite) -> Result<Activation, ActivateError> {
     let id = invite.used_by.as_ref().ok_or(ActivateError::Used)?;
-    store.member(id).await?.map(Activation::Resumed).ok_or(ActivateError::Used)
+    store
+        .member(id)
+        .await?
+        .map(Activation::Resumed)
+        .ok_or(ActivateError::Used)
 }

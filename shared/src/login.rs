@@ -18,7 +18,10 @@ use crate::telegram::{BotApi, BotError};
 
 pub const CODE_TTL_SECS: i64 = 10 * 60;
 pub const ATTEMPTS_PER_CODE: u32 = 3;
-pub const CODES_PER_ADDRESS: Limit = Limit { max: 3, window_secs: 3600 };
+pub const CODES_PER_ADDRESS: Limit = Limit {
+    max: 3,
+    window_secs: 3600,
+};
 
 #[derive(Clone)]
 pub struct LoginCodes {
@@ -106,13 +109,19 @@ impl LoginCodes {
             mailer: Mailer::new(crate::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
             key: env.secret("LODGE_CODE_KEY", 32)?,
             clock: clock.clone(),
-            telegram: env.optional("LODGE_TELEGRAM_BOT_TOKEN").map(|_| BotApi::from_env(env)).transpose()?,
+            telegram: env
+                .optional("LODGE_TELEGRAM_BOT_TOKEN")
+                .map(|_| BotApi::from_env(env))
+                .transpose()?,
         })
     }
 
     fn digest(&self, email: &Email, code: &LoginCode) -> String {
         // Bound to the address, so a code is worthless for any other account.
-        crypto::hmac_hex(self.key.expose().as_bytes(), format!("{}:{}", email, code.expose()).as_bytes())
+        crypto::hmac_hex(
+            self.key.expose().as_bytes(),
+            format!("{}:{}", email, code.expose()).as_bytes(),
+        )
     }
 
     /// The email that carries a code.
@@ -124,8 +133,22 @@ impl LoginCodes {
         let (code, email) = (code.expose(), email.as_str());
         Letter {
             subject: format!("Your Lodge sign-in code: {code}"),
-            text: CodeText { code, link: &link, email, minutes }.render().unwrap_or_default(),
-            html: CodeHtml { code, link: &link, email, minutes }.render().unwrap_or_default(),
+            text: CodeText {
+                code,
+                link: &link,
+                email,
+                minutes,
+            }
+            .render()
+            .unwrap_or_default(),
+            html: CodeHtml {
+                code,
+                link: &link,
+                email,
+                minutes,
+            }
+            .render()
+            .unwrap_or_default(),
         }
     }
 
@@ -137,7 +160,9 @@ impl LoginCodes {
         if let RateDecision::Limited { retry_after_secs } =
             self.store.hit("code", email.as_str(), CODES_PER_ADDRESS, now).await?
         {
-            return Ok(Issued::QuotaExceeded { minutes: (retry_after_secs + 59) / 60 });
+            return Ok(Issued::QuotaExceeded {
+                minutes: (retry_after_secs + 59) / 60,
+            });
         }
         let member = match self.store.member_by_email(email).await? {
             Some(m) if m.status != MemberStatus::Banned => m,
@@ -166,7 +191,9 @@ impl LoginCodes {
     /// Best effort: email is the channel that must work; a Telegram failure
     /// is logged, and a blocked bot (403) marks the account unreachable.
     async fn send_to_telegram(&self, member: &Member, code: &LoginCode) {
-        let (Some(bot), Some(link)) = (&self.telegram, member.telegram.as_ref().filter(|t| !t.unreachable)) else { return };
+        let (Some(bot), Some(link)) = (&self.telegram, member.telegram.as_ref().filter(|t| !t.unreachable)) else {
+            return;
+        };
         let text = format!(
             "Your Lodge sign-in code: <code>{}</code>\nIt expires in {} minutes. If you did not ask for it, ignore this message.",
             code.expose(),
@@ -176,7 +203,11 @@ impl LoginCodes {
             Ok(_) => tracing::info!(member = %member.id, "login code sent to telegram"),
             Err(BotError::Forbidden { .. }) => {
                 tracing::info!(member = %member.id, "telegram unreachable: bot blocked");
-                if let Err(e) = self.store.set_telegram_unreachable(&member.id, link.user_id, true).await {
+                if let Err(e) = self
+                    .store
+                    .set_telegram_unreachable(&member.id, link.user_id, true)
+                    .await
+                {
                     tracing::warn!(error = %e, "could not mark telegram unreachable");
                 }
             }
@@ -208,14 +239,19 @@ impl LoginCodes {
                 WrongGuess::Gone => Err(RedeemError::Expired),
             };
         }
-        let member = self.store.member(&stored.member_id).await?.ok_or(RedeemError::Expired)?;
+        let member = self
+            .store
+            .member(&stored.member_id)
+            .await?
+            .ok_or(RedeemError::Expired)?;
         if member.status == MemberStatus::Banned {
             return Err(RedeemError::Expired);
         }
         let session = new_session(&member);
         let items = vec![
             self.store.consume_login_code_item(email, &digest, now)?,
-            self.store.tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
+            self.store
+                .tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
         ];
         match self.store.transact(items).await {
             Ok(()) => Ok((member, session)),

@@ -19,7 +19,11 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub const PRESETS: [RejectReason; 3] = [RejectReason::TooShort, RejectReason::NotRealName, RejectReason::Incomplete];
+    pub const PRESETS: [RejectReason; 3] = [
+        RejectReason::TooShort,
+        RejectReason::NotRealName,
+        RejectReason::Incomplete,
+    ];
 
     /// From a form: a preset code, or `other` with the moderator's text.
     pub fn parse(code: &str, text: Option<&str>) -> Result<Self, String> {
@@ -35,7 +39,10 @@ impl RejectReason {
                     _ => Ok(Self::Other(t.to_string())),
                 }
             }
-            other => Err(format!("Unknown reason “{}”.", other.chars().take(40).collect::<String>())),
+            other => Err(format!(
+                "Unknown reason “{}”.",
+                other.chars().take(40).collect::<String>()
+            )),
         }
     }
 
@@ -69,8 +76,14 @@ pub enum Decision {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Outcome {
-    Applied { member: Member },
-    AlreadyDecided { decided_by_name: String, decision: String, at: i64 },
+    Applied {
+        member: Member,
+    },
+    AlreadyDecided {
+        decided_by_name: String,
+        decision: String,
+        at: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +134,8 @@ pub async fn submit_intro(
     updated.status = MemberStatus::OnReview;
     updated.intro_submitted_at = Some(now);
     let (gsi_pk, gsi_sk) = updated.key().gsi1.expect("members are indexed");
-    let links_value = serde_dynamo::to_attribute_value(&updated.links).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let links_value =
+        serde_dynamo::to_attribute_value(&updated.links).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let result = store
         .client()
         .update_item()
@@ -209,8 +223,16 @@ pub async fn decide(
         ])))
         .build()
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let history = store.tx_put(&Key::decision(&member.id, now, &crate::crypto::random_token(6)), &record, None, None)?;
-    match store.transact(vec![TransactWriteItem::builder().update(update).build(), history]).await {
+    let history = store.tx_put(
+        &Key::decision(&member.id, now, &crate::crypto::random_token(6)),
+        &record,
+        None,
+        None,
+    )?;
+    match store
+        .transact(vec![TransactWriteItem::builder().update(update).build(), history])
+        .await
+    {
         Ok(()) => Ok(Outcome::Applied { member: updated }),
         Err(e) if e.failed_at(0) => {
             let current = store.member(member_id).await?.ok_or(ModerationError::NotFound)?;
@@ -222,7 +244,11 @@ pub async fn decide(
 
 fn already_decided(member: &Member) -> Result<Outcome, ModerationError> {
     match &member.last_decision {
-        Some(d) => Ok(Outcome::AlreadyDecided { decided_by_name: d.by_name.clone(), decision: d.decision.clone(), at: d.at }),
+        Some(d) => Ok(Outcome::AlreadyDecided {
+            decided_by_name: d.by_name.clone(),
+            decision: d.decision.clone(),
+            at: d.at,
+        }),
         None => Err(ModerationError::NotOnReview),
     }
 }
@@ -239,7 +265,11 @@ pub async fn history(store: &Store, member: &MemberId) -> Result<Vec<DecisionRec
         .send()
         .await
         .map_err(StoreError::from_sdk)?;
-    out.items.unwrap_or_default().into_iter().map(crate::store::from_item).collect()
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .map(crate::store::from_item)
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,7 +279,10 @@ mod tests {
     #[test]
     fn reasons_parse_from_forms() {
         assert_eq!(RejectReason::parse("too_short", None).unwrap(), RejectReason::TooShort);
-        assert_eq!(RejectReason::parse("other", Some(" Say hi ")).unwrap(), RejectReason::Other("Say hi".into()));
+        assert_eq!(
+            RejectReason::parse("other", Some(" Say hi ")).unwrap(),
+            RejectReason::Other("Say hi".into())
+        );
         assert!(RejectReason::parse("other", Some("  ")).is_err());
         assert!(RejectReason::parse("nope", None).is_err());
         for r in RejectReason::PRESETS {

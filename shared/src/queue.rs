@@ -63,7 +63,11 @@ where
 {
     let results = futures::future::join_all(event.records.into_iter().map(|msg| {
         let id = msg.message_id.clone().unwrap_or_default();
-        let receive_count = msg.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+        let receive_count = msg
+            .attributes
+            .get("ApproximateReceiveCount")
+            .cloned()
+            .unwrap_or_default();
         let fut = handle(msg);
         async move { (id, receive_count, fut.await) }
     }))
@@ -72,7 +76,9 @@ where
     for (id, receive_count, result) in results {
         match result {
             Ok(()) => tracing::info!(message_id = %id, outcome = "ok", "message"),
-            Err(MessageError::Drop(why)) => tracing::warn!(message_id = %id, outcome = "dropped", reason = %why, "message"),
+            Err(MessageError::Drop(why)) => {
+                tracing::warn!(message_id = %id, outcome = "dropped", reason = %why, "message")
+            }
             Err(MessageError::Retry(why)) => {
                 tracing::warn!(message_id = %id, outcome = "retry", receive_count = %receive_count, reason = %why, "message");
                 let mut failure = BatchItemFailure::default();
@@ -93,7 +99,10 @@ pub struct QueueSender {
 
 impl QueueSender {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 
     pub async fn send<T: Serialize>(&self, body: &T, version: u32) -> Result<(), String> {
@@ -131,7 +140,11 @@ mod tests {
             }
         })
         .await;
-        let ids: Vec<_> = out.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let ids: Vec<_> = out
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(ids, ["b"]);
     }
 
@@ -140,10 +153,17 @@ mod tests {
         let n = Notification::Email {
             id: "1".into(),
             to: Email::parse("a@b.org").unwrap(),
-            letter: Letter { subject: "s".into(), text: "t".into(), html: "h".into() },
+            letter: Letter {
+                subject: "s".into(),
+                text: "t".into(),
+                html: "h".into(),
+            },
         };
         let body = encode(&n, NOTIFY_VERSION);
-        assert!(body.contains("\"v\":1") && body.contains("\"kind\":\"email\""), "{body}");
+        assert!(
+            body.contains("\"v\":1") && body.contains("\"kind\":\"email\""),
+            "{body}"
+        );
         assert_eq!(parse::<Notification>(&msg("m", &body), NOTIFY_VERSION).unwrap(), n);
         assert!(parse::<Notification>(&msg("m", &body), 2).is_err());
         assert!(parse::<Notification>(&msg("m", "{"), 1).is_err());

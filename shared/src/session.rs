@@ -28,11 +28,19 @@ pub struct SessionKeys {
 impl SessionKeys {
     pub fn new(secret: &Secret) -> Self {
         let bytes = secret.expose().as_bytes();
-        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) }
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+        }
     }
 
     pub fn issue(&self, member: &MemberId, session: &SessionId, now: i64, expires_at: i64) -> String {
-        let claims = Claims { sub: member.to_string(), sid: session.to_string(), iat: now, exp: expires_at };
+        let claims = Claims {
+            sub: member.to_string(),
+            sid: session.to_string(),
+            iat: now,
+            exp: expires_at,
+        };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
     }
 
@@ -105,7 +113,14 @@ mod tests {
     #[test]
     fn cookies_have_the_right_attributes() {
         let c = set_cookie("abc", 60, true);
-        for attr in ["lodge_session=abc", "HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=60"] {
+        for attr in [
+            "lodge_session=abc",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Secure",
+            "Max-Age=60",
+        ] {
             assert!(c.contains(attr), "{c}");
         }
         assert!(!set_cookie("abc", 60, false).contains("Secure"));

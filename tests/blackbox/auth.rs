@@ -4,11 +4,19 @@ use lodge_tests::{session_cookie, unique, TestApp};
 use serde_json::Value;
 
 async fn me(app: &TestApp, cookie: &str) -> reqwest::Response {
-    app.get("/api/me").header("cookie", cookie).header("accept", "application/json").send().await.unwrap()
+    app.get("/api/me")
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn redeem(app: &TestApp, email: &str, code: &str) -> reqwest::Response {
-    app.post_form("/auth/code", &[("email", email), ("code", code)]).send().await.unwrap()
+    app.post_form("/auth/code", &[("email", email), ("code", code)])
+        .send()
+        .await
+        .unwrap()
 }
 
 fn wrong(code: &str) -> String {
@@ -23,7 +31,11 @@ async fn a_member_signs_in_with_the_emailed_code() {
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("name=\"next\" value=\"/me\""));
 
-    let r = app.post_form("/auth/email", &[("email", &app.admin.to_uppercase()), ("next", "/me")]).send().await.unwrap();
+    let r = app
+        .post_form("/auth/email", &[("email", &app.admin.to_uppercase()), ("next", "/me")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let mails = app.mails_to(&app.admin).await;
     assert_eq!(mails.len(), 1);
@@ -31,7 +43,10 @@ async fn a_member_signs_in_with_the_emailed_code() {
     let code = lodge_tests::extract_code(&mail.body).unwrap();
     assert!(mail.subject.contains(&code));
     assert!(mail.body.contains("expires in 10 minutes") && mail.body.contains(&app.admin));
-    assert!(mail.body.contains(&format!("{}/auth/code?email=", app.url)), "confirm link");
+    assert!(
+        mail.body.contains(&format!("{}/auth/code?email=", app.url)),
+        "confirm link"
+    );
 
     let r = redeem(&app, &app.admin, &code).await;
     assert_eq!(r.status(), 303);
@@ -40,7 +55,10 @@ async fn a_member_signs_in_with_the_emailed_code() {
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
     }
-    assert!(!set_cookie.contains("Secure"), "plain-http local origin: no Secure flag");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain-http local origin: no Secure flag"
+    );
     let cookie = session_cookie(&r).unwrap();
     let body: Value = me(&app, &cookie).await.json().await.unwrap();
     assert_eq!(body["member"]["email"], app.admin.as_str());
@@ -48,17 +66,33 @@ async fn a_member_signs_in_with_the_emailed_code() {
     // A code works once.
     assert_eq!(redeem(&app, &app.admin, &code).await.status(), 410);
     // The page version of /me.
-    let page = app.get("/me").header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .get("/me")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(&app.admin));
 }
 
 #[tokio::test]
 async fn the_json_api_signs_in_too() {
     let app = TestApp::spawn().await;
-    let r = app.post_json("/auth/email", serde_json::json!({"email": app.admin})).send().await.unwrap();
+    let r = app
+        .post_json("/auth/email", serde_json::json!({"email": app.admin}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
     let code = app.latest_code(&app.admin).await;
-    let r = app.post_json("/auth/code", serde_json::json!({"email": app.admin, "code": code})).send().await.unwrap();
+    let r = app
+        .post_json("/auth/code", serde_json::json!({"email": app.admin, "code": code}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let cookie = session_cookie(&r).unwrap();
     let body: Value = r.json().await.unwrap();
@@ -69,7 +103,10 @@ async fn the_json_api_signs_in_too() {
 #[tokio::test]
 async fn three_wrong_codes_kill_the_code() {
     let app = TestApp::spawn().await;
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let code = app.latest_code(&app.admin).await;
     let bad = wrong(&code);
     let r = redeem(&app, &app.admin, &bad).await;
@@ -79,13 +116,20 @@ async fn three_wrong_codes_kill_the_code() {
     assert!(r.text().await.unwrap().contains("Wrong code, 1 attempt left."));
     let r = redeem(&app, &app.admin, &bad).await;
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains("Too many attempts — request a new code."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many attempts — request a new code."));
     // Even the right code is dead now.
     let r = redeem(&app, &app.admin, &code).await;
     assert_eq!(r.status(), 410);
     assert!(session_cookie(&r).is_none());
     // A new code works.
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let fresh = app.latest_code(&app.admin).await;
     assert_eq!(redeem(&app, &app.admin, &fresh).await.status(), 303);
 }
@@ -93,19 +137,36 @@ async fn three_wrong_codes_kill_the_code() {
 #[tokio::test]
 async fn a_code_expires_after_ten_minutes_and_a_new_one_replaces_it() {
     let app = TestApp::spawn().await;
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let first = app.latest_code(&app.admin).await;
     app.clock.advance(601);
     let r = redeem(&app, &app.admin, &first).await;
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains("This code has expired — request a new one."));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("This code has expired — request a new one."));
 
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let second = app.latest_code(&app.admin).await;
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let third = app.latest_code(&app.admin).await;
     if second != third {
-        assert_eq!(redeem(&app, &app.admin, &second).await.status(), 401, "a replaced code no longer works");
+        assert_eq!(
+            redeem(&app, &app.admin, &second).await.status(),
+            401,
+            "a replaced code no longer works"
+        );
     }
     assert_eq!(redeem(&app, &app.admin, &third).await.status(), 303);
 }
@@ -114,9 +175,20 @@ async fn a_code_expires_after_ten_minutes_and_a_new_one_replaces_it() {
 async fn at_most_three_codes_per_address_per_hour() {
     let app = TestApp::spawn().await;
     for _ in 0..3 {
-        assert_eq!(app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap().status(), 200);
+        assert_eq!(
+            app.post_form("/auth/email", &[("email", &app.admin)])
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    let r = app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    let r = app
+        .post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     let page = r.text().await.unwrap();
@@ -125,11 +197,32 @@ async fn at_most_three_codes_per_address_per_hour() {
     // Unknown addresses hit the same quota, so the quota reveals nothing.
     let stranger = format!("{}@example.org", unique("x"));
     for _ in 0..3 {
-        assert_eq!(app.post_form("/auth/email", &[("email", &stranger)]).send().await.unwrap().status(), 200);
+        assert_eq!(
+            app.post_form("/auth/email", &[("email", &stranger)])
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    assert_eq!(app.post_form("/auth/email", &[("email", &stranger)]).send().await.unwrap().status(), 429);
+    assert_eq!(
+        app.post_form("/auth/email", &[("email", &stranger)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
     app.clock.advance(3600);
-    assert_eq!(app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.post_form("/auth/email", &[("email", &app.admin)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -137,11 +230,26 @@ async fn requests_per_client_ip_are_limited() {
     let app = TestApp::spawn_with(&[("LODGE_AUTH_IP_LIMIT", "4")]).await;
     for i in 0..4 {
         let email = format!("{}@example.org", unique(&format!("ip{i}")));
-        assert_eq!(app.post_form("/auth/email", &[("email", &email)]).send().await.unwrap().status(), 200);
+        assert_eq!(
+            app.post_form("/auth/email", &[("email", &email)])
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    let r = app.post_form("/auth/code", &[("email", &app.admin), ("code", "123456")]).send().await.unwrap();
+    let r = app
+        .post_form("/auth/code", &[("email", &app.admin), ("code", "123456")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.text().await.unwrap().contains("Too many sign-in attempts from your network"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many sign-in attempts from your network"));
 }
 
 #[tokio::test]
@@ -181,11 +289,23 @@ async fn known_and_unknown_addresses_get_identical_responses() {
 #[tokio::test]
 async fn next_is_kept_only_when_it_is_a_local_path() {
     let app = TestApp::spawn().await;
-    for (next, expected) in [("/me", "/me"), ("https://evil.example", "/"), ("//evil.example/x", "/"), ("/\\evil.example", "/")] {
+    for (next, expected) in [
+        ("/me", "/me"),
+        ("https://evil.example", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+    ] {
         app.clock.advance(3600); // fresh code quota each round
-        app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+        app.post_form("/auth/email", &[("email", &app.admin)])
+            .send()
+            .await
+            .unwrap();
         let code = app.latest_code(&app.admin).await;
-        let r = app.post_form("/auth/code", &[("email", &app.admin), ("code", &code), ("next", next)]).send().await.unwrap();
+        let r = app
+            .post_form("/auth/code", &[("email", &app.admin), ("code", &code), ("next", next)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303);
         assert_eq!(r.headers()["location"], expected, "next={next}");
     }
@@ -194,7 +314,10 @@ async fn next_is_kept_only_when_it_is_a_local_path() {
 #[tokio::test]
 async fn the_emailed_link_confirms_with_a_post_and_a_get_consumes_nothing() {
     let app = TestApp::spawn().await;
-    app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     let code = app.latest_code(&app.admin).await;
     let link = format!("/auth/code?email={}&code={code}&next=%2Fme", app.admin);
     for _ in 0..3 {
@@ -202,7 +325,11 @@ async fn the_emailed_link_confirms_with_a_post_and_a_get_consumes_nothing() {
         let page = app.get(&link).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("method=\"post\"") && page.contains(&code));
     }
-    let r = app.post_form("/auth/code", &[("email", &app.admin), ("code", &code), ("next", "/me")]).send().await.unwrap();
+    let r = app
+        .post_form("/auth/code", &[("email", &app.admin), ("code", &code), ("next", "/me")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/me");
 }
@@ -213,12 +340,22 @@ async fn logout_revokes_this_session_and_logout_all_every_session() {
     let first = app.sign_in(&app.admin).await;
     let second = app.sign_in(&app.admin).await;
     let third = app.sign_in(&app.admin).await;
-    let r = app.post_form("/logout", &[]).header("cookie", &first).send().await.unwrap();
+    let r = app
+        .post_form("/logout", &[])
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(me(&app, &first).await.status(), 401);
     assert_eq!(me(&app, &second).await.status(), 200);
-    let r = app.post_form("/logout/all", &[]).header("cookie", &second).send().await.unwrap();
+    let r = app
+        .post_form("/logout/all", &[])
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(me(&app, &second).await.status(), 401);
     assert_eq!(me(&app, &third).await.status(), 401);
@@ -264,9 +401,23 @@ async fn cross_site_posts_are_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let r = app.http.post(app.at("/logout/all")).header("cookie", &cookie).header("content-type", "application/x-www-form-urlencoded").send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/logout/all"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "no Origin and no Referer on a form post");
-    let r = app.http.post(app.at("/logout/all")).header("referer", format!("{}/me", app.url)).header("cookie", &cookie).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/logout/all"))
+        .header("referer", format!("{}/me", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303, "a same-origin Referer is enough");
 }
 
@@ -275,12 +426,20 @@ async fn a_failed_email_send_is_a_503_and_costs_no_quota() {
     // moto, like SES, refuses to send from an unverified identity.
     let app = TestApp::spawn_with(&[("LODGE_MAIL_FROM", "Lodge <no-reply@unverified.example>")]).await;
     for _ in 0..4 {
-        let r = app.post_form("/auth/email", &[("email", &app.admin)]).send().await.unwrap();
+        let r = app
+            .post_form("/auth/email", &[("email", &app.admin)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 503);
         let page = r.text().await.unwrap();
         assert!(page.contains("email service") && page.contains("request"), "{page}");
     }
-    let r = app.post_json("/auth/email", serde_json::json!({"email": app.admin})).send().await.unwrap();
+    let r = app
+        .post_json("/auth/email", serde_json::json!({"email": app.admin}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503, "four failures later the quota is still untouched");
     let body: Value = r.json().await.unwrap();
     assert!(body["error"]["request_id"].as_str().is_some_and(|id| !id.is_empty()));

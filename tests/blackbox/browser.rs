@@ -190,7 +190,10 @@ impl Browser {
             }
         });
         let v = self.raw("POST", "/session", Some(caps)).await.map_err(|e| {
-            format!("{e}\nchromedriver log: {}", read_tail(&self.tmp.join("chromedriver.log")))
+            format!(
+                "{e}\nchromedriver log: {}",
+                read_tail(&self.tmp.join("chromedriver.log"))
+            )
         })?;
         self.session = v["sessionId"]
             .as_str()
@@ -222,20 +225,26 @@ impl Browser {
     /// Visible (rendered) text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> Result<String, String> {
         let id = self.find(css).await?;
-        as_string(self.cmd("GET", &format!("/element/{id}/text"), None).await?, "element text")
+        as_string(
+            self.cmd("GET", &format!("/element/{id}/text"), None).await?,
+            "element text",
+        )
     }
 
     /// Value of attribute `name` of the first element matching `css`.
     pub async fn attribute(&self, css: &str, name: &str) -> Result<Option<String>, String> {
         let id = self.find(css).await?;
-        let v = self.cmd("GET", &format!("/element/{id}/attribute/{name}"), None).await?;
+        let v = self
+            .cmd("GET", &format!("/element/{id}/attribute/{name}"), None)
+            .await?;
         Ok(v.as_str().map(str::to_string))
     }
 
     /// Clears the first element matching `css` and types `value` into it.
     pub async fn fill(&self, css: &str, value: &str) -> Result<(), String> {
         let id = self.find(css).await?;
-        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({}))).await?;
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})))
+            .await?;
         self.cmd("POST", &format!("/element/{id}/value"), Some(json!({ "text": value })))
             .await
             .map(drop)
@@ -244,13 +253,19 @@ impl Browser {
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), String> {
         let id = self.find(css).await?;
-        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({}))).await.map(drop)
+        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})))
+            .await
+            .map(drop)
     }
 
     /// Number of elements currently matching `css`.
     pub async fn count(&self, css: &str) -> Result<usize, String> {
         let v = self
-            .cmd("POST", "/elements", Some(json!({ "using": "css selector", "value": css })))
+            .cmd(
+                "POST",
+                "/elements",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
             .await?;
         Ok(v.as_array().map(Vec::len).unwrap_or(0))
     }
@@ -279,14 +294,19 @@ impl Browser {
     /// Runs synchronous JavaScript `script` (a function body; `arguments` are
     /// `args`) and returns its result.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
-        self.cmd("POST", "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+        self.cmd("POST", "/execute/sync", Some(json!({ "script": script, "args": args })))
+            .await
     }
 
     /// Resizes the browser window (useful before screenshots).
     pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), String> {
-        self.cmd("POST", "/window/rect", Some(json!({ "width": width, "height": height })))
-            .await
-            .map(drop)
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(drop)
     }
 
     /// Saves a PNG screenshot of the viewport to `path`.
@@ -313,7 +333,11 @@ impl Browser {
 
     async fn find(&self, css: &str) -> Result<String, String> {
         let v = self
-            .cmd("POST", "/element", Some(json!({ "using": "css selector", "value": css })))
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
             .await
             .map_err(|e| format!("find `{css}`: {e}"))?;
         v[ELEMENT_KEY]
@@ -324,7 +348,8 @@ impl Browser {
 
     /// A command relative to `/session/{id}`; returns the reply's `value`.
     async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        self.raw(method, &format!("/session/{}{path}", self.session), body).await
+        self.raw(method, &format!("/session/{}{path}", self.session), body)
+            .await
     }
 
     async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
@@ -336,7 +361,10 @@ impl Browser {
         };
         let resp = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| format!("{method} {path}: reading reply: {e}"))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| format!("{method} {path}: reading reply: {e}"))?;
         let v: Value = serde_json::from_str(&text)
             .map_err(|_| format!("{method} {path}: HTTP {status}: {}", truncate(&text, 500)))?;
         let value = v.get("value").cloned().unwrap_or(Value::Null);
@@ -410,7 +438,10 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn unique_temp_dir() -> Result<PathBuf, String> {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("lodge-browser-{}-{nanos}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;

@@ -11,14 +11,18 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn start() -> Option<Browser> {
     if !browser::available() {
         // `make test` installs Chromium; a bare `cargo test` may opt out explicitly.
-        assert!(std::env::var_os("LODGE_SKIP_BROWSER").is_some(), "Chromium is missing: run `make test` (it installs it) or set LODGE_SKIP_BROWSER=1");
+        assert!(
+            std::env::var_os("LODGE_SKIP_BROWSER").is_some(),
+            "Chromium is missing: run `make test` (it installs it) or set LODGE_SKIP_BROWSER=1"
+        );
         return None;
     }
     Some(Browser::start().await.expect("chromium starts"))
 }
 
 async fn shot(b: &Browser, name: &str) {
-    let dir = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("screenshots");
+    let dir = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join("screenshots");
     let _ = std::fs::create_dir_all(&dir);
     let _ = b.screenshot(&dir.join(format!("{name}.png"))).await;
 }
@@ -82,12 +86,19 @@ async fn the_whole_journey_from_invite_to_members_home() {
     b.click("main button[type=submit]").await.unwrap();
     b.wait_for("input[name=code]", WAIT).await.unwrap();
     let mails = app.wait_for_mail(&newcomer, |m| !m.is_empty()).await;
-    b.fill("input[name=code]", &extract_code(&mails[0].body).unwrap()).await.unwrap();
+    b.fill("input[name=code]", &extract_code(&mails[0].body).unwrap())
+        .await
+        .unwrap();
     b.click("main button[type=submit]").await.unwrap();
     b.wait_for("textarea[name=about]", WAIT).await.unwrap();
     assert_eq!(b.current_url().await.unwrap(), app.at("/intro"));
     b.fill("input[name=name]", "Katherine Johnson").await.unwrap();
-    b.fill("textarea[name=about]", "Class of 2010. I compute trajectories and would love to mentor.").await.unwrap();
+    b.fill(
+        "textarea[name=about]",
+        "Class of 2010. I compute trajectories and would love to mentor.",
+    )
+    .await
+    .unwrap();
     b.click("main button[type=submit]").await.unwrap();
     b.wait_for("#status", WAIT).await.unwrap();
     assert!(b.text("#status").await.unwrap().contains("with the moderators"));
@@ -102,7 +113,11 @@ async fn the_whole_journey_from_invite_to_members_home() {
     shot(&b, "moderation-queue").await;
     b.click("button.approve").await.unwrap();
     b.wait_for("p.notice", WAIT).await.unwrap();
-    assert!(b.text("p.notice").await.unwrap().contains("Katherine Johnson was approved"));
+    assert!(b
+        .text("p.notice")
+        .await
+        .unwrap()
+        .contains("Katherine Johnson was approved"));
     sign_out(&app, &b).await;
 
     // The newcomer lands on the members' home.

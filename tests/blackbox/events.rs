@@ -14,10 +14,22 @@ async fn every_sample_event_runs_through_its_handler() {
             continue;
         }
         let binary = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let spec = app.stack.template.functions.iter().find(|f| f.binary == binary).unwrap_or_else(|| panic!("events/{binary}: no such function in template.yaml"));
+        let spec = app
+            .stack
+            .template
+            .functions
+            .iter()
+            .find(|f| f.binary == binary)
+            .unwrap_or_else(|| panic!("events/{binary}: no such function in template.yaml"));
         let mut env = app.stack.envs[&spec.logical_id].clone();
         env.insert("LODGE_APP_URL".into(), "https://club.example.org".into());
-        let invoker = functions::build(&binary, &lodge::Env::from_map(env.into_iter().collect()), &app.stack.aws, app.clock.clone()).unwrap();
+        let invoker = functions::build(
+            &binary,
+            &lodge::Env::from_map(env.into_iter().collect()),
+            &app.stack.aws,
+            app.clock.clone(),
+        )
+        .unwrap();
         for file in std::fs::read_dir(&dir).unwrap() {
             let path = file.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
@@ -30,10 +42,15 @@ async fn every_sample_event_runs_through_its_handler() {
                     assert!(reply.headers().contains_key("x-request-id"), "{name}");
                 }
                 Invoker::Sqs(h) => {
-                    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let event: aws_lambda_events::sqs::SqsEvent =
+                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
                     let n = event.records.len();
                     let out = h(event).await;
-                    assert!(n > 0 && out.batch_item_failures.is_empty(), "{name}: {:?}", out.batch_item_failures);
+                    assert!(
+                        n > 0 && out.batch_item_failures.is_empty(),
+                        "{name}: {:?}",
+                        out.batch_item_failures
+                    );
                 }
                 Invoker::Schedule(h) => {
                     let event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -46,7 +63,11 @@ async fn every_sample_event_runs_through_its_handler() {
     }
     assert!(seen >= 3);
     for f in &app.stack.template.functions {
-        assert!(binaries_with_events.contains(&f.binary), "no sample event for {}", f.binary);
+        assert!(
+            binaries_with_events.contains(&f.binary),
+            "no sample event for {}",
+            f.binary
+        );
     }
 }
 
@@ -54,6 +75,10 @@ async fn every_sample_event_runs_through_its_handler() {
 fn every_template_function_is_hosted_by_the_runner() {
     let template = lodge_local::template::Template::load(&repo_root().join("template.yaml")).unwrap();
     for f in &template.functions {
-        assert!(functions::KNOWN.contains(&f.binary.as_str()), "{} is not registered in infra/local", f.binary);
+        assert!(
+            functions::KNOWN.contains(&f.binary.as_str()),
+            "{} is not registered in infra/local",
+            f.binary
+        );
     }
 }

@@ -17,11 +17,18 @@ const DEST2: i64 = -1001000000300;
 const ADMIN_CHAT: i64 = -1001000000001;
 
 fn secret(app: &TestApp) -> String {
-    app.stack.env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET").unwrap().to_string()
+    app.stack
+        .env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET")
+        .unwrap()
+        .to_string()
 }
 
 fn update_id() -> i64 {
-    i64::from_str_radix(&lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8], 16).unwrap()
+    i64::from_str_radix(
+        &lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8],
+        16,
+    )
+    .unwrap()
 }
 
 async fn post_update(app: &TestApp, update: Value) {
@@ -62,7 +69,12 @@ async fn admin_cookie(app: &TestApp) -> String {
 
 async fn api(app: &TestApp, cookie: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     // As the admin pages would send it (same origin).
-    let mut req = app.http.request(method, app.at(path)).header("cookie", cookie).header("accept", "application/json").header("origin", &app.url);
+    let mut req = app
+        .http
+        .request(method, app.at(path))
+        .header("cookie", cookie)
+        .header("accept", "application/json")
+        .header("origin", &app.url);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -72,7 +84,14 @@ async fn api(app: &TestApp, cookie: &str, method: reqwest::Method, path: &str, b
 }
 
 async fn create_rule(app: &TestApp, cookie: &str, rule: Value) -> Value {
-    let (status, body) = api(app, cookie, reqwest::Method::POST, "/api/admin/forward-rules", Some(rule)).await;
+    let (status, body) = api(
+        app,
+        cookie,
+        reqwest::Method::POST,
+        "/api/admin/forward-rules",
+        Some(rule),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     body["rule"].clone()
 }
@@ -127,18 +146,36 @@ async fn forwarding_admin_api_manages_rules_and_names_the_bad_field() {
     );
     app.store().create_member(&m).await.unwrap();
     let member_cookie = app.sign_in(&member).await;
-    let (status, _) = api(&app, &member_cookie, reqwest::Method::GET, "/api/admin/forward-rules", None).await;
+    let (status, _) = api(
+        &app,
+        &member_cookie,
+        reqwest::Method::GET,
+        "/api/admin/forward-rules",
+        None,
+    )
+    .await;
     assert_eq!(status, 403);
 
     let cookie = admin_cookie(&app).await;
-    let created = create_rule(&app, &cookie, json!({"id": "news", "source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy",
-        "filters": {"exclude": ["#ad"], "footer": "via Lodge"}}))
+    let created = create_rule(
+        &app,
+        &cookie,
+        json!({"id": "news", "source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy",
+        "filters": {"exclude": ["#ad"], "footer": "via Lodge"}}),
+    )
     .await;
     assert_eq!(created["enabled"], true);
     assert_eq!(created["fallback_to_copy"], false);
     assert_eq!(created["destinations"][0]["thread_id"], Value::Null);
     assert_eq!(created["filters"]["footer"], "via Lodge");
-    let (status, body) = api(&app, &cookie, reqwest::Method::POST, "/api/admin/forward-rules", Some(rule("news", "copy"))).await;
+    let (status, body) = api(
+        &app,
+        &cookie,
+        reqwest::Method::POST,
+        "/api/admin/forward-rules",
+        Some(rule("news", "copy")),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
 
     let (status, body) = api(&app, &cookie, reqwest::Method::GET, "/api/admin/forward-rules", None).await;
@@ -147,35 +184,95 @@ async fn forwarding_admin_api_manages_rules_and_names_the_bad_field() {
     let mut changed = rule("news", "forward");
     changed["destinations"] = json!([{"chat_id": DEST}, {"chat_id": DEST2, "thread_id": 7}]);
     changed["enabled"] = json!(false);
-    let (status, body) = api(&app, &cookie, reqwest::Method::PUT, "/api/admin/forward-rules/news", Some(changed)).await;
+    let (status, body) = api(
+        &app,
+        &cookie,
+        reqwest::Method::PUT,
+        "/api/admin/forward-rules/news",
+        Some(changed),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let (_, body) = api(&app, &cookie, reqwest::Method::GET, "/api/admin/forward-rules/news", None).await;
+    let (_, body) = api(
+        &app,
+        &cookie,
+        reqwest::Method::GET,
+        "/api/admin/forward-rules/news",
+        None,
+    )
+    .await;
     assert_eq!(body["rule"]["mode"], "forward");
     assert_eq!(body["rule"]["destinations"][1]["thread_id"], 7);
     assert_eq!(body["rule"]["enabled"], false);
 
     // Each invalid rule: 400 and a message that starts with the field.
     let cases = [
-        (json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "teleport"}), "mode:"),
-        (json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy", "filters": {"regex": true, "include": ["(oops"]}}), "filters.include[0]:"),
-        (json!({"source_chat_id": SOURCE, "destinations": [], "mode": "copy"}), "destinations:"),
+        (
+            json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "teleport"}),
+            "mode:",
+        ),
+        (
+            json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy", "filters": {"regex": true, "include": ["(oops"]}}),
+            "filters.include[0]:",
+        ),
+        (
+            json!({"source_chat_id": SOURCE, "destinations": [], "mode": "copy"}),
+            "destinations:",
+        ),
         (json!({"source_chat_id": SOURCE, "mode": "copy"}), "destinations:"),
-        (json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": SOURCE}], "mode": "copy"}), "destinations[0].chat_id:"),
-        (json!({"destinations": [{"chat_id": DEST}], "mode": "copy"}), "source_chat_id:"),
-        (json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy", "filters": {"media": ["hologram"]}}), "filters.media[0]:"),
+        (
+            json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": SOURCE}], "mode": "copy"}),
+            "destinations[0].chat_id:",
+        ),
+        (
+            json!({"destinations": [{"chat_id": DEST}], "mode": "copy"}),
+            "source_chat_id:",
+        ),
+        (
+            json!({"source_chat_id": SOURCE, "destinations": [{"chat_id": DEST}], "mode": "copy", "filters": {"media": ["hologram"]}}),
+            "filters.media[0]:",
+        ),
     ];
     for (body, field) in cases {
-        let (status, answer) = api(&app, &cookie, reqwest::Method::POST, "/api/admin/forward-rules", Some(body.clone())).await;
+        let (status, answer) = api(
+            &app,
+            &cookie,
+            reqwest::Method::POST,
+            "/api/admin/forward-rules",
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(status, 400, "{body} → {answer}");
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.starts_with(field), "{field} expected in {message:?}");
         assert_eq!(answer["error"]["code"], "invalid_rule");
     }
-    let (status, _) = api(&app, &cookie, reqwest::Method::PUT, "/api/admin/forward-rules/nope", Some(rule("nope", "copy"))).await;
+    let (status, _) = api(
+        &app,
+        &cookie,
+        reqwest::Method::PUT,
+        "/api/admin/forward-rules/nope",
+        Some(rule("nope", "copy")),
+    )
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = api(&app, &cookie, reqwest::Method::DELETE, "/api/admin/forward-rules/news", None).await;
+    let (status, _) = api(
+        &app,
+        &cookie,
+        reqwest::Method::DELETE,
+        "/api/admin/forward-rules/news",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, _) = api(&app, &cookie, reqwest::Method::GET, "/api/admin/forward-rules/news", None).await;
+    let (status, _) = api(
+        &app,
+        &cookie,
+        reqwest::Method::GET,
+        "/api/admin/forward-rules/news",
+        None,
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
@@ -189,7 +286,10 @@ async fn forwarding_a_channel_post_is_copied_once_and_the_same_content_never_twi
     create_rule(&app, &cookie, r).await;
     post_update(&app, channel_post(42, "Club night on Friday")).await;
     let copied = settle(&app, 20, async || {
-        local_calls(&app).await.iter().any(|c| c["method"] == "copyMessage" && c["params"]["chat_id"] == DEST && c["params"]["message_id"] == 42)
+        local_calls(&app)
+            .await
+            .iter()
+            .any(|c| c["method"] == "copyMessage" && c["params"]["chat_id"] == DEST && c["params"]["message_id"] == 42)
     })
     .await;
     assert!(copied, "no copyMessage: {:?}", local_calls(&app).await);
@@ -197,7 +297,11 @@ async fn forwarding_a_channel_post_is_copied_once_and_the_same_content_never_twi
     post_update(&app, channel_post(43, "Club night on Friday")).await;
     post_update(&app, channel_post(44, "Buy now #ad")).await;
     settle(&app, 8, async || false).await;
-    let sends: Vec<_> = local_calls(&app).await.into_iter().filter(|c| c["params"]["chat_id"] == DEST).collect();
+    let sends: Vec<_> = local_calls(&app)
+        .await
+        .into_iter()
+        .filter(|c| c["params"]["chat_id"] == DEST)
+        .collect();
     assert_eq!(sends.len(), 1, "{sends:?}");
 }
 
@@ -211,7 +315,10 @@ async fn forwarding_an_album_goes_out_as_one_album() {
     post_update(&app, album_item(11, None)).await;
     post_update(&app, album_item(10, Some("Summer party"))).await;
     post_update(&app, album_item(12, None)).await;
-    assert!(settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await, "album not delivered");
+    assert!(
+        settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await,
+        "album not delivered"
+    );
     settle(&app, 4, async || false).await;
     let d = fake.deliveries_to(DEST);
     assert_eq!(d.len(), 1, "{d:?}");
@@ -230,19 +337,32 @@ async fn forwarding_edits_sync_after_a_cold_start() {
     post_update(&app, channel_post(50, "See you Friday")).await;
     assert!(settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
     let d = fake.deliveries_to(DEST);
-    assert_eq!((d[0].method.as_str(), d[0].text.as_deref()), ("sendMessage", Some("See you Fri")));
+    assert_eq!(
+        (d[0].method.as_str(), d[0].text.as_deref()),
+        ("sendMessage", Some("See you Fri"))
+    );
     let copy_id = d[0].dest_ids[0];
 
     // Every function is rebuilt from scratch: nothing survives but the table.
     let app = app.restart().await;
     post_update(&app, edited_post(50, "See you Friday at 8")).await;
     if !settle(&app, 20, async || !fake.edits().is_empty()).await {
-        let attrs = app.stack.sqs.get_queue_attributes().queue_url(app.queue_url("ForwardQueue"))
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All).send().await.unwrap();
+        let attrs = app
+            .stack
+            .sqs
+            .get_queue_attributes()
+            .queue_url(app.queue_url("ForwardQueue"))
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
         panic!("edit not applied: {:?} calls {:?}", attrs.attributes(), fake.calls());
     }
     let e = &fake.edits()[0];
-    assert_eq!((e.method.as_str(), e.chat_id, e.message_id, e.text.as_str()), ("editMessageText", DEST, copy_id, "See you Fri at 8"));
+    assert_eq!(
+        (e.method.as_str(), e.chat_id, e.message_id, e.text.as_str()),
+        ("editMessageText", DEST, copy_id, "See you Fri at 8")
+    );
 }
 
 #[tokio::test]
@@ -253,12 +373,19 @@ async fn forwarding_falls_back_to_copy_where_forwarding_is_refused() {
     let mut r = rule("fallback", "forward");
     r["fallback_to_copy"] = json!(true);
     create_rule(&app, &cookie, r).await;
-    fake.fail_next("forwardMessage", 400, json!({"ok": false, "error_code": 400, "description": "Bad Request: message can't be forwarded"}));
+    fake.fail_next(
+        "forwardMessage",
+        400,
+        json!({"ok": false, "error_code": 400, "description": "Bad Request: message can't be forwarded"}),
+    );
     post_update(&app, channel_post(60, "Protected elsewhere")).await;
     assert!(settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
     assert_eq!(fake.calls_of("forwardMessage").len(), 1);
     let d = fake.deliveries_to(DEST);
-    assert_eq!((d.len(), d[0].method.as_str(), d[0].source_ids.as_slice()), (1, "copyMessage", &[60][..]));
+    assert_eq!(
+        (d.len(), d[0].method.as_str(), d[0].source_ids.as_slice()),
+        (1, "copyMessage", &[60][..])
+    );
 }
 
 #[tokio::test]
@@ -284,7 +411,10 @@ async fn forwarding_a_429_waits_exactly_retry_after_and_costs_no_attempt() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(fake.calls_of("copyMessage").len(), 1, "retried 1 s early");
     app.clock.advance(1);
-    assert!(settle(&app, 40, async || !fake.deliveries_to(DEST).is_empty()).await, "never delivered");
+    assert!(
+        settle(&app, 40, async || !fake.deliveries_to(DEST).is_empty()).await,
+        "never delivered"
+    );
     assert_eq!(fake.calls_of("copyMessage").len(), 4);
     assert!(dlq_messages(&app).await.is_empty());
 }
@@ -292,10 +422,19 @@ async fn forwarding_a_429_waits_exactly_retry_after_and_costs_no_attempt() {
 #[tokio::test]
 async fn forwarding_server_errors_back_off_then_dead_letter_with_the_reason() {
     let fake = FakeTelegram::start().await;
-    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url), ("LODGE_FORWARD_MAX_ATTEMPTS", "3"), ("LODGE_FORWARD_BACKOFF_SECS", "1")]).await;
+    let app = TestApp::spawn_with(&[
+        ("TELEGRAM_API_BASE", &fake.url),
+        ("LODGE_FORWARD_MAX_ATTEMPTS", "3"),
+        ("LODGE_FORWARD_BACKOFF_SECS", "1"),
+    ])
+    .await;
     let cookie = admin_cookie(&app).await;
     create_rule(&app, &cookie, rule("flaky", "copy")).await;
-    fake.fail_chat(DEST, 502, json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}));
+    fake.fail_chat(
+        DEST,
+        502,
+        json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+    );
     post_update(&app, channel_post(80, "Into the void")).await;
     let mut dead = Vec::new();
     let arrived = settle(&app, 40, async || {
@@ -303,13 +442,20 @@ async fn forwarding_server_errors_back_off_then_dead_letter_with_the_reason() {
         !dead.is_empty()
     })
     .await;
-    assert!(arrived, "never dead-lettered; calls: {}", fake.calls_of("copyMessage").len());
+    assert!(
+        arrived,
+        "never dead-lettered; calls: {}",
+        fake.calls_of("copyMessage").len()
+    );
     assert_eq!(fake.calls_of("copyMessage").len(), 3);
     let body: Value = serde_json::from_str(dead[0].body().unwrap()).unwrap();
     let reason = body["reason"].as_str().unwrap();
     assert!(reason.contains("502") && reason.contains("3 attempts"), "{reason}");
     assert_eq!(body["job"]["post"]["message_id"], 80);
-    assert_eq!(dead[0].message_attributes().unwrap()["reason"].string_value(), Some(reason));
+    assert_eq!(
+        dead[0].message_attributes().unwrap()["reason"].string_value(),
+        Some(reason)
+    );
 }
 
 #[tokio::test]
@@ -320,13 +466,31 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
     let mut r = rule("kicked", "copy");
     r["destinations"] = json!([{"chat_id": DEST}, {"chat_id": DEST2}]);
     create_rule(&app, &cookie, r).await;
-    fake.fail_chat(DEST2, 403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}));
+    fake.fail_chat(
+        DEST2,
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}),
+    );
     post_update(&app, channel_post(90, "First")).await;
     let alerted = settle(&app, 20, async || fake.deliveries_to(ADMIN_CHAT).len() == 1).await;
     assert!(alerted, "admins not told: {:?}", fake.calls());
-    assert!(fake.deliveries_to(ADMIN_CHAT)[0].text.as_deref().unwrap().contains("kicked"));
-    assert!(settle(&app, 10, async || fake.deliveries_to(DEST).len() == 1).await, "the healthy destination still gets it");
-    let (_, body) = api(&app, &cookie, reqwest::Method::GET, "/api/admin/forward-rules/kicked", None).await;
+    assert!(fake.deliveries_to(ADMIN_CHAT)[0]
+        .text
+        .as_deref()
+        .unwrap()
+        .contains("kicked"));
+    assert!(
+        settle(&app, 10, async || fake.deliveries_to(DEST).len() == 1).await,
+        "the healthy destination still gets it"
+    );
+    let (_, body) = api(
+        &app,
+        &cookie,
+        reqwest::Method::GET,
+        "/api/admin/forward-rules/kicked",
+        None,
+    )
+    .await;
     assert_eq!(body["rule"]["broken"]["destination"]["chat_id"], DEST2, "{body}");
     // A broken rule takes no new posts (no endless retries), and admins heard once.
     let before = fake.calls().len();
@@ -342,10 +506,23 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     let app = TestApp::spawn().await;
     let store = app.store();
     // No spacing per chat here (100,000/s): the group window decides.
-    let limits = Limits { bot: Limit { max: 100, window_secs: 1 }, group: Limit { max: 5, window_secs: 60 }, chat: Limit { max: 100_000, window_secs: 1 } };
+    let limits = Limits {
+        bot: Limit {
+            max: 100,
+            window_secs: 1,
+        },
+        group: Limit {
+            max: 5,
+            window_secs: 60,
+        },
+        chat: Limit {
+            max: 100_000,
+            window_secs: 1,
+        },
+    };
     let now = 1_795_255_200; // a whole minute
-    // Twenty sends at once from four forwarder instances (own SDK clients,
-    // nothing shared in memory), as concurrent Lambdas would send them.
+                             // Twenty sends at once from four forwarder instances (own SDK clients,
+                             // nothing shared in memory), as concurrent Lambdas would send them.
     let mut instances = Vec::new();
     for _ in 0..4 {
         let aws = lodge_local::sdk_config(&app.stack.moto_url).await;
@@ -361,17 +538,51 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     for t in tasks {
         results.push(t.await.unwrap());
     }
-    assert_eq!(results.iter().filter(|p| **p == Permit::Granted).count(), 5, "{results:?}");
-    assert!(results.iter().all(|p| *p == Permit::Granted || *p == Permit::Wait(Duration::from_secs(60))), "{results:?}");
+    assert_eq!(
+        results.iter().filter(|p| **p == Permit::Granted).count(),
+        5,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|p| *p == Permit::Granted || *p == Permit::Wait(Duration::from_secs(60))),
+        "{results:?}"
+    );
     // The next window has room again; an album takes one slot per item.
-    assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 60) * 1000).await.unwrap(), Permit::Granted);
-    assert_eq!(limits::acquire(&store, &limits, DEST, 3, (now + 61) * 1000).await.unwrap(), Permit::Wait(Duration::from_secs(59)));
+    assert_eq!(
+        limits::acquire(&store, &limits, DEST, 3, (now + 60) * 1000)
+            .await
+            .unwrap(),
+        Permit::Granted
+    );
+    assert_eq!(
+        limits::acquire(&store, &limits, DEST, 3, (now + 61) * 1000)
+            .await
+            .unwrap(),
+        Permit::Wait(Duration::from_secs(59))
+    );
     // Per chat, sends are spaced (here 2/s → 500 ms apart, + 5 % for
     // arrival jitter), whatever the second.
-    let spaced = Limits { chat: Limit { max: 2, window_secs: 1 }, ..limits };
+    let spaced = Limits {
+        chat: Limit { max: 2, window_secs: 1 },
+        ..limits
+    };
     let t = (now + 300) * 1000 + 900;
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t).await.unwrap(), Permit::Granted);
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 200).await.unwrap(), Permit::Wait(Duration::from_millis(325)));
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 500).await.unwrap(), Permit::Wait(Duration::from_millis(25)));
-    assert_eq!(limits::acquire(&store, &spaced, DEST2, 1, t + 525).await.unwrap(), Permit::Granted);
+    assert_eq!(
+        limits::acquire(&store, &spaced, DEST2, 1, t).await.unwrap(),
+        Permit::Granted
+    );
+    assert_eq!(
+        limits::acquire(&store, &spaced, DEST2, 1, t + 200).await.unwrap(),
+        Permit::Wait(Duration::from_millis(325))
+    );
+    assert_eq!(
+        limits::acquire(&store, &spaced, DEST2, 1, t + 500).await.unwrap(),
+        Permit::Wait(Duration::from_millis(25))
+    );
+    assert_eq!(
+        limits::acquire(&store, &spaced, DEST2, 1, t + 525).await.unwrap(),
+        Permit::Granted
+    );
 }

@@ -8,21 +8,54 @@ use serde_json::Value;
 async fn a_member_creates_invites_as_json_and_on_the_page() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
-    let r = app.post_json("/api/invites", serde_json::json!({})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json("/api/invites", serde_json::json!({}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
     let code = body["code"].as_str().unwrap();
     assert!(code.len() >= 14 && !code.contains(['0', 'O', '1', 'I']), "{code}");
     assert_eq!(body["url"], format!("{}/invite/{code}", app.url));
-    assert!(body["expires_at"].as_str().unwrap().starts_with(&(2026 + 1).to_string()) || body["expires_at"].as_str().unwrap().starts_with("2027"));
+    assert!(
+        body["expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with(&(2026 + 1).to_string())
+            || body["expires_at"].as_str().unwrap().starts_with("2027")
+    );
 
-    let r = app.post_form("/invites", &[]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form("/invites", &[])
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();
-    let page = app.get(&location).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .get(&location)
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("New invite") && page.contains(&format!("{}/invite/", app.url)));
     assert!(page.contains(code), "the list shows earlier invites");
-    let list: Value = app.get("/invites").header("cookie", &admin).header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    let list: Value = app
+        .get("/invites")
+        .header("cookie", &admin)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["invites"].as_array().unwrap().len(), 2);
     assert_eq!(list["invites"][1]["status"], "unused");
 }
@@ -35,14 +68,30 @@ async fn members_have_a_monthly_quota_and_staff_do_not() {
         app.invite(&admin).await; // admins: unlimited
     }
     let (email, member, id) = app.newcomer_on_review(&admin, "Quota Person").await;
-    let r = app.post_json(&format!("/admin/moderation/{id}"), serde_json::json!({"decision": "approve"})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json(
+            &format!("/admin/moderation/{id}"),
+            serde_json::json!({"decision": "approve"}),
+        )
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     app.invite(&member).await;
     app.invite(&member).await;
-    let r = app.post_json("/api/invites", serde_json::json!({})).header("cookie", &member).send().await.unwrap();
+    let r = app
+        .post_json("/api/invites", serde_json::json!({}))
+        .header("cookie", &member)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
     let body: Value = r.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("this month's 2 invites"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("this month's 2 invites"));
     app.clock.advance(32 * 86_400); // next month (and the 30-day session is over)
     let member = app.sign_in(&email).await;
     app.invite(&member).await;
@@ -72,12 +121,22 @@ async fn each_unusable_invite_gets_its_own_page() {
     assert!(body.contains("This invite has been used"));
 
     let revoked = app.invite(&admin).await;
-    let r = app.post_form(&format!("/invites/{revoked}/revoke"), &[]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invites/{revoked}/revoke"), &[])
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let (s, body) = page(format!("/invite/{revoked}")).await;
     assert_eq!(s, 410);
     assert!(body.contains("This invite was withdrawn"));
-    let r = app.post_form(&format!("/invites/{revoked}/revoke"), &[]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invites/{revoked}/revoke"), &[])
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409, "a revoked invite cannot be revoked again");
 
     let expiring = app.invite(&admin).await;
@@ -88,7 +147,14 @@ async fn each_unusable_invite_gets_its_own_page() {
     let (s, body) = page(format!("/invite/{expiring}")).await;
     assert_eq!(s, 410);
     assert!(body.contains("This invite has expired"));
-    let r = app.post_form(&format!("/invite/{expiring}/activate"), &[("email", "late@example.org")]).send().await.unwrap();
+    let r = app
+        .post_form(
+            &format!("/invite/{expiring}/activate"),
+            &[("email", "late@example.org")],
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 410);
 }
 
@@ -98,23 +164,50 @@ async fn joining_creates_a_member_on_intro_and_resuming_works() {
     let admin = app.sign_in(&app.admin).await;
     let code = app.invite(&admin).await;
     let email = format!("{}@example.org", unique("joiner"));
-    let r = app.post_form(&format!("/invite/{code}/activate"), &[("email", &email)]).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invite/{code}/activate"), &[("email", &email)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("We sent a sign-in code"));
     assert_eq!(app.mails_to(&email).await.len(), 1);
     // Lost the page: the same email on the same invite resumes.
-    let r = app.post_form(&format!("/invite/{code}/activate"), &[("email", &email.to_uppercase())]).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invite/{code}/activate"), &[("email", &email.to_uppercase())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Welcome back"));
     assert_eq!(app.mails_to(&email).await.len(), 2);
     let sign_in = app.latest_code(&email).await;
-    let r = app.post_form("/auth/code", &[("email", &email), ("code", &sign_in), ("next", "/intro")]).send().await.unwrap();
+    let r = app
+        .post_form(
+            "/auth/code",
+            &[("email", &email), ("code", &sign_in), ("next", "/intro")],
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/intro");
     let cookie = session_cookie(&r).unwrap();
-    let me: Value = app.get("/api/me").header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .get("/api/me")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["member"]["status"], "intro");
     // Another email on the used invite is refused.
-    let r = app.post_form(&format!("/invite/{code}/activate"), &[("email", "other@example.org")]).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invite/{code}/activate"), &[("email", "other@example.org")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 410);
 }
 
@@ -123,10 +216,23 @@ async fn an_existing_members_email_does_not_use_the_invite() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let code = app.invite(&admin).await;
-    let r = app.post_form(&format!("/invite/{code}/activate"), &[("email", &app.admin)]).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/invite/{code}/activate"), &[("email", &app.admin)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("already belongs to a member"));
-    let list: Value = app.get("/invites").header("cookie", &admin).header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    let list: Value = app
+        .get("/invites")
+        .header("cookie", &admin)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["invites"][0]["status"], "unused");
     let page = app.get(&format!("/invite/{code}")).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -137,7 +243,9 @@ async fn twenty_simultaneous_activations_make_exactly_one_member() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let code = app.invite(&admin).await;
-    let emails: Vec<String> = (0..24).map(|i| format!("{}@example.org", unique(&format!("race{i}")))).collect();
+    let emails: Vec<String> = (0..24)
+        .map(|i| format!("{}@example.org", unique(&format!("race{i}"))))
+        .collect();
     let attempts = emails.iter().map(|email| {
         let req = app.post_form(&format!("/invite/{code}/activate"), &[("email", email)]);
         async move {
@@ -147,14 +255,28 @@ async fn twenty_simultaneous_activations_make_exactly_one_member() {
     });
     let results = futures::future::join_all(attempts).await;
     let winners = results.iter().filter(|(s, _)| *s == 200).count();
-    assert_eq!(winners, 1, "statuses: {:?}", results.iter().map(|(s, _)| s).collect::<Vec<_>>());
+    assert_eq!(
+        winners,
+        1,
+        "statuses: {:?}",
+        results.iter().map(|(s, _)| s).collect::<Vec<_>>()
+    );
     for (status, body) in results.iter().filter(|(s, _)| *s != 200) {
         assert!(*status == 409 || *status == 410, "{status}");
-        assert!(body.contains("This invite has just been used") || body.contains("This invite has been used"), "{body}");
+        assert!(
+            body.contains("This invite has just been used") || body.contains("This invite has been used"),
+            "{body}"
+        );
     }
     let mut members = 0;
     for email in &emails {
-        if app.store().member_id_by_email(&lodge::domain::Email::parse(email).unwrap()).await.unwrap().is_some() {
+        if app
+            .store()
+            .member_id_by_email(&lodge::domain::Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .is_some()
+        {
             members += 1;
         }
     }
@@ -166,8 +288,16 @@ async fn bad_emails_on_the_invite_page_get_messages_not_500s() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let code = app.invite(&admin).await;
-    for (email, msg) in [("", "Enter your email address."), ("nope", "does not look like an email address"), (&"a".repeat(300), "too long")] {
-        let r = app.post_form(&format!("/invite/{code}/activate"), &[("email", email)]).send().await.unwrap();
+    for (email, msg) in [
+        ("", "Enter your email address."),
+        ("nope", "does not look like an email address"),
+        (&"a".repeat(300), "too long"),
+    ] {
+        let r = app
+            .post_form(&format!("/invite/{code}/activate"), &[("email", email)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422);
         assert!(r.text().await.unwrap().contains(msg), "{msg}");
     }

@@ -4,7 +4,14 @@ use lodge_tests::TestApp;
 use serde_json::{json, Value};
 
 async fn me(app: &TestApp, cookie: &str) -> Value {
-    app.get("/api/me").header("cookie", cookie).send().await.unwrap().json().await.unwrap()
+    app.get("/api/me")
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -21,9 +28,25 @@ async fn until_approved_a_member_reaches_only_intro_settings_and_logout() {
     }
     let r = app.get("/status").header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/intro");
-    assert_eq!(app.get("/intro").header("cookie", &cookie).send().await.unwrap().status(), 200);
-    assert_eq!(app.get("/me").header("cookie", &cookie).send().await.unwrap().status(), 200);
-    let r = app.post_json("/api/invites", json!({})).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(
+        app.get("/intro")
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("/me").header("cookie", &cookie).send().await.unwrap().status(),
+        200
+    );
+    let r = app
+        .post_json("/api/invites", json!({}))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 
@@ -32,16 +55,28 @@ async fn intro_fields_are_validated_with_messages() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let code = app.invite(&admin).await;
-    let cookie = app.join(&code, &format!("{}@example.org", lodge_tests::unique("v"))).await;
+    let cookie = app
+        .join(&code, &format!("{}@example.org", lodge_tests::unique("v")))
+        .await;
     let long_about = "x".repeat(5000);
     let cases = [
         ("", "I am a long enough intro text here.", "", "Enter your name."),
         ("Ada", "short", "", "too short: 5 characters"),
         ("Ada", long_about.as_str(), "", "too long: 5000 characters"),
-        ("Ada", "I am a long enough intro text here.", "javascript:alert(1)", "is not a web link"),
+        (
+            "Ada",
+            "I am a long enough intro text here.",
+            "javascript:alert(1)",
+            "is not a web link",
+        ),
     ];
     for (name, about, links, msg) in cases {
-        let r = app.post_form("/intro", &[("name", name), ("about", about), ("links", links)]).header("cookie", &cookie).send().await.unwrap();
+        let r = app
+            .post_form("/intro", &[("name", name), ("about", about), ("links", links)])
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{msg}");
         assert!(r.text().await.unwrap().contains(msg), "{msg}");
     }
@@ -54,29 +89,72 @@ async fn approving_an_intro_welcomes_the_member_once() {
     let admin = app.sign_in(&app.admin).await;
     let (email, cookie, id) = app.newcomer_on_review(&admin, "Grace Hopper").await;
     // Moderators hear about it (through the notify queue).
-    app.wait_for_mail(&app.admin, |m| m.iter().any(|m| m.subject == "New intro to review: Grace Hopper")).await;
-    let queue = app.get("/admin/moderation").header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    app.wait_for_mail(&app.admin, |m| {
+        m.iter().any(|m| m.subject == "New intro to review: Grace Hopper")
+    })
+    .await;
+    let queue = app
+        .get("/admin/moderation")
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(queue.contains("Grace Hopper") && queue.contains(&id));
-    let r = app.post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")])
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Grace Hopper was approved."));
     assert_eq!(me(&app, &cookie).await["member"]["status"], "approved");
-    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge")).await;
+    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge"))
+        .await;
     // A second click is told who decided; nothing is applied twice.
-    let r = app.post_json(&format!("/admin/moderation/{id}"), json!({"decision": "reject", "reason": "too_short"})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json(
+            &format!("/admin/moderation/{id}"),
+            json!({"decision": "reject", "reason": "too_short"}),
+        )
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "already_decided");
     assert_eq!(body["error"]["decision"], "approved");
     assert_eq!(me(&app, &cookie).await["member"]["status"], "approved");
-    let history = app.get(&format!("/admin/members/{id}")).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let history = app
+        .get(&format!("/admin/members/{id}"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(history.matches("<td>approved</td>").count(), 1, "one decision recorded");
     // The status page sends an approved member home; home shows their invites.
     let r = app.get("/status").header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.headers()["location"], "/");
-    assert_eq!(app.get("/").header("cookie", &cookie).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.get("/").header("cookie", &cookie).send().await.unwrap().status(),
+        200
+    );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(app.mails_to(&email).await.iter().filter(|m| m.subject == "Welcome to Lodge").count(), 1);
+    assert_eq!(
+        app.mails_to(&email)
+            .await
+            .iter()
+            .filter(|m| m.subject == "Welcome to Lodge")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -85,30 +163,81 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
     let admin = app.sign_in(&app.admin).await;
     let (email, cookie, id) = app.newcomer_on_review(&admin, "Anon").await;
     let r = app
-        .post_form(&format!("/admin/moderation/{id}"), &[("decision", "reject"), ("reason", "other"), ("text", "Tell us where you studied.")])
+        .post_form(
+            &format!("/admin/moderation/{id}"),
+            &[
+                ("decision", "reject"),
+                ("reason", "other"),
+                ("text", "Tell us where you studied."),
+            ],
+        )
         .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(me(&app, &cookie).await["member"]["status"], "rejected");
-    let mails = app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject.contains("needs another look"))).await;
+    let mails = app
+        .wait_for_mail(&email, |m| m.iter().any(|m| m.subject.contains("needs another look")))
+        .await;
     assert!(mails.iter().any(|m| m.body.contains("Tell us where you studied.")));
-    let status = app.get("/status").header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let status = app
+        .get("/status")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(status.contains("Tell us where you studied."));
-    let form = app.get("/intro").header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let form = app
+        .get("/intro")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(form.contains("I studied here in 2015"), "the old intro is pre-filled");
     let r = app
-        .post_form("/intro", &[("name", "Anna Smith"), ("about", "I studied economics here, class of 2015, and now work in Berlin."), ("links", "https://example.org/anna")])
+        .post_form(
+            "/intro",
+            &[
+                ("name", "Anna Smith"),
+                (
+                    "about",
+                    "I studied economics here, class of 2015, and now work in Berlin.",
+                ),
+                ("links", "https://example.org/anna"),
+            ],
+        )
         .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(me(&app, &cookie).await["member"]["status"], "on_review");
-    let r = app.post_form(&format!("/admin/moderation/{id}"), &[("decision", "reject"), ("reason", "other"), ("text", "")]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form(
+            &format!("/admin/moderation/{id}"),
+            &[("decision", "reject"), ("reason", "other"), ("text", "")],
+        )
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422, "'other' needs a text");
-    let history = app.get(&format!("/admin/members/{id}")).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let history = app
+        .get(&format!("/admin/members/{id}"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(history.contains("rejected") && history.contains("Tell us where you studied."));
 }
 
@@ -117,25 +246,75 @@ async fn only_staff_moderate_and_admins_grant_the_moderator_role() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let (_, alice, alice_id) = app.newcomer_on_review(&admin, "Alice").await;
-    app.post_json(&format!("/admin/moderation/{alice_id}"), json!({"decision": "approve"})).header("cookie", &admin).send().await.unwrap();
+    app.post_json(&format!("/admin/moderation/{alice_id}"), json!({"decision": "approve"}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     let (_, _, bob_id) = app.newcomer_on_review(&admin, "Bob").await;
     // Alice, a plain member, cannot moderate.
-    assert_eq!(app.get("/admin/moderation").header("cookie", &alice).send().await.unwrap().status(), 403);
-    let r = app.post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"})).header("cookie", &alice).send().await.unwrap();
+    assert_eq!(
+        app.get("/admin/moderation")
+            .header("cookie", &alice)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let r = app
+        .post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"}))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // …nor grant roles.
-    let r = app.post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"})).header("cookie", &alice).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"}))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // The admin makes her a moderator; now she can.
-    let r = app.post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = app.post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"})).header("cookie", &alice).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"}))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = app.post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "admin"})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "admin"}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422, "admins come from configuration");
-    let r = app.post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "member"})).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "member"}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(app.get("/admin/moderation").header("cookie", &alice).send().await.unwrap().status(), 403);
+    assert_eq!(
+        app.get("/admin/moderation")
+            .header("cookie", &alice)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
 }
 
 #[tokio::test]
@@ -144,9 +323,20 @@ async fn user_text_is_escaped_everywhere() {
     let admin = app.sign_in(&app.admin).await;
     let (_, _, id) = app.newcomer_on_review(&admin, "<script>alert(1)</script>").await;
     for path in ["/admin/moderation".to_string(), format!("/admin/members/{id}")] {
-        let page = app.get(&path).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+        let page = app
+            .get(&path)
+            .header("cookie", &admin)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(!page.contains("<script>alert(1)</script>"), "{path}");
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;"), "{path}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;"),
+            "{path}"
+        );
     }
 }
 
@@ -156,13 +346,50 @@ async fn approved_members_see_each_others_profiles() {
     let admin = app.sign_in(&app.admin).await;
     let (_, ada, ada_id) = app.newcomer_on_review(&admin, "Ada Lovelace").await;
     // Not approved yet: the profile is not public, and Ada cannot browse profiles.
-    assert_eq!(app.get(&format!("/members/{ada_id}")).header("cookie", &admin).send().await.unwrap().status(), 404);
-    assert_eq!(app.get(&format!("/members/{ada_id}")).header("cookie", &ada).send().await.unwrap().status(), 303);
-    app.post_json(&format!("/admin/moderation/{ada_id}"), json!({"decision": "approve"})).header("cookie", &admin).send().await.unwrap();
-    let page = app.get(&format!("/members/{ada_id}")).header("cookie", &admin).send().await.unwrap();
+    assert_eq!(
+        app.get(&format!("/members/{ada_id}"))
+            .header("cookie", &admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/members/{ada_id}"))
+            .header("cookie", &ada)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    app.post_json(&format!("/admin/moderation/{ada_id}"), json!({"decision": "approve"}))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    let page = app
+        .get(&format!("/members/{ada_id}"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("Ada Lovelace") && page.contains("I studied here in 2015") && page.contains("invited by"));
-    assert_eq!(app.get("/members/not-an-id").header("cookie", &admin).send().await.unwrap().status(), 404);
-    assert_eq!(app.get(&format!("/members/{ada_id}")).send().await.unwrap().status(), 303, "signed out → sign in");
+    assert_eq!(
+        app.get("/members/not-an-id")
+            .header("cookie", &admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/members/{ada_id}")).send().await.unwrap().status(),
+        303,
+        "signed out → sign in"
+    );
 }

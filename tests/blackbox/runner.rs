@@ -13,14 +13,28 @@ struct Declared {
 fn declared() -> Declared {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let doc: Value = serde_yaml::from_str(&text).unwrap();
-    let mut d = Declared { routes: vec![], queues: vec![], schedules: vec![] };
+    let mut d = Declared {
+        routes: vec![],
+        queues: vec![],
+        schedules: vec![],
+    };
     for (id, res) in doc["Resources"].as_mapping().unwrap() {
         let id = id.as_str().unwrap().to_string();
-        let Some(events) = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping) else { continue };
+        let Some(events) = res
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(Value::as_mapping)
+        else {
+            continue;
+        };
         for ev in events.values() {
             let props = &ev["Properties"];
             match ev["Type"].as_str().unwrap() {
-                "HttpApi" => d.routes.push((id.clone(), props["Method"].as_str().unwrap().to_uppercase(), props["Path"].as_str().unwrap().into())),
+                "HttpApi" => d.routes.push((
+                    id.clone(),
+                    props["Method"].as_str().unwrap().to_uppercase(),
+                    props["Path"].as_str().unwrap().into(),
+                )),
                 "SQS" => {
                     let q = match &props["Queue"] {
                         Value::Tagged(t) => t.value.as_str().unwrap().split('.').next().unwrap().to_string(),
@@ -42,7 +56,11 @@ async fn every_declared_route_reaches_its_function() {
     let d = declared();
     assert!(d.routes.len() >= 10, "template declares {} routes", d.routes.len());
     for (function, method, path) in &d.routes {
-        let concrete = path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
         let concrete = if concrete.is_empty() { "/".to_string() } else { concrete };
         let r = app
             .http
@@ -53,8 +71,15 @@ async fn every_declared_route_reaches_its_function() {
             .await
             .unwrap();
         let key = format!("{method} {path}");
-        assert_eq!(r.headers().get("x-lodge-route").and_then(|v| v.to_str().ok()), Some(key.as_str()), "{function}: {key}");
-        assert!(r.headers().contains_key("x-request-id"), "{key} was not answered by a Lodge handler");
+        assert_eq!(
+            r.headers().get("x-lodge-route").and_then(|v| v.to_str().ok()),
+            Some(key.as_str()),
+            "{function}: {key}"
+        );
+        assert!(
+            r.headers().contains_key("x-request-id"),
+            "{key} was not answered by a Lodge handler"
+        );
         assert!(r.status().as_u16() < 500, "{key} → {}", r.status());
     }
 }
@@ -68,17 +93,32 @@ async fn every_declared_queue_is_polled_and_every_schedule_runnable() {
     assert!(!d.queues.is_empty());
     for (function, queue) in &d.queues {
         assert!(
-            pollers.iter().any(|p| p["function"] == function.as_str() && p["queue"] == queue.as_str()),
+            pollers
+                .iter()
+                .any(|p| p["function"] == function.as_str() && p["queue"] == queue.as_str()),
             "{function} ← {queue} is not polled: {pollers:?}"
         );
     }
     let schedules = index["schedules"].as_array().unwrap();
     for function in &d.schedules {
-        assert!(schedules.iter().any(|s| s["function"] == function.as_str()), "{function} schedule missing");
-        let r = app.http.post(app.at(&format!("/_local/schedule/{function}"))).send().await.unwrap();
+        assert!(
+            schedules.iter().any(|s| s["function"] == function.as_str()),
+            "{function} schedule missing"
+        );
+        let r = app
+            .http
+            .post(app.at(&format!("/_local/schedule/{function}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "running {function}");
     }
-    let r = app.http.post(app.at("/_local/schedule/NoSuchFunction")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/_local/schedule/NoSuchFunction"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -109,12 +149,29 @@ async fn a_cancelled_transaction_leaves_every_item_as_it_was() {
         .transact(vec![
             store.tx_put(&a, &serde_json::json!({"v": "new"}), None, None).unwrap(),
             store.tx_put(&b, &serde_json::json!({"v": "new"}), None, None).unwrap(),
-            store.tx_put(&c, &serde_json::json!({"v": "new"}), Some("attribute_not_exists(pk)"), None).unwrap(),
+            store
+                .tx_put(
+                    &c,
+                    &serde_json::json!({"v": "new"}),
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )
+                .unwrap(),
         ])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Cancelled { .. }) && err.failed_at(2), "{err:?}");
-    assert_eq!(store.get::<serde_json::Value>(&a).await.unwrap().unwrap()["v"], "old", "an overwrite is undone");
-    assert!(store.get::<serde_json::Value>(&b).await.unwrap().is_none(), "a new item is removed");
+    assert!(
+        matches!(err, StoreError::Cancelled { .. }) && err.failed_at(2),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get::<serde_json::Value>(&a).await.unwrap().unwrap()["v"],
+        "old",
+        "an overwrite is undone"
+    );
+    assert!(
+        store.get::<serde_json::Value>(&b).await.unwrap().is_none(),
+        "a new item is removed"
+    );
     assert_eq!(store.get::<serde_json::Value>(&c).await.unwrap().unwrap()["v"], "taken");
 }

@@ -24,11 +24,18 @@ pub fn fresh(name: &str) -> Value {
 }
 
 fn rand_id() -> i64 {
-    i64::from_str_radix(&lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8], 16).unwrap()
+    i64::from_str_radix(
+        &lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8],
+        16,
+    )
+    .unwrap()
 }
 
 pub fn secret(app: &TestApp) -> String {
-    app.stack.env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET").unwrap().to_string()
+    app.stack
+        .env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET")
+        .unwrap()
+        .to_string()
 }
 
 pub async fn post_update(app: &TestApp, update: &Value) -> reqwest::Response {
@@ -91,7 +98,11 @@ impl Now for std::sync::Arc<lodge::clock::ManualClock> {
 /// Links Telegram user `user_id` (@`username`) to `member` the way a member does: a
 /// token from the store, then `/start <token>`.
 pub async fn link(app: &TestApp, member: &Member, user_id: i64, username: &str) {
-    let token = app.store().issue_link_token(&member.id, app.clock.now_secs()).await.unwrap();
+    let token = app
+        .store()
+        .issue_link_token(&member.id, app.clock.now_secs())
+        .await
+        .unwrap();
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     u["message"]["from"]["id"] = json!(user_id);
@@ -129,12 +140,27 @@ async fn telegram_webhook_handles_each_update_once_and_rejects_bad_bodies() {
     assert_eq!(again.json::<Value>().await.unwrap()["status"], "duplicate");
     assert_eq!(calls(&app).await.len(), 1, "the redelivery made no call");
 
-    let r = app.http.post(app.at("/telegram/webhook")).header("x-telegram-bot-api-secret-token", secret(&app))
-        .header("content-type", "application/json").header("accept", "application/json").body("{not json").send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/telegram/webhook"))
+        .header("x-telegram-bot-api-secret-token", secret(&app))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let big = format!("{{\"update_id\": 1, \"pad\": \"{}\"}}", "a".repeat(1024 * 1024));
-    let r = app.http.post(app.at("/telegram/webhook")).header("x-telegram-bot-api-secret-token", secret(&app))
-        .header("content-type", "application/json").body(big).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/telegram/webhook"))
+        .header("x-telegram-bot-api-secret-token", secret(&app))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     // Updates the bot does not care about are acknowledged and ignored.
     let r = post_update(&app, &fresh("ignored-my-chat-member")).await;
@@ -156,7 +182,10 @@ async fn telegram_linking_valid_reused_expired_and_taken() {
     assert!(text.contains("now linked to <b>Ada</b>"), "{text}");
     let stored = store.member(&ada.id).await.unwrap().unwrap();
     let link = stored.telegram.unwrap();
-    assert_eq!((link.user_id, link.username.as_deref(), link.unreachable), (ADA, Some("ada_l"), false));
+    assert_eq!(
+        (link.user_id, link.username.as_deref(), link.unreachable),
+        (ADA, Some("ada_l"), false)
+    );
     assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, ada.id);
 
     // Reused: the same token again.
@@ -196,7 +225,10 @@ async fn telegram_help_me_and_unknown_commands() {
     let app = TestApp::spawn().await;
     // Not linked yet.
     let text = only_message(&exchange(&app, &fresh("me")).await, ADA);
-    assert!(text.contains("not linked") && text.contains(&format!("{}/settings", app.url)), "{text}");
+    assert!(
+        text.contains("not linked") && text.contains(&format!("{}/settings", app.url)),
+        "{text}"
+    );
     let text = only_message(&exchange(&app, &fresh("help")).await, ADA);
     for c in ["/start", "/help", "/me", "/whois", "/invite"] {
         assert!(text.contains(c), "{c} in {text}");
@@ -209,7 +241,10 @@ async fn telegram_help_me_and_unknown_commands() {
     let ada = new_member(&app, "Ada", Role::Moderator, MemberStatus::Approved).await;
     link(&app, &ada, ADA, "ada_l").await;
     let text = only_message(&exchange(&app, &fresh("me")).await, ADA);
-    assert!(text.contains("<b>Ada</b>") && text.contains("Status: approved") && text.contains("Role: moderator"), "{text}");
+    assert!(
+        text.contains("<b>Ada</b>") && text.contains("Status: approved") && text.contains("Role: moderator"),
+        "{text}"
+    );
     assert!(text.contains(&format!("{}/members/{}", app.url, ada.id)), "{text}");
 
     let mut u = fresh("help");
@@ -252,7 +287,10 @@ async fn telegram_whois_by_reply_username_and_forward() {
     let mut u = fresh("whois-reply");
     u["message"]["reply_to_message"]["from"] = json!({"id": 777, "is_bot": false, "first_name": "Forwarder"});
     u["message"]["reply_to_message"]["forward_origin"] = json!({"type": "user", "date": 0, "sender_user": {"id": BOB, "is_bot": false, "first_name": "Bob", "username": "bob_b"}});
-    assert_eq!(only_message(&exchange(&app, &u).await, -1001000000002), format!("@bob_b {expected}"));
+    assert_eq!(
+        only_message(&exchange(&app, &u).await, -1001000000002),
+        format!("@bob_b {expected}")
+    );
     // A forward whose author hides their account.
     let mut u = fresh("whois-forward");
     u["message"]["forward_origin"] = json!({"type": "hidden_user", "date": 0, "sender_user_name": "Mystery"});
@@ -269,19 +307,25 @@ async fn telegram_whois_by_reply_username_and_forward() {
     assert!(only_message(&exchange(&app, &u).await, ADA).contains("Reply to someone's message"));
 }
 
-
 #[tokio::test]
 async fn telegram_login_codes_go_to_a_linked_account_as_well() {
     let app = TestApp::spawn().await;
     let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
     link(&app, &ada, ADA, "ada_l").await;
     let before = calls(&app).await.len();
-    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    let r = app
+        .post_form("/auth/email", &[("email", ada.email.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let code = app.latest_code(ada.email.as_str()).await;
     let sent = calls(&app).await.split_off(before);
     let text = only_message(&sent, ADA);
-    assert!(text.contains(&format!("<code>{code}</code>")) && text.contains("10 minutes"), "{text}");
+    assert!(
+        text.contains(&format!("<code>{code}</code>")) && text.contains("10 minutes"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -289,24 +333,52 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     let fake = lodge_tests::fake_bot::FakeBot::start().await;
     let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
     let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
-    let token = app.store().issue_link_token(&ada.id, app.clock.now_secs()).await.unwrap();
+    let token = app
+        .store()
+        .issue_link_token(&ada.id, app.clock.now_secs())
+        .await
+        .unwrap();
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     assert_eq!(post_update(&app, &u).await.status(), 200);
-    fake.script("sendMessage", 403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
-    let r = app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    fake.script(
+        "sendMessage",
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    let r = app
+        .post_form("/auth/email", &[("email", ada.email.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "email still works");
     assert_eq!(app.mails_to(ada.email.as_str()).await.len(), 1);
     let stored = app.store().member(&ada.id).await.unwrap().unwrap();
     assert!(stored.telegram.unwrap().unreachable, "marked unreachable");
     let tried = fake.calls().iter().filter(|c| c.1 == "sendMessage").count();
     // Unreachable: the next code is not even tried in Telegram.
-    app.post_form("/auth/email", &[("email", ada.email.as_str())]).send().await.unwrap();
+    app.post_form("/auth/email", &[("email", ada.email.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fake.calls().iter().filter(|c| c.1 == "sendMessage").count(), tried);
     // Writing to the bot again clears the flag.
-    fake.script("sendMessage", 200, json!({"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": ADA, "type": "private"}}}));
+    fake.script(
+        "sendMessage",
+        200,
+        json!({"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": ADA, "type": "private"}}}),
+    );
     assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
-    assert!(!app.store().member(&ada.id).await.unwrap().unwrap().telegram.unwrap().unreachable);
+    assert!(
+        !app.store()
+            .member(&ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .telegram
+            .unwrap()
+            .unreachable
+    );
 }
 
 #[tokio::test]
@@ -350,7 +422,10 @@ async fn telegram_whois_follows_a_renamed_username() {
     assert!(only_message(&exchange(&app, &u).await, ADA).starts_with("@robert is <b>Bob</b>"));
     let mut u = fresh("whois-username");
     u["message"]["text"] = json!("/whois @bob_b");
-    assert!(only_message(&exchange(&app, &u).await, ADA).contains("is not a Lodge member"), "the old name is no longer his");
+    assert!(
+        only_message(&exchange(&app, &u).await, ADA).contains("is not a Lodge member"),
+        "the old name is no longer his"
+    );
 }
 
 #[tokio::test]

@@ -29,9 +29,16 @@ async fn telegram_client_maps_429_and_403_to_typed_errors_without_the_token() {
     assert_eq!(err, BotError::RetryAfter { seconds: 17 });
     assert!(err.is_transient());
 
-    fake.script("sendMessage", 403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
+    fake.script(
+        "sendMessage",
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
     let err = api.send_message(&SendMessage::html(1, "x")).await.unwrap_err();
-    assert!(matches!(&err, BotError::Forbidden { description } if description.contains("blocked")), "{err:?}");
+    assert!(
+        matches!(&err, BotError::Forbidden { description } if description.contains("blocked")),
+        "{err:?}"
+    );
     assert!(!err.is_transient());
 
     fake.script("sendMessage", 502, json!("<html>bad gateway</html>"));

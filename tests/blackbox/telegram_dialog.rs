@@ -23,8 +23,13 @@ root:
 ";
 
 async fn put_tree(app: &TestApp, cookie: Option<&str>, body: &str) -> reqwest::Response {
-    let mut r = app.http.put(app.at("/api/admin/dialog")).header("origin", &app.url).header("accept", "application/json")
-        .header("content-type", "application/yaml").body(body.to_string());
+    let mut r = app
+        .http
+        .put(app.at("/api/admin/dialog"))
+        .header("origin", &app.url)
+        .header("accept", "application/json")
+        .header("content-type", "application/yaml")
+        .body(body.to_string());
     if let Some(c) = cookie {
         r = r.header("cookie", c);
     }
@@ -37,12 +42,21 @@ async fn say(app: &TestApp, text: &str) -> (String, Vec<Vec<String>>) {
     u["message"]["text"] = json!(text);
     let got: Vec<Call> = exchange(app, &u).await;
     assert_eq!(got.len(), 1, "{got:#?}");
-    assert_eq!((got[0].method.as_str(), got[0].params["chat_id"].as_i64()), ("sendMessage", Some(ADA)));
+    assert_eq!(
+        (got[0].method.as_str(), got[0].params["chat_id"].as_i64()),
+        ("sendMessage", Some(ADA))
+    );
     let rows = got[0].params["reply_markup"]["keyboard"]
         .as_array()
         .expect("a reply keyboard")
         .iter()
-        .map(|row| row.as_array().unwrap().iter().map(|b| b["text"].as_str().unwrap().to_string()).collect())
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["text"].as_str().unwrap().to_string())
+                .collect()
+        })
         .collect();
     (got[0].params["text"].as_str().unwrap().to_string(), rows)
 }
@@ -61,26 +75,70 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
     let mo_cookie = app.sign_in(mod_member.email.as_str()).await;
     assert_eq!(put_tree(&app, Some(&mo_cookie), TREE).await.status(), 403);
     // Invalid trees are refused with every problem named.
-    let r = put_tree(&app, Some(&cookie), "root:\n  text: ''\n  children:\n    - text: no label\n").await;
+    let r = put_tree(
+        &app,
+        Some(&cookie),
+        "root:\n  text: ''\n  children:\n    - text: no label\n",
+    )
+    .await;
     assert_eq!(r.status(), 422);
-    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("root: text is empty") && msg.contains("root/1: label is missing"), "{msg}");
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("root: text is empty") && msg.contains("root/1: label is missing"),
+        "{msg}"
+    );
 
     let r = put_tree(&app, Some(&cookie), TREE).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "saved", "nodes": 4}));
     // Export as YAML and JSON; the JSON goes back in unchanged.
-    let yaml = app.get("/api/admin/dialog?format=yaml").header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
-    assert!(yaml.contains("label: How do I join?") && yaml.contains("id: join"), "{yaml}");
-    let tree: Value = app.get("/api/admin/dialog").header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    let yaml = app
+        .get("/api/admin/dialog?format=yaml")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        yaml.contains("label: How do I join?") && yaml.contains("id: join"),
+        "{yaml}"
+    );
+    let tree: Value = app
+        .get("/api/admin/dialog")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(tree["root"]["children"][1]["children"][0]["id"], "join/1");
-    let r = app.http.put(app.at("/api/admin/dialog")).header("cookie", &cookie).json(&tree).send().await.unwrap();
+    let r = app
+        .http
+        .put(app.at("/api/admin/dialog"))
+        .header("cookie", &cookie)
+        .json(&tree)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // /start enters at the root.
     let (text, rows) = say(&app, "/start").await;
     assert_eq!(text, "Hello! What would you like to know?");
-    assert_eq!(rows, vec![vec!["What is Lodge?".to_string()], vec!["How do I join?".to_string()], nav()]);
+    assert_eq!(
+        rows,
+        vec![
+            vec!["What is Lodge?".to_string()],
+            vec!["How do I join?".to_string()],
+            nav()
+        ]
+    );
     // Descend twice.
     let (text, rows) = say(&app, "How do I join?").await;
     assert_eq!(text, "Ask a member for an invite.");
@@ -105,22 +163,54 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
     assert_eq!(text, "Hello! What would you like to know?");
 
     // The log, as CSV in S3 behind a presigned link.
-    assert_eq!(app.post_json("/api/admin/dialog/export", json!({})).send().await.unwrap().status(), 401);
-    let r = app.post_json("/api/admin/dialog/export", json!({})).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(
+        app.post_json("/api/admin/dialog/export", json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let r = app
+        .post_json("/api/admin/dialog/export", json!({}))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["rows"], 7);
     let url = body["url"].as_str().unwrap();
-    assert!(url.contains("/exports/dialog-log-") && url.contains("X-Amz-Signature="), "{url}");
+    assert!(
+        url.contains("/exports/dialog-log-") && url.contains("X-Amz-Signature="),
+        "{url}"
+    );
     let csv = reqwest::get(url).await.unwrap().text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "at,user,node,step,input");
     assert_eq!(lines.len(), 8, "{csv}");
     let steps: Vec<&str> = lines[1..].iter().map(|l| l.split(',').nth(3).unwrap()).collect();
-    assert_eq!(steps, ["\"enter\"", "\"descend\"", "\"descend\"", "\"back\"", "\"unknown\"", "\"restart\"", "\"enter\""]);
-    assert!(lines[2].contains("\"join\"") && lines[2].contains("\"How do I join?\""), "{csv}");
+    assert_eq!(
+        steps,
+        [
+            "\"enter\"",
+            "\"descend\"",
+            "\"descend\"",
+            "\"back\"",
+            "\"unknown\"",
+            "\"restart\"",
+            "\"enter\""
+        ]
+    );
+    assert!(
+        lines[2].contains("\"join\"") && lines[2].contains("\"How do I join?\""),
+        "{csv}"
+    );
     assert!(!csv.contains(&ADA.to_string()), "the Telegram id is pseudonymous");
     let user = lines[1].split(',').nth(1).unwrap();
-    assert!(lines[1..].iter().all(|l| l.split(',').nth(1).unwrap() == user), "one stable pseudonym");
+    assert!(
+        lines[1..].iter().all(|l| l.split(',').nth(1).unwrap() == user),
+        "one stable pseudonym"
+    );
     assert!(!calls(&app).await.is_empty());
 }

@@ -65,7 +65,10 @@ async fn telegram_moderation_buttons_refuse_non_moderators_and_other_chats() {
     assert_eq!((got.len(), got[0].method.as_str()), (1, "answerCallbackQuery"));
     // Nothing was decided.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::OnReview);
+    assert_eq!(
+        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        MemberStatus::OnReview
+    );
 }
 
 /// The intro message the notifier posted to the admin chat for `name`.
@@ -73,12 +76,17 @@ async fn posted_intro(app: &TestApp, name: &str) -> Call {
     let start = Instant::now();
     loop {
         let found = calls(app).await.into_iter().find(|c| {
-            c.method == "sendMessage" && c.params["chat_id"] == ADMIN_CHAT && c.params["text"].as_str().unwrap_or_default().contains(name)
+            c.method == "sendMessage"
+                && c.params["chat_id"] == ADMIN_CHAT
+                && c.params["text"].as_str().unwrap_or_default().contains(name)
         });
         if let Some(c) = found {
             return c;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "no intro for {name} in the admin chat");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no intro for {name} in the admin chat"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
@@ -107,31 +115,65 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|b| (b["text"].as_str().unwrap().to_string(), b["callback_data"].as_str().unwrap().to_string())))
+        .flat_map(|row| {
+            row.as_array().unwrap().iter().map(|b| {
+                (
+                    b["text"].as_str().unwrap().to_string(),
+                    b["callback_data"].as_str().unwrap().to_string(),
+                )
+            })
+        })
         .collect();
     let expect = |text: &str, action: &str| (text.to_string(), format!("mod:{id}:{action}"));
-    assert_eq!(buttons, vec![
-        expect("✅ Approve", "approve"),
-        expect("❌ Reject: too short", "reject:too_short"),
-        expect("❌ Reject: not a real name", "reject:not_real_name"),
-        expect("❌ Reject: incomplete", "reject:incomplete"),
-    ]);
-    let applicant = app.store().member(&lodge::domain::MemberId::parse(&id).unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        buttons,
+        vec![
+            expect("✅ Approve", "approve"),
+            expect("❌ Reject: too short", "reject:too_short"),
+            expect("❌ Reject: not a real name", "reject:not_real_name"),
+            expect("❌ Reject: incomplete", "reject:incomplete"),
+        ]
+    );
+    let applicant = app
+        .store()
+        .member(&lodge::domain::MemberId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
 
     // Mo approves: the press is answered, the message edited, the member approved and welcomed.
     let before = calls(&app).await.len();
     let cb = press(&applicant, "approve", BOB, ADMIN_CHAT);
-    assert!(exchange(&app, &cb).await.is_empty(), "the worker answers, not the webhook");
+    assert!(
+        exchange(&app, &cb).await.is_empty(),
+        "the worker answers, not the webhook"
+    );
     let done = calls_after(&app, before, 2).await;
     let answer = by_method(&done, "answerCallbackQuery");
-    assert_eq!((answer.params["callback_query_id"].clone(), answer.params["text"].clone()), (cb["callback_query"]["id"].clone(), json!("Approved.")));
+    assert_eq!(
+        (
+            answer.params["callback_query_id"].clone(),
+            answer.params["text"].clone()
+        ),
+        (cb["callback_query"]["id"].clone(), json!("Approved."))
+    );
     let edit = by_method(&done, "editMessageText");
-    assert_eq!((edit.params["chat_id"].as_i64(), edit.params["message_id"].as_i64()), (Some(ADMIN_CHAT), Some(77)));
+    assert_eq!(
+        (edit.params["chat_id"].as_i64(), edit.params["message_id"].as_i64()),
+        (Some(ADMIN_CHAT), Some(77))
+    );
     let text = edit.params["text"].as_str().unwrap();
-    assert!(text.contains("Grace Hopper") && text.contains("✅ <b>Approved</b> by Mo"), "{text}");
+    assert!(
+        text.contains("Grace Hopper") && text.contains("✅ <b>Approved</b> by Mo"),
+        "{text}"
+    );
     assert!(edit.params.get("reply_markup").is_none(), "buttons removed");
-    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved);
-    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge")).await;
+    assert_eq!(
+        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        MemberStatus::Approved
+    );
+    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge"))
+        .await;
 
     // A second press reports the existing decision.
     let before = calls(&app).await.len();
@@ -140,22 +182,56 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
     let done = calls_after(&app, before, 2).await;
     let answer = by_method(&done, "answerCallbackQuery");
     assert_eq!(answer.params["show_alert"], true);
-    assert!(answer.params["text"].as_str().unwrap().starts_with("Already approved by Mo at "), "{answer:?}");
-    assert!(by_method(&done, "editMessageText").params["text"].as_str().unwrap().contains("✅ <b>Approved</b> by Mo"));
-    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved);
-    assert_eq!(app.mails_to(&email).await.iter().filter(|m| m.subject == "Welcome to Lodge").count(), 1, "welcomed once");
+    assert!(
+        answer.params["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Already approved by Mo at "),
+        "{answer:?}"
+    );
+    assert!(by_method(&done, "editMessageText").params["text"]
+        .as_str()
+        .unwrap()
+        .contains("✅ <b>Approved</b> by Mo"));
+    assert_eq!(
+        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        MemberStatus::Approved
+    );
+    assert_eq!(
+        app.mails_to(&email)
+            .await
+            .iter()
+            .filter(|m| m.subject == "Welcome to Lodge")
+            .count(),
+        1,
+        "welcomed once"
+    );
 
     // Rejecting with a reason.
     let (_, _, id2) = app.newcomer_on_review(&admin, "Anon Ymous").await;
     posted_intro(&app, "Anon Ymous").await;
-    let second = app.store().member(&lodge::domain::MemberId::parse(&id2).unwrap()).await.unwrap().unwrap();
+    let second = app
+        .store()
+        .member(&lodge::domain::MemberId::parse(&id2).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let before = calls(&app).await.len();
     exchange(&app, &press(&second, "reject:not_real_name", BOB, ADMIN_CHAT)).await;
     let done = calls_after(&app, before, 2).await;
     assert_eq!(by_method(&done, "answerCallbackQuery").params["text"], "Rejected.");
-    let text = by_method(&done, "editMessageText").params["text"].as_str().unwrap().to_string();
-    assert!(text.contains("❌ <b>Rejected</b> by Mo") && text.contains("Reason: Please use your real name."), "{text}");
-    assert_eq!(app.store().member(&second.id).await.unwrap().unwrap().status, MemberStatus::Rejected);
+    let text = by_method(&done, "editMessageText").params["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("❌ <b>Rejected</b> by Mo") && text.contains("Reason: Please use your real name."),
+        "{text}"
+    );
+    assert_eq!(
+        app.store().member(&second.id).await.unwrap().unwrap().status,
+        MemberStatus::Rejected
+    );
 }
 
 #[tokio::test]
@@ -163,7 +239,11 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     let fake = lodge_tests::fake_bot::FakeBot::start().await;
     let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
     let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
-    let token = app.store().issue_link_token(&mo.id, lodge::clock::Clock::now(app.clock.as_ref())).await.unwrap();
+    let token = app
+        .store()
+        .issue_link_token(&mo.id, lodge::clock::Clock::now(app.clock.as_ref()))
+        .await
+        .unwrap();
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     u["message"]["from"]["id"] = json!(BOB);
@@ -173,7 +253,8 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     fake.script("answerCallbackQuery", 429, json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}));
     let cb = press(&applicant, "approve", BOB, ADMIN_CHAT);
     assert_eq!(crate::telegram::post_update(&app, &cb).await.status(), 200);
-    let answers = |fake: &lodge_tests::fake_bot::FakeBot| fake.calls().iter().filter(|c| c.1 == "answerCallbackQuery").count();
+    let answers =
+        |fake: &lodge_tests::fake_bot::FakeBot| fake.calls().iter().filter(|c| c.1 == "answerCallbackQuery").count();
     let start = Instant::now();
     while answers(&fake) == 0 {
         assert!(start.elapsed() < Duration::from_secs(15), "the worker never answered");
@@ -183,11 +264,19 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     fake.unscript("answerCallbackQuery");
     let start = Instant::now();
     while !fake.calls().iter().any(|c| c.1 == "editMessageText") {
-        assert!(start.elapsed() < Duration::from_secs(20), "the job was not retried: {:#?}", fake.calls());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the job was not retried: {:#?}",
+            fake.calls()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(answers(&fake) >= 2, "answered again on the retry");
-    assert_eq!(app.store().member(&applicant.id).await.unwrap().unwrap().status, MemberStatus::Approved, "decided once");
+    assert_eq!(
+        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        MemberStatus::Approved,
+        "decided once"
+    );
 }
 
 #[tokio::test]
@@ -207,18 +296,33 @@ async fn telegram_a_decision_on_the_web_shows_in_the_admin_chat() {
         assert!(start.elapsed() < Duration::from_secs(10), "the post was not recorded");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let r = app.post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")]).header("cookie", &admin).send().await.unwrap();
+    let r = app
+        .post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")])
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
     let start = Instant::now();
     let edit = loop {
-        if let Some(c) = calls(&app).await.into_iter().find(|c| c.method == "editMessageText" && c.params["message_id"] == message_id) {
+        if let Some(c) = calls(&app)
+            .await
+            .into_iter()
+            .find(|c| c.method == "editMessageText" && c.params["message_id"] == message_id)
+        {
             break c;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "the admin chat was not updated");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the admin chat was not updated"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     };
     assert_eq!(edit.params["chat_id"], ADMIN_CHAT);
     let text = edit.params["text"].as_str().unwrap();
-    assert!(text.contains("Web Decided") && text.contains(&format!("✅ <b>Approved</b> by {}", app.admin)), "{text}");
+    assert!(
+        text.contains("Web Decided") && text.contains(&format!("✅ <b>Approved</b> by {}", app.admin)),
+        "{text}"
+    );
     assert!(edit.params.get("reply_markup").is_none());
 }

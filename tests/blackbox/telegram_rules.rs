@@ -54,12 +54,32 @@ struct Screen {
 impl Screen {
     /// From a `sendMessage` or `editMessageText` call.
     fn of(call: &Call) -> Self {
-        let message_id = call.params.get("message_id").and_then(Value::as_i64).or_else(|| call.result["message_id"].as_i64()).unwrap();
+        let message_id = call
+            .params
+            .get("message_id")
+            .and_then(Value::as_i64)
+            .or_else(|| call.result["message_id"].as_i64())
+            .unwrap();
         let buttons = call.params["reply_markup"]["inline_keyboard"]
             .as_array()
-            .map(|rows| rows.iter().flat_map(|r| r.as_array().unwrap().iter().map(|b| (b["text"].as_str().unwrap().to_string(), b["callback_data"].as_str().unwrap().to_string()))).collect())
+            .map(|rows| {
+                rows.iter()
+                    .flat_map(|r| {
+                        r.as_array().unwrap().iter().map(|b| {
+                            (
+                                b["text"].as_str().unwrap().to_string(),
+                                b["callback_data"].as_str().unwrap().to_string(),
+                            )
+                        })
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        Self { message_id, text: call.params["text"].as_str().unwrap().to_string(), buttons }
+        Self {
+            message_id,
+            text: call.params["text"].as_str().unwrap().to_string(),
+            buttons,
+        }
     }
 
     fn labels(&self) -> Vec<&str> {
@@ -68,7 +88,12 @@ impl Screen {
 
     /// The data of the button whose label contains `label`.
     fn data(&self, label: &str) -> &str {
-        &self.buttons.iter().find(|(t, _)| t.contains(label)).unwrap_or_else(|| panic!("no {label:?} in {:?}", self.labels())).1
+        &self
+            .buttons
+            .iter()
+            .find(|(t, _)| t.contains(label))
+            .unwrap_or_else(|| panic!("no {label:?} in {:?}", self.labels()))
+            .1
     }
 }
 
@@ -80,7 +105,11 @@ async fn tap(app: &TestApp, from: i64, screen: &Screen, label: &str) -> (Call, O
 
 /// Splits a press's calls into the callback answer and the edit, if any.
 fn answered(calls: Vec<Call>) -> (Call, Option<Screen>) {
-    let answer = calls.iter().find(|c| c.method == "answerCallbackQuery").cloned().unwrap_or_else(|| panic!("unanswered: {calls:#?}"));
+    let answer = calls
+        .iter()
+        .find(|c| c.method == "answerCallbackQuery")
+        .cloned()
+        .unwrap_or_else(|| panic!("unanswered: {calls:#?}"));
     let edit = calls.iter().find(|c| c.method == "editMessageText").map(Screen::of);
     assert!(calls.len() <= 2, "{calls:#?}");
     (answer, edit)
@@ -100,9 +129,12 @@ fn now(app: &TestApp) -> i64 {
 async fn admin(app: &TestApp) {
     let ada = new_member(app, "Ada", Role::Admin, MemberStatus::Approved).await;
     link(app, &ada, ADA, "ada_l").await;
-    for (chat, kind, title, can_post) in
-        [(NEWS, "channel", "News", true), (CLUB, "supergroup", "Club", true), (READ_ONLY, "channel", "Read only", false), (TOPICS, "supergroup", "Gone", true)]
-    {
+    for (chat, kind, title, can_post) in [
+        (NEWS, "channel", "News", true),
+        (CLUB, "supergroup", "Club", true),
+        (READ_ONLY, "channel", "Read only", false),
+        (TOPICS, "supergroup", "Gone", true),
+    ] {
         let r = exchange(app, &membership(chat, kind, title, "administrator", can_post)).await;
         assert!(r.is_empty(), "joining a chat says nothing: {r:#?}");
     }
@@ -117,7 +149,9 @@ async fn telegram_rules_are_for_admins_only() {
     link(&app, &bob, BOB, "bob_b").await;
     assert!(only_message(&exchange(&app, &says(BOB, "/rules")).await, BOB).contains("Only Lodge admins"));
     let (answer, edit) = answered(exchange(&app, &press(BOB, 5, "fr:new")).await);
-    assert!(answer.params["text"].as_str().unwrap().contains("Only Lodge admins") && answer.params["show_alert"] == true);
+    assert!(
+        answer.params["text"].as_str().unwrap().contains("Only Lodge admins") && answer.params["show_alert"] == true
+    );
     assert!(edit.is_none());
     assert!(app.store().rule_draft(BOB, now(&app)).await.unwrap().is_none());
     // Unknown people are told the same.
@@ -135,12 +169,20 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     // Step 1: the chats the bot is in, by title.
     let (_, step1) = tap(&app, ADA, &list, "New rule").await;
     let step1 = step1.unwrap();
-    assert!(step1.text.contains("step 1 of 4") && step1.text.contains("source"), "{}", step1.text);
+    assert!(
+        step1.text.contains("step 1 of 4") && step1.text.contains("source"),
+        "{}",
+        step1.text
+    );
     assert_eq!(step1.labels(), ["👥 Club", "📢 News", "📢 Read only", "✖ Cancel"]);
     let (_, step2) = tap(&app, ADA, &step1, "News").await;
     let step2 = step2.unwrap();
     // Step 2: the source and chats the bot cannot post to are not offered.
-    assert!(step2.text.contains("<b>News</b> (<code>-1001000000710</code>)"), "{}", step2.text);
+    assert!(
+        step2.text.contains("<b>News</b> (<code>-1001000000710</code>)"),
+        "{}",
+        step2.text
+    );
     assert_eq!(step2.labels(), ["▫️ 👥 Club", "Done (0) ➡️", "⬅️ Back", "✖ Cancel"]);
     let (answer, edit) = tap(&app, ADA, &step2, "Done").await;
     assert!(answer.params["text"].as_str().unwrap().contains("at least one") && answer.params["show_alert"] == true);
@@ -155,10 +197,18 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     let refused = type_in(&app, ADA, &NEWS.to_string()).await;
     assert!(refused.text.contains("source chat"), "{}", refused.text);
     let step2b = type_in(&app, ADA, "-1001000000999:5").await;
-    assert!(step2b.text.contains("topic 5") && step2b.labels().contains(&"Done (2) ➡️"), "{} {:?}", step2b.text, step2b.labels());
+    assert!(
+        step2b.text.contains("topic 5") && step2b.labels().contains(&"Done (2) ➡️"),
+        "{} {:?}",
+        step2b.text,
+        step2b.labels()
+    );
     // The earlier message's buttons no longer act.
     let (answer, edit) = tap(&app, ADA, &step2, "Done").await;
-    assert!(answer.params["text"].as_str().unwrap().contains("does nothing any more"));
+    assert!(answer.params["text"]
+        .as_str()
+        .unwrap()
+        .contains("does nothing any more"));
     assert!(edit.is_none());
 
     // Step 3, Back and forth, step 4 with a bad then a good answer.
@@ -173,7 +223,11 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     assert!(step4.unwrap().text.contains("keywords"));
     assert!(type_in(&app, ADA, "release, -").await.text.contains("lone"));
     let confirm = type_in(&app, ADA, "release, -draft").await;
-    assert!(confirm.text.contains("<code>release</code>") && confirm.text.contains("never with <code>draft</code>"), "{}", confirm.text);
+    assert!(
+        confirm.text.contains("<code>release</code>") && confirm.text.contains("never with <code>draft</code>"),
+        "{}",
+        confirm.text
+    );
     assert!(type_in(&app, ADA, "more words").await.text.contains("use the buttons"));
 
     let (answer, done) = tap(&app, ADA, &confirm, "Create rule").await;
@@ -183,12 +237,24 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     assert_eq!(rules.len(), 1);
     let rule = serde_json::to_value(&rules[0]).unwrap();
     assert_eq!(rule["source_chat_id"], NEWS);
-    assert_eq!(rule["destinations"], json!([{"chat_id": CLUB, "thread_id": null}, {"chat_id": -1001000000999i64, "thread_id": 5}]));
-    assert_eq!((rule["mode"].as_str(), rule["fallback_to_copy"].as_bool()), (Some("copy"), Some(false)));
-    assert_eq!((rule["filters"]["include"].clone(), rule["filters"]["exclude"].clone()), (json!(["release"]), json!(["draft"])));
+    assert_eq!(
+        rule["destinations"],
+        json!([{"chat_id": CLUB, "thread_id": null}, {"chat_id": -1001000000999i64, "thread_id": 5}])
+    );
+    assert_eq!(
+        (rule["mode"].as_str(), rule["fallback_to_copy"].as_bool()),
+        (Some("copy"), Some(false))
+    );
+    assert_eq!(
+        (rule["filters"]["include"].clone(), rule["filters"]["exclude"].clone()),
+        (json!(["release"]), json!(["draft"]))
+    );
     // A second tap on Create makes no twin.
     let (answer, _) = tap(&app, ADA, &confirm, "Create rule").await;
-    assert!(answer.params["text"].as_str().unwrap().contains("does nothing any more"));
+    assert!(answer.params["text"]
+        .as_str()
+        .unwrap()
+        .contains("does nothing any more"));
     assert_eq!(app.store().forward_rules().await.unwrap().len(), 1);
 
     // The rule works: a matching post in News is copied to Club.
@@ -197,7 +263,10 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     exchange(&app, &post).await;
     let mut copied = false;
     for _ in 0..40 {
-        copied = crate::telegram::calls(&app).await.iter().any(|c| c.method == "copyMessage" && c.params["chat_id"] == CLUB && c.params["message_id"] == 7);
+        copied = crate::telegram::calls(&app)
+            .await
+            .iter()
+            .any(|c| c.method == "copyMessage" && c.params["chat_id"] == CLUB && c.params["message_id"] == 7);
         if copied {
             break;
         }
@@ -214,12 +283,19 @@ async fn telegram_rules_an_admin_switches_and_deletes_a_rule_from_the_list() {
     let store = app.store();
     for i in 0..9 {
         let body = json!({"source_chat_id": NEWS, "destinations": [{"chat_id": CLUB}], "mode": "forward"});
-        let rule = lodge::forwarding::ForwardRule::from_json(lodge::forwarding::RuleId::parse(&format!("rule-{i}")).unwrap(), &body).unwrap();
+        let rule = lodge::forwarding::ForwardRule::from_json(
+            lodge::forwarding::RuleId::parse(&format!("rule-{i}")).unwrap(),
+            &body,
+        )
+        .unwrap();
         store.create_forward_rule(&rule).await.unwrap();
     }
     let list = type_in(&app, ADA, "/rules").await;
     assert!(list.text.contains("(9)"));
-    assert_eq!(list.labels().iter().filter(|l| l.starts_with("✅ News → Club")).count(), 8);
+    assert_eq!(
+        list.labels().iter().filter(|l| l.starts_with("✅ News → Club")).count(),
+        8
+    );
     assert!(list.labels().contains(&"1/2") && list.labels().contains(&"▶️"));
     let (_, page2) = tap(&app, ADA, &list, "▶️").await;
     let page2 = page2.unwrap();
@@ -227,7 +303,13 @@ async fn telegram_rules_an_admin_switches_and_deletes_a_rule_from_the_list() {
 
     let (_, shown) = tap(&app, ADA, &page2, "News → Club").await;
     let shown = shown.unwrap();
-    assert!(shown.text.contains("<code>rule-8</code>") && shown.text.contains("✅ active") && shown.text.contains("forward (shows the source)"), "{}", shown.text);
+    assert!(
+        shown.text.contains("<code>rule-8</code>")
+            && shown.text.contains("✅ active")
+            && shown.text.contains("forward (shows the source)"),
+        "{}",
+        shown.text
+    );
     let (_, off) = tap(&app, ADA, &shown, "Disable").await;
     let off = off.unwrap();
     assert!(off.text.contains("⏸ disabled"));
@@ -265,7 +347,10 @@ async fn telegram_rules_a_draft_is_cancelled_by_button_or_command() {
     let (_, step2) = tap(&app, ADA, &step1.unwrap(), "News").await;
     let calls = exchange(&app, &says(ADA, "/cancel")).await;
     assert_eq!(calls.len(), 2, "{calls:#?}");
-    assert_eq!((calls[0].method.as_str(), calls[0].params["message_id"].as_i64()), ("editMessageText", Some(step2.unwrap().message_id)));
+    assert_eq!(
+        (calls[0].method.as_str(), calls[0].params["message_id"].as_i64()),
+        ("editMessageText", Some(step2.unwrap().message_id))
+    );
     assert!(calls[1].params["text"].as_str().unwrap().contains("Cancelled"));
     assert!(only_message(&exchange(&app, &says(ADA, "/cancel")).await, ADA).contains("nothing to cancel"));
     // Without a draft, an admin's text goes to the rest of the bot again.

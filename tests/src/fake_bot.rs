@@ -27,15 +27,24 @@ impl FakeBot {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let fake = FakeBot { inner: Arc::default(), url };
-        let app = Router::new().route("/{bot}/{method}", post(answer)).with_state(fake.clone());
+        let fake = FakeBot {
+            inner: Arc::default(),
+            url,
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", post(answer))
+            .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         fake
     }
 
     /// From now on `method` answers `status` with `body`.
     pub fn script(&self, method: &str, status: u16, body: Value) {
-        self.inner.lock().unwrap().scripted.insert(method.into(), (status, body));
+        self.inner
+            .lock()
+            .unwrap()
+            .scripted
+            .insert(method.into(), (status, body));
     }
 
     /// Back to answering `method` normally.
@@ -49,14 +58,24 @@ impl FakeBot {
     }
 }
 
-async fn answer(State(fake): State<FakeBot>, Path((bot, method)): Path<(String, String)>, Json(params): Json<Value>) -> Response {
+async fn answer(
+    State(fake): State<FakeBot>,
+    Path((bot, method)): Path<(String, String)>,
+    Json(params): Json<Value>,
+) -> Response {
     let mut inner = fake.inner.lock().unwrap();
     inner.calls.push((bot, method.clone(), params.clone()));
     if let Some((status, body)) = inner.scripted.get(&method) {
-        return (StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body.clone())).into_response();
+        return (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(body.clone()),
+        )
+            .into_response();
     }
     let result = match method.as_str() {
-        "sendMessage" => json!({"message_id": 1, "date": 0, "chat": {"id": params["chat_id"], "type": "private"}, "text": params["text"]}),
+        "sendMessage" => {
+            json!({"message_id": 1, "date": 0, "chat": {"id": params["chat_id"], "type": "private"}, "text": params["text"]})
+        }
         _ => json!(true),
     };
     Json(json!({"ok": true, "result": result})).into_response()

@@ -82,8 +82,16 @@ pub struct FakeTelegram {
     faults: Faults,
 }
 
-const SENDS: [&str; 8] =
-    ["sendMessage", "copyMessage", "forwardMessage", "copyMessages", "forwardMessages", "sendMediaGroup", "editMessageText", "editMessageCaption"];
+const SENDS: [&str; 8] = [
+    "sendMessage",
+    "copyMessage",
+    "forwardMessage",
+    "copyMessages",
+    "forwardMessages",
+    "sendMediaGroup",
+    "editMessageText",
+    "editMessageCaption",
+];
 
 impl FakeTelegram {
     pub async fn start() -> Self {
@@ -93,16 +101,32 @@ impl FakeTelegram {
     pub async fn start_with(limits: Option<SendLimits>, faults: Faults) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let inner = Inner { rng: 0x9E37_79B9_7F4A_7C15, ..Default::default() };
-        let fake = FakeTelegram { url, inner: Arc::new(Mutex::new(inner)), limits, faults };
-        let app = Router::new().route("/{bot}/{method}", post(answer)).with_state(fake.clone());
+        let inner = Inner {
+            rng: 0x9E37_79B9_7F4A_7C15,
+            ..Default::default()
+        };
+        let fake = FakeTelegram {
+            url,
+            inner: Arc::new(Mutex::new(inner)),
+            limits,
+            faults,
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", post(answer))
+            .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         fake
     }
 
     /// The next call of `method` answers `status` with `body` (queued, one-shot).
     pub fn fail_next(&self, method: &str, status: u16, body: Value) {
-        self.inner.lock().unwrap().once.entry(method.into()).or_default().push_back((status, body));
+        self.inner
+            .lock()
+            .unwrap()
+            .once
+            .entry(method.into())
+            .or_default()
+            .push_back((status, body));
     }
 
     /// Every send to `chat` answers `status` with `body` from now on.
@@ -115,7 +139,11 @@ impl FakeTelegram {
     }
 
     pub fn calls_of(&self, method: &str) -> Vec<Value> {
-        self.calls().into_iter().filter(|(m, _)| m == method).map(|(_, p)| p).collect()
+        self.calls()
+            .into_iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, p)| p)
+            .collect()
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
@@ -142,7 +170,11 @@ fn error(status: u16, description: &str, retry_after: Option<u64>) -> Response {
     if let Some(s) = retry_after {
         body["parameters"] = json!({"retry_after": s});
     }
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response()
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(body),
+    )
+        .into_response()
 }
 
 fn prune(window: &mut VecDeque<Instant>, now: Instant, span: Duration) {
@@ -153,10 +185,18 @@ fn prune(window: &mut VecDeque<Instant>, now: Instant, span: Duration) {
 
 /// Seconds until the window has room again (at least 1, as Telegram says).
 fn retry_after(window: &VecDeque<Instant>, now: Instant, span: Duration) -> u64 {
-    window.front().map(|t| (span.saturating_sub(now.duration_since(*t))).as_secs_f64().ceil() as u64).unwrap_or(1).max(1)
+    window
+        .front()
+        .map(|t| (span.saturating_sub(now.duration_since(*t))).as_secs_f64().ceil() as u64)
+        .unwrap_or(1)
+        .max(1)
 }
 
-async fn answer(State(fake): State<FakeTelegram>, Path((_bot, method)): Path<(String, String)>, Json(params): Json<Value>) -> Response {
+async fn answer(
+    State(fake): State<FakeTelegram>,
+    Path((_bot, method)): Path<(String, String)>,
+    Json(params): Json<Value>,
+) -> Response {
     let is_send = SENDS.contains(&method.as_str());
     let chat = params.get("chat_id").and_then(Value::as_i64).unwrap_or_default();
     // Faults first, before anything is recorded or posted.
@@ -164,10 +204,18 @@ async fn answer(State(fake): State<FakeTelegram>, Path((_bot, method)): Path<(St
         let mut i = fake.inner.lock().unwrap();
         i.calls.push((method.clone(), params.clone()));
         if let Some((status, body)) = i.once.get_mut(&method).and_then(VecDeque::pop_front) {
-            return (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response();
+            return (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Json(body),
+            )
+                .into_response();
         }
         if let Some((status, body)) = i.per_chat.get(&chat).filter(|_| is_send).cloned() {
-            return (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response();
+            return (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Json(body),
+            )
+                .into_response();
         }
         let mut hang = false;
         if is_send && (fake.faults.server_error > 0.0 || fake.faults.timeout > 0.0) {
@@ -194,7 +242,11 @@ async fn answer(State(fake): State<FakeTelegram>, Path((_bot, method)): Path<(St
     }
     let mut i = fake.inner.lock().unwrap();
     let now = Instant::now();
-    let count = params.get("message_ids").or_else(|| params.get("media")).and_then(Value::as_array).map_or(1, Vec::len);
+    let count = params
+        .get("message_ids")
+        .or_else(|| params.get("media"))
+        .and_then(Value::as_array)
+        .map_or(1, Vec::len);
     if let (Some(l), true) = (fake.limits, is_send) {
         prune(&mut i.bot_window, now, Duration::from_secs(1));
         if i.bot_window.len() + count > l.bot_per_sec {
@@ -238,7 +290,11 @@ async fn answer(State(fake): State<FakeTelegram>, Path((_bot, method)): Path<(St
                 None => params.get("message_id").and_then(Value::as_i64).into_iter().collect(),
             };
             let dest_ids = new_ids(&mut i, count);
-            let text = params.get("text").or_else(|| params.get("caption")).and_then(Value::as_str).map(str::to_string);
+            let text = params
+                .get("text")
+                .or_else(|| params.get("caption"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
             i.deliveries.push(Delivery {
                 method: method.clone(),
                 chat_id: chat,
@@ -250,16 +306,33 @@ async fn answer(State(fake): State<FakeTelegram>, Path((_bot, method)): Path<(St
                 at: now,
             });
             match method.as_str() {
-                "copyMessages" | "forwardMessages" => json!(dest_ids.iter().map(|id| json!({"message_id": id})).collect::<Vec<_>>()),
-                "sendMediaGroup" => json!(dest_ids.iter().map(|id| json!({"message_id": id, "date": 0, "chat": {"id": chat, "type": "channel"}})).collect::<Vec<_>>()),
+                "copyMessages" | "forwardMessages" => {
+                    json!(dest_ids.iter().map(|id| json!({"message_id": id})).collect::<Vec<_>>())
+                }
+                "sendMediaGroup" => json!(dest_ids
+                    .iter()
+                    .map(|id| json!({"message_id": id, "date": 0, "chat": {"id": chat, "type": "channel"}}))
+                    .collect::<Vec<_>>()),
                 "copyMessage" => json!({"message_id": dest_ids[0]}),
-                _ => json!({"message_id": dest_ids[0], "date": 0, "chat": {"id": chat, "type": "channel"}, "text": text}),
+                _ => {
+                    json!({"message_id": dest_ids[0], "date": 0, "chat": {"id": chat, "type": "channel"}, "text": text})
+                }
             }
         }
         "editMessageText" | "editMessageCaption" => {
             let message_id = params.get("message_id").and_then(Value::as_i64).unwrap_or_default();
-            let text = params.get("text").or_else(|| params.get("caption")).and_then(Value::as_str).unwrap_or_default().to_string();
-            i.edits.push(Edit { method: method.clone(), chat_id: chat, message_id, text: text.clone() });
+            let text = params
+                .get("text")
+                .or_else(|| params.get("caption"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            i.edits.push(Edit {
+                method: method.clone(),
+                chat_id: chat,
+                message_id,
+                text: text.clone(),
+            });
             json!({"message_id": message_id, "date": 0, "chat": {"id": chat, "type": "channel"}, "text": text})
         }
         "getMe" => json!({"id": 1, "is_bot": true, "first_name": "Lodge", "username": "lodge_test_bot"}),

@@ -12,7 +12,10 @@ use lodge_local::{Options, Stack};
 use serde::Deserialize;
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the repo").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repo")
+        .to_path_buf()
 }
 
 /// One AWS stand-in per test binary: `LODGE_TEST_MOTO_URL`, or a `moto_server`
@@ -23,9 +26,12 @@ pub fn moto_url() -> String {
         if let Ok(url) = std::env::var("LODGE_TEST_MOTO_URL") {
             return url;
         }
-        let venv = std::env::var("LODGE_VENV").map(PathBuf::from).unwrap_or_else(|_| repo_root().join(".venv"));
+        let venv = std::env::var("LODGE_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo_root().join(".venv"));
         let port = lodge_local::free_port().expect("free port");
-        let (bin, args) = lodge_local::moto::launcher(&venv, port).unwrap_or_else(|e| panic!("{e}; run the tests with `make test`"));
+        let (bin, args) =
+            lodge_local::moto::launcher(&venv, port).unwrap_or_else(|e| panic!("{e}; run the tests with `make test`"));
         // The watchdog loop ends moto when the test process (its parent) exits.
         let script = format!(
             "{} {} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
@@ -35,7 +41,10 @@ pub fn moto_url() -> String {
         );
         // Deliberately not waited for: the watchdog outlives every test and ends with the process.
         #[allow(clippy::zombie_processes)]
-        std::process::Command::new("bash").args(["-c", &script]).spawn().expect("start moto");
+        std::process::Command::new("bash")
+            .args(["-c", &script])
+            .spawn()
+            .expect("start moto");
         let url = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -50,7 +59,10 @@ pub fn moto_url() -> String {
 }
 
 pub fn unique(label: &str) -> String {
-    format!("{label}-{}", &lodge::crypto::sha256_hex(lodge::crypto::random_token(16).as_bytes())[..10])
+    format!(
+        "{label}-{}",
+        &lodge::crypto::sha256_hex(lodge::crypto::random_token(16).as_bytes())[..10]
+    )
 }
 
 pub struct TestApp {
@@ -88,14 +100,33 @@ impl TestApp {
         let prefix = opts.prefix.clone();
         let overrides = opts.overrides.clone().into_iter().collect();
         let stack = lodge_local::start(opts).await.expect("local stack starts");
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { url: stack.url.clone(), stack, clock, admin, http, prefix, overrides }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            url: stack.url.clone(),
+            stack,
+            clock,
+            admin,
+            http,
+            prefix,
+            overrides,
+        }
     }
 
     /// Stops every function and starts fresh ones on the same table and
     /// queues — a cold start / redeploy: only what is stored survives.
     pub async fn restart(self) -> Self {
-        let TestApp { stack, clock, admin, http, prefix, overrides, .. } = self;
+        let TestApp {
+            stack,
+            clock,
+            admin,
+            http,
+            prefix,
+            overrides,
+            ..
+        } = self;
         stack.stop();
         drop(stack);
         // A long poll the old pollers abandoned is still open in the stand-in
@@ -107,7 +138,15 @@ impl TestApp {
         opts.admin_email = admin.clone();
         opts.overrides = overrides.iter().cloned().collect();
         let stack = lodge_local::start(opts).await.expect("local stack restarts");
-        Self { url: stack.url.clone(), stack, clock, admin, http, prefix, overrides }
+        Self {
+            url: stack.url.clone(),
+            stack,
+            clock,
+            admin,
+            http,
+            prefix,
+            overrides,
+        }
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -128,15 +167,28 @@ impl TestApp {
     }
 
     pub fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
-        self.http.post(self.at(path)).header("accept", "application/json").json(&body)
+        self.http
+            .post(self.at(path))
+            .header("accept", "application/json")
+            .json(&body)
     }
 
     pub async fn outbox(&self) -> Vec<Mail> {
-        self.get("/_local/outbox").send().await.expect("outbox").json().await.expect("outbox json")
+        self.get("/_local/outbox")
+            .send()
+            .await
+            .expect("outbox")
+            .json()
+            .await
+            .expect("outbox json")
     }
 
     pub async fn mails_to(&self, email: &str) -> Vec<Mail> {
-        self.outbox().await.into_iter().filter(|m| m.to.iter().any(|t| t == email)).collect()
+        self.outbox()
+            .await
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == email))
+            .collect()
     }
 
     /// The code in the newest sign-in email to `email`.
@@ -151,14 +203,23 @@ impl TestApp {
         let r = self.post_form("/auth/email", &[("email", email)]).send().await.unwrap();
         assert_eq!(r.status(), 200, "requesting a code for {email}");
         let code = self.latest_code(email).await;
-        let r = self.post_form("/auth/code", &[("email", email), ("code", &code)]).send().await.unwrap();
+        let r = self
+            .post_form("/auth/code", &[("email", email), ("code", &code)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "redeeming the code for {email}");
         session_cookie(&r).expect("a session cookie")
     }
 
     /// Creates an invite as the member behind `cookie`; returns its code.
     pub async fn invite(&self, cookie: &str) -> String {
-        let r = self.post_json("/api/invites", serde_json::json!({})).header("cookie", cookie).send().await.unwrap();
+        let r = self
+            .post_json("/api/invites", serde_json::json!({}))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201, "creating an invite");
         let body: serde_json::Value = r.json().await.unwrap();
         body["code"].as_str().unwrap().to_string()
@@ -166,10 +227,21 @@ impl TestApp {
 
     /// Joins with `code` as `email` and signs in; returns the session cookie.
     pub async fn join(&self, code: &str, email: &str) -> String {
-        let r = self.post_form(&format!("/invite/{code}/activate"), &[("email", email)]).send().await.unwrap();
+        let r = self
+            .post_form(&format!("/invite/{code}/activate"), &[("email", email)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "activating {code}");
         let sign_in = self.latest_code(email).await;
-        let r = self.post_form("/auth/code", &[("email", email), ("code", &sign_in), ("next", "/intro")]).send().await.unwrap();
+        let r = self
+            .post_form(
+                "/auth/code",
+                &[("email", email), ("code", &sign_in), ("next", "/intro")],
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303);
         session_cookie(&r).expect("session")
     }
@@ -180,9 +252,22 @@ impl TestApp {
         let email = format!("{}@example.org", unique("new"));
         let cookie = self.join(&code, &email).await;
         let about = "I studied here in 2015 and would love to meet old friends again.";
-        let r = self.post_form("/intro", &[("name", name), ("about", about), ("links", "")]).header("cookie", &cookie).send().await.unwrap();
+        let r = self
+            .post_form("/intro", &[("name", name), ("about", about), ("links", "")])
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "submitting the intro");
-        let me: serde_json::Value = self.get("/api/me").header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+        let me: serde_json::Value = self
+            .get("/api/me")
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(me["member"]["status"], "on_review");
         (email, cookie, me["member"]["id"].as_str().unwrap().to_string())
     }
@@ -196,7 +281,10 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("expected mail to {to} did not arrive: {:?}", self.mails_to(to).await.iter().map(|m| &m.subject).collect::<Vec<_>>());
+        panic!(
+            "expected mail to {to} did not arrive: {:?}",
+            self.mails_to(to).await.iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
     }
 
     pub fn table(&self) -> String {
@@ -213,7 +301,9 @@ impl TestApp {
 }
 
 pub fn serde_urlencoded_pairs(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }
 
 pub fn extract_code(html: &str) -> Option<String> {

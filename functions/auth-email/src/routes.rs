@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::pages::{ConfirmPage, LoginPage, MePage, SENT_NOTICE};
-use lodge::web::{page as render, CodePage};
 use crate::State;
+use lodge::web::{page as render, CodePage};
 
 fn member_json(m: &lodge::store::members::Member) -> serde_json::Value {
     json!({
@@ -27,10 +27,17 @@ async fn viewer(state: &State, ctx: &Ctx) -> Result<Option<Viewer>, WebError> {
 
 /// Counts one sign-in request from this client IP.
 async fn ip_gate(state: &State, ctx: &Ctx) -> Result<(), WebError> {
-    match state.store.hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now()).await? {
+    match state
+        .store
+        .hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now())
+        .await?
+    {
         RateDecision::Allowed => Ok(()),
         RateDecision::Limited { retry_after_secs } => Err(WebError::too_many(
-            format!("Too many sign-in attempts from your network — try again in {} minutes.", (retry_after_secs + 59) / 60),
+            format!(
+                "Too many sign-in attempts from your network — try again in {} minutes.",
+                (retry_after_secs + 59) / 60
+            ),
             retry_after_secs,
         )),
     }
@@ -41,7 +48,15 @@ pub async fn login_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     if viewer(state, ctx).await?.is_some() {
         return Ok(web::redirect(&next));
     }
-    render(StatusCode::OK, LoginPage { layout: Layout::new("Sign in", None), email: "", next: &next, error: None })
+    render(
+        StatusCode::OK,
+        LoginPage {
+            layout: Layout::new("Sign in", None),
+            email: "",
+            next: &next,
+            error: None,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -59,7 +74,12 @@ pub async fn request_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Repl
         Ok(e) => e,
         Err(msg) if ctx.wants_json => return Err(WebError::invalid(msg)),
         Err(msg) => {
-            let page = LoginPage { layout: Layout::new("Sign in", None), email: &form.email, next: &next, error: Some(msg) };
+            let page = LoginPage {
+                layout: Layout::new("Sign in", None),
+                email: &form.email,
+                next: &next,
+                error: Some(msg),
+            };
             return render(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
@@ -71,7 +91,10 @@ pub async fn request_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Repl
         // Same reply whether or not the address is a member's.
         Ok(Issued::Sent | Issued::NotAMember) => {
             if ctx.wants_json {
-                return Ok(web::json(StatusCode::ACCEPTED, &json!({"status": "code_requested", "message": SENT_NOTICE})));
+                return Ok(web::json(
+                    StatusCode::ACCEPTED,
+                    &json!({"status": "code_requested", "message": SENT_NOTICE}),
+                ));
             }
             let page = CodePage {
                 layout: Layout::new("Enter your code", None),
@@ -108,10 +131,25 @@ pub fn confirm_page(ctx: &Ctx) -> Result<Reply, WebError> {
     let next = safe_next(ctx.query_param("next"));
     if Email::parse(email).is_err() || LoginCode::parse(code).is_err() {
         // A mangled link: let them type the code instead.
-        let page = CodePage { layout: Layout::new("Enter your code", None), email, code: "", next: &next, notice: None, error: None };
+        let page = CodePage {
+            layout: Layout::new("Enter your code", None),
+            email,
+            code: "",
+            next: &next,
+            notice: None,
+            error: None,
+        };
         return render(StatusCode::OK, page);
     }
-    render(StatusCode::OK, ConfirmPage { layout: Layout::new("Confirm sign-in", None), email, code, next: &next })
+    render(
+        StatusCode::OK,
+        ConfirmPage {
+            layout: Layout::new("Confirm sign-in", None),
+            email,
+            code,
+            next: &next,
+        },
+    )
 }
 
 pub async fn redeem_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
@@ -140,7 +178,11 @@ pub async fn redeem_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply
         Err(msg) => return page_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", msg),
     };
     ip_gate(state, ctx).await?;
-    match state.codes.redeem(&email, &code, |m| state.sessions.new_session(m, ctx.user_agent())).await {
+    match state
+        .codes
+        .redeem(&email, &code, |m| state.sessions.new_session(m, ctx.user_agent()))
+        .await
+    {
         Ok((member, session)) => {
             tracing::info!(member = %member.id, "signed in");
             let cookie = state.sessions.cookie_for(&session, app);
@@ -159,7 +201,11 @@ pub async fn redeem_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply
 }
 
 fn signed_out(state: &State, ctx: &Ctx, app: &AppUrl) -> Reply {
-    let reply = if ctx.wants_json { web::json(StatusCode::OK, &json!({"status": "signed_out"})) } else { web::redirect("/login") };
+    let reply = if ctx.wants_json {
+        web::json(StatusCode::OK, &json!({"status": "signed_out"}))
+    } else {
+        web::redirect("/login")
+    };
     web::with_cookie(reply, &state.sessions.clear_cookie(app))
 }
 

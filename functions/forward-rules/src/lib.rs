@@ -40,7 +40,10 @@ pub async fn handler(state: &State, req: Request) -> Reply {
         match route.as_str() {
             "GET /api/admin/forward-rules" => list(state).await,
             "POST /api/admin/forward-rules" => create(state, &ctx, &admin).await,
-            "GET /api/admin/forward-rules/{id}" => Ok(web::json(StatusCode::OK, &json!({"rule": found(state, &ctx).await?.to_json()}))),
+            "GET /api/admin/forward-rules/{id}" => Ok(web::json(
+                StatusCode::OK,
+                &json!({"rule": found(state, &ctx).await?.to_json()}),
+            )),
             "PUT /api/admin/forward-rules/{id}" => replace(state, &ctx, &admin).await,
             "DELETE /api/admin/forward-rules/{id}" => delete(state, &ctx, &admin).await,
             _ => Err(WebError::not_found()),
@@ -50,7 +53,11 @@ pub async fn handler(state: &State, req: Request) -> Reply {
 }
 
 async fn admin(state: &State, ctx: &Ctx) -> Result<Viewer, WebError> {
-    let viewer = state.sessions.viewer(&ctx.headers).await?.ok_or_else(WebError::unauthorized)?;
+    let viewer = state
+        .sessions
+        .viewer(&ctx.headers)
+        .await?
+        .ok_or_else(WebError::unauthorized)?;
     if viewer.member.role != Role::Admin || !viewer.is_approved() {
         return Err(WebError::forbidden("Only admins manage forwarding rules."));
     }
@@ -62,7 +69,8 @@ fn invalid(e: RuleError) -> WebError {
 }
 
 fn body(ctx: &Ctx) -> Result<Value, WebError> {
-    serde_json::from_slice(&ctx.body).map_err(|e| WebError::bad_request(format!("body: is not valid JSON ({e})")).with_code("invalid_rule"))
+    serde_json::from_slice(&ctx.body)
+        .map_err(|e| WebError::bad_request(format!("body: is not valid JSON ({e})")).with_code("invalid_rule"))
 }
 
 fn path_id(ctx: &Ctx) -> Result<RuleId, WebError> {
@@ -70,11 +78,21 @@ fn path_id(ctx: &Ctx) -> Result<RuleId, WebError> {
 }
 
 async fn found(state: &State, ctx: &Ctx) -> Result<ForwardRule, WebError> {
-    state.store.forward_rule(&path_id(ctx)?).await?.ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule."))
+    state
+        .store
+        .forward_rule(&path_id(ctx)?)
+        .await?
+        .ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule."))
 }
 
 async fn list(state: &State) -> Result<Reply, WebError> {
-    let rules: Vec<Value> = state.store.forward_rules().await?.iter().map(ForwardRule::to_json).collect();
+    let rules: Vec<Value> = state
+        .store
+        .forward_rules()
+        .await?
+        .iter()
+        .map(ForwardRule::to_json)
+        .collect();
     Ok(web::json(StatusCode::OK, &json!({"rules": rules})))
 }
 
@@ -90,7 +108,11 @@ async fn create(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebEr
             tracing::info!(rule = %rule.id, by = %admin.member.id, "forward rule created");
             Ok(web::json(StatusCode::CREATED, &json!({"rule": rule.to_json()})))
         }
-        Err(StoreError::Conflict) => Err(WebError::new(StatusCode::CONFLICT, "conflict", format!("id: a rule {} already exists.", rule.id))),
+        Err(StoreError::Conflict) => Err(WebError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("id: a rule {} already exists.", rule.id),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -104,8 +126,16 @@ async fn replace(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebE
             tracing::info!(rule = %rule.id, by = %admin.member.id, "forward rule replaced");
             Ok(web::json(StatusCode::OK, &json!({"rule": rule.to_json()})))
         }
-        Ok(false) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
-        Err(StoreError::Cancelled { .. }) => Err(WebError::new(StatusCode::CONFLICT, "conflict", "The rule changed meanwhile; read it again.")),
+        Ok(false) => Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such rule.",
+        )),
+        Err(StoreError::Cancelled { .. }) => Err(WebError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "The rule changed meanwhile; read it again.",
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -117,7 +147,11 @@ async fn delete(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebEr
             tracing::info!(rule = %id, by = %admin.member.id, "forward rule deleted");
             Ok(web::json(StatusCode::OK, &json!({"status": "deleted", "id": id})))
         }
-        Ok(false) | Err(StoreError::Cancelled { .. }) => Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule.")),
+        Ok(false) | Err(StoreError::Cancelled { .. }) => Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such rule.",
+        )),
         Err(e) => Err(e.into()),
     }
 }

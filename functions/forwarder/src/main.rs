@@ -3,6 +3,13 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lodge::telemetry::init();
-    let state = forwarder::State::from_env(&lodge::Env::process(), &lodge::aws::load().await, lodge::clock::system())?;
-    run(service_fn(|event: LambdaEvent<_>| async { Ok::<_, Error>(forwarder::handler(&state, event.payload).await) })).await
+    let state = forwarder::State::from_env(
+        &lodge::Env::process(),
+        &lodge::aws::load().await,
+        lodge::clock::system(),
+    )?;
+    run(service_fn(|event: LambdaEvent<_>| async {
+        Ok::<_, Error>(forwarder::handler(&state, event.payload).await)
+    }))
+    .await
 }

@@ -15,7 +15,9 @@ pub struct State {
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self { store: Store::from_env(env, aws)? })
+        Ok(Self {
+            store: Store::from_env(env, aws)?,
+        })
     }
 }
 

@@ -4,5 +4,8 @@ use lambda_http::{run, service_fn, Error};
 async fn main() -> Result<(), Error> {
     lodge::telemetry::init();
     let state = health::State::from_env(&lodge::Env::process(), &lodge::aws::load().await)?;
-    run(service_fn(|req| async { Ok::<_, Error>(health::handler(&state, req).await) })).await
+    run(service_fn(|req| async {
+        Ok::<_, Error>(health::handler(&state, req).await)
+    }))
+    .await
 }

@@ -16,14 +16,39 @@ use lodge::web::page as render;
 /// The page for an invite that cannot be used, with the right status.
 fn gone(err: ActivateError) -> Result<Reply, WebError> {
     let (status, heading, body) = match err {
-        ActivateError::Unknown => (StatusCode::NOT_FOUND, "Invite not found", "There is no invite with this code. Check the link, or ask the member who invited you for a new one."),
-        ActivateError::Used => (StatusCode::GONE, "This invite has been used", "Each invite works once, and this one already has. Ask the member who invited you for a new one."),
-        ActivateError::JustUsed => (StatusCode::CONFLICT, "This invite has just been used", "Someone joined with this invite a moment ago. Ask the member who invited you for a new one."),
-        ActivateError::Revoked => (StatusCode::GONE, "This invite was withdrawn", "The member who created it revoked it. Ask them, or another member, for a new one."),
-        ActivateError::Expired => (StatusCode::GONE, "This invite has expired", "Invites are valid for a limited time. Ask the member who invited you for a new one."),
+        ActivateError::Unknown => (
+            StatusCode::NOT_FOUND,
+            "Invite not found",
+            "There is no invite with this code. Check the link, or ask the member who invited you for a new one.",
+        ),
+        ActivateError::Used => (
+            StatusCode::GONE,
+            "This invite has been used",
+            "Each invite works once, and this one already has. Ask the member who invited you for a new one.",
+        ),
+        ActivateError::JustUsed => (
+            StatusCode::CONFLICT,
+            "This invite has just been used",
+            "Someone joined with this invite a moment ago. Ask the member who invited you for a new one.",
+        ),
+        ActivateError::Revoked => (
+            StatusCode::GONE,
+            "This invite was withdrawn",
+            "The member who created it revoked it. Ask them, or another member, for a new one.",
+        ),
+        ActivateError::Expired => (
+            StatusCode::GONE,
+            "This invite has expired",
+            "Invites are valid for a limited time. Ask the member who invited you for a new one.",
+        ),
         ActivateError::Store(e) => return Err(e.into()),
     };
-    let page = NoticePage { layout: Layout::new(heading, None), heading: heading.into(), body: body.into(), link: Some(("/login".into(), "Already a member? Sign in".into())) };
+    let page = NoticePage {
+        layout: Layout::new(heading, None),
+        heading: heading.into(),
+        body: body.into(),
+        link: Some(("/login".into(), "Already a member? Sign in".into())),
+    };
     render(status, page)
 }
 
@@ -39,7 +64,13 @@ pub async fn landing(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     match invite {
         Ok(invite) => render(
             StatusCode::OK,
-            InvitePage { layout: Layout::new("You are invited", None), code: invite.code.as_str(), inviter: &invite.created_by_name, email: "", error: None },
+            InvitePage {
+                layout: Layout::new("You are invited", None),
+                code: invite.code.as_str(),
+                inviter: &invite.created_by_name,
+                email: "",
+                error: None,
+            },
         ),
         Err(e) => gone(e),
     }
@@ -60,31 +91,68 @@ pub async fn activate(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
     let email = match Email::parse(&form.email) {
         Ok(e) => e,
         Err(msg) => {
-            let inviter = state.store.invite(&code).await?.map(|i| i.created_by_name).unwrap_or_default();
-            let page = InvitePage { layout: Layout::new("You are invited", None), code: code.as_str(), inviter: &inviter, email: &form.email, error: Some(msg) };
+            let inviter = state
+                .store
+                .invite(&code)
+                .await?
+                .map(|i| i.created_by_name)
+                .unwrap_or_default();
+            let page = InvitePage {
+                layout: Layout::new("You are invited", None),
+                code: code.as_str(),
+                inviter: &inviter,
+                email: &form.email,
+                error: Some(msg),
+            };
             return render(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
-    if let RateDecision::Limited { retry_after_secs } = state.store.hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now()).await? {
-        return Err(WebError::too_many("Too many attempts from your network — try again later.", retry_after_secs));
+    if let RateDecision::Limited { retry_after_secs } = state
+        .store
+        .hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now())
+        .await?
+    {
+        return Err(WebError::too_many(
+            "Too many attempts from your network — try again later.",
+            retry_after_secs,
+        ));
     }
     let (notice, next) = match invites::activate(&state.store, &code, &email, state.clock.now()).await {
         Ok(Activation::Joined(m)) => {
             tracing::info!(member = %m.id, invite = ?code, "joined");
-            ("Welcome! We sent a sign-in code to your email. Enter it to continue to your intro.", "/intro")
+            (
+                "Welcome! We sent a sign-in code to your email. Enter it to continue to your intro.",
+                "/intro",
+            )
         }
-        Ok(Activation::Resumed(_)) => ("Welcome back! We sent you a new sign-in code. Enter it to continue to your intro.", "/intro"),
-        Ok(Activation::AlreadyMember(_)) => ("This email already belongs to a member, so the invite was not used. We sent a sign-in code instead.", "/"),
+        Ok(Activation::Resumed(_)) => (
+            "Welcome back! We sent you a new sign-in code. Enter it to continue to your intro.",
+            "/intro",
+        ),
+        Ok(Activation::AlreadyMember(_)) => (
+            "This email already belongs to a member, so the invite was not used. We sent a sign-in code instead.",
+            "/",
+        ),
         Err(e) => return gone(e),
     };
     match state.codes.issue(app, &email, next).await {
         Ok(Issued::Sent | Issued::NotAMember) => {}
         Ok(Issued::QuotaExceeded { minutes }) => {
-            return Err(WebError::too_many(format!("Too many codes requested — try again in {minutes} minutes."), minutes * 60))
+            return Err(WebError::too_many(
+                format!("Too many codes requested — try again in {minutes} minutes."),
+                minutes * 60,
+            ))
         }
         Err(IssueError::Store(e)) => return Err(e.into()),
         Err(IssueError::Mail(e)) => return Err(WebError::unavailable("the email service", e)),
     }
-    let page = CodePage { layout: Layout::new("Enter your code", None), email: email.as_str(), code: "", next, notice: Some(notice), error: None };
+    let page = CodePage {
+        layout: Layout::new("Enter your code", None),
+        email: email.as_str(),
+        code: "",
+        next,
+        notice: Some(notice),
+        error: None,
+    };
     render(StatusCode::OK, page)
 }

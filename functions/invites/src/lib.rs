@@ -55,4 +55,3 @@ pub async fn handler(state: &State, req: Request) -> Reply {
     })
     .await
 }
-

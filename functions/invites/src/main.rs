@@ -3,6 +3,13 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lodge::telemetry::init();
-    let state = invites::State::from_env(&lodge::Env::process(), &lodge::aws::load().await, lodge::clock::system())?;
-    run(service_fn(|req| async { Ok::<_, Error>(invites::handler(&state, req).await) })).await
+    let state = invites::State::from_env(
+        &lodge::Env::process(),
+        &lodge::aws::load().await,
+        lodge::clock::system(),
+    )?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(invites::handler(&state, req).await)
+    }))
+    .await
 }

@@ -70,16 +70,31 @@ pub async fn list(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
             .collect();
         return Ok(web::json(StatusCode::OK, &json!({"invites": items})));
     }
-    let created = ctx.query_param("created").and_then(|c| InviteCode::parse(c).ok()).map(|c| app.join(&format!("/invite/{c}")));
+    let created = ctx
+        .query_param("created")
+        .and_then(|c| InviteCode::parse(c).ok())
+        .map(|c| app.join(&format!("/invite/{c}")));
     let quota = (v.member.role == Role::Member).then_some(state.limits.per_month);
-    render(StatusCode::OK, InvitesPage { layout: Layout::new("Invites", v.name()), rows, created, quota })
+    render(
+        StatusCode::OK,
+        InvitesPage {
+            layout: Layout::new("Invites", v.name()),
+            rows,
+            created,
+            quota,
+        },
+    )
 }
 
 pub async fn revoke(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let code = InviteCode::parse(ctx.param("code")?).map_err(|_| WebError::not_found())?;
     if !invites::revoke(&state.store, &v.member, &code).await? {
-        return Err(WebError::new(StatusCode::CONFLICT, "not_revocable", "Only your own unused invites can be revoked."));
+        return Err(WebError::new(
+            StatusCode::CONFLICT,
+            "not_revocable",
+            "Only your own unused invites can be revoked.",
+        ));
     }
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &json!({"code": code, "status": "revoked"})));

@@ -51,4 +51,3 @@ pub async fn handler(state: &State, req: Request) -> Reply {
     })
     .await
 }
-

@@ -22,12 +22,20 @@ pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     queue_page(&v, &members, None, StatusCode::OK)
 }
 
-fn queue_page(v: &lodge::auth::Viewer, members: &[lodge::store::members::Member], notice: Option<String>, status: StatusCode) -> Result<Reply, WebError> {
+fn queue_page(
+    v: &lodge::auth::Viewer,
+    members: &[lodge::store::members::Member],
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Reply, WebError> {
     let page = ModerationPage {
         layout: Layout::new("Moderation", v.name()),
         entries: members
             .iter()
-            .map(|m| QueueEntry { member: m, submitted: m.intro_submitted_at.map(lodge::clock::format_utc).unwrap_or_default() })
+            .map(|m| QueueEntry {
+                member: m,
+                submitted: m.intro_submitted_at.map(lodge::clock::format_utc).unwrap_or_default(),
+            })
             .collect(),
         reasons: RejectReason::PRESETS.iter().map(|r| (r.code(), r.label())).collect(),
         notice,
@@ -51,7 +59,8 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let decision = match form.decision.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject(
-            RejectReason::parse(form.reason.as_deref().unwrap_or_default(), form.text.as_deref()).map_err(WebError::invalid)?,
+            RejectReason::parse(form.reason.as_deref().unwrap_or_default(), form.text.as_deref())
+                .map_err(WebError::invalid)?,
         ),
         _ => return Err(WebError::invalid("The decision must be “approve” or “reject”.")),
     };
@@ -60,26 +69,62 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Ok(Outcome::Applied { member }) => {
             state
                 .notify
-                .send(&Notification::Decided { member_id: member.id.clone(), at: now }, NOTIFY_VERSION)
+                .send(
+                    &Notification::Decided {
+                        member_id: member.id.clone(),
+                        at: now,
+                    },
+                    NOTIFY_VERSION,
+                )
                 .await
                 .map_err(|e| WebError::unavailable("the notification queue", e))?;
-            let what = if member.status == MemberStatus::Approved { "approved" } else { "rejected" };
-            (StatusCode::OK, format!("{} was {what}.", member.name()), json!({"status": what, "member_id": member.id}))
+            let what = if member.status == MemberStatus::Approved {
+                "approved"
+            } else {
+                "rejected"
+            };
+            (
+                StatusCode::OK,
+                format!("{} was {what}.", member.name()),
+                json!({"status": what, "member_id": member.id}),
+            )
         }
-        Ok(Outcome::AlreadyDecided { decided_by_name, decision, at }) => {
+        Ok(Outcome::AlreadyDecided {
+            decided_by_name,
+            decision,
+            at,
+        }) => {
             // If the first attempt's notification was lost (SQS failed after the
             // decision was stored), this repairs it; the notifier dedups by (member, at).
-            let _ = state.notify.send(&Notification::Decided { member_id: id.clone(), at }, NOTIFY_VERSION).await;
+            let _ = state
+                .notify
+                .send(
+                    &Notification::Decided {
+                        member_id: id.clone(),
+                        at,
+                    },
+                    NOTIFY_VERSION,
+                )
+                .await;
             (
-            StatusCode::CONFLICT,
-            format!("Already {decision} by {decided_by_name} at {} — nothing changed.", lodge::clock::format_utc(at)),
-            json!({"error": {"code": "already_decided", "message": format!("Already {decision} by {decided_by_name}."), "decided_by": decided_by_name, "decision": decision}}),
-        )
+                StatusCode::CONFLICT,
+                format!(
+                    "Already {decision} by {decided_by_name} at {} — nothing changed.",
+                    lodge::clock::format_utc(at)
+                ),
+                json!({"error": {"code": "already_decided", "message": format!("Already {decision} by {decided_by_name}."), "decided_by": decided_by_name, "decision": decision}}),
+            )
         }
         Err(ModerationError::NotFound) => return Err(WebError::not_found()),
-        Err(ModerationError::NotAllowed) => return Err(WebError::forbidden("Only moderators and admins can moderate.")),
+        Err(ModerationError::NotAllowed) => {
+            return Err(WebError::forbidden("Only moderators and admins can moderate."))
+        }
         Err(ModerationError::NotOnReview) => {
-            return Err(WebError::new(StatusCode::CONFLICT, "not_on_review", "This member is not waiting for review."))
+            return Err(WebError::new(
+                StatusCode::CONFLICT,
+                "not_on_review",
+                "This member is not waiting for review.",
+            ))
         }
         Err(ModerationError::Store(e)) => return Err(e.into()),
     };
@@ -92,11 +137,21 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 
 pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_staff(ctx).await?;
-    let member = state.store.member(&member_id(ctx)?).await?.ok_or_else(WebError::not_found)?;
+    let member = state
+        .store
+        .member(&member_id(ctx)?)
+        .await?
+        .ok_or_else(WebError::not_found)?;
     let history = moderation::history(&state.store, &member.id).await?;
     let page = MemberAdminPage {
         layout: Layout::new(member.name().to_string(), v.name()),
-        history: history.into_iter().map(|d| { let at = lodge::clock::format_utc(d.at); (d, at) }).collect(),
+        history: history
+            .into_iter()
+            .map(|d| {
+                let at = lodge::clock::format_utc(d.at);
+                (d, at)
+            })
+            .collect(),
         member: &member,
         viewer_is_admin: v.member.role == Role::Admin,
     };
@@ -111,22 +166,41 @@ struct RoleForm {
 /// Admins grant and revoke the moderator role (admins come from configuration).
 pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     state.sessions.require_admin(ctx).await?;
-    let member = state.store.member(&member_id(ctx)?).await?.ok_or_else(WebError::not_found)?;
+    let member = state
+        .store
+        .member(&member_id(ctx)?)
+        .await?
+        .ok_or_else(WebError::not_found)?;
     let form: RoleForm = ctx.fields()?;
     let role = match form.role.as_str() {
         "moderator" => Role::Moderator,
         "member" => Role::Member,
-        _ => return Err(WebError::invalid("The role must be “moderator” or “member”; admins are set by configuration.")),
+        _ => {
+            return Err(WebError::invalid(
+                "The role must be “moderator” or “member”; admins are set by configuration.",
+            ))
+        }
     };
     if member.role == Role::Admin {
-        return Err(WebError::new(StatusCode::CONFLICT, "is_admin", "Admins are set by configuration (AdminEmails)."));
+        return Err(WebError::new(
+            StatusCode::CONFLICT,
+            "is_admin",
+            "Admins are set by configuration (AdminEmails).",
+        ));
     }
     if member.status != MemberStatus::Approved {
-        return Err(WebError::new(StatusCode::CONFLICT, "not_approved", "Only approved members can moderate."));
+        return Err(WebError::new(
+            StatusCode::CONFLICT,
+            "not_approved",
+            "Only approved members can moderate.",
+        ));
     }
     state.store.set_role(&member, role).await?;
     if ctx.wants_json {
-        return Ok(web::json(StatusCode::OK, &json!({"member_id": member.id, "role": role})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"member_id": member.id, "role": role}),
+        ));
     }
     Ok(web::redirect(&format!("/admin/members/{}", member.id)))
 }

@@ -15,7 +15,11 @@ pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let now = state.clock.now();
     let invites = state.store.invites_of(&v.member.id).await?;
-    let on_review = if v.member.role.can_moderate() { state.store.members_in_status(MemberStatus::OnReview).await?.len() } else { 0 };
+    let on_review = if v.member.role.can_moderate() {
+        state.store.members_in_status(MemberStatus::OnReview).await?.len()
+    } else {
+        0
+    };
     let page = HomePage {
         layout: Layout::new("Home", v.name()),
         member: &v.member,
@@ -30,9 +34,18 @@ pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let id = lodge::domain::MemberId::parse(ctx.param("id")?).map_err(|_| WebError::not_found())?;
-    let member = state.store.member(&id).await?.filter(|m| m.status == MemberStatus::Approved).ok_or_else(WebError::not_found)?;
+    let member = state
+        .store
+        .member(&id)
+        .await?
+        .filter(|m| m.status == MemberStatus::Approved)
+        .ok_or_else(WebError::not_found)?;
     let invited_by = match &member.invited_by {
-        Some(by) => state.store.member(by).await?.map(|m| (format!("/members/{}", m.id), m.name().to_string())),
+        Some(by) => state
+            .store
+            .member(by)
+            .await?
+            .map(|m| (format!("/members/{}", m.id), m.name().to_string())),
         None => None,
     };
     let page = ProfilePage {
@@ -51,7 +64,13 @@ pub async fn status(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     match v.member.status {
         MemberStatus::Approved => Ok(web::redirect("/")),
         MemberStatus::Intro => Ok(web::redirect("/intro")),
-        _ => render(StatusCode::OK, StatusPage { layout: Layout::new("Your membership", v.name()), member: &v.member }),
+        _ => render(
+            StatusCode::OK,
+            StatusPage {
+                layout: Layout::new("Your membership", v.name()),
+                member: &v.member,
+            },
+        ),
     }
 }
 
@@ -61,7 +80,12 @@ pub async fn intro_form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         return Ok(web::redirect("/status"));
     }
     let links = v.member.links.join("\n");
-    let rejected_because = v.member.last_decision.as_ref().filter(|_| v.member.status == MemberStatus::Rejected).and_then(|d| d.reason.clone());
+    let rejected_because = v
+        .member
+        .last_decision
+        .as_ref()
+        .filter(|_| v.member.status == MemberStatus::Rejected)
+        .and_then(|d| d.reason.clone());
     let page = IntroPage {
         layout: Layout::new("Your intro", v.name()),
         name: v.member.display_name.as_deref().unwrap_or_default(),
@@ -109,7 +133,13 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Ok(member) => {
             state
                 .notify
-                .send(&Notification::IntroSubmitted { member_id: member.id.clone(), at: now }, NOTIFY_VERSION)
+                .send(
+                    &Notification::IntroSubmitted {
+                        member_id: member.id.clone(),
+                        at: now,
+                    },
+                    NOTIFY_VERSION,
+                )
                 .await
                 .map_err(|e| WebError::unavailable("the notification queue", e))?;
             Ok(web::redirect("/status"))
@@ -117,9 +147,22 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Err(IntroError::NotEditable) => {
             // A retry after a lost notification: send it again (the notifier dedups).
             if let (MemberStatus::OnReview, Some(at)) = (v.member.status, v.member.intro_submitted_at) {
-                let _ = state.notify.send(&Notification::IntroSubmitted { member_id: v.member.id.clone(), at }, NOTIFY_VERSION).await;
+                let _ = state
+                    .notify
+                    .send(
+                        &Notification::IntroSubmitted {
+                            member_id: v.member.id.clone(),
+                            at,
+                        },
+                        NOTIFY_VERSION,
+                    )
+                    .await;
             }
-            Err(WebError::new(StatusCode::CONFLICT, "not_editable", "Your intro is with the moderators already."))
+            Err(WebError::new(
+                StatusCode::CONFLICT,
+                "not_editable",
+                "Your intro is with the moderators already.",
+            ))
         }
         Err(IntroError::Store(e)) => Err(e.into()),
     }

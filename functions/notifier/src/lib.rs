@@ -7,9 +7,9 @@ use lodge::config::AppUrl;
 use lodge::domain::{Email, MemberId};
 use lodge::mail::{self, Letter, Mailer};
 use lodge::queue::{self, MessageError, Notification, NOTIFY_VERSION};
-use lodge::store::{Key, Store, StoreError};
 use lodge::store::members::{DecisionSummary, Member};
 use lodge::store::telegram::IntroPost;
+use lodge::store::{Key, Store, StoreError};
 use lodge::telegram::types::{ChatId, EditMessageText, LinkPreviewOptions, SendMessage};
 use lodge::telegram::{intro, BotApi, BotError, BotSettings};
 use lodge::{ConfigError, Env, SharedClock};
@@ -34,9 +34,14 @@ impl State {
             store: Store::from_env(env, aws)?,
             mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
             // Not behind the API, so the template can pass the API's URL here.
-            app: env.app_url()?.ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
+            app: env
+                .app_url()?
+                .ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
             clock,
-            bot: env.optional("LODGE_TELEGRAM_BOT_TOKEN").map(|_| BotApi::from_env(env)).transpose()?,
+            bot: env
+                .optional("LODGE_TELEGRAM_BOT_TOKEN")
+                .map(|_| BotApi::from_env(env))
+                .transpose()?,
             admin_chat: BotSettings::from_env(env)?.admin_chat_id,
         })
     }
@@ -57,16 +62,35 @@ async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
 /// Sends unless a delivery with this id was recorded before.
 async fn send_once(state: &State, id: &str, to: &Email, letter: &Letter) -> Result<(), MessageError> {
     let done = Key::done("notify", id);
-    if state.store.get::<serde_json::Value>(&done).await.map_err(retry)?.is_some() {
+    if state
+        .store
+        .get::<serde_json::Value>(&done)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(());
     }
-    state.mailer.send(to, letter).await.map_err(|e| MessageError::Retry(e.to_string()))?;
+    state
+        .mailer
+        .send(to, letter)
+        .await
+        .map_err(|e| MessageError::Retry(e.to_string()))?;
     let now = state.clock.now();
-    state.store.put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400})).await.map_err(retry)
+    state
+        .store
+        .put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400}))
+        .await
+        .map_err(retry)
 }
 
 async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
-    let member = state.store.member(member_id).await.map_err(retry)?.ok_or_else(|| MessageError::Drop("member gone".into()))?;
+    let member = state
+        .store
+        .member(member_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| MessageError::Drop("member gone".into()))?;
     let review = state.app.join("/admin/moderation");
     let letter = mail::notice(
         &format!("New intro to review: {}", member.name()),
@@ -79,12 +103,19 @@ async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result
     );
     for staff in state.store.staff().await.map_err(retry)? {
         if staff.member_id != member.id {
-            send_once(state, &format!("intro#{member_id}#{at}#{}", staff.member_id), &staff.email, &letter).await?;
+            send_once(
+                state,
+                &format!("intro#{member_id}#{at}#{}", staff.member_id),
+                &staff.email,
+                &letter,
+            )
+            .await?;
         }
     }
     if let Some(chat) = state.admin_chat {
-        let post = SendMessage::html(chat, intro::intro_text(&member, &state.app))
-            .markup(lodge::telegram::types::ReplyMarkup::Inline(intro::moderation_keyboard(&member.id)));
+        let post = SendMessage::html(chat, intro::intro_text(&member, &state.app)).markup(
+            lodge::telegram::types::ReplyMarkup::Inline(intro::moderation_keyboard(&member.id)),
+        );
         telegram_once(state, &format!("intro-tg#{member_id}#{at}"), &post, Some(member_id)).await?;
     }
     Ok(())
@@ -94,17 +125,35 @@ async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result
 /// 429/5xx/network come back through SQS; a refusal (bot removed from the
 /// chat, user blocked it) is final and only logged.
 /// With `intro_of`, the sent message is recorded as that member's intro post.
-async fn telegram_once(state: &State, id: &str, msg: &SendMessage, intro_of: Option<&MemberId>) -> Result<Delivery, MessageError> {
-    let Some(bot) = &state.bot else { return Ok(Delivery::Off) };
+async fn telegram_once(
+    state: &State,
+    id: &str,
+    msg: &SendMessage,
+    intro_of: Option<&MemberId>,
+) -> Result<Delivery, MessageError> {
+    let Some(bot) = &state.bot else {
+        return Ok(Delivery::Off);
+    };
     let done = Key::done("notify", id);
-    if state.store.get::<serde_json::Value>(&done).await.map_err(retry)?.is_some() {
+    if state
+        .store
+        .get::<serde_json::Value>(&done)
+        .await
+        .map_err(retry)?
+        .is_some()
+    {
         return Ok(Delivery::Sent);
     }
     let now = state.clock.now();
     match bot.send_message(msg).await {
         Ok(sent) => {
             if let Some(member) = intro_of {
-                let post = IntroPost { chat_id: sent.chat.id, message_id: sent.message_id, at: now, expires_at: now + 90 * 86_400 };
+                let post = IntroPost {
+                    chat_id: sent.chat.id,
+                    message_id: sent.message_id,
+                    at: now,
+                    expires_at: now + 90 * 86_400,
+                };
                 state.store.put_intro_post(member, &post).await.map_err(retry)?;
             }
         }
@@ -118,7 +167,11 @@ async fn telegram_once(state: &State, id: &str, msg: &SendMessage, intro_of: Opt
             return Ok(Delivery::Failed);
         }
     }
-    state.store.put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400})).await.map_err(retry)?;
+    state
+        .store
+        .put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400}))
+        .await
+        .map_err(retry)?;
     Ok(Delivery::Sent)
 }
 
@@ -133,7 +186,12 @@ enum Delivery {
 }
 
 async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
-    let member = state.store.member(member_id).await.map_err(retry)?.ok_or_else(|| MessageError::Drop("member gone".into()))?;
+    let member = state
+        .store
+        .member(member_id)
+        .await
+        .map_err(retry)?
+        .ok_or_else(|| MessageError::Drop("member gone".into()))?;
     let Some(decision) = member.last_decision.clone().filter(|d| d.at == at) else {
         return Err(MessageError::Drop("a newer decision superseded this one".into()));
     };
@@ -160,7 +218,11 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
     send_once(state, &format!("decided#{member_id}#{at}"), &member.email, &letter).await?;
     if let Some(link) = member.telegram.as_ref().filter(|t| !t.unreachable) {
         let text = if decision.decision == "approved" {
-            format!("Welcome to Lodge, {}! Your intro was approved: {}", lodge::telegram::escape(member.name()), state.app.join("/"))
+            format!(
+                "Welcome to Lodge, {}! Your intro was approved: {}",
+                lodge::telegram::escape(member.name()),
+                state.app.join("/")
+            )
         } else {
             format!(
                 "Your intro was not approved yet. The moderators said: {}\nYou can edit it and send it again: {}",
@@ -171,7 +233,11 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
         let msg = SendMessage::html(link.user_id, text);
         if telegram_once(state, &format!("decided-tg#{member_id}#{at}"), &msg, None).await? == Delivery::Blocked {
             // Stop messaging them until they write to the bot again.
-            state.store.set_telegram_unreachable(&member.id, link.user_id, true).await.map_err(retry)?;
+            state
+                .store
+                .set_telegram_unreachable(&member.id, link.user_id, true)
+                .await
+                .map_err(retry)?;
         }
     }
     show_decision_in_admin_chat(state, &member, &decision).await
@@ -181,7 +247,9 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
 /// made), removing its buttons. Repeating it changes nothing.
 async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &DecisionSummary) -> Result<(), MessageError> {
     let Some(bot) = &state.bot else { return Ok(()) };
-    let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else { return Ok(()) };
+    let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else {
+        return Ok(());
+    };
     let edit = EditMessageText {
         chat_id: ChatId::Id(post.chat_id),
         message_id: post.message_id,

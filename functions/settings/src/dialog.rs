@@ -16,17 +16,18 @@ use crate::State;
 pub const EXPORT_LINK_SECS: u64 = 15 * 60;
 
 fn wants_yaml(ctx: &Ctx) -> bool {
-    ctx.query_param("format") == Some("yaml")
-        || ctx.header("accept").is_some_and(|a| a.contains("yaml"))
+    ctx.query_param("format") == Some("yaml") || ctx.header("accept").is_some_and(|a| a.contains("yaml"))
 }
 
 pub async fn export_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     state.sessions.require_admin(ctx).await?;
-    let stored = state
-        .store
-        .dialog_tree()
-        .await?
-        .ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, "no_dialog", "No dialog tree has been imported yet."))?;
+    let stored = state.store.dialog_tree().await?.ok_or_else(|| {
+        WebError::new(
+            StatusCode::NOT_FOUND,
+            "no_dialog",
+            "No dialog tree has been imported yet.",
+        )
+    })?;
     if wants_yaml(ctx) {
         return Ok(lambda_http::Response::builder()
             .status(StatusCode::OK)
@@ -41,10 +42,15 @@ pub async fn import_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_admin(ctx).await?;
     let text = std::str::from_utf8(&ctx.body).map_err(|_| WebError::bad_request("The body is not UTF-8 text."))?;
     if text.trim().is_empty() {
-        return Err(WebError::bad_request("Send the dialog tree as YAML or JSON in the body."));
+        return Err(WebError::bad_request(
+            "Send the dialog tree as YAML or JSON in the body.",
+        ));
     }
     let tree = DialogTree::parse(text).map_err(|problems| WebError::invalid(problems.join("; ")))?;
-    state.store.put_dialog_tree(&tree, &v.member.id, state.clock.now()).await?;
+    state
+        .store
+        .put_dialog_tree(&tree, &v.member.id, state.clock.now())
+        .await?;
     let nodes = count(&tree.root);
     tracing::info!(member = %v.member.id, nodes, "dialog tree imported");
     Ok(web::json(StatusCode::OK, &json!({"status": "saved", "nodes": nodes})))
@@ -58,7 +64,11 @@ pub async fn export_log(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_admin(ctx).await?;
     let entries = state.store.interactions().await?;
     let now = state.clock.now();
-    let key = format!("exports/dialog-log-{}-{}.csv", lodge::clock::rfc3339(now).replace(':', ""), lodge::crypto::random_token(6));
+    let key = format!(
+        "exports/dialog-log-{}-{}.csv",
+        lodge::clock::rfc3339(now).replace(':', ""),
+        lodge::crypto::random_token(6)
+    );
     state
         .s3
         .put_object()
@@ -80,5 +90,8 @@ pub async fn export_log(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .await
         .map_err(|e| WebError::unavailable("file storage", aws_sdk_s3::error::DisplayErrorContext(e)))?;
     tracing::info!(member = %v.member.id, rows = entries.len(), "dialog log exported");
-    Ok(web::json(StatusCode::OK, &json!({"url": url.uri(), "rows": entries.len(), "expires_in": EXPORT_LINK_SECS})))
+    Ok(web::json(
+        StatusCode::OK,
+        &json!({"url": url.uri(), "rows": entries.len(), "expires_in": EXPORT_LINK_SECS}),
+    ))
 }

@@ -60,4 +60,3 @@ pub async fn handler(state: &State, req: Request) -> Reply {
     })
     .await
 }
-

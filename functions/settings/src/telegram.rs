@@ -37,10 +37,20 @@ struct SettingsPage<'a> {
 /// send a signed-in member's browser to `/auth/telegram` with the
 /// attacker's (validly signed) Telegram data and link the attacker's account.
 fn widget_state(state: &State, session_id: &str) -> String {
-    lodge::crypto::hmac_hex(state.session_key.expose().as_bytes(), format!("telegram-widget:{session_id}").as_bytes())[..32].to_string()
+    lodge::crypto::hmac_hex(
+        state.session_key.expose().as_bytes(),
+        format!("telegram-widget:{session_id}").as_bytes(),
+    )[..32]
+        .to_string()
 }
 
-fn page(state: &State, app: &AppUrl, v: &lodge::auth::Viewer, deep_link: Option<String>, notice: Option<&str>) -> Result<Reply, WebError> {
+fn page(
+    state: &State,
+    app: &AppUrl,
+    v: &lodge::auth::Viewer,
+    deep_link: Option<String>,
+    notice: Option<&str>,
+) -> Result<Reply, WebError> {
     let m = &v.member;
     let query = web_query(&[("state", &widget_state(state, v.session.id.as_str()))]);
     let page = SettingsPage {
@@ -54,12 +64,16 @@ fn page(state: &State, app: &AppUrl, v: &lodge::auth::Viewer, deep_link: Option<
         notice,
     };
     let mut reply = web::html(StatusCode::OK, page.render().map_err(WebError::internal)?);
-    reply.headers_mut().insert("content-security-policy", WIDGET_CSP.parse().expect("static header"));
+    reply
+        .headers_mut()
+        .insert("content-security-policy", WIDGET_CSP.parse().expect("static header"));
     Ok(reply)
 }
 
 fn web_query(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 pub async fn settings_page(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
@@ -75,13 +89,20 @@ pub async fn settings_page(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Rep
 pub async fn new_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
     let v = state.sessions.require(ctx).await?;
     if state.bot.username.is_none() {
-        return Err(WebError::new(StatusCode::SERVICE_UNAVAILABLE, "telegram_off", "Telegram is not set up for this Lodge."));
+        return Err(WebError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "telegram_off",
+            "Telegram is not set up for this Lodge.",
+        ));
     }
     let token = state.store.issue_link_token(&v.member.id, state.clock.now()).await?;
     let link = state.bot.start_link(token.expose()).expect("username checked above");
     tracing::info!(member = %v.member.id, "telegram link issued");
     if ctx.wants_json {
-        return Ok(web::json(StatusCode::OK, &json!({"url": link, "expires_in": LINK_TOKEN_TTL_SECS})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"url": link, "expires_in": LINK_TOKEN_TTL_SECS}),
+        ));
     }
     page(state, app, &v, Some(link), None)
 }
@@ -91,7 +112,10 @@ pub async fn unlink(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let unlinked = state.store.unlink_telegram(&v.member).await?;
     tracing::info!(member = %v.member.id, unlinked, "telegram unlink");
     if ctx.wants_json {
-        return Ok(web::json(StatusCode::OK, &json!({"status": if unlinked { "unlinked" } else { "not_linked" }})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"status": if unlinked { "unlinked" } else { "not_linked" }}),
+        ));
     }
     Ok(web::redirect("/settings?telegram=unlinked"))
 }
@@ -100,23 +124,40 @@ pub async fn unlink(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 /// plus our `state`.
 pub async fn widget(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     // Signed out: sign in first, then link from the settings page.
-    let Some(v) = state.sessions.viewer(&ctx.headers).await? else { return Ok(web::redirect("/login?next=%2Fsettings")) };
+    let Some(v) = state.sessions.viewer(&ctx.headers).await? else {
+        return Ok(web::redirect("/login?next=%2Fsettings"));
+    };
     let mut fields: BTreeMap<String, String> = ctx.query.clone().into_iter().collect();
     let given_state = fields.remove("state").unwrap_or_default();
     let expected = widget_state(state, v.session.id.as_str());
     if !lodge::crypto::constant_time_eq(given_state.as_bytes(), expected.as_bytes()) {
-        return Err(WebError::forbidden("This Telegram login did not start from your settings page. Please use the button there."));
+        return Err(WebError::forbidden(
+            "This Telegram login did not start from your settings page. Please use the button there.",
+        ));
     }
     let user = widget::verify(&fields, &state.bot_token, state.clock.now()).map_err(|e| match e {
         WidgetError::Incomplete => WebError::bad_request(e.to_string()),
         WidgetError::BadSignature => WebError::forbidden(e.to_string()).with_code("bad_signature"),
         WidgetError::Stale => WebError::new(StatusCode::UNAUTHORIZED, "stale_login", e.to_string()),
     })?;
-    match state.store.attach_telegram(v.member.clone(), user.id, user.username.as_deref(), state.clock.now(), None).await {
+    match state
+        .store
+        .attach_telegram(
+            v.member.clone(),
+            user.id,
+            user.username.as_deref(),
+            state.clock.now(),
+            None,
+        )
+        .await
+    {
         Ok((member, outcome)) => {
             tracing::info!(member = %member.id, ?outcome, "telegram linked by widget");
             if ctx.wants_json {
-                return Ok(web::json(StatusCode::OK, &json!({"status": "linked", "telegram_user_id": user.id})));
+                return Ok(web::json(
+                    StatusCode::OK,
+                    &json!({"status": "linked", "telegram_user_id": user.id}),
+                ));
             }
             Ok(web::redirect("/settings?telegram=linked"))
         }

@@ -14,12 +14,20 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("start", "Start, or link your Lodge account"),
     ("help", "What I can do"),
     ("me", "Your Lodge account"),
-    ("whois", "Who is this? Reply to a message, forward one, or /whois @username"),
+    (
+        "whois",
+        "Who is this? Reply to a message, forward one, or /whois @username",
+    ),
     ("invite", "A new invite link (approved members)"),
 ];
 
 /// True when the command was ours.
-pub(crate) async fn run(turn: &Turn<'_>, msg: &Message, member: Option<&Member>, cmd: &Command) -> Result<bool, WebError> {
+pub(crate) async fn run(
+    turn: &Turn<'_>,
+    msg: &Message,
+    member: Option<&Member>,
+    cmd: &Command,
+) -> Result<bool, WebError> {
     let private = msg.chat.is_private();
     match cmd.name.as_str() {
         "start" if !private => Ok(false),
@@ -99,7 +107,12 @@ enum Target<'a> {
 }
 
 fn target<'a>(msg: &'a Message, arg: &'a str) -> Option<Target<'a>> {
-    if let Some(name) = arg.split_whitespace().next().and_then(|a| a.strip_prefix('@')).filter(|n| !n.is_empty()) {
+    if let Some(name) = arg
+        .split_whitespace()
+        .next()
+        .and_then(|a| a.strip_prefix('@'))
+        .filter(|n| !n.is_empty())
+    {
         return Some(Target::Username(name));
     }
     if let Some(replied) = &msg.reply_to_message {
@@ -126,7 +139,8 @@ pub(crate) async fn whois(turn: &Turn<'_>, msg: &Message, member: Option<&Member
     let store = &turn.state.store;
     let (who, found) = match target(msg, arg) {
         None => {
-            let text = "Reply to someone's message with /whois, forward me one of their messages, or send /whois @username.";
+            let text =
+                "Reply to someone's message with /whois, forward me one of their messages, or send /whois @username.";
             return reply::send(turn, SendMessage::html(chat, text).reply_to(msg.message_id), member).await;
         }
         Some(Target::Hidden) => {
@@ -139,14 +153,20 @@ pub(crate) async fn whois(turn: &Turn<'_>, msg: &Message, member: Option<&Member
     // Applicants and rejected people are not shown: only the club's members.
     let text = match found.filter(|m| m.status == MemberStatus::Approved) {
         Some(m) => format!("{} is <b>{}</b>: {}", escape(&who), name_of(&m), profile_link(turn, &m)),
-        None => format!("{} is not a Lodge member (or has not linked their Telegram account).", escape(&who)),
+        None => format!(
+            "{} is not a Lodge member (or has not linked their Telegram account).",
+            escape(&who)
+        ),
     };
     reply::send(turn, SendMessage::html(chat, text).reply_to(msg.message_id), member).await
 }
 
 async fn invite(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {
     let text = match member {
-        None => format!("Link your Lodge account first (Settings: {}).", turn.app.join("/settings")),
+        None => format!(
+            "Link your Lodge account first (Settings: {}).",
+            turn.app.join("/settings")
+        ),
         Some(m) => match lodge::invites::create(&turn.state.store, m, turn.now, turn.state.invite_limits).await {
             Ok(invite) => {
                 tracing::info!(member = %m.id, "invite created in telegram");
@@ -175,7 +195,10 @@ mod tests {
         let registered = script.matches("{\"command\": \"").count();
         assert_eq!(registered, super::COMMANDS.len());
         for (name, what) in super::COMMANDS {
-            assert!(script.contains(&format!("{{\"command\": \"{name}\", \"description\": \"{what}\"}}")), "/{name}");
+            assert!(
+                script.contains(&format!("{{\"command\": \"{name}\", \"description\": \"{what}\"}}")),
+                "/{name}"
+            );
         }
     }
 }

@@ -15,15 +15,27 @@ const HINT: &str = "Please choose one of the buttons below.";
 const MAX_LOGGED_INPUT: usize = 200;
 
 /// `/start` (or a configured command): the root. False when there is no tree.
-pub(crate) async fn enter(turn: &Turn<'_>, msg: &Message, member: Option<&Member>, input: &str) -> Result<bool, WebError> {
-    let Some(stored) = turn.state.store.dialog_tree().await? else { return Ok(false) };
+pub(crate) async fn enter(
+    turn: &Turn<'_>,
+    msg: &Message,
+    member: Option<&Member>,
+    input: &str,
+) -> Result<bool, WebError> {
+    let Some(stored) = turn.state.store.dialog_tree().await? else {
+        return Ok(false);
+    };
     let root = &stored.tree.root;
     show(turn, msg, member, root, input, "enter", None).await?;
     Ok(true)
 }
 
 /// Text that is not a command.
-pub(crate) async fn free_text(turn: &Turn<'_>, msg: &Message, member: Option<&Member>, text: &str) -> Result<(), WebError> {
+pub(crate) async fn free_text(
+    turn: &Turn<'_>,
+    msg: &Message,
+    member: Option<&Member>,
+    text: &str,
+) -> Result<(), WebError> {
     let Some(stored) = turn.state.store.dialog_tree().await? else {
         let answer = if member.is_some() {
             "I answer commands only — /help lists them."
@@ -39,7 +51,15 @@ pub(crate) async fn free_text(turn: &Turn<'_>, msg: &Message, member: Option<&Me
     show(turn, msg, member, step.node(), text, step.kind(), hint).await
 }
 
-async fn show(turn: &Turn<'_>, msg: &Message, member: Option<&Member>, node: &Node, input: &str, step: &str, hint: Option<&str>) -> Result<(), WebError> {
+async fn show(
+    turn: &Turn<'_>,
+    msg: &Message,
+    member: Option<&Member>,
+    node: &Node,
+    input: &str,
+    step: &str,
+    hint: Option<&str>,
+) -> Result<(), WebError> {
     let Some(from) = &msg.from else { return Ok(()) };
     let store = &turn.state.store;
     if hint.is_none() {

@@ -52,7 +52,9 @@ impl State {
             settings: BotSettings::from_env(env)?,
             secret: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
-            jobs: env.optional("LODGE_TELEGRAM_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            jobs: env
+                .optional("LODGE_TELEGRAM_QUEUE_URL")
+                .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
             invite_limits: InviteLimits::from_env(env)?,
             clock,
         })
@@ -80,11 +82,19 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     // Before anything else: an unauthenticated request has no side effect.
     let given = ctx.header(SECRET_HEADER).unwrap_or_default();
     if !crypto::constant_time_eq(given.as_bytes(), state.secret.expose().as_bytes()) {
-        return Err(WebError::new(StatusCode::UNAUTHORIZED, "unauthorized", "The secret token is missing or wrong."));
+        return Err(WebError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The secret token is missing or wrong.",
+        ));
     }
     let update: Update = serde_json::from_slice(&ctx.body)
         .map_err(|e| WebError::bad_request(format!("The body is not a Telegram update: {e}.")))?;
-    let turn = Turn { state, app: ctx.app_url(&state.app)?, now: state.clock.now() };
+    let turn = Turn {
+        state,
+        app: ctx.app_url(&state.app)?,
+        now: state.clock.now(),
+    };
     if !state.store.claim_update(update.update_id, turn.now).await? {
         tracing::info!(update_id = update.update_id, "duplicate update");
         return Ok(web::json(StatusCode::OK, &json!({"status": "duplicate"})));
@@ -98,7 +108,10 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     match dispatch(&turn, &update).await {
         Ok(handled) => {
             tracing::info!(update_id = update.update_id, handled, "update");
-            Ok(web::json(StatusCode::OK, &json!({"status": if handled { "handled" } else { "ignored" }})))
+            Ok(web::json(
+                StatusCode::OK,
+                &json!({"status": if handled { "handled" } else { "ignored" }}),
+            ))
         }
         Err(e) => {
             // Give the update back: Telegram redelivers on non-2xx.
@@ -110,8 +123,14 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 
 /// Hands posts from forwarding sources to the forwarding ingestion.
 async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
-    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| WebError::bad_request(format!("The body is not JSON: {e}.")))?;
-    state.forwarding.update(&raw).await.map(|_| ()).map_err(|e| WebError::unavailable("the forwarding queue", e))
+    let raw: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| WebError::bad_request(format!("The body is not JSON: {e}.")))?;
+    state
+        .forwarding
+        .update(&raw)
+        .await
+        .map(|_| ())
+        .map_err(|e| WebError::unavailable("the forwarding queue", e))
 }
 
 /// True when the update meant something to the bot.
@@ -127,7 +146,9 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         return bot_membership(turn, change).await;
     }
     let Some(msg) = &update.message else { return Ok(false) };
-    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else { return Ok(false) };
+    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
+        return Ok(false);
+    };
     let private = msg.chat.is_private();
     // Forwards may be photos or files: any forward in private is a /whois.
     let forwarded = private && msg.is_forward();
@@ -143,7 +164,10 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
             turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
         }
         if link.username != from.username {
-            turn.state.store.refresh_telegram_username(&m.id, from.id, from.username.as_deref()).await?;
+            turn.state
+                .store
+                .refresh_telegram_username(&m.id, from.id, from.username.as_deref())
+                .await?;
         }
     }
     // An admin's draft rule takes typed ids and forwarded posts first.
@@ -157,7 +181,11 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);
     }
     match command {
-        Some(Command { name, arg: _, for_other_bot: true }) => {
+        Some(Command {
+            name,
+            arg: _,
+            for_other_bot: true,
+        }) => {
             tracing::debug!(command = %name, "command for another bot");
             Ok(false)
         }
@@ -200,7 +228,11 @@ pub(crate) fn parse_command(text: &str, bot: Option<&str>) -> Option<Command> {
         (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
         _ => false,
     };
-    Some(Command { name: name.to_lowercase(), arg: arg.trim().to_string(), for_other_bot })
+    Some(Command {
+        name: name.to_lowercase(),
+        arg: arg.trim().to_string(),
+        for_other_bot,
+    })
 }
 
 /// The member's name for messages (escaped for HTML).
@@ -219,10 +251,24 @@ mod tests {
     #[test]
     fn commands_parse_with_and_without_bot_names() {
         let c = parse_command("/start abc", Some("lodge_bot")).unwrap();
-        assert_eq!((c.name.as_str(), c.arg.as_str(), c.for_other_bot), ("start", "abc", false));
-        assert!(!parse_command("/WhoIs@Lodge_Bot @ada", Some("lodge_bot")).unwrap().for_other_bot);
-        assert_eq!(parse_command("/whois@lodge_bot @ada", Some("lodge_bot")).unwrap().arg, "@ada");
-        assert!(parse_command("/help@other_bot", Some("lodge_bot")).unwrap().for_other_bot);
+        assert_eq!(
+            (c.name.as_str(), c.arg.as_str(), c.for_other_bot),
+            ("start", "abc", false)
+        );
+        assert!(
+            !parse_command("/WhoIs@Lodge_Bot @ada", Some("lodge_bot"))
+                .unwrap()
+                .for_other_bot
+        );
+        assert_eq!(
+            parse_command("/whois@lodge_bot @ada", Some("lodge_bot")).unwrap().arg,
+            "@ada"
+        );
+        assert!(
+            parse_command("/help@other_bot", Some("lodge_bot"))
+                .unwrap()
+                .for_other_bot
+        );
         assert_eq!(parse_command("hello", None), None);
         assert_eq!(parse_command("/", None), None);
     }

@@ -2,8 +2,8 @@
 //! the deep link from their settings page.
 
 use lodge::store::telegram::{LinkError, LinkOutcome, LinkToken};
-use lodge::telegram::types::{Message, SendMessage};
 use lodge::telegram::keyboards;
+use lodge::telegram::types::{Message, SendMessage};
 use lodge::web::WebError;
 
 use crate::{chat_of, name_of, reply, Turn};

@@ -41,7 +41,9 @@ pub(crate) async fn button(turn: &Turn<'_>, cb: &CallbackQuery) -> Result<(), We
         member: MemberId::parse(&data.member_id).map_err(WebError::internal)?,
         action: data.action.clone(),
     };
-    jobs.send(&job, TELEGRAM_VERSION).await.map_err(|e| WebError::unavailable("the queue", e))?;
+    jobs.send(&job, TELEGRAM_VERSION)
+        .await
+        .map_err(|e| WebError::unavailable("the queue", e))?;
     tracing::info!(moderator = %moderator.id, member = %data.member_id, action = %data.action, "moderation queued");
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! Bot API hiccups goes through the Telegram queue instead.
 
 use lodge::store::members::Member;
-use lodge::telegram::types::{AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardMarkup, LinkPreviewOptions, Message, SendMessage};
+use lodge::telegram::types::{
+    AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardMarkup, LinkPreviewOptions, Message, SendMessage,
+};
 use lodge::telegram::BotError;
 use lodge::web::WebError;
 
@@ -15,12 +17,19 @@ pub(crate) async fn send(turn: &Turn<'_>, msg: SendMessage, member: Option<&Memb
 }
 
 /// `send`, returning the message when it was delivered.
-pub(crate) async fn sent(turn: &Turn<'_>, msg: SendMessage, member: Option<&Member>) -> Result<Option<Message>, WebError> {
+pub(crate) async fn sent(
+    turn: &Turn<'_>,
+    msg: SendMessage,
+    member: Option<&Member>,
+) -> Result<Option<Message>, WebError> {
     match turn.state.bot.send_message(&msg).await {
         Ok(m) => Ok(Some(m)),
         Err(BotError::Forbidden { .. }) => {
             if let Some((m, link)) = member.and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
-                turn.state.store.set_telegram_unreachable(&m.id, link.user_id, true).await?;
+                turn.state
+                    .store
+                    .set_telegram_unreachable(&m.id, link.user_id, true)
+                    .await?;
             }
             tracing::info!("the user blocked the bot");
             Ok(None)
@@ -51,7 +60,11 @@ pub(crate) async fn edit(turn: &Turn<'_>, chat: i64, message_id: i64, text: Stri
 /// Every callback query gets an answer, or the button spins for a while.
 pub(crate) async fn answer_callback(turn: &Turn<'_>, cb: &CallbackQuery, text: &str, alert: bool) {
     let text = (!text.is_empty()).then(|| text.to_string());
-    let answer = AnswerCallbackQuery { callback_query_id: cb.id.clone(), text, show_alert: alert };
+    let answer = AnswerCallbackQuery {
+        callback_query_id: cb.id.clone(),
+        text,
+        show_alert: alert,
+    };
     if let Err(e) = turn.state.bot.answer_callback_query(&answer).await {
         tracing::warn!(error = %e, "callback answer not delivered");
     }

@@ -27,8 +27,12 @@ impl State {
             store: Store::from_env(env, aws)?,
             bot: BotApi::from_env(env)?,
             // Not behind the API, so the template can pass the API's URL here.
-            app: env.app_url()?.ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
-            notify: env.optional("LODGE_NOTIFY_QUEUE_URL").map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            app: env
+                .app_url()?
+                .ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
+            notify: env
+                .optional("LODGE_NOTIFY_QUEUE_URL")
+                .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
             clock,
         })
     }

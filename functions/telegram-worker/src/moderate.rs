@@ -12,8 +12,19 @@ use lodge::telegram::types::{AnswerCallbackQuery, ChatId, EditMessageText, LinkP
 use crate::{bot_failure, store_failure, State};
 
 pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageError> {
-    let TelegramJob::Moderate { callback_query_id, chat_id, message_id, moderator, member, action } = job;
-    let answer = |text: String, alert: bool| AnswerCallbackQuery { callback_query_id: callback_query_id.clone(), text: Some(text), show_alert: alert };
+    let TelegramJob::Moderate {
+        callback_query_id,
+        chat_id,
+        message_id,
+        moderator,
+        member,
+        action,
+    } = job;
+    let answer = |text: String, alert: bool| AnswerCallbackQuery {
+        callback_query_id: callback_query_id.clone(),
+        text: Some(text),
+        show_alert: alert,
+    };
     let Some(decision) = parse_action(&action) else {
         return reply(state, answer("This button is not understood any more.".into(), true)).await;
     };
@@ -31,13 +42,24 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
             reply(state, answer(verdict, false)).await?;
             now
         }
-        Ok(Outcome::AlreadyDecided { decided_by_name, decision, at }) => {
-            let text = format!("Already {decision} by {decided_by_name} at {}.", lodge::clock::format_utc(at));
+        Ok(Outcome::AlreadyDecided {
+            decided_by_name,
+            decision,
+            at,
+        }) => {
+            let text = format!(
+                "Already {decision} by {decided_by_name} at {}.",
+                lodge::clock::format_utc(at)
+            );
             reply(state, answer(text, true)).await?;
             at
         }
-        Err(ModerationError::NotAllowed) => return reply(state, answer("Only moderators can decide.".into(), true)).await,
-        Err(ModerationError::NotFound) => return reply(state, answer("This member no longer exists.".into(), true)).await,
+        Err(ModerationError::NotAllowed) => {
+            return reply(state, answer("Only moderators can decide.".into(), true)).await
+        }
+        Err(ModerationError::NotFound) => {
+            return reply(state, answer("This member no longer exists.".into(), true)).await
+        }
         Err(ModerationError::NotOnReview) => {
             return reply(state, answer("This member is not waiting for review.".into(), true)).await;
         }
@@ -46,9 +68,20 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
     // Idempotent: the notifier sends each (member, decision time) once, so a
     // redelivered job, or a decision made on the web, is not told twice.
     if let Some(notify) = &state.notify {
-        notify.send(&Notification::Decided { member_id: member.clone(), at }, NOTIFY_VERSION).await.map_err(MessageError::Retry)?;
+        notify
+            .send(
+                &Notification::Decided {
+                    member_id: member.clone(),
+                    at,
+                },
+                NOTIFY_VERSION,
+            )
+            .await
+            .map_err(MessageError::Retry)?;
     }
-    let Some(current) = state.store.member(&member).await.map_err(store_failure)? else { return Ok(()) };
+    let Some(current) = state.store.member(&member).await.map_err(store_failure)? else {
+        return Ok(());
+    };
     edit(state, chat_id, message_id, &current).await
 }
 

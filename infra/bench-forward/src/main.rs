@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lodge::forwarding::{ForwardRule, RuleId};
-use lodge_tests::fake_telegram::{Faults, FakeTelegram, SendLimits};
 use aws_sdk_sqs::types::QueueAttributeName;
+use lodge::forwarding::{ForwardRule, RuleId};
+use lodge_tests::fake_telegram::{FakeTelegram, Faults, SendLimits};
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -60,17 +60,29 @@ async fn run() -> Result<(), String> {
     let bot_per_sec: usize = env_or("BENCH_BOT_PER_SEC", 30);
     let chat_per_sec: usize = env_or("BENCH_CHAT_PER_SEC", 1);
     let group: String = env_or("BENCH_GROUP", "60/60".to_string());
-    let (group_max, group_window) = group.split_once('/').and_then(|(m, w)| Some((m.parse::<usize>().ok()?, w.parse::<u64>().ok()?))).ok_or("BENCH_GROUP must be max/seconds")?;
+    let (group_max, group_window) = group
+        .split_once('/')
+        .and_then(|(m, w)| Some((m.parse::<usize>().ok()?, w.parse::<u64>().ok()?)))
+        .ok_or("BENCH_GROUP must be max/seconds")?;
     let verbose = std::env::var("BENCH_VERBOSE").is_ok();
     // Source posts per second, all channels together (0 = as fast as the webhook takes them).
     let post_rate: f64 = env_or("BENCH_POST_RATE", 10.0);
     let dests_per_source: usize = env_or("BENCH_DESTS_PER_SOURCE", 1);
     let destinations = sources * dests_per_source;
 
-    let limits = SendLimits { bot_per_sec, chat_per_sec, group_max, group_window: Duration::from_secs(group_window) };
+    let limits = SendLimits {
+        bot_per_sec,
+        chat_per_sec,
+        group_max,
+        group_window: Duration::from_secs(group_window),
+    };
     let fake = FakeTelegram::start_with(
         Some(limits),
-        Faults { server_error: faults * 0.8, timeout: faults * 0.2, hang: Duration::from_secs(6) },
+        Faults {
+            server_error: faults * 0.8,
+            timeout: faults * 0.2,
+            hang: Duration::from_secs(6),
+        },
     )
     .await;
 
@@ -83,18 +95,26 @@ async fn run() -> Result<(), String> {
         ("LODGE_FORWARD_LIMIT_CHAT", format!("{chat_per_sec}/1")),
         ("LODGE_FORWARD_LIMIT_GROUP", format!("{group_max}/{group_window}")),
         ("LODGE_FORWARD_BACKOFF_SECS", "1".to_string()),
-        ("RUST_LOG", std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into())),
+        (
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
     ];
     opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let stack = lodge_local::start(opts).await?;
     let store = lodge::store::Store::new(lodge::aws::dynamodb(&stack.aws), stack.physical.refs["Table"].clone());
-    let secret = stack.env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET").ok_or("no webhook secret")?.to_string();
+    let secret = stack
+        .env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET")
+        .ok_or("no webhook secret")?
+        .to_string();
 
     // Source i feeds its own destination(s); the last source forwards, the others copy.
     let mut dests_of: BTreeMap<i64, (Vec<i64>, bool)> = BTreeMap::new();
     for s in 0..sources {
         let source = SOURCE_BASE - s as i64;
-        let dests: Vec<i64> = (0..dests_per_source).map(|d| DEST_BASE - (s * dests_per_source + d) as i64).collect();
+        let dests: Vec<i64> = (0..dests_per_source)
+            .map(|d| DEST_BASE - (s * dests_per_source + d) as i64)
+            .collect();
         let copy = s + 1 < sources || sources == 1;
         let rule = ForwardRule::from_json(
             RuleId::parse(&format!("bench-{s}")).map_err(|e| e.to_string())?,
@@ -122,7 +142,11 @@ async fn run() -> Result<(), String> {
     for s in 0..sources {
         let source = SOURCE_BASE - s as i64;
         let (posted, http, url, secret) = (posted.clone(), http.clone(), url.clone(), secret.clone());
-        let interval = if post_rate > 0.0 { Duration::from_secs_f64(sources as f64 / post_rate) } else { Duration::ZERO };
+        let interval = if post_rate > 0.0 {
+            Duration::from_secs_f64(sources as f64 / post_rate)
+        } else {
+            Duration::ZERO
+        };
         posters.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,7 +212,9 @@ async fn run() -> Result<(), String> {
         p.await.map_err(|e| e.to_string())?;
     }
     let posting = started.elapsed();
-    let posted = Arc::try_unwrap(posted).map_err(|_| "posters still running")?.into_inner();
+    let posted = Arc::try_unwrap(posted)
+        .map_err(|_| "posters still running")?
+        .into_inner();
 
     // What must arrive: every source message in both destinations of its rule,
     // every edit of a copied post in both destinations.
@@ -199,11 +225,21 @@ async fn run() -> Result<(), String> {
         }
     }
     let expected_edits: usize = posted.edited.iter().filter(|(s, _)| dests_of[s].1).count() * dests_per_source;
-    println!("Posted {} messages + {} edits in {:.1} s; waiting for delivery…", posted.at.len(), posted.edited.len(), posting.as_secs_f64());
+    println!(
+        "Posted {} messages + {} edits in {:.1} s; waiting for delivery…",
+        posted.at.len(),
+        posted.edited.len(),
+        posting.as_secs_f64()
+    );
 
     let mut last_progress = (0usize, Instant::now());
     loop {
-        let delivered: usize = fake.deliveries().iter().filter(|d| d.chat_id <= DEST_BASE).map(|d| d.source_ids.len()).sum();
+        let delivered: usize = fake
+            .deliveries()
+            .iter()
+            .filter(|d| d.chat_id <= DEST_BASE)
+            .map(|d| d.source_ids.len())
+            .sum();
         let edits = fake.edits().len();
         if delivered >= expected.len() && edits >= expected_edits {
             break;
@@ -253,10 +289,21 @@ async fn run() -> Result<(), String> {
             println!("  lost: {k:?}");
         }
     }
-    let mut latencies: Vec<f64> =
-        seen.iter().filter_map(|(k, (_, at))| expected.get(k).map(|posted| at.saturating_duration_since(*posted).as_secs_f64())).collect();
+    let mut latencies: Vec<f64> = seen
+        .iter()
+        .filter_map(|(k, (_, at))| {
+            expected
+                .get(k)
+                .map(|posted| at.saturating_duration_since(*posted).as_secs_f64())
+        })
+        .collect();
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(0.0)
+    };
     let (r429, r5xx, timeouts) = fake.faults_seen();
     let span = last_delivery.duration_since(started).as_secs_f64().max(0.001);
     let achieved = delivered as f64 / span;
@@ -282,9 +329,20 @@ async fn run() -> Result<(), String> {
     println!("  Bot API sends            {sends} (albums are one call)");
     println!("  429s received            {r429}");
     println!("  5xx / timeouts injected  {r5xx} / {timeouts}");
-    println!("  achieved rate            {achieved:.1} msg/s = {:.0}% of the {allowed:.1} msg/s the limits allow", achieved / allowed * 100.0);
-    println!("  latency source→dest      p50 {:.2} s, p99 {:.2} s", pct(0.50), pct(0.99));
-    println!("  wall time                {:.1} s (posting {:.1} s)", total.as_secs_f64(), posting.as_secs_f64());
+    println!(
+        "  achieved rate            {achieved:.1} msg/s = {:.0}% of the {allowed:.1} msg/s the limits allow",
+        achieved / allowed * 100.0
+    );
+    println!(
+        "  latency source→dest      p50 {:.2} s, p99 {:.2} s",
+        pct(0.50),
+        pct(0.99)
+    );
+    println!(
+        "  wall time                {:.1} s (posting {:.1} s)",
+        total.as_secs_f64(),
+        posting.as_secs_f64()
+    );
     let dlq = stack
         .sqs
         .get_queue_attributes()
@@ -293,7 +351,10 @@ async fn run() -> Result<(), String> {
         .send()
         .await
         .ok()
-        .and_then(|o| o.attributes().and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages).cloned()))
+        .and_then(|o| {
+            o.attributes()
+                .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages).cloned())
+        })
         .unwrap_or_default();
     println!("  dead-lettered            {dlq}");
     stack.stop();

@@ -22,7 +22,10 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let dir = PathBuf::from(it.next().ok_or("usage: lodge-bench <release-dir> <binary>... [--runs N] [--env-file F]")?);
+    let dir = PathBuf::from(
+        it.next()
+            .ok_or("usage: lodge-bench <release-dir> <binary>... [--runs N] [--env-file F]")?,
+    );
     let (mut binaries, mut runs, mut env) = (Vec::new(), 15, Vec::new());
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -30,8 +33,14 @@ fn parse_args() -> Result<Args, String> {
             "--env-file" => {
                 let path = it.next().ok_or("--env-file needs a path")?;
                 let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-                for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-                    let (k, v) = line.split_once('=').ok_or_else(|| format!("{path}: not KEY=VALUE: {line}"))?;
+                for line in text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                {
+                    let (k, v) = line
+                        .split_once('=')
+                        .ok_or_else(|| format!("{path}: not KEY=VALUE: {line}"))?;
                     env.push((k.to_string(), v.to_string()));
                 }
             }
@@ -41,7 +50,12 @@ fn parse_args() -> Result<Args, String> {
     if binaries.is_empty() || runs < 1 {
         return Err("name at least one binary, and --runs ≥ 1".into());
     }
-    Ok(Args { dir, binaries, runs, env })
+    Ok(Args {
+        dir,
+        binaries,
+        runs,
+        env,
+    })
 }
 
 /// One cold start: spawn, wait for the first `next` request, kill.
@@ -122,12 +136,23 @@ async fn main() {
         }
         times.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        rows.push((name.clone(), size, ms(times[times.len() / 2]), ms(*times.last().unwrap())));
+        rows.push((
+            name.clone(),
+            size,
+            ms(times[times.len() / 2]),
+            ms(*times.last().unwrap()),
+        ));
     }
-    println!("Cold start: process start → first Runtime API `next` request, {} starts each\n", args.runs);
+    println!(
+        "Cold start: process start → first Runtime API `next` request, {} starts each\n",
+        args.runs
+    );
     println!("| function | binary size | init median | init max |");
     println!("|---|---:|---:|---:|");
     for (name, size, median, max) in rows {
-        println!("| {name} | {:.1} MiB | {median:.1} ms | {max:.1} ms |", size as f64 / 1_048_576.0);
+        println!(
+            "| {name} | {:.1} MiB | {median:.1} ms | {max:.1} ms |",
+            size as f64 / 1_048_576.0
+        );
     }
 }

@@ -42,21 +42,63 @@ macro_rules! sqs {
 
 /// Binary names this runner can host; a template function outside this list
 /// is an error at start-up (and in the runner's coverage test).
-pub const KNOWN: &[&str] = &["health", "auth-email", "invites", "members", "notifier", "telegram-webhook", "settings", "telegram-worker", "forwarder", "forward-rules"];
+pub const KNOWN: &[&str] = &[
+    "health",
+    "auth-email",
+    "invites",
+    "members",
+    "notifier",
+    "telegram-webhook",
+    "settings",
+    "telegram-worker",
+    "forwarder",
+    "forward-rules",
+];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
     let cfg = |e: lodge::ConfigError| format!("{binary}: {e}");
     Ok(match binary {
         "health" => http!(health::State::from_env(env, aws).map_err(cfg)?, health::handler),
-        "auth-email" => http!(auth_email::State::from_env(env, aws, clock).map_err(cfg)?, auth_email::handler),
-        "invites" => http!(invites::State::from_env(env, aws, clock).map_err(cfg)?, invites::handler),
-        "members" => http!(members::State::from_env(env, aws, clock).map_err(cfg)?, members::handler),
-        "telegram-webhook" => http!(telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?, telegram_webhook::handler),
-        "settings" => http!(settings::State::from_env(env, aws, clock).map_err(cfg)?, settings::handler),
-        "telegram-worker" => sqs!(telegram_worker::State::from_env(env, aws, clock).map_err(cfg)?, telegram_worker::handler),
-        "forwarder" => sqs!(forwarder::State::from_env(env, aws, clock).map_err(cfg)?, forwarder::handler),
-        "forward-rules" => http!(forward_rules::State::from_env(env, aws, clock).map_err(cfg)?, forward_rules::handler),
-        "notifier" => sqs!(notifier::State::with_clock(env, aws, clock).map_err(cfg)?, notifier::handler),
-        other => return Err(format!("no local handler for binary {other:?}: add it to infra/local/src/functions.rs")),
+        "auth-email" => http!(
+            auth_email::State::from_env(env, aws, clock).map_err(cfg)?,
+            auth_email::handler
+        ),
+        "invites" => http!(
+            invites::State::from_env(env, aws, clock).map_err(cfg)?,
+            invites::handler
+        ),
+        "members" => http!(
+            members::State::from_env(env, aws, clock).map_err(cfg)?,
+            members::handler
+        ),
+        "telegram-webhook" => http!(
+            telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?,
+            telegram_webhook::handler
+        ),
+        "settings" => http!(
+            settings::State::from_env(env, aws, clock).map_err(cfg)?,
+            settings::handler
+        ),
+        "telegram-worker" => sqs!(
+            telegram_worker::State::from_env(env, aws, clock).map_err(cfg)?,
+            telegram_worker::handler
+        ),
+        "forwarder" => sqs!(
+            forwarder::State::from_env(env, aws, clock).map_err(cfg)?,
+            forwarder::handler
+        ),
+        "forward-rules" => http!(
+            forward_rules::State::from_env(env, aws, clock).map_err(cfg)?,
+            forward_rules::handler
+        ),
+        "notifier" => sqs!(
+            notifier::State::with_clock(env, aws, clock).map_err(cfg)?,
+            notifier::handler
+        ),
+        other => {
+            return Err(format!(
+                "no local handler for binary {other:?}: add it to infra/local/src/functions.rs"
+            ))
+        }
     })
 }

@@ -21,8 +21,14 @@ pub struct RouteTable {
 }
 
 pub enum Match<'a> {
-    Found { route: &'a Route, handler: &'a HttpFn, params: BTreeMap<String, String> },
-    WrongMethod { allowed: Vec<String> },
+    Found {
+        route: &'a Route,
+        handler: &'a HttpFn,
+        params: BTreeMap<String, String>,
+    },
+    WrongMethod {
+        allowed: Vec<String>,
+    },
     None,
 }
 
@@ -103,7 +109,14 @@ pub struct Incoming<'a> {
 
 /// The payload-2.0 event for one request.
 pub fn event(route: &Route, params: &BTreeMap<String, String>, req: &Incoming) -> Value {
-    let Incoming { method, uri, headers, body, peer, request_id } = *req;
+    let Incoming {
+        method,
+        uri,
+        headers,
+        body,
+        peer,
+        request_id,
+    } = *req;
     let mut hdrs = serde_json::Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {
@@ -139,10 +152,19 @@ pub fn event(route: &Route, params: &BTreeMap<String, String>, req: &Incoming) -
     let (body_value, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_string()), false),
-        Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
+        Err(_) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            true,
+        ),
     };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
     let mut ev = json!({
         "version": "2.0",
         "routeKey": route.key(),
@@ -188,7 +210,13 @@ pub fn event(route: &Route, params: &BTreeMap<String, String>, req: &Incoming) -
 pub async fn invoke(handler: &HttpFn, event: &Value) -> Response {
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
-        Err(e) => return local_error(StatusCode::BAD_REQUEST, "bad_request", &format!("could not build the event: {e}")),
+        Err(e) => {
+            return local_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("could not build the event: {e}"),
+            )
+        }
     };
     let fut = handler(request);
     match tokio::spawn(fut).await {
@@ -204,7 +232,11 @@ pub async fn invoke(handler: &HttpFn, event: &Value) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "function panicked");
-            local_error(StatusCode::BAD_GATEWAY, "function_error", "The function failed (see the runner's log).")
+            local_error(
+                StatusCode::BAD_GATEWAY,
+                "function_error",
+                "The function failed (see the runner's log).",
+            )
         }
     }
 }

@@ -121,7 +121,13 @@ pub async fn sdk_config(moto_url: &str) -> lodge::aws::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto_url)
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "lodge-local"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "lodge-local",
+        ))
         .load()
         .await
 }
@@ -138,8 +144,11 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     let aws = sdk_config(&opts.moto_url).await;
 
     // Parameters: the template's defaults, then local values for the rest.
-    let mut params: BTreeMap<String, String> =
-        template.parameters.iter().map(|(k, v)| (k.clone(), v.clone().unwrap_or_default())).collect();
+    let mut params: BTreeMap<String, String> = template
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+        .collect();
     for (k, v) in [
         ("AppUrl", url.clone()),
         ("MailFrom", "Lodge <no-reply@lodge.local>".into()),
@@ -162,11 +171,21 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     provision::verify_sender(&clients.ses, &params["MailFrom"]).await?;
 
     // Secrets: fresh random values each run — nothing secret lives in the repo.
-    let secrets: BTreeMap<String, String> = ["session_key", "code_key", "telegram_bot_token", "telegram_webhook_secret"]
-        .into_iter()
-        .map(|k| (k.to_string(), lodge::crypto::random_token(32)))
-        .collect();
-    let resolver = Resolver { template: &template, params: &params, physical: &physical, secrets: &secrets };
+    let secrets: BTreeMap<String, String> = [
+        "session_key",
+        "code_key",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), lodge::crypto::random_token(32)))
+    .collect();
+    let resolver = Resolver {
+        template: &template,
+        params: &params,
+        physical: &physical,
+        secrets: &secrets,
+    };
 
     let mut envs = BTreeMap::new();
     let mut invokers = HashMap::new();
@@ -184,7 +203,12 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
             env.extend(std::env::vars());
         }
         env.extend(opts.overrides.clone());
-        let invoker = functions::build(&f.binary, &lodge::Env::from_map(env.clone().into_iter().collect()), &aws, opts.clock.clone())?;
+        let invoker = functions::build(
+            &f.binary,
+            &lodge::Env::from_map(env.clone().into_iter().collect()),
+            &aws,
+            opts.clock.clone(),
+        )?;
         invokers.insert(f.logical_id.clone(), invoker);
         envs.insert(f.logical_id.clone(), env);
     }
@@ -193,7 +217,10 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     if let Some((table_id, _)) = template.of_kind("AWS::DynamoDB::Table").next() {
         let store = lodge::store::Store::new(clients.dynamodb.clone(), physical.refs[table_id].clone());
         let email = lodge::domain::Email::parse(&opts.admin_email).map_err(|e| format!("LODGE_ADMIN_EMAIL: {e}"))?;
-        store.ensure_admin(&email, opts.clock.now()).await.map_err(|e| format!("seeding the admin: {e}"))?;
+        store
+            .ensure_admin(&email, opts.clock.now())
+            .await
+            .map_err(|e| format!("seeding the admin: {e}"))?;
     }
 
     let (stop, stop_rx) = watch::channel(false);
@@ -201,31 +228,58 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     for f in &template.functions {
         for q in &f.queues {
             let Some(Invoker::Sqs(handler)) = invokers.get(&f.logical_id).cloned() else {
-                return Err(format!("{} has an SQS trigger but is not an SQS consumer", f.logical_id));
+                return Err(format!(
+                    "{} has an SQS trigger but is not an SQS consumer",
+                    f.logical_id
+                ));
             };
             let poller = poller::QueuePoller {
                 function: f.logical_id.clone(),
-                queue_url: physical.refs.get(&q.queue).cloned().ok_or_else(|| format!("unknown queue {}", q.queue))?,
-                queue_arn: physical.attrs.get(&format!("{}.Arn", q.queue)).cloned().unwrap_or_default(),
+                queue_url: physical
+                    .refs
+                    .get(&q.queue)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown queue {}", q.queue))?,
+                queue_arn: physical
+                    .attrs
+                    .get(&format!("{}.Arn", q.queue))
+                    .cloned()
+                    .unwrap_or_default(),
                 batch_size: q.batch_size,
                 retry_delay: opts.retry_delay_secs,
             };
             pollers.push(json!({"function": f.logical_id, "queue": q.queue, "url": poller.queue_url}));
             if opts.poll {
-                poller.spawn(q.max_concurrency.unwrap_or(poller::DEFAULT_CONCURRENCY), &clients.sqs, &handler, &stop_rx);
+                poller.spawn(
+                    q.max_concurrency.unwrap_or(poller::DEFAULT_CONCURRENCY),
+                    &clients.sqs,
+                    &handler,
+                    &stop_rx,
+                );
             }
         }
     }
 
-    let routes: Vec<_> = template.routes().map(|(f, r)| (r.clone(), invokers[&f.logical_id].clone())).collect();
-    let route_keys: Vec<_> = template.routes().map(|(f, r)| json!({"route": r.key(), "function": f.logical_id})).collect();
+    let routes: Vec<_> = template
+        .routes()
+        .map(|(f, r)| (r.clone(), invokers[&f.logical_id].clone()))
+        .collect();
+    let route_keys: Vec<_> = template
+        .routes()
+        .map(|(f, r)| json!({"route": r.key(), "function": f.logical_id}))
+        .collect();
     let mut schedules = HashMap::new();
     for f in template.functions.iter().filter(|f| !f.schedules.is_empty()) {
         let inv = invokers[&f.logical_id].clone();
         schedules.insert(f.binary.clone(), (f.logical_id.clone(), inv.clone()));
         schedules.insert(f.logical_id.clone(), (f.logical_id.clone(), inv));
     }
-    let schedule_names: Vec<_> = template.functions.iter().filter(|f| !f.schedules.is_empty()).map(|f| json!({"function": f.logical_id, "binary": f.binary, "schedules": f.schedules})).collect();
+    let schedule_names: Vec<_> = template
+        .functions
+        .iter()
+        .filter(|f| !f.schedules.is_empty())
+        .map(|f| json!({"function": f.logical_id, "binary": f.binary, "schedules": f.schedules}))
+        .collect();
     let shared = Arc::new(Shared {
         routes: RouteTable::new(routes),
         schedules,
@@ -249,9 +303,20 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         let shutdown = async move {
             let _ = server_stop.changed().await;
         };
-        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
     });
-    Ok(Stack { url, moto_url: opts.moto_url, template, physical, sqs: clients.sqs, aws, envs, stop })
+    Ok(Stack {
+        url,
+        moto_url: opts.moto_url,
+        template,
+        physical,
+        sqs: clients.sqs,
+        aws,
+        envs,
+        stop,
+    })
 }
 
 async fn api_gateway(
@@ -263,12 +328,23 @@ async fn api_gateway(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let Ok(body) = body else {
-        return gateway::local_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than 10 MB.");
+        return gateway::local_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than 10 MB.",
+        );
     };
     match shared.routes.find(method.as_str(), uri.path()) {
         Match::Found { route, handler, params } => {
             let request_id = lodge::crypto::random_token(12);
-            let incoming = gateway::Incoming { method: &method, uri: &uri, headers: &headers, body: &body, peer, request_id: &request_id };
+            let incoming = gateway::Incoming {
+                method: &method,
+                uri: &uri,
+                headers: &headers,
+                body: &body,
+                peer,
+                request_id: &request_id,
+            };
             let event = gateway::event(route, &params, &incoming);
             let mut reply = gateway::invoke(handler, &event).await;
             if let Ok(v) = HeaderValue::from_str(&route.key()) {
@@ -280,14 +356,23 @@ async fn api_gateway(
             let mut r = gateway::local_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                &format!("{} is not allowed on {}; use {}.", method, uri.path(), allowed.join(" or ")),
+                &format!(
+                    "{} is not allowed on {}; use {}.",
+                    method,
+                    uri.path(),
+                    allowed.join(" or ")
+                ),
             );
             if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
                 r.headers_mut().insert("allow", v);
             }
             r
         }
-        Match::None => gateway::local_error(StatusCode::NOT_FOUND, "not_found", &format!("No route for {} {}.", method, uri.path())),
+        Match::None => gateway::local_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("No route for {} {}.", method, uri.path()),
+        ),
     }
 }
 
@@ -320,19 +405,33 @@ async fn telegram_api(
     body: Bytes,
 ) -> Response {
     if !bot.starts_with("bot") {
-        return (StatusCode::NOT_FOUND, Json(json!({"ok": false, "error_code": 404, "description": "Not Found"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"ok": false, "error_code": 404, "description": "Not Found"})),
+        )
+            .into_response();
     }
-    let is_json = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/json"));
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
     let params = if body.is_empty() {
         json!({})
     } else if is_json {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(e) => return (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {e}")}))).into_response(),
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {e}")})),
+                )
+                    .into_response()
+            }
         }
     } else {
-        let map: serde_json::Map<String, serde_json::Value> =
-            url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned()))).collect();
+        let map: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+            .collect();
         serde_json::Value::Object(map)
     };
     Json(shared.telegram.call(&method, params)).into_response()
@@ -340,10 +439,18 @@ async fn telegram_api(
 
 async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<String>) -> Response {
     let Some((logical_id, invoker)) = shared.schedules.get(&function) else {
-        return gateway::local_error(StatusCode::NOT_FOUND, "not_found", &format!("No scheduled function named {function:?}."));
+        return gateway::local_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("No scheduled function named {function:?}."),
+        );
     };
     let Invoker::Schedule(handler) = invoker else {
-        return gateway::local_error(StatusCode::BAD_REQUEST, "not_scheduled", &format!("{logical_id} is not a scheduled function."));
+        return gateway::local_error(
+            StatusCode::BAD_REQUEST,
+            "not_scheduled",
+            &format!("{logical_id} is not a scheduled function."),
+        );
     };
     let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
     let event = json!({
@@ -354,6 +461,10 @@ async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<St
     match tokio::spawn(handler(event)).await {
         Ok(Ok(())) => Json(json!({"function": logical_id, "status": "ok"})).into_response(),
         Ok(Err(e)) => gateway::local_error(StatusCode::INTERNAL_SERVER_ERROR, "function_error", &e),
-        Err(_) => gateway::local_error(StatusCode::BAD_GATEWAY, "function_error", "The function panicked (see the log)."),
+        Err(_) => gateway::local_error(
+            StatusCode::BAD_GATEWAY,
+            "function_error",
+            "The function panicked (see the log).",
+        ),
     }
 }

@@ -25,14 +25,20 @@ impl Moto {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let moto = Self { child: Some(child), url: format!("http://127.0.0.1:{port}") };
+        let moto = Self {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+        };
         moto.wait_ready(Duration::from_secs(30)).await?;
         Ok(moto)
     }
 
     /// Uses a stand-in someone else started (tests share one per binary).
     pub fn existing(url: &str) -> Self {
-        Self { child: None, url: url.trim_end_matches('/').to_string() }
+        Self {
+            child: None,
+            url: url.trim_end_matches('/').to_string(),
+        }
     }
 
     async fn wait_ready(&self, timeout: Duration) -> Result<(), String> {
@@ -63,8 +69,20 @@ impl Moto {
 pub fn launcher(venv: &Path, port: u16) -> Result<(std::path::PathBuf, Vec<String>), String> {
     let python = venv.join("bin/python");
     if !venv.join("bin/moto_server").exists() {
-        return Err(format!("moto is not installed in {} — `make dev` and `make test` install it", venv.display()));
+        return Err(format!(
+            "moto is not installed in {} — `make dev` and `make test` install it",
+            venv.display()
+        ));
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
-    Ok((python, vec![script.display().to_string(), "-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]))
+    Ok((
+        python,
+        vec![
+            script.display().to_string(),
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ],
+    ))
 }

@@ -26,7 +26,11 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(moto_url: &str) -> Self {
-        Self { moto_url: moto_url.to_string(), client: reqwest::Client::new(), first_seen: Mutex::new(HashMap::new()) }
+        Self {
+            moto_url: moto_url.to_string(),
+            client: reqwest::Client::new(),
+            first_seen: Mutex::new(HashMap::new()),
+        }
     }
 
     /// moto's `data.json` snapshots live state and can fail while other
@@ -35,7 +39,12 @@ impl Outbox {
         let mut last = String::new();
         for attempt in 0..8 {
             let result = async {
-                let r = self.client.get(format!("{}/moto-api/data.json", self.moto_url)).send().await.map_err(|e| e.to_string())?;
+                let r = self
+                    .client
+                    .get(format!("{}/moto-api/data.json", self.moto_url))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if !r.status().is_success() {
                     return Err(format!("moto answered {}", r.status()));
                 }
@@ -83,7 +92,12 @@ impl Outbox {
 }
 
 pub fn render_html(mails: &[OutboxEmail]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
     let mut page = String::from(
         "<!doctype html><meta charset=utf-8><title>Local outbox · Lodge</title>\
          <style>body{font:15px system-ui;margin:2rem auto;max-width:52rem}article{border:1px solid #ddd;border-radius:8px;margin:1rem 0;padding:1rem}\

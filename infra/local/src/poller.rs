@@ -84,7 +84,12 @@ impl QueuePoller {
             msg.receipt_handle = m.receipt_handle.clone();
             msg.body = m.body.clone();
             msg.md5_of_body = m.md5_of_body.clone();
-            msg.attributes = m.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_string(), v)).collect();
+            msg.attributes = m
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), v))
+                .collect();
             msg.event_source = Some("aws:sqs".into());
             msg.event_source_arn = Some(self.queue_arn.clone());
             msg.aws_region = Some(crate::REGION.into());
@@ -103,15 +108,31 @@ impl QueuePoller {
                 return;
             }
         };
-        let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
         let to_delete: Vec<_> = handles
             .iter()
             .filter(|(id, _)| !failed.contains(id))
             .enumerate()
-            .filter_map(|(i, (_, h))| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(h).build().ok())
+            .filter_map(|(i, (_, h))| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(h)
+                    .build()
+                    .ok()
+            })
             .collect();
         if !to_delete.is_empty() {
-            if let Err(e) = sqs.delete_message_batch().queue_url(&self.queue_url).set_entries(Some(to_delete)).send().await {
+            if let Err(e) = sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(to_delete))
+                .send()
+                .await
+            {
                 tracing::warn!(error = ?e, "delete failed");
             }
         }
@@ -130,10 +151,17 @@ impl QueuePoller {
         }
         for id in followers {
             if let Some(h) = handles.get(id) {
-                let _ = sqs.change_message_visibility().queue_url(&self.queue_url).receipt_handle(h).visibility_timeout(0).send().await;
+                let _ = sqs
+                    .change_message_visibility()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(h)
+                    .visibility_timeout(0)
+                    .send()
+                    .await;
             }
         }
-        self.retry_later(sqs, heads.iter().filter_map(|(id, _)| handles.get(*id))).await;
+        self.retry_later(sqs, heads.iter().filter_map(|(id, _)| handles.get(*id)))
+            .await;
     }
 
     async fn retry_later<'a>(&self, sqs: &aws_sdk_sqs::Client, handles: impl Iterator<Item = &'a String>) {

@@ -40,7 +40,10 @@ pub async fn provision(
         let name = format!("{prefix}{id}");
         create_table(&clients.dynamodb, &name, &res.properties).await?;
         physical.refs.insert(id.clone(), name.clone());
-        physical.attrs.insert(format!("{id}.Arn"), format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"));
+        physical.attrs.insert(
+            format!("{id}.Arn"),
+            format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"),
+        );
     }
     for (id, _) in template.of_kind("AWS::S3::Bucket") {
         let name = format!("{prefix}{id}").to_lowercase();
@@ -50,7 +53,9 @@ pub async fn provision(
             Err(e) => return Err(err(&name, e)),
         }
         physical.refs.insert(id.clone(), name.clone());
-        physical.attrs.insert(format!("{id}.Arn"), format!("arn:aws:s3:::{name}"));
+        physical
+            .attrs
+            .insert(format!("{id}.Arn"), format!("arn:aws:s3:::{name}"));
     }
     // Queues in dependency order: a queue's redrive target must exist first.
     let mut pending: Vec<_> = template.of_kind("AWS::SQS::Queue").collect();
@@ -58,10 +63,19 @@ pub async fn provision(
         let before = pending.len();
         let mut next = Vec::new();
         for (id, res) in pending {
-            let resolver = Resolver { template, params, physical: &physical, secrets: &Default::default() };
+            let resolver = Resolver {
+                template,
+                params,
+                physical: &physical,
+                secrets: &Default::default(),
+            };
             match queue_attributes(&resolver, &res.properties) {
                 Ok(attrs) => {
-                    let fifo = res.properties.get("FifoQueue").and_then(Value::as_bool).unwrap_or(false);
+                    let fifo = res
+                        .properties
+                        .get("FifoQueue")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
                     let name = format!("{prefix}{id}{}", if fifo { ".fifo" } else { "" });
                     let out = clients
                         .sqs
@@ -72,14 +86,19 @@ pub async fn provision(
                         .await
                         .map_err(|e| err(&name, e))?;
                     physical.refs.insert(id.clone(), out.queue_url.unwrap_or_default());
-                    physical.attrs.insert(format!("{id}.Arn"), format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"));
+                    physical
+                        .attrs
+                        .insert(format!("{id}.Arn"), format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"));
                     physical.attrs.insert(format!("{id}.QueueName"), name);
                 }
                 Err(_) => next.push((id, res)),
             }
         }
         if next.len() == before {
-            return Err(format!("queues with unresolvable properties: {:?}", next.iter().map(|(id, _)| id).collect::<Vec<_>>()));
+            return Err(format!(
+                "queues with unresolvable properties: {:?}",
+                next.iter().map(|(id, _)| id).collect::<Vec<_>>()
+            ));
         }
         pending = next;
     }
@@ -119,16 +138,27 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
         .into_iter()
         .flatten()
         .filter_map(|g| {
-            let projection = g.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str).unwrap_or("ALL");
+            let projection = g
+                .get("Projection")
+                .and_then(|p| p.get("ProjectionType"))
+                .and_then(Value::as_str)
+                .unwrap_or("ALL");
             GlobalSecondaryIndex::builder()
                 .index_name(g.get("IndexName")?.as_str()?)
                 .set_key_schema(Some(key_schema(g.get("KeySchema"))))
-                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection))
+                        .build(),
+                )
                 .build()
                 .ok()
         })
         .collect();
-    let billing = props.get("BillingMode").and_then(Value::as_str).unwrap_or("PAY_PER_REQUEST");
+    let billing = props
+        .get("BillingMode")
+        .and_then(Value::as_str)
+        .unwrap_or("PAY_PER_REQUEST");
     let result = client
         .create_table()
         .table_name(name)
@@ -149,7 +179,13 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
             client
                 .update_time_to_live()
                 .table_name(name)
-                .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| err(name, e))?)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attr)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| err(name, e))?,
+                )
                 .send()
                 .await
                 .map_err(|e| err(name, e))?;
@@ -158,15 +194,24 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
     Ok(())
 }
 
-fn queue_attributes(r: &Resolver, props: &Value) -> Result<std::collections::HashMap<QueueAttributeName, String>, String> {
+fn queue_attributes(
+    r: &Resolver,
+    props: &Value,
+) -> Result<std::collections::HashMap<QueueAttributeName, String>, String> {
     let mut attrs = std::collections::HashMap::new();
     let simple = [
         ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
         ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
-        ("ReceiveMessageWaitTimeSeconds", QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+        (
+            "ReceiveMessageWaitTimeSeconds",
+            QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+        ),
         ("FifoQueue", QueueAttributeName::FifoQueue),
-        ("ContentBasedDeduplication", QueueAttributeName::ContentBasedDeduplication),
+        (
+            "ContentBasedDeduplication",
+            QueueAttributeName::ContentBasedDeduplication,
+        ),
     ];
     for (prop, name) in simple {
         if let Some(v) = props.get(prop).and_then(scalar) {
@@ -174,12 +219,15 @@ fn queue_attributes(r: &Resolver, props: &Value) -> Result<std::collections::Has
         }
     }
     if let Some(rp) = props.get("RedrivePolicy") {
-        let target = rp.get("deadLetterTargetArn").ok_or("RedrivePolicy without deadLetterTargetArn")?;
+        let target = rp
+            .get("deadLetterTargetArn")
+            .ok_or("RedrivePolicy without deadLetterTargetArn")?;
         let arn = r.resolve(target)?.ok_or("empty deadLetterTargetArn")?;
         let max = rp.get("maxReceiveCount").and_then(scalar).unwrap_or_else(|| "5".into());
         attrs.insert(
             QueueAttributeName::RedrivePolicy,
-            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.parse::<u32>().unwrap_or(5)}).to_string(),
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.parse::<u32>().unwrap_or(5)})
+                .to_string(),
         );
     }
     Ok(attrs)
@@ -188,7 +236,12 @@ fn queue_attributes(r: &Resolver, props: &Value) -> Result<std::collections::Has
 /// SES refuses to send from an unverified identity; moto too. Verify the
 /// sender's domain (on AWS the deployer does this once, see README).
 pub async fn verify_sender(ses: &aws_sdk_sesv2::Client, mail_from: &str) -> Result<(), String> {
-    let address = mail_from.rsplit('<').next().unwrap_or(mail_from).trim_end_matches('>').trim();
+    let address = mail_from
+        .rsplit('<')
+        .next()
+        .unwrap_or(mail_from)
+        .trim_end_matches('>')
+        .trim();
     let domain = address.rsplit('@').next().unwrap_or(address);
     match ses.create_email_identity().email_identity(domain).send().await {
         Ok(_) => Ok(()),

@@ -90,7 +90,13 @@ impl Template {
             }
             resources.insert(id, Resource { kind, properties });
         }
-        Ok(Self { parameters, conditions, global_env, resources, functions })
+        Ok(Self {
+            parameters,
+            conditions,
+            global_env,
+            resources,
+            functions,
+        })
     }
 
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a String, &'a Resource)> + 'a {
@@ -110,27 +116,52 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{id}: Metadata.BuildProperties.Binary is missing"))?
         .to_string();
-    let mut spec = FunctionSpec { logical_id: id.into(), binary, env, routes: vec![], queues: vec![], schedules: vec![] };
-    let events = res.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping).cloned().unwrap_or_default();
+    let mut spec = FunctionSpec {
+        logical_id: id.into(),
+        binary,
+        env,
+        routes: vec![],
+        queues: vec![],
+        schedules: vec![],
+    };
+    let events = res
+        .get("Properties")
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
     for (name, event) in events {
         let props = event.get("Properties").cloned().unwrap_or(Value::Null);
         let str_prop = |k: &str| props.get(k).and_then(Value::as_str).map(str::to_string);
         match event.get("Type").and_then(Value::as_str) {
             Some("HttpApi") => spec.routes.push(Route {
-                method: str_prop("Method").ok_or_else(|| format!("{id}.{name:?}: HttpApi event without Method"))?.to_uppercase(),
+                method: str_prop("Method")
+                    .ok_or_else(|| format!("{id}.{name:?}: HttpApi event without Method"))?
+                    .to_uppercase(),
                 path: str_prop("Path").ok_or_else(|| format!("{id}.{name:?}: HttpApi event without Path"))?,
             }),
             Some("SQS") => spec.queues.push(QueueTrigger {
-                queue: props.get("Queue").and_then(logical_target).ok_or_else(|| format!("{id}: SQS event Queue must be !GetAtt Q.Arn"))?,
+                queue: props
+                    .get("Queue")
+                    .and_then(logical_target)
+                    .ok_or_else(|| format!("{id}: SQS event Queue must be !GetAtt Q.Arn"))?,
                 batch_size: props.get("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
                 reports_failures: props
                     .get("FunctionResponseTypes")
                     .and_then(Value::as_sequence)
                     .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
-                max_concurrency: props.get("ScalingConfig").and_then(|c| c.get("MaximumConcurrency")).and_then(Value::as_i64).map(|n| n as i32),
+                max_concurrency: props
+                    .get("ScalingConfig")
+                    .and_then(|c| c.get("MaximumConcurrency"))
+                    .and_then(Value::as_i64)
+                    .map(|n| n as i32),
             }),
             Some("Schedule" | "ScheduleV2") => spec.schedules.push(str_prop("ScheduleExpression").unwrap_or_default()),
-            other => return Err(format!("{id}: event type {other:?} is not supported by the local runner")),
+            other => {
+                return Err(format!(
+                    "{id}: event type {other:?} is not supported by the local runner"
+                ))
+            }
         }
     }
     Ok(spec)
@@ -139,7 +170,9 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
 /// `!GetAtt Q.Arn` / `!Ref Q` → `Q`.
 fn logical_target(v: &Value) -> Option<String> {
     match v {
-        Value::Tagged(t) if t.tag == "!GetAtt" => t.value.as_str().and_then(|s| s.split('.').next()).map(str::to_string),
+        Value::Tagged(t) if t.tag == "!GetAtt" => {
+            t.value.as_str().and_then(|s| s.split('.').next()).map(str::to_string)
+        }
         Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_string),
         Value::Mapping(m) => m
             .get("Fn::GetAtt")
@@ -220,7 +253,10 @@ impl Resolver<'_> {
             }
             "!If" => {
                 let seq = arg.as_sequence().ok_or("!If needs [condition, then, else]")?;
-                let cond = seq.first().and_then(Value::as_str).ok_or("!If needs a condition name")?;
+                let cond = seq
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or("!If needs a condition name")?;
                 let branch = if self.condition(cond)? { seq.get(1) } else { seq.get(2) };
                 branch.map(|b| self.resolve(b)).transpose().map(Option::flatten)
             }
@@ -246,7 +282,11 @@ impl Resolver<'_> {
     }
 
     fn attribute(&self, path: &str) -> Result<String, String> {
-        self.physical.attrs.get(path).cloned().ok_or_else(|| format!("!GetAtt {path}: not available locally"))
+        self.physical
+            .attrs
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("!GetAtt {path}: not available locally"))
     }
 
     fn substitute(&self, text: &str) -> Result<String, String> {
@@ -254,9 +294,16 @@ impl Resolver<'_> {
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').ok_or_else(|| format!("unclosed ${{ in {text:?}"))? + start;
+            let end = rest[start..]
+                .find('}')
+                .ok_or_else(|| format!("unclosed ${{ in {text:?}"))?
+                + start;
             let name = &rest[start + 2..end];
-            out.push_str(&if name.contains('.') { self.attribute(name)? } else { self.reference(name)? });
+            out.push_str(&if name.contains('.') {
+                self.attribute(name)?
+            } else {
+                self.reference(name)?
+            });
             rest = &rest[end + 1..];
         }
         out.push_str(rest);
@@ -265,19 +312,33 @@ impl Resolver<'_> {
 
     /// `{{resolve:secretsmanager:NAME:SecretString:KEY}}` → the local secret `KEY`.
     fn dynamic_refs(&self, s: &str) -> Result<String, String> {
-        let Some(start) = s.find("{{resolve:") else { return Ok(s.to_string()) };
+        let Some(start) = s.find("{{resolve:") else {
+            return Ok(s.to_string());
+        };
         let end = s[start..].find("}}").ok_or("unclosed {{resolve:")? + start;
         let parts: Vec<&str> = s[start + 2..end].split(':').collect();
         let key = match parts.as_slice() {
             ["resolve", "secretsmanager", _name, "SecretString", key, ..] => *key,
-            _ => return Err(format!("dynamic reference {:?} is not supported locally", &s[start..end + 2])),
+            _ => {
+                return Err(format!(
+                    "dynamic reference {:?} is not supported locally",
+                    &s[start..end + 2]
+                ))
+            }
         };
-        let value = self.secrets.get(key).ok_or_else(|| format!("no local value for secret key {key}"))?;
+        let value = self
+            .secrets
+            .get(key)
+            .ok_or_else(|| format!("no local value for secret key {key}"))?;
         Ok(format!("{}{}{}", &s[..start], value, self.dynamic_refs(&s[end + 2..])?))
     }
 
     pub fn condition(&self, name: &str) -> Result<bool, String> {
-        let c = self.template.conditions.get(name).ok_or_else(|| format!("no condition {name}"))?;
+        let c = self
+            .template
+            .conditions
+            .get(name)
+            .ok_or_else(|| format!("no condition {name}"))?;
         self.eval(c)
     }
 
@@ -286,7 +347,10 @@ impl Resolver<'_> {
             Value::Tagged(t) => (t.tag.to_string(), &t.value),
             Value::Mapping(m) if m.len() == 1 => {
                 let (k, a) = m.iter().next().expect("len 1");
-                (format!("!{}", k.as_str().unwrap_or_default().trim_start_matches("Fn::")), a)
+                (
+                    format!("!{}", k.as_str().unwrap_or_default().trim_start_matches("Fn::")),
+                    a,
+                )
             }
             _ => return Err(format!("bad condition {v:?}")),
         };
@@ -343,23 +407,52 @@ Resources:
         let t = Template::parse(T).unwrap();
         let f = &t.functions[0];
         assert_eq!(f.binary, "f");
-        assert_eq!(f.routes, vec![Route { method: "GET".into(), path: "/x/{id}".into() }]);
-        assert_eq!((f.queues[0].queue.as_str(), f.queues[0].batch_size, f.queues[0].reports_failures), ("Q", 5, true));
+        assert_eq!(
+            f.routes,
+            vec![Route {
+                method: "GET".into(),
+                path: "/x/{id}".into()
+            }]
+        );
+        assert_eq!(
+            (
+                f.queues[0].queue.as_str(),
+                f.queues[0].batch_size,
+                f.queues[0].reports_failures
+            ),
+            ("Q", 5, true)
+        );
         assert_eq!(f.queues[0].max_concurrency, Some(4));
         let mut physical = Physical::default();
         physical.refs.insert("Q".into(), "http://q".into());
         physical.refs.insert("Api".into(), "local".into());
         physical.attrs.insert("Q.Arn".into(), "arn:q".into());
         let secrets = [("k".to_string(), "s3cret".to_string())].into();
-        let mut params: BTreeMap<String, String> = [("AppUrl".to_string(), String::new()), ("Secrets".into(), "lodge/dev".into())].into();
-        let r = Resolver { template: &t, params: &params, physical: &physical, secrets: &secrets };
-        let get = |r: &Resolver, env: &[(String, Value)], k: &str| r.resolve(&env.iter().find(|(n, _)| n == k).unwrap().1).unwrap();
+        let mut params: BTreeMap<String, String> = [
+            ("AppUrl".to_string(), String::new()),
+            ("Secrets".into(), "lodge/dev".into()),
+        ]
+        .into();
+        let r = Resolver {
+            template: &t,
+            params: &params,
+            physical: &physical,
+            secrets: &secrets,
+        };
+        let get = |r: &Resolver, env: &[(String, Value)], k: &str| {
+            r.resolve(&env.iter().find(|(n, _)| n == k).unwrap().1).unwrap()
+        };
         assert_eq!(get(&r, &f.env, "QUEUE").as_deref(), Some("http://q"));
         assert_eq!(get(&r, &f.env, "ARN").as_deref(), Some("arn:q"));
         assert_eq!(get(&r, &f.env, "KEY").as_deref(), Some("s3cret"));
         assert_eq!(get(&r, &t.global_env, "URL").as_deref(), Some("https://local.example"));
         params.insert("AppUrl".into(), "http://127.0.0.1:3000".into());
-        let r = Resolver { template: &t, params: &params, physical: &physical, secrets: &secrets };
+        let r = Resolver {
+            template: &t,
+            params: &params,
+            physical: &physical,
+            secrets: &secrets,
+        };
         assert_eq!(get(&r, &t.global_env, "URL").as_deref(), Some("http://127.0.0.1:3000"));
     }
 }

@@ -32,8 +32,14 @@ impl About {
         let s = raw.trim().replace("\r\n", "\n");
         match s.chars().count() {
             0 => Err("Tell the community about yourself.".into()),
-            n if n < Self::MIN => Err(format!("Your intro is too short: {n} characters, at least {}.", Self::MIN)),
-            n if n > Self::MAX => Err(format!("Your intro is too long: {n} characters, at most {}.", Self::MAX)),
+            n if n < Self::MIN => Err(format!(
+                "Your intro is too short: {n} characters, at least {}.",
+                Self::MIN
+            )),
+            n if n > Self::MAX => Err(format!(
+                "Your intro is too long: {n} characters, at most {}.",
+                Self::MAX
+            )),
             _ => Ok(Self(s)),
         }
     }
@@ -57,9 +63,13 @@ impl Links {
         let mut links = Vec::new();
         for line in lines {
             let ok = line.len() <= 300
-                && url::Url::parse(line).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+                && url::Url::parse(line)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
             if !ok {
-                return Err(format!("“{}” is not a web link (it should start with https://).", line.chars().take(80).collect::<String>()));
+                return Err(format!(
+                    "“{}” is not a web link (it should start with https://).",
+                    line.chars().take(80).collect::<String>()
+                ));
             }
             links.push(line.to_string());
         }
@@ -76,10 +86,15 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(DisplayName::parse("  Ada   Lovelace ").unwrap().into_inner(), "Ada Lovelace");
+        assert_eq!(
+            DisplayName::parse("  Ada   Lovelace ").unwrap().into_inner(),
+            "Ada Lovelace"
+        );
         assert!(DisplayName::parse("").is_err());
         assert!(DisplayName::parse("A").is_err());
-        assert!(DisplayName::parse(&"x".repeat(61)).unwrap_err().contains("61 characters"));
+        assert!(DisplayName::parse(&"x".repeat(61))
+            .unwrap_err()
+            .contains("61 characters"));
     }
 
     #[test]
@@ -91,7 +106,13 @@ mod tests {
 
     #[test]
     fn links_must_be_web_links() {
-        assert_eq!(Links::parse("https://a.org\n\n http://b.org ").unwrap().into_inner().len(), 2);
+        assert_eq!(
+            Links::parse("https://a.org\n\n http://b.org ")
+                .unwrap()
+                .into_inner()
+                .len(),
+            2
+        );
         assert!(Links::parse("javascript:alert(1)").is_err());
         assert!(Links::parse(&"https://a.org\n".repeat(6)).is_err());
     }

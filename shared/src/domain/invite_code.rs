@@ -17,7 +17,12 @@ impl InviteCode {
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let s: String = raw.trim().chars().filter(|c| *c != '-').collect::<String>().to_ascii_uppercase();
+        let s: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
         if s.len() == Self::LEN && s.bytes().all(|b| Self::ALPHABET.contains(&b)) {
             Ok(Self(s))
         } else {

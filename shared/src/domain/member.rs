@@ -13,7 +13,11 @@ macro_rules! random_id {
                 Self(hex::encode(rand::random::<[u8; 16]>()))
             }
             pub fn parse(raw: &str) -> Result<Self, String> {
-                if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                if raw.len() == 32
+                    && raw
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                {
                     Ok(Self(raw.to_string()))
                 } else {
                     Err(concat!("not a valid ", $what, " id").to_string())

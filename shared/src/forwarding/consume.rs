@@ -17,7 +17,11 @@ where
     // Groups in first-seen order; messages keep their batch order.
     let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
     for msg in event.records {
-        let group = msg.attributes.get("MessageGroupId").cloned().unwrap_or_else(|| msg.message_id.clone().unwrap_or_default());
+        let group = msg
+            .attributes
+            .get("MessageGroupId")
+            .cloned()
+            .unwrap_or_else(|| msg.message_id.clone().unwrap_or_default());
         match groups.iter_mut().find(|(g, _)| *g == group) {
             Some((_, list)) => list.push(msg),
             None => groups.push((group, vec![msg])),
@@ -35,7 +39,9 @@ where
             }
             match handle(msg).await {
                 Ok(()) => tracing::info!(message_id = %id, group = %group, outcome = "ok", "message"),
-                Err(MessageError::Drop(why)) => tracing::warn!(message_id = %id, group = %group, outcome = "dropped", reason = %why, "message"),
+                Err(MessageError::Drop(why)) => {
+                    tracing::warn!(message_id = %id, group = %group, outcome = "dropped", reason = %why, "message")
+                }
                 Err(MessageError::Retry(why)) => {
                     tracing::info!(message_id = %id, group = %group, outcome = "retry", reason = %why, "message");
                     failed.push(id);
@@ -71,7 +77,13 @@ mod tests {
     #[tokio::test]
     async fn a_failure_blocks_the_rest_of_its_group_only() {
         let mut event = SqsEvent::default();
-        event.records = vec![msg("a1", "a"), msg("b1", "b"), msg("a2", "a"), msg("a3", "a"), msg("b2", "b")];
+        event.records = vec![
+            msg("a1", "a"),
+            msg("b1", "b"),
+            msg("a2", "a"),
+            msg("a3", "a"),
+            msg("b2", "b"),
+        ];
         let seen = Mutex::new(Vec::new());
         let out = consume_fifo(event, |m| {
             let id = m.message_id.clone().unwrap();
@@ -85,8 +97,15 @@ mod tests {
             }
         })
         .await;
-        let failed: Vec<_> = out.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<_> = out
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["a2", "a3"]);
-        assert!(!seen.lock().unwrap().contains(&"a3".to_string()), "a3 must not run after a2 failed");
+        assert!(
+            !seen.lock().unwrap().contains(&"a3".to_string()),
+            "a3 must not run after a2 failed"
+        );
     }
 }

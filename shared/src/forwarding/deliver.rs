@@ -94,7 +94,10 @@ impl Forwarder {
             Err(e) => {
                 // Nothing will ever parse it: straight to the DLQ, with why.
                 let id = msg.message_id.clone().unwrap_or_default();
-                self.dlq.dead_letter(body, "malformed", &id, &e).await.map_err(MessageError::Retry)?;
+                self.dlq
+                    .dead_letter(body, "malformed", &id, &e)
+                    .await
+                    .map_err(MessageError::Retry)?;
                 metrics::failed("malformed");
                 return Err(MessageError::Drop(e));
             }
@@ -108,7 +111,10 @@ impl Forwarder {
                 Err(MessageError::Retry(format!("job {} waits {secs} s", job.id)))
             }
             Ok(Step::DeadLetter(reason)) => {
-                self.dlq.dead_letter(body, &job.group_id(), &job.id, &reason).await.map_err(MessageError::Retry)?;
+                self.dlq
+                    .dead_letter(body, &job.group_id(), &job.id, &reason)
+                    .await
+                    .map_err(MessageError::Retry)?;
                 self.store
                     .finish_forward_job(&job.id, JobStatus::Failed, &reason, &[], self.clock.now())
                     .await
@@ -132,7 +138,11 @@ impl Forwarder {
         }
         match &job.work {
             Work::Post { post, text } => self.post(job, std::slice::from_ref(post), text.clone()).await,
-            Work::Album { media_group_id, first, flush_at } => {
+            Work::Album {
+                media_group_id,
+                first,
+                flush_at,
+            } => {
                 if *flush_at > now {
                     return Ok(Step::Wait(flush_at - now));
                 }
@@ -154,8 +164,16 @@ impl Forwarder {
         }
     }
 
-    async fn finish(&self, job: &ForwardJob, status: JobStatus, outcome: &str, maps: &[(Key, CopyMap)]) -> Result<(), StoreError> {
-        self.store.finish_forward_job(&job.id, status, outcome, maps, self.clock.now()).await
+    async fn finish(
+        &self,
+        job: &ForwardJob,
+        status: JobStatus,
+        outcome: &str,
+        maps: &[(Key, CopyMap)],
+    ) -> Result<(), StoreError> {
+        self.store
+            .finish_forward_job(&job.id, status, outcome, maps, self.clock.now())
+            .await
     }
 
     /// Posts one message or one album (`posts` in message order).
@@ -163,7 +181,12 @@ impl Forwarder {
         let dest_key = job.dest.key();
         let hash = content_hash(posts, text.as_deref());
         let now = self.clock.now();
-        if self.store.claim_content(&dest_key, &hash, &job.id, now, now + self.settings.dedup_window_secs).await? == Claim::Duplicate {
+        if self
+            .store
+            .claim_content(&dest_key, &hash, &job.id, now, now + self.settings.dedup_window_secs)
+            .await?
+            == Claim::Duplicate
+        {
             metrics::deduplicated("content");
             self.finish(job, JobStatus::Done, "duplicate content", &[]).await?;
             return Ok(Step::Done);
@@ -240,9 +263,17 @@ impl Forwarder {
             return Ok(Step::Wait(wait));
         }
         let call = if map.is_caption {
-            Call::EditCaption { chat: map.dest_chat_id, message_id: map.dest_message_id, caption: text }
+            Call::EditCaption {
+                chat: map.dest_chat_id,
+                message_id: map.dest_message_id,
+                caption: text,
+            }
         } else {
-            Call::EditText { chat: map.dest_chat_id, message_id: map.dest_message_id, text }
+            Call::EditText {
+                chat: map.dest_chat_id,
+                message_id: map.dest_message_id,
+                text,
+            }
         };
         match call.send(&self.bot).await {
             Ok(_) => {
@@ -290,7 +321,11 @@ impl Forwarder {
             _ if is_permanent_for_rule(&e) => {
                 let reason = e.to_string();
                 metrics::failed(kind_of(&e));
-                let broken = Broken { reason: reason.clone(), destination: job.dest, at: now };
+                let broken = Broken {
+                    reason: reason.clone(),
+                    destination: job.dest,
+                    at: now,
+                };
                 if self.store.mark_forward_rule_broken(&job.rule, &broken).await? {
                     self.alert_admins(job, &job.dest, &reason).await;
                 }
@@ -387,8 +422,17 @@ fn kind_of(e: &BotError) -> &'static str {
 pub fn content_hash(posts: &[Post], text: Option<&str>) -> String {
     let mut parts = Vec::new();
     for (i, p) in posts.iter().enumerate() {
-        let t = if i == 0 { text.or(p.text.as_deref()) } else { p.text.as_deref() };
-        parts.push(format!("{}|{}|{}", p.kind.as_str(), p.file_unique_id.as_deref().unwrap_or(""), t.unwrap_or("").trim()));
+        let t = if i == 0 {
+            text.or(p.text.as_deref())
+        } else {
+            p.text.as_deref()
+        };
+        parts.push(format!(
+            "{}|{}|{}",
+            p.kind.as_str(),
+            p.file_unique_id.as_deref().unwrap_or(""),
+            t.unwrap_or("").trim()
+        ));
     }
     crate::crypto::sha256_hex(parts.join("\n").as_bytes())
 }
@@ -396,12 +440,39 @@ pub fn content_hash(posts: &[Post], text: Option<&str>) -> String {
 /// One Bot API call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
-    Forward { chat: i64, thread: Option<i64>, from: i64, ids: Vec<i64> },
-    Copy { chat: i64, thread: Option<i64>, from: i64, ids: Vec<i64>, caption: Option<String> },
-    SendText { chat: i64, thread: Option<i64>, text: String },
-    MediaGroup { chat: i64, thread: Option<i64>, media: Vec<Value> },
-    EditText { chat: i64, message_id: i64, text: String },
-    EditCaption { chat: i64, message_id: i64, caption: String },
+    Forward {
+        chat: i64,
+        thread: Option<i64>,
+        from: i64,
+        ids: Vec<i64>,
+    },
+    Copy {
+        chat: i64,
+        thread: Option<i64>,
+        from: i64,
+        ids: Vec<i64>,
+        caption: Option<String>,
+    },
+    SendText {
+        chat: i64,
+        thread: Option<i64>,
+        text: String,
+    },
+    MediaGroup {
+        chat: i64,
+        thread: Option<i64>,
+        media: Vec<Value>,
+    },
+    EditText {
+        chat: i64,
+        message_id: i64,
+        text: String,
+    },
+    EditCaption {
+        chat: i64,
+        message_id: i64,
+        caption: String,
+    },
 }
 
 /// The call that delivers `posts` to `dest` in `mode` with filtered `text`.
@@ -410,33 +481,66 @@ pub fn plan(mode: Mode, dest: &Destination, posts: &[Post], text: Option<&str>) 
     let from = posts[0].chat_id;
     let ids: Vec<i64> = posts.iter().map(|p| p.message_id).collect();
     if mode == Mode::Forward {
-        return Call::Forward { chat, thread, from, ids };
-    }
-    match text {
-        None => Call::Copy { chat, thread, from, ids, caption: None },
-        // A changed text message is sent anew: copyMessage cannot change text.
-        Some(t) if posts.len() == 1 && !posts[0].is_caption() => Call::SendText { chat, thread, text: t.to_string() },
-        Some(t) if posts.len() == 1 => Call::Copy { chat, thread, from, ids, caption: Some(t.to_string()) },
-        // An album with a new caption is re-sent from its file ids.
-        Some(t) if posts.iter().all(|p| p.kind.album_type().is_some() && p.file_id.is_some()) => Call::MediaGroup {
+        return Call::Forward {
             chat,
             thread,
-            media: posts
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let mut m = json!({"type": p.kind.album_type(), "media": p.file_id});
-                    if i == 0 {
-                        m["caption"] = json!(t);
-                    } else if let Some(c) = &p.text {
-                        m["caption"] = json!(c);
-                    }
-                    m
-                })
-                .collect(),
+            from,
+            ids,
+        };
+    }
+    match text {
+        None => Call::Copy {
+            chat,
+            thread,
+            from,
+            ids,
+            caption: None,
         },
+        // A changed text message is sent anew: copyMessage cannot change text.
+        Some(t) if posts.len() == 1 && !posts[0].is_caption() => Call::SendText {
+            chat,
+            thread,
+            text: t.to_string(),
+        },
+        Some(t) if posts.len() == 1 => Call::Copy {
+            chat,
+            thread,
+            from,
+            ids,
+            caption: Some(t.to_string()),
+        },
+        // An album with a new caption is re-sent from its file ids.
+        Some(t)
+            if posts
+                .iter()
+                .all(|p| p.kind.album_type().is_some() && p.file_id.is_some()) =>
+        {
+            Call::MediaGroup {
+                chat,
+                thread,
+                media: posts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let mut m = json!({"type": p.kind.album_type(), "media": p.file_id});
+                        if i == 0 {
+                            m["caption"] = json!(t);
+                        } else if let Some(c) = &p.text {
+                            m["caption"] = json!(c);
+                        }
+                        m
+                    })
+                    .collect(),
+            }
+        }
         // Otherwise keep the album whole, with its original captions.
-        Some(_) => Call::Copy { chat, thread, from, ids, caption: None },
+        Some(_) => Call::Copy {
+            chat,
+            thread,
+            from,
+            ids,
+            caption: None,
+        },
     }
 }
 
@@ -451,19 +555,55 @@ impl Call {
         };
         let id_of = |v: &Value| v.get("message_id").and_then(Value::as_i64).unwrap_or_default();
         match self {
-            Call::Forward { chat, thread, from, ids } | Call::Copy { chat, thread, from, ids, caption: None } if ids.len() > 1 => {
-                let method = if matches!(self, Call::Forward { .. }) { "forwardMessages" } else { "copyMessages" };
-                let params = with_thread(json!({"chat_id": chat, "from_chat_id": from, "message_ids": ids}), thread);
+            Call::Forward {
+                chat,
+                thread,
+                from,
+                ids,
+            }
+            | Call::Copy {
+                chat,
+                thread,
+                from,
+                ids,
+                caption: None,
+            } if ids.len() > 1 => {
+                let method = if matches!(self, Call::Forward { .. }) {
+                    "forwardMessages"
+                } else {
+                    "copyMessages"
+                };
+                let params = with_thread(
+                    json!({"chat_id": chat, "from_chat_id": from, "message_ids": ids}),
+                    thread,
+                );
                 let out: Vec<Value> = bot.call(method, &params).await?;
                 Ok(out.iter().map(id_of).collect())
             }
-            Call::Forward { chat, thread, from, ids } => {
-                let params = with_thread(json!({"chat_id": chat, "from_chat_id": from, "message_id": ids[0]}), thread);
+            Call::Forward {
+                chat,
+                thread,
+                from,
+                ids,
+            } => {
+                let params = with_thread(
+                    json!({"chat_id": chat, "from_chat_id": from, "message_id": ids[0]}),
+                    thread,
+                );
                 let out: Value = bot.call("forwardMessage", &params).await?;
                 Ok(vec![id_of(&out)])
             }
-            Call::Copy { chat, thread, from, ids, caption } => {
-                let mut params = with_thread(json!({"chat_id": chat, "from_chat_id": from, "message_id": ids[0]}), thread);
+            Call::Copy {
+                chat,
+                thread,
+                from,
+                ids,
+                caption,
+            } => {
+                let mut params = with_thread(
+                    json!({"chat_id": chat, "from_chat_id": from, "message_id": ids[0]}),
+                    thread,
+                );
                 if let Some(c) = caption {
                     params["caption"] = json!(c);
                 }
@@ -481,11 +621,25 @@ impl Call {
                 Ok(out.iter().map(id_of).collect())
             }
             Call::EditText { chat, message_id, text } => {
-                let _: Value = bot.call("editMessageText", &json!({"chat_id": chat, "message_id": message_id, "text": text})).await?;
+                let _: Value = bot
+                    .call(
+                        "editMessageText",
+                        &json!({"chat_id": chat, "message_id": message_id, "text": text}),
+                    )
+                    .await?;
                 Ok(vec![*message_id])
             }
-            Call::EditCaption { chat, message_id, caption } => {
-                let _: Value = bot.call("editMessageCaption", &json!({"chat_id": chat, "message_id": message_id, "caption": caption})).await?;
+            Call::EditCaption {
+                chat,
+                message_id,
+                caption,
+            } => {
+                let _: Value = bot
+                    .call(
+                        "editMessageCaption",
+                        &json!({"chat_id": chat, "message_id": message_id, "caption": caption}),
+                    )
+                    .await?;
                 Ok(vec![*message_id])
             }
         }
@@ -513,17 +667,29 @@ mod tests {
     }
 
     fn dest() -> Destination {
-        Destination { chat_id: ChatId::new(-2).unwrap(), thread_id: Some(5) }
+        Destination {
+            chat_id: ChatId::new(-2).unwrap(),
+            thread_id: Some(5),
+        }
     }
 
     #[test]
     fn plans_the_right_call() {
         let text = post(1, MediaKind::Text, Some("hi"));
         let photo = post(2, MediaKind::Photo, Some("cap"));
-        assert!(matches!(plan(Mode::Forward, &dest(), std::slice::from_ref(&text), None), Call::Forward { ref ids, .. } if ids == &[1]));
-        assert!(matches!(plan(Mode::Copy, &dest(), std::slice::from_ref(&text), None), Call::Copy { caption: None, .. }));
-        assert!(matches!(plan(Mode::Copy, &dest(), &[text], Some("HI")), Call::SendText { ref text, .. } if text == "HI"));
-        assert!(matches!(plan(Mode::Copy, &dest(), std::slice::from_ref(&photo), Some("CAP")), Call::Copy { caption: Some(ref c), .. } if c == "CAP"));
+        assert!(
+            matches!(plan(Mode::Forward, &dest(), std::slice::from_ref(&text), None), Call::Forward { ref ids, .. } if ids == &[1])
+        );
+        assert!(matches!(
+            plan(Mode::Copy, &dest(), std::slice::from_ref(&text), None),
+            Call::Copy { caption: None, .. }
+        ));
+        assert!(
+            matches!(plan(Mode::Copy, &dest(), &[text], Some("HI")), Call::SendText { ref text, .. } if text == "HI")
+        );
+        assert!(
+            matches!(plan(Mode::Copy, &dest(), std::slice::from_ref(&photo), Some("CAP")), Call::Copy { caption: Some(ref c), .. } if c == "CAP")
+        );
         let album = [photo.clone(), post(3, MediaKind::Video, None)];
         assert!(matches!(plan(Mode::Copy, &dest(), &album, None), Call::Copy { ref ids, .. } if ids == &[2, 3]));
         match plan(Mode::Copy, &dest(), &album, Some("new")) {
@@ -540,17 +706,43 @@ mod tests {
     fn content_hash_ignores_ids_but_not_content() {
         let a = post(1, MediaKind::Text, Some("same"));
         let b = post(2, MediaKind::Text, Some("same "));
-        assert_eq!(content_hash(std::slice::from_ref(&a), None), content_hash(&[Post { file_unique_id: Some("u1".into()), ..b.clone() }], None));
-        assert_ne!(content_hash(std::slice::from_ref(&a), None), content_hash(std::slice::from_ref(&a), Some("other")));
-        assert_ne!(content_hash(std::slice::from_ref(&a), None), content_hash(&[post(1, MediaKind::Photo, Some("same"))], None));
+        assert_eq!(
+            content_hash(std::slice::from_ref(&a), None),
+            content_hash(
+                &[Post {
+                    file_unique_id: Some("u1".into()),
+                    ..b.clone()
+                }],
+                None
+            )
+        );
+        assert_ne!(
+            content_hash(std::slice::from_ref(&a), None),
+            content_hash(std::slice::from_ref(&a), Some("other"))
+        );
+        assert_ne!(
+            content_hash(std::slice::from_ref(&a), None),
+            content_hash(&[post(1, MediaKind::Photo, Some("same"))], None)
+        );
     }
 
     #[test]
     fn permanent_errors_are_recognised() {
-        assert!(is_permanent_for_rule(&BotError::Forbidden { description: "Forbidden: bot was kicked from the channel chat".into() }));
-        assert!(is_permanent_for_rule(&BotError::BadRequest { description: "Bad Request: chat not found".into() }));
-        assert!(!is_permanent_for_rule(&BotError::BadRequest { description: "Bad Request: message to copy not found".into() }));
-        assert!(!is_permanent_for_rule(&BotError::Api { code: 502, description: "Bad Gateway".into() }));
-        assert!(forwarding_refused(&BotError::BadRequest { description: "Bad Request: message can't be forwarded".into() }));
+        assert!(is_permanent_for_rule(&BotError::Forbidden {
+            description: "Forbidden: bot was kicked from the channel chat".into()
+        }));
+        assert!(is_permanent_for_rule(&BotError::BadRequest {
+            description: "Bad Request: chat not found".into()
+        }));
+        assert!(!is_permanent_for_rule(&BotError::BadRequest {
+            description: "Bad Request: message to copy not found".into()
+        }));
+        assert!(!is_permanent_for_rule(&BotError::Api {
+            code: 502,
+            description: "Bad Gateway".into()
+        }));
+        assert!(forwarding_refused(&BotError::BadRequest {
+            description: "Bad Request: message can't be forwarded".into()
+        }));
     }
 }

@@ -108,7 +108,17 @@ pub type StepError = String;
 
 impl RuleDraft {
     pub fn new(message_id: i64) -> Self {
-        Self { rule_id: RuleId::generate(), step: Step::Source, source: None, destinations: vec![], delivery: None, include: vec![], exclude: vec![], message_id, page: 0 }
+        Self {
+            rule_id: RuleId::generate(),
+            step: Step::Source,
+            source: None,
+            destinations: vec![],
+            delivery: None,
+            include: vec![],
+            exclude: vec![],
+            message_id,
+            page: 0,
+        }
     }
 
     fn at(&self, step: Step) -> Result<(), StepError> {
@@ -246,13 +256,25 @@ pub fn parse_chat(text: &str, topics: bool) -> Result<Destination, StepError> {
     };
     let chat = chat
         .parse::<i64>()
-        .map_err(|_| format!("{chat:?} is not a chat id. Ids look like -1001234567890 (forward me a post from the chat to find it)."))
+        .map_err(|_| {
+            format!(
+                "{chat:?} is not a chat id. Ids look like -1001234567890 (forward me a post from the chat to find it)."
+            )
+        })
         .and_then(|id| ChatId::new(id).map_err(|e| format!("The chat id {e}.")))?;
     let thread_id = match thread {
         None => None,
-        Some(t) => Some(t.parse::<i64>().ok().filter(|t| *t > 0).ok_or_else(|| format!("{t:?} is not a forum topic id (a positive number)."))?),
+        Some(t) => Some(
+            t.parse::<i64>()
+                .ok()
+                .filter(|t| *t > 0)
+                .ok_or_else(|| format!("{t:?} is not a forum topic id (a positive number)."))?,
+        ),
     };
-    Ok(Destination { chat_id: chat, thread_id })
+    Ok(Destination {
+        chat_id: chat,
+        thread_id,
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +286,10 @@ mod tests {
     }
 
     fn dest(id: i64) -> Destination {
-        Destination { chat_id: chat(id), thread_id: None }
+        Destination {
+            chat_id: chat(id),
+            thread_id: None,
+        }
     }
 
     #[test]
@@ -279,12 +304,30 @@ mod tests {
         d.finish_destinations().unwrap();
         d.choose_delivery(Delivery::ForwardOrCopy).unwrap();
         d.set_keywords("Rust, release notes,\n-draft").unwrap();
-        assert_eq!((d.include.clone(), d.exclude.clone()), (vec!["Rust".to_string(), "release notes".into()], vec!["draft".to_string()]));
+        assert_eq!(
+            (d.include.clone(), d.exclude.clone()),
+            (
+                vec!["Rust".to_string(), "release notes".into()],
+                vec!["draft".to_string()]
+            )
+        );
         let rule = d.build().unwrap();
         assert_eq!(rule.id, d.rule_id);
         assert_eq!(rule.source_chat_id, chat(-1001));
-        assert_eq!(rule.destinations, vec![dest(-1002), Destination { chat_id: chat(-1004), thread_id: Some(7) }]);
-        assert_eq!((rule.mode, rule.fallback_to_copy, rule.enabled), (Mode::Forward, true, true));
+        assert_eq!(
+            rule.destinations,
+            vec![
+                dest(-1002),
+                Destination {
+                    chat_id: chat(-1004),
+                    thread_id: Some(7)
+                }
+            ]
+        );
+        assert_eq!(
+            (rule.mode, rule.fallback_to_copy, rule.enabled),
+            (Mode::Forward, true, true)
+        );
         assert_eq!(rule.filters.spec().exclude, vec!["draft"]);
     }
 
@@ -301,7 +344,10 @@ mod tests {
         d.choose_delivery(Delivery::Copy).unwrap();
         assert!(d.set_keywords(" , ").unwrap_err().contains("Skip"));
         assert!(d.set_keywords("ok, -").unwrap_err().contains("lone"));
-        assert!(d.set_keywords(&"x".repeat(501)).unwrap_err().starts_with("filters.include[0]"));
+        assert!(d
+            .set_keywords(&"x".repeat(501))
+            .unwrap_err()
+            .starts_with("filters.include[0]"));
         d.skip_keywords().unwrap();
         assert_eq!(d.step, Step::Confirm);
     }

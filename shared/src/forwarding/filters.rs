@@ -50,10 +50,15 @@ pub struct FiltersSpec {
 
 impl FiltersSpec {
     pub fn from_json(v: &Value) -> Result<Self, RuleError> {
-        let obj = v.as_object().ok_or_else(|| RuleError::new("filters", "must be an object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| RuleError::new("filters", "must be an object"))?;
         const KNOWN: [&str; 7] = ["include", "exclude", "regex", "media", "replace", "header", "footer"];
         if let Some(extra) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(RuleError::new(format!("filters.{extra}"), "is not a filter (known: include, exclude, regex, media, replace, header, footer)"));
+            return Err(RuleError::new(
+                format!("filters.{extra}"),
+                "is not a filter (known: include, exclude, regex, media, replace, header, footer)",
+            ));
         }
         let strings = |name: &str| -> Result<Vec<String>, RuleError> {
             let field = format!("filters.{name}");
@@ -67,7 +72,10 @@ impl FiltersSpec {
                         .enumerate()
                         .map(|(i, s)| match s.as_str().map(str::trim) {
                             Some(s) if !s.is_empty() && s.len() <= MAX_PATTERN => Ok(s.to_string()),
-                            _ => Err(RuleError::new(format!("{field}[{i}]"), format!("must be a non-empty string of at most {MAX_PATTERN} bytes"))),
+                            _ => Err(RuleError::new(
+                                format!("{field}[{i}]"),
+                                format!("must be a non-empty string of at most {MAX_PATTERN} bytes"),
+                            )),
                         })
                         .collect()
                 }
@@ -85,7 +93,10 @@ impl FiltersSpec {
             .map(|(i, m)| {
                 MediaKind::parse(m).ok_or_else(|| {
                     let known: Vec<_> = MediaKind::ALL.iter().map(|k| k.as_str()).collect();
-                    RuleError::new(format!("filters.media[{i}]"), format!("{m:?} is not a media type (known: {})", known.join(", ")))
+                    RuleError::new(
+                        format!("filters.media[{i}]"),
+                        format!("{m:?} is not a media type (known: {})", known.join(", ")),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -96,23 +107,37 @@ impl FiltersSpec {
                 .enumerate()
                 .map(|(i, r)| {
                     let field = format!("filters.replace[{i}]");
-                    let from = r.get("from").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= MAX_PATTERN);
+                    let from = r
+                        .get("from")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty() && s.len() <= MAX_PATTERN);
                     let to = r.get("to").and_then(Value::as_str).filter(|s| s.len() <= MAX_PATTERN);
                     match (from, to) {
-                        (Some(from), Some(to)) => Ok(Replacement { from: from.into(), to: to.into() }),
+                        (Some(from), Some(to)) => Ok(Replacement {
+                            from: from.into(),
+                            to: to.into(),
+                        }),
                         (None, _) => Err(RuleError::new(format!("{field}.from"), "must be a non-empty string")),
                         (_, None) => Err(RuleError::new(format!("{field}.to"), "must be a string (may be empty)")),
                     }
                 })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(RuleError::new("filters.replace", "must be a list of {\"from\", \"to\"}")),
+            Some(_) => {
+                return Err(RuleError::new(
+                    "filters.replace",
+                    "must be a list of {\"from\", \"to\"}",
+                ))
+            }
         };
         let affix = |name: &str| -> Result<Option<String>, RuleError> {
             match obj.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
                 Some(Value::String(s)) if s.len() <= MAX_AFFIX => Ok(Some(s.clone())),
-                Some(_) => Err(RuleError::new(format!("filters.{name}"), format!("must be a string of at most {MAX_AFFIX} bytes"))),
+                Some(_) => Err(RuleError::new(
+                    format!("filters.{name}"),
+                    format!("must be a string of at most {MAX_AFFIX} bytes"),
+                )),
             }
         };
         Ok(Self {
@@ -168,13 +193,28 @@ impl Filters {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let pattern = if spec.regex { r.from.clone() } else { regex::escape(&r.from) };
+                let pattern = if spec.regex {
+                    r.from.clone()
+                } else {
+                    regex::escape(&r.from)
+                };
                 // Plain replacements are literal on both sides: `$` in `to` is not a group reference.
-                let to = if spec.regex { r.to.clone() } else { r.to.replace('$', "$$") };
-                build(&pattern).map(|re| (re, to)).map_err(|e| RuleError::new(format!("filters.replace[{i}].from"), e))
+                let to = if spec.regex {
+                    r.to.clone()
+                } else {
+                    r.to.replace('$', "$$")
+                };
+                build(&pattern)
+                    .map(|re| (re, to))
+                    .map_err(|e| RuleError::new(format!("filters.replace[{i}].from"), e))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { spec, include, exclude, replace })
+        Ok(Self {
+            spec,
+            include,
+            exclude,
+            replace,
+        })
     }
 
     pub fn spec(&self) -> &FiltersSpec {
@@ -201,8 +241,15 @@ impl Filters {
         for (re, to) in &self.replace {
             out = re.replace_all(&out, to.as_str()).into_owned();
         }
-        let parts: Vec<&str> =
-            [self.spec.header.as_deref(), Some(out.as_str()), self.spec.footer.as_deref()].into_iter().flatten().filter(|s| !s.is_empty()).collect();
+        let parts: Vec<&str> = [
+            self.spec.header.as_deref(),
+            Some(out.as_str()),
+            self.spec.footer.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
         let out = parts.join("\n\n");
         if out == original {
             Verdict::Deliver { text: None }
@@ -223,7 +270,12 @@ fn build(pattern: &str) -> Result<Regex, String> {
         .case_insensitive(true)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| format!("is not a valid regular expression: {}", e.to_string().lines().last().unwrap_or("invalid")))
+        .map_err(|e| {
+            format!(
+                "is not a valid regular expression: {}",
+                e.to_string().lines().last().unwrap_or("invalid")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -251,8 +303,14 @@ mod tests {
     #[test]
     fn include_and_exclude_look_at_captions_too() {
         let f = filters(json!({"include": ["launch"], "exclude": ["spoiler"]}));
-        assert_eq!(f.apply(&[MediaKind::Photo], Some("Launch day")), Verdict::Deliver { text: None });
-        assert_eq!(f.apply(&[MediaKind::Photo], Some("launch SPOILER inside")), Verdict::Filtered("exclude"));
+        assert_eq!(
+            f.apply(&[MediaKind::Photo], Some("Launch day")),
+            Verdict::Deliver { text: None }
+        );
+        assert_eq!(
+            f.apply(&[MediaKind::Photo], Some("launch SPOILER inside")),
+            Verdict::Filtered("exclude")
+        );
     }
 
     #[test]
@@ -266,7 +324,10 @@ mod tests {
     #[test]
     fn regex_keywords() {
         let f = filters(json!({"regex": true, "include": [r"\bv\d+\.\d+\b"]}));
-        assert_eq!(f.apply(TEXT, Some("Release V1.2 is out")), Verdict::Deliver { text: None });
+        assert_eq!(
+            f.apply(TEXT, Some("Release V1.2 is out")),
+            Verdict::Deliver { text: None }
+        );
         assert_eq!(f.apply(TEXT, Some("no version")), Verdict::Filtered("include"));
         let bad = Filters::compile(FiltersSpec::from_json(&json!({"regex": true, "exclude": ["a", "[z-a]"]})).unwrap());
         assert_eq!(bad.unwrap_err().field, "filters.exclude[1]");
@@ -275,31 +336,69 @@ mod tests {
     #[test]
     fn media_types_allow_list_covers_every_album_item() {
         let f = filters(json!({"media": ["photo", "video"]}));
-        assert_eq!(f.apply(&[MediaKind::Photo, MediaKind::Video], None), Verdict::Deliver { text: None });
+        assert_eq!(
+            f.apply(&[MediaKind::Photo, MediaKind::Video], None),
+            Verdict::Deliver { text: None }
+        );
         assert_eq!(f.apply(TEXT, Some("just text")), Verdict::Filtered("media"));
-        assert_eq!(f.apply(&[MediaKind::Photo, MediaKind::Document], None), Verdict::Filtered("media"));
-        assert_eq!(FiltersSpec::from_json(&json!({"media": ["hologram"]})).unwrap_err().field, "filters.media[0]");
+        assert_eq!(
+            f.apply(&[MediaKind::Photo, MediaKind::Document], None),
+            Verdict::Filtered("media")
+        );
+        assert_eq!(
+            FiltersSpec::from_json(&json!({"media": ["hologram"]}))
+                .unwrap_err()
+                .field,
+            "filters.media[0]"
+        );
     }
 
     #[test]
     fn replacements_run_in_order_after_the_keyword_checks() {
-        let f = filters(json!({"exclude": ["secret"], "replace": [{"from": "Foo", "to": "Bar"}, {"from": "bar", "to": "$baz"}]}));
+        let f = filters(
+            json!({"exclude": ["secret"], "replace": [{"from": "Foo", "to": "Bar"}, {"from": "bar", "to": "$baz"}]}),
+        );
         // Literal, case-insensitive, applied in order; `$` is literal.
-        assert_eq!(f.apply(TEXT, Some("foo!")), Verdict::Deliver { text: Some("$baz!".into()) });
+        assert_eq!(
+            f.apply(TEXT, Some("foo!")),
+            Verdict::Deliver {
+                text: Some("$baz!".into())
+            }
+        );
         // Blacklist sees the original text.
         let g = filters(json!({"exclude": ["secret"], "replace": [{"from": "secret", "to": "public"}]}));
         assert_eq!(g.apply(TEXT, Some("a secret")), Verdict::Filtered("exclude"));
         let r = filters(json!({"regex": true, "replace": [{"from": r"(\d+) USD", "to": "$$$1"}]}));
-        assert_eq!(r.apply(TEXT, Some("costs 5 usd")), Verdict::Deliver { text: Some("costs $5".into()) });
-        assert_eq!(FiltersSpec::from_json(&json!({"replace": [{"to": "x"}]})).unwrap_err().field, "filters.replace[0].from");
+        assert_eq!(
+            r.apply(TEXT, Some("costs 5 usd")),
+            Verdict::Deliver {
+                text: Some("costs $5".into())
+            }
+        );
+        assert_eq!(
+            FiltersSpec::from_json(&json!({"replace": [{"to": "x"}]}))
+                .unwrap_err()
+                .field,
+            "filters.replace[0].from"
+        );
     }
 
     #[test]
     fn header_and_footer_wrap_the_text_last() {
         let f = filters(json!({"replace": [{"from": "a", "to": "b"}], "header": "📣 News", "footer": "— via Lodge"}));
-        assert_eq!(f.apply(TEXT, Some("a")), Verdict::Deliver { text: Some("📣 News\n\nb\n\n— via Lodge".into()) });
+        assert_eq!(
+            f.apply(TEXT, Some("a")),
+            Verdict::Deliver {
+                text: Some("📣 News\n\nb\n\n— via Lodge".into())
+            }
+        );
         // A captionless photo gets just the header and footer as its caption.
-        assert_eq!(f.apply(&[MediaKind::Photo], None), Verdict::Deliver { text: Some("📣 News\n\n— via Lodge".into()) });
+        assert_eq!(
+            f.apply(&[MediaKind::Photo], None),
+            Verdict::Deliver {
+                text: Some("📣 News\n\n— via Lodge".into())
+            }
+        );
     }
 
     #[test]
@@ -310,7 +409,13 @@ mod tests {
 
     #[test]
     fn unknown_filter_fields_are_named() {
-        assert_eq!(FiltersSpec::from_json(&json!({"includes": ["x"]})).unwrap_err().field, "filters.includes");
-        assert_eq!(FiltersSpec::from_json(&json!({"include": [""]})).unwrap_err().field, "filters.include[0]");
+        assert_eq!(
+            FiltersSpec::from_json(&json!({"includes": ["x"]})).unwrap_err().field,
+            "filters.includes"
+        );
+        assert_eq!(
+            FiltersSpec::from_json(&json!({"include": [""]})).unwrap_err().field,
+            "filters.include[0]"
+        );
     }
 }

@@ -39,7 +39,12 @@ pub struct Ingested {
 const ALBUM_ITEM_TTL_SECS: i64 = 86_400;
 
 impl Ingest {
-    pub fn from_env(env: &Env, aws: &crate::aws::SdkConfig, store: Store, clock: SharedClock) -> Result<Self, ConfigError> {
+    pub fn from_env(
+        env: &Env,
+        aws: &crate::aws::SdkConfig,
+        store: Store,
+        clock: SharedClock,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
             store,
             queue: JobQueue::new(crate::aws::sqs(aws), env.required("LODGE_FORWARD_QUEUE_URL")?),
@@ -58,13 +63,21 @@ impl Ingest {
             Some(found) => found,
             None => return Ok(Ingested::default()),
         };
-        let Some(post) = Post::from_message(message) else { return Ok(Ingested::default()) };
+        let Some(post) = Post::from_message(message) else {
+            return Ok(Ingested::default());
+        };
         // Sources are channels and groups; private chats (positive ids) never are.
         if post.chat_id > 0 {
             return Ok(Ingested::default());
         }
-        let rules: Vec<ForwardRule> =
-            self.store.forward_rules_of(post.chat_id).await.map_err(|e| e.to_string())?.into_iter().filter(ForwardRule::is_active).collect();
+        let rules: Vec<ForwardRule> = self
+            .store
+            .forward_rules_of(post.chat_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(ForwardRule::is_active)
+            .collect();
         if rules.is_empty() {
             return Ok(Ingested::default());
         }
@@ -79,11 +92,20 @@ impl Ingest {
             }
         } else if let Some(group) = post.media_group_id.clone() {
             let flush_at = now + self.album_window_secs;
-            match self.store.add_album_item(&post, &group, flush_at, now + ALBUM_ITEM_TTL_SECS).await.map_err(|e| e.to_string())? {
+            match self
+                .store
+                .add_album_item(&post, &group, flush_at, now + ALBUM_ITEM_TTL_SECS)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 AlbumAdd::First => {
                     for rule in &rules {
                         for dest in &rule.destinations {
-                            let work = Work::Album { media_group_id: group.clone(), first: post.clone(), flush_at };
+                            let work = Work::Album {
+                                media_group_id: group.clone(),
+                                first: post.clone(),
+                                flush_at,
+                            };
                             jobs.push(ForwardJob::new(rule, *dest, work, now));
                         }
                     }
@@ -96,7 +118,13 @@ impl Ingest {
         }
         out.jobs = jobs.len();
         self.queue.send(&jobs).await?;
-        tracing::info!(chat = post.chat_id, message = post.message_id, jobs = out.jobs, filtered = out.filtered, "forwarding ingest");
+        tracing::info!(
+            chat = post.chat_id,
+            message = post.message_id,
+            jobs = out.jobs,
+            filtered = out.filtered,
+            "forwarding ingest"
+        );
         Ok(out)
     }
 
@@ -109,7 +137,15 @@ impl Ingest {
                 }
                 Verdict::Deliver { text } => {
                     for dest in &rule.destinations {
-                        jobs.push(ForwardJob::new(rule, *dest, Work::Post { post: post.clone(), text: text.clone() }, now));
+                        jobs.push(ForwardJob::new(
+                            rule,
+                            *dest,
+                            Work::Post {
+                                post: post.clone(),
+                                text: text.clone(),
+                            },
+                            now,
+                        ));
                     }
                 }
             }

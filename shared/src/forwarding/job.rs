@@ -18,7 +18,11 @@ pub enum Work {
     /// A single message; `text` is the filtered text when filters changed it.
     Post { post: Post, text: Option<String> },
     /// An album: its items are gathered from the table at `flush_at`.
-    Album { media_group_id: String, first: Post, flush_at: i64 },
+    Album {
+        media_group_id: String,
+        first: Post,
+        flush_at: i64,
+    },
     /// The source message was edited: edit the copy.
     Edit { post: Post },
 }
@@ -38,12 +42,28 @@ impl ForwardJob {
     pub fn new(rule: &ForwardRule, dest: Destination, work: Work, now: i64) -> Self {
         let (kind, source, message, edit) = match &work {
             Work::Post { post, .. } => ("post", post.chat_id, post.message_id.to_string(), 0),
-            Work::Album { media_group_id, first, .. } => ("album", first.chat_id, media_group_id.clone(), 0),
-            Work::Edit { post } => ("edit", post.chat_id, post.message_id.to_string(), post.edit_date.unwrap_or(now)),
+            Work::Album {
+                media_group_id, first, ..
+            } => ("album", first.chat_id, media_group_id.clone(), 0),
+            Work::Edit { post } => (
+                "edit",
+                post.chat_id,
+                post.message_id.to_string(),
+                post.edit_date.unwrap_or(now),
+            ),
         };
         // Deterministic: the same update ingested twice yields the same job.
-        let id = crate::crypto::sha256_hex(format!("{}|{}|{kind}|{source}|{message}|{edit}", rule.id, dest.key()).as_bytes())[..40].to_string();
-        Self { id, rule: rule.clone(), dest, work, enqueued_at: now }
+        let id = crate::crypto::sha256_hex(
+            format!("{}|{}|{kind}|{source}|{message}|{edit}", rule.id, dest.key()).as_bytes(),
+        )[..40]
+            .to_string();
+        Self {
+            id,
+            rule: rule.clone(),
+            dest,
+            work,
+            enqueued_at: now,
+        }
     }
 
     /// The source message this job is about (for an album, its first item).
@@ -76,7 +96,10 @@ pub struct JobQueue {
 
 impl JobQueue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 
     pub async fn send(&self, jobs: &[ForwardJob]) -> Result<(), String> {
@@ -103,7 +126,11 @@ impl JobQueue {
                 .await
                 .map_err(|e| format!("SQS send failed: {e}"))?;
             if let Some(f) = out.failed.first() {
-                return Err(format!("SQS refused a forward job: {} {}", f.code, f.message.clone().unwrap_or_default()));
+                return Err(format!(
+                    "SQS refused a forward job: {} {}",
+                    f.code,
+                    f.message.clone().unwrap_or_default()
+                ));
             }
         }
         Ok(())
@@ -161,8 +188,24 @@ mod tests {
         )
         .unwrap();
         let post = Post::from_message(&json!({"message_id": 3, "date": 1, "chat": {"id": -1}, "text": "hi"})).unwrap();
-        let a = ForwardJob::new(&rule, rule.destinations[0], Work::Post { post: post.clone(), text: None }, 100);
-        let b = ForwardJob::new(&rule, rule.destinations[0], Work::Post { post: post.clone(), text: None }, 200);
+        let a = ForwardJob::new(
+            &rule,
+            rule.destinations[0],
+            Work::Post {
+                post: post.clone(),
+                text: None,
+            },
+            100,
+        );
+        let b = ForwardJob::new(
+            &rule,
+            rule.destinations[0],
+            Work::Post {
+                post: post.clone(),
+                text: None,
+            },
+            200,
+        );
         assert_eq!(a.id, b.id);
         let e = ForwardJob::new(&rule, rule.destinations[0], Work::Edit { post }, 100);
         assert_ne!(a.id, e.id);

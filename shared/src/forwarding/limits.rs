@@ -23,8 +23,14 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            bot: Limit { max: 30, window_secs: 1 },
-            group: Limit { max: 20, window_secs: 60 },
+            bot: Limit {
+                max: 30,
+                window_secs: 1,
+            },
+            group: Limit {
+                max: 20,
+                window_secs: 60,
+            },
             chat: Limit { max: 1, window_secs: 1 },
         }
     }
@@ -54,8 +60,15 @@ impl Limit {
 }
 
 fn parse_limit(env: &Env, name: &str, default: Limit) -> Result<Limit, ConfigError> {
-    let Some(raw) = env.optional(name) else { return Ok(default) };
-    let bad = || ConfigError::new(name, format!("must be <max>/<window seconds> such as 20/60, not {raw:?}"));
+    let Some(raw) = env.optional(name) else {
+        return Ok(default);
+    };
+    let bad = || {
+        ConfigError::new(
+            name,
+            format!("must be <max>/<window seconds> such as 20/60, not {raw:?}"),
+        )
+    };
     let (max, window) = raw.trim().split_once('/').ok_or_else(bad)?;
     let max: u32 = max.trim().parse().map_err(|_| bad())?;
     let window_secs: i64 = window.trim().parse().map_err(|_| bad())?;
@@ -110,7 +123,11 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
         .await
         .map_err(StoreError::from_sdk);
     let previous = match taken {
-        Ok(out) => out.attributes.and_then(|a| a.get("next_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())),
+        Ok(out) => out.attributes.and_then(|a| {
+            a.get("next_ms")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        }),
         Err(StoreError::Conflict) => {
             let next: Option<serde_json::Value> = store.get(&slot).await?;
             let next_ms = next.and_then(|v| v["next_ms"].as_i64()).unwrap_or(now_ms + spacing);
@@ -119,7 +136,10 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
         Err(e) => return Err(e),
     };
     // 2. and 3. The chat's long window, then the whole bot's.
-    let windows = [("fwd-group", chat_key.as_str(), limits.group), ("fwd-bot", "all", limits.bot)];
+    let windows = [
+        ("fwd-group", chat_key.as_str(), limits.group),
+        ("fwd-bot", "all", limits.bot),
+    ];
     for (i, (what, key, limit)) in windows.iter().enumerate() {
         let (start, end) = window(*limit, now);
         // An album larger than a window still has to go out: it takes the whole window.
@@ -131,7 +151,11 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
             .set_key(Some(Key::rate(what, key, start).to_item()))
             .update_expression("ADD hits :take SET expires_at = :exp")
             .condition_expression("attribute_not_exists(hits) OR hits <= :room")
-            .set_expression_attribute_values(Some(values([(":take", n(take)), (":room", n(limit.max - take)), (":exp", n(end + 60))])))
+            .set_expression_attribute_values(Some(values([
+                (":take", n(take)),
+                (":room", n(limit.max - take)),
+                (":exp", n(end + 60)),
+            ])))
             .send()
             .await
             .map_err(StoreError::from_sdk);
@@ -142,7 +166,9 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
                     refund(store, what, key, *limit, count.min(limit.max), now).await?;
                 }
                 give_back_slot(store, &slot, previous, now_ms + spacing * i64::from(count)).await?;
-                return Ok(Permit::Wait(Duration::from_millis(((end * 1000) - now_ms).max(1) as u64)));
+                return Ok(Permit::Wait(Duration::from_millis(
+                    ((end * 1000) - now_ms).max(1) as u64
+                )));
             }
             Err(e) => return Err(e),
         }
@@ -190,24 +216,55 @@ mod tests {
 
     #[test]
     fn limits_parse_from_env_with_named_errors() {
-        let env = Env::from_map([("LODGE_FORWARD_LIMIT_GROUP".to_string(), "5/10".to_string())].into_iter().collect());
+        let env = Env::from_map(
+            [("LODGE_FORWARD_LIMIT_GROUP".to_string(), "5/10".to_string())]
+                .into_iter()
+                .collect(),
+        );
         let l = Limits::from_env(&env).unwrap();
         assert_eq!((l.group.max, l.group.window_secs, l.bot.max), (5, 10, 30));
-        let env = Env::from_map([("LODGE_FORWARD_LIMIT_BOT".to_string(), "fast".to_string())].into_iter().collect());
-        assert!(Limits::from_env(&env).unwrap_err().to_string().contains("LODGE_FORWARD_LIMIT_BOT"));
-        let env = Env::from_map([("LODGE_FORWARD_LIMIT_CHAT".to_string(), "0/1".to_string())].into_iter().collect());
+        let env = Env::from_map(
+            [("LODGE_FORWARD_LIMIT_BOT".to_string(), "fast".to_string())]
+                .into_iter()
+                .collect(),
+        );
+        assert!(Limits::from_env(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("LODGE_FORWARD_LIMIT_BOT"));
+        let env = Env::from_map(
+            [("LODGE_FORWARD_LIMIT_CHAT".to_string(), "0/1".to_string())]
+                .into_iter()
+                .collect(),
+        );
         assert!(Limits::from_env(&env).is_err());
     }
 
     #[test]
     fn chat_spacing_keeps_a_margin_for_jitter() {
         assert_eq!(Limit { max: 1, window_secs: 1 }.spacing_ms(), 1050);
-        assert_eq!(Limit { max: 20, window_secs: 60 }.spacing_ms(), 3150);
+        assert_eq!(
+            Limit {
+                max: 20,
+                window_secs: 60
+            }
+            .spacing_ms(),
+            3150
+        );
     }
 
     #[test]
     fn windows_are_aligned() {
-        assert_eq!(window(Limit { max: 1, window_secs: 60 }, 125), (120, 180));
+        assert_eq!(
+            window(
+                Limit {
+                    max: 1,
+                    window_secs: 60
+                },
+                125
+            ),
+            (120, 180)
+        );
         assert_eq!(window(Limit { max: 1, window_secs: 1 }, 125), (125, 126));
     }
 }

@@ -101,7 +101,11 @@ impl Post {
         let chat_id = m.get("chat")?.get("id")?.as_i64()?;
         let message_id = m.get("message_id")?.as_i64()?;
         let (kind, file) = media_of(m);
-        let text = m.get("text").or_else(|| m.get("caption")).and_then(Value::as_str).map(str::to_string);
+        let text = m
+            .get("text")
+            .or_else(|| m.get("caption"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         Some(Self {
             chat_id,
             message_id,
@@ -109,8 +113,14 @@ impl Post {
             edit_date: m.get("edit_date").and_then(Value::as_i64),
             kind,
             text,
-            file_id: file.and_then(|f| f.get("file_id")).and_then(Value::as_str).map(str::to_string),
-            file_unique_id: file.and_then(|f| f.get("file_unique_id")).and_then(Value::as_str).map(str::to_string),
+            file_id: file
+                .and_then(|f| f.get("file_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            file_unique_id: file
+                .and_then(|f| f.get("file_unique_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
             media_group_id: m.get("media_group_id").and_then(Value::as_str).map(str::to_string),
         })
     }
@@ -160,15 +170,24 @@ mod tests {
     #[test]
     fn reads_text_photo_and_album_items() {
         let p = Post::from_message(&json!({"message_id": 5, "date": 10, "chat": {"id": -1001}, "text": "hi"})).unwrap();
-        assert_eq!((p.kind, p.text.as_deref(), p.is_caption()), (MediaKind::Text, Some("hi"), false));
+        assert_eq!(
+            (p.kind, p.text.as_deref(), p.is_caption()),
+            (MediaKind::Text, Some("hi"), false)
+        );
         let p = Post::from_message(&json!({
             "message_id": 6, "date": 11, "chat": {"id": -1001}, "media_group_id": "g1", "caption": "look",
             "photo": [{"file_id": "small", "file_unique_id": "s"}, {"file_id": "big", "file_unique_id": "b"}]
         }))
         .unwrap();
-        assert_eq!((p.kind, p.file_id.as_deref(), p.media_group_id.as_deref()), (MediaKind::Photo, Some("big"), Some("g1")));
+        assert_eq!(
+            (p.kind, p.file_id.as_deref(), p.media_group_id.as_deref()),
+            (MediaKind::Photo, Some("big"), Some("g1"))
+        );
         assert!(p.is_caption());
-        let p = Post::from_message(&json!({"message_id": 7, "chat": {"id": 1}, "animation": {"file_id": "a"}, "document": {"file_id": "a"}})).unwrap();
+        let p = Post::from_message(
+            &json!({"message_id": 7, "chat": {"id": 1}, "animation": {"file_id": "a"}, "document": {"file_id": "a"}}),
+        )
+        .unwrap();
         assert_eq!(p.kind, MediaKind::Animation);
         assert!(Post::from_message(&json!({"chat": {"id": 1}})).is_none());
     }

@@ -19,7 +19,10 @@ pub struct RuleError {
 
 impl RuleError {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { field: field.into(), problem: problem.into() }
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -164,15 +167,29 @@ impl ForwardRule {
     /// Parses the admin JSON. `id` comes from the path or is generated;
     /// an `id` in the body must agree with it.
     pub fn from_json(id: RuleId, body: &Value) -> Result<Self, RuleError> {
-        let obj = body.as_object().ok_or_else(|| RuleError::new("body", "must be a JSON object"))?;
-        const KNOWN: [&str; 8] = ["id", "source_chat_id", "destinations", "mode", "fallback_to_copy", "filters", "enabled", "broken"];
+        let obj = body
+            .as_object()
+            .ok_or_else(|| RuleError::new("body", "must be a JSON object"))?;
+        const KNOWN: [&str; 8] = [
+            "id",
+            "source_chat_id",
+            "destinations",
+            "mode",
+            "fallback_to_copy",
+            "filters",
+            "enabled",
+            "broken",
+        ];
         if let Some(extra) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(RuleError::new(extra.as_str(), "is not a rule field"));
         }
         if let Some(given) = obj.get("id").filter(|v| !v.is_null()) {
             let given = given.as_str().ok_or_else(|| RuleError::new("id", "must be a string"))?;
             if given != id.as_str() {
-                return Err(RuleError::new("id", format!("{given:?} does not match the rule being written ({id})")));
+                return Err(RuleError::new(
+                    "id",
+                    format!("{given:?} does not match the rule being written ({id})"),
+                ));
             }
         }
         let source = chat_id(obj.get("source_chat_id"), "source_chat_id")?;
@@ -180,10 +197,17 @@ impl ForwardRule {
             None | Some(Value::Null) => return Err(RuleError::new("mode", "is required: \"forward\" or \"copy\"")),
             Some(Value::String(m)) if m == "forward" => Mode::Forward,
             Some(Value::String(m)) if m == "copy" => Mode::Copy,
-            Some(other) => return Err(RuleError::new("mode", format!("must be \"forward\" or \"copy\", not {other}"))),
+            Some(other) => {
+                return Err(RuleError::new(
+                    "mode",
+                    format!("must be \"forward\" or \"copy\", not {other}"),
+                ))
+            }
         };
         let dests = match obj.get("destinations") {
-            None | Some(Value::Null) => return Err(RuleError::new("destinations", "is required: at least one destination")),
+            None | Some(Value::Null) => {
+                return Err(RuleError::new("destinations", "is required: at least one destination"))
+            }
             Some(Value::Array(a)) => a,
             Some(_) => return Err(RuleError::new("destinations", "must be a list")),
         };
@@ -191,12 +215,17 @@ impl ForwardRule {
             return Err(RuleError::new("destinations", "needs at least one destination"));
         }
         if dests.len() > MAX_DESTINATIONS {
-            return Err(RuleError::new("destinations", format!("has more than {MAX_DESTINATIONS} entries")));
+            return Err(RuleError::new(
+                "destinations",
+                format!("has more than {MAX_DESTINATIONS} entries"),
+            ));
         }
         let mut destinations: Vec<Destination> = Vec::with_capacity(dests.len());
         for (i, d) in dests.iter().enumerate() {
             let field = format!("destinations[{i}]");
-            let d = d.as_object().ok_or_else(|| RuleError::new(&field, "must be an object {\"chat_id\": …, \"thread_id\": …}"))?;
+            let d = d
+                .as_object()
+                .ok_or_else(|| RuleError::new(&field, "must be an object {\"chat_id\": …, \"thread_id\": …}"))?;
             if let Some(extra) = d.keys().find(|k| *k != "chat_id" && *k != "thread_id") {
                 return Err(RuleError::new(format!("{field}.{extra}"), "is not a destination field"));
             }
@@ -204,13 +233,22 @@ impl ForwardRule {
             let thread_id = match d.get("thread_id") {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(v.as_i64().filter(|t| *t > 0).ok_or_else(|| {
-                    RuleError::new(format!("{field}.thread_id"), "must be a positive forum topic id or null")
+                    RuleError::new(
+                        format!("{field}.thread_id"),
+                        "must be a positive forum topic id or null",
+                    )
                 })?),
             };
             if chat == source {
-                return Err(RuleError::new(format!("{field}.chat_id"), "is the source chat: a rule cannot forward a chat into itself"));
+                return Err(RuleError::new(
+                    format!("{field}.chat_id"),
+                    "is the source chat: a rule cannot forward a chat into itself",
+                ));
             }
-            let dest = Destination { chat_id: chat, thread_id };
+            let dest = Destination {
+                chat_id: chat,
+                thread_id,
+            };
             if destinations.contains(&dest) {
                 return Err(RuleError::new(&field, "is listed twice"));
             }
@@ -223,11 +261,29 @@ impl ForwardRule {
             Some(v) => FiltersSpec::from_json(v)?,
         };
         if mode == Mode::Forward && spec.changes_content() {
-            let field = if !spec.replace.is_empty() { "filters.replace" } else if spec.header.is_some() { "filters.header" } else { "filters.footer" };
-            return Err(RuleError::new(field, "changes the text, which only mode \"copy\" can do (a forward shows the original)"));
+            let field = if !spec.replace.is_empty() {
+                "filters.replace"
+            } else if spec.header.is_some() {
+                "filters.header"
+            } else {
+                "filters.footer"
+            };
+            return Err(RuleError::new(
+                field,
+                "changes the text, which only mode \"copy\" can do (a forward shows the original)",
+            ));
         }
         let filters = Filters::compile(spec)?;
-        Ok(Self { id, source_chat_id: source, destinations, mode, fallback_to_copy, filters, enabled, broken: None })
+        Ok(Self {
+            id,
+            source_chat_id: source,
+            destinations,
+            mode,
+            fallback_to_copy,
+            filters,
+            enabled,
+            broken: None,
+        })
     }
 
     pub fn to_json(&self) -> Value {
@@ -242,7 +298,10 @@ impl ForwardRule {
 
 fn chat_id(v: Option<&Value>, field: &str) -> Result<ChatId, RuleError> {
     match v {
-        None | Some(Value::Null) => Err(RuleError::new(field, "is required (a Telegram chat id such as -1001234567890)")),
+        None | Some(Value::Null) => Err(RuleError::new(
+            field,
+            "is required (a Telegram chat id such as -1001234567890)",
+        )),
         Some(v) => v
             .as_i64()
             .ok_or_else(|| RuleError::new(field, "must be an integer chat id such as -1001234567890"))

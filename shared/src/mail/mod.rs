@@ -24,15 +24,29 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
-        Self { client, from: from.into() }
+        Self {
+            client,
+            from: from.into(),
+        }
     }
 
     /// Sends one letter; returns SES's message id.
     pub async fn send(&self, to: &Email, letter: &Letter) -> Result<String, MailError> {
-        let utf8 = |data: &str| Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError(e.to_string()));
+        let utf8 = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| MailError(e.to_string()))
+        };
         let message = Message::builder()
             .subject(utf8(&letter.subject)?)
-            .body(Body::builder().text(utf8(&letter.text)?).html(utf8(&letter.html)?).build())
+            .body(
+                Body::builder()
+                    .text(utf8(&letter.text)?)
+                    .html(utf8(&letter.html)?)
+                    .build(),
+            )
             .build();
         let out = self
             .client
@@ -44,7 +58,11 @@ impl Mailer {
             .await
             .map_err(|e| {
                 use aws_sdk_sesv2::error::ProvideErrorMetadata;
-                MailError(format!("{}: {}", e.code().unwrap_or("error"), e.message().unwrap_or(&e.to_string())))
+                MailError(format!(
+                    "{}: {}",
+                    e.code().unwrap_or("error"),
+                    e.message().unwrap_or(&e.to_string())
+                ))
             })?;
         Ok(out.message_id.unwrap_or_default())
     }
@@ -71,7 +89,19 @@ pub fn notice(subject: &str, heading: &str, paragraphs: &[String], action: Optio
     use askama::Template;
     Letter {
         subject: subject.to_string(),
-        text: NoticeText { heading, paragraphs, action }.render().unwrap_or_default(),
-        html: NoticeHtml { heading, paragraphs, action }.render().unwrap_or_default(),
+        text: NoticeText {
+            heading,
+            paragraphs,
+            action,
+        }
+        .render()
+        .unwrap_or_default(),
+        html: NoticeHtml {
+            heading,
+            paragraphs,
+            action,
+        }
+        .render()
+        .unwrap_or_default(),
     }
 }

@@ -51,9 +51,15 @@ pub struct Interaction {
 
 impl Store {
     pub async fn dialog_tree(&self) -> Result<Option<StoredTree>, StoreError> {
-        let Some(item) = self.get::<TreeItem>(&Key::dialog_tree()).await? else { return Ok(None) };
+        let Some(item) = self.get::<TreeItem>(&Key::dialog_tree()).await? else {
+            return Ok(None);
+        };
         let tree = serde_json::from_str(&item.tree).map_err(|e| StoreError::Corrupt(format!("dialog tree: {e}")))?;
-        Ok(Some(StoredTree { tree, updated_at: item.updated_at, updated_by: item.updated_by }))
+        Ok(Some(StoredTree {
+            tree,
+            updated_at: item.updated_at,
+            updated_by: item.updated_by,
+        }))
     }
 
     pub async fn put_dialog_tree(&self, tree: &DialogTree, by: &MemberId, now: i64) -> Result<(), StoreError> {
@@ -66,11 +72,21 @@ impl Store {
     }
 
     pub async fn dialog_position(&self, user_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self.get::<PositionItem>(&Key::dialog_position(user_id)).await?.map(|p| p.node))
+        Ok(self
+            .get::<PositionItem>(&Key::dialog_position(user_id))
+            .await?
+            .map(|p| p.node))
     }
 
     pub async fn set_dialog_position(&self, user_id: i64, node: &str, now: i64) -> Result<(), StoreError> {
-        self.put(&Key::dialog_position(user_id), &PositionItem { node: node.into(), expires_at: now + POSITION_TTL_SECS }).await
+        self.put(
+            &Key::dialog_position(user_id),
+            &PositionItem {
+                node: node.into(),
+                expires_at: now + POSITION_TTL_SECS,
+            },
+        )
+        .await
     }
 
     pub async fn log_interaction(&self, entry: &Interaction) -> Result<(), StoreError> {
@@ -82,9 +98,19 @@ impl Store {
         }
         // Wall-clock nanoseconds order entries within a second; the random
         // suffix keeps concurrent writers apart.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
         let key = Key::dialog_log(entry.at, &format!("{nanos:020}#{}", crate::crypto::random_token(6)));
-        self.put(&key, &Logged { entry, expires_at: entry.at + LOG_TTL_SECS }).await
+        self.put(
+            &key,
+            &Logged {
+                entry,
+                expires_at: entry.at + LOG_TTL_SECS,
+            },
+        )
+        .await
     }
 
     /// The whole log, oldest first (paged through).
@@ -97,7 +123,11 @@ impl Store {
 pub fn interactions_csv(entries: &[Interaction]) -> String {
     fn field(s: &str) -> String {
         // A leading =, +, - or @ makes spreadsheets evaluate the cell: defuse it.
-        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+        let s = if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
         format!("\"{}\"", s.replace('"', "\"\""))
     }
     let mut out = String::from("at,user,node,step,input\r\n");
@@ -120,7 +150,13 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {
-        let e = Interaction { user: "ab12".into(), node: "root/1".into(), input: "=SUM(\"x\")".into(), step: "unknown".into(), at: 0 };
+        let e = Interaction {
+            user: "ab12".into(),
+            node: "root/1".into(),
+            input: "=SUM(\"x\")".into(),
+            step: "unknown".into(),
+            at: 0,
+        };
         assert_eq!(
             interactions_csv(&[e]),
             "at,user,node,step,input\r\n1970-01-01T00:00:00Z,\"ab12\",\"root/1\",\"unknown\",\"'=SUM(\"\"x\"\")\"\r\n"

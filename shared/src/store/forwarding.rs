@@ -42,7 +42,10 @@ pub struct JobRecord {
 
 /// Where one source message went in one destination.
 fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
-    let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| StoreError::Backend(e.to_string()))?;
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
@@ -103,8 +106,18 @@ impl Store {
             return Err(StoreError::Conflict);
         }
         self.transact(vec![
-            self.tx_put(&Key::forward_rule(rule.id.as_str()), rule, Some("attribute_not_exists(pk)"), None)?,
-            self.tx_put(&Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()), rule, None, None)?,
+            self.tx_put(
+                &Key::forward_rule(rule.id.as_str()),
+                rule,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )?,
+            self.tx_put(
+                &Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()),
+                rule,
+                None,
+                None,
+            )?,
         ])
         .await
         .map_err(|e| if e.failed_at(0) { StoreError::Conflict } else { e })
@@ -114,7 +127,9 @@ impl Store {
     /// "fixed"), moving its copy if the source changed. `Ok(false)` if there
     /// is no such rule; `Cancelled` if it changed meanwhile.
     pub async fn replace_forward_rule(&self, rule: &ForwardRule) -> Result<bool, StoreError> {
-        let Some(old) = self.forward_rule(&rule.id).await? else { return Ok(false) };
+        let Some(old) = self.forward_rule(&rule.id).await? else {
+            return Ok(false);
+        };
         let old_source = old.source_chat_id.get();
         let mut items = vec![
             // Same source as read: a concurrent move cannot leave a stray copy.
@@ -124,7 +139,12 @@ impl Store {
                 Some("source_chat_id = :old"),
                 Some(values([(":old", n(old_source))])),
             )?,
-            self.tx_put(&Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()), rule, None, None)?,
+            self.tx_put(
+                &Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()),
+                rule,
+                None,
+                None,
+            )?,
         ];
         if old_source != rule.source_chat_id.get() {
             items.push(self.tx_delete(&Key::forward_rule_by_source(old_source, rule.id.as_str()), None, None)?);
@@ -134,10 +154,16 @@ impl Store {
 
     /// Deletes a rule and its copy; `Ok(false)` if there is none.
     pub async fn delete_forward_rule(&self, id: &RuleId) -> Result<bool, StoreError> {
-        let Some(old) = self.forward_rule(id).await? else { return Ok(false) };
+        let Some(old) = self.forward_rule(id).await? else {
+            return Ok(false);
+        };
         self.transact(vec![
             self.tx_delete(&Key::forward_rule(id.as_str()), Some("attribute_exists(pk)"), None)?,
-            self.tx_delete(&Key::forward_rule_by_source(old.source_chat_id.get(), id.as_str()), None, None)?,
+            self.tx_delete(
+                &Key::forward_rule_by_source(old.source_chat_id.get(), id.as_str()),
+                None,
+                None,
+            )?,
         ])
         .await
         .map(|_| true)
@@ -146,7 +172,8 @@ impl Store {
     /// Marks a rule broken. `true` only for the call that broke it, so
     /// admins are told once however many jobs fail.
     pub async fn mark_forward_rule_broken(&self, rule: &ForwardRule, broken: &Broken) -> Result<bool, StoreError> {
-        let value: AttributeValue = serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let first = self
             .client()
             .update_item()
@@ -154,7 +181,10 @@ impl Store {
             .set_key(Some(Key::forward_rule(rule.id.as_str()).to_item()))
             .update_expression("SET broken = :b")
             .condition_expression("attribute_exists(pk) AND (attribute_not_exists(broken) OR broken = :null)")
-            .set_expression_attribute_values(Some(values([(":b", value.clone()), (":null", AttributeValue::Null(true))])))
+            .set_expression_attribute_values(Some(values([
+                (":b", value.clone()),
+                (":null", AttributeValue::Null(true)),
+            ])))
             .send()
             .await
             .map_err(StoreError::from_sdk);
@@ -168,7 +198,9 @@ impl Store {
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()).to_item()))
+            .set_key(Some(
+                Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()).to_item(),
+            ))
             .update_expression("SET broken = :b")
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_values(Some(values([(":b", value)])))
@@ -186,14 +218,24 @@ impl Store {
     /// Adds an album item. Membership is decided on the group item alone
     /// (one atomic update): an item either joins before the album is
     /// flushed — and goes out with it — or is `Late` and goes out on its own.
-    pub async fn add_album_item(&self, post: &Post, group: &str, flush_at: i64, expires_at: i64) -> Result<AlbumAdd, StoreError> {
+    pub async fn add_album_item(
+        &self,
+        post: &Post,
+        group: &str,
+        flush_at: i64,
+        expires_at: i64,
+    ) -> Result<AlbumAdd, StoreError> {
         #[derive(Serialize)]
         struct Row<'a> {
             post: &'a Post,
             expires_at: i64,
         }
         // The payload first: every id in the group's set has its item stored.
-        self.put(&Key::album_item(post.chat_id, group, post.message_id), &Row { post, expires_at }).await?;
+        self.put(
+            &Key::album_item(post.chat_id, group, post.message_id),
+            &Row { post, expires_at },
+        )
+        .await?;
         let out = self
             .client()
             .update_item()
@@ -260,7 +302,12 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let posts: Vec<Post> = items.items.unwrap_or_default().into_iter().map(|i| from_item::<Row>(i).map(|r| r.post)).collect::<Result<_, _>>()?;
+        let posts: Vec<Post> = items
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<Row>(i).map(|r| r.post))
+            .collect::<Result<_, _>>()?;
         // Sort keys are zero-padded message ids: already in message order.
         Ok(posts.into_iter().filter(|p| members.contains(&p.message_id)).collect())
     }
@@ -288,7 +335,12 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let attempts = out.attributes.as_ref().and_then(|a| a.get("attempts")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        let attempts = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("attempts"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok());
         Ok(attempts.unwrap_or(1))
     }
 
@@ -299,7 +351,10 @@ impl Store {
             .table_name(self.table())
             .set_key(Some(Key::forward_job(id).to_item()))
             .update_expression("SET not_before = :nb, expires_at = :exp")
-            .set_expression_attribute_values(Some(values([(":nb", n(not_before)), (":exp", n(now + JOB_RECORD_TTL_SECS))])))
+            .set_expression_attribute_values(Some(values([
+                (":nb", n(not_before)),
+                (":exp", n(now + JOB_RECORD_TTL_SECS)),
+            ])))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -334,7 +389,10 @@ impl Store {
                     .send()
                     .await
                     .map_err(StoreError::from_sdk)?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(self.table())).unwrap_or_default();
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(self.table()))
+                    .unwrap_or_default();
                 if pending.is_empty() {
                     break;
                 }
@@ -355,12 +413,22 @@ impl Store {
 
     /// Claims `hash` in `dest` for `job` until `until`. A claim by the same
     /// job (a redelivery) is still ours; an expired one is anyone's.
-    pub async fn claim_content(&self, dest: &str, hash: &str, job: &str, now: i64, until: i64) -> Result<Claim, StoreError> {
+    pub async fn claim_content(
+        &self,
+        dest: &str,
+        hash: &str,
+        job: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Claim, StoreError> {
         let out = self
             .client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(super::to_item(&Key::content_hash(dest, hash), &serde_json::json!({"job": job, "expires_at": until}))?))
+            .set_item(Some(super::to_item(
+                &Key::content_hash(dest, hash),
+                &serde_json::json!({"job": job, "expires_at": until}),
+            )?))
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now OR job = :job")
             .set_expression_attribute_values(Some(values([(":now", n(now)), (":job", s(job))])))
             .send()
@@ -403,7 +471,10 @@ impl Store {
             .table_name(self.table())
             .index_name("gsi1")
             .key_condition_expression("gsi1pk = :p")
-            .set_expression_attribute_values(Some(values([(":p", s(keys::members_by_status(MemberStatus::Approved)))])))
+            .set_expression_attribute_values(Some(values([(
+                ":p",
+                s(keys::members_by_status(MemberStatus::Approved)),
+            )])))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;

@@ -33,7 +33,10 @@ pub struct Invite {
 
 impl Invite {
     pub fn key(&self) -> Key {
-        Key::invite(&self.code).with_gsi1(keys::invites_of(&self.created_by), format!("INVITE#{:012}#{}", self.created_at, self.code))
+        Key::invite(&self.code).with_gsi1(
+            keys::invites_of(&self.created_by),
+            format!("INVITE#{:012}#{}", self.created_at, self.code),
+        )
     }
 
     /// What a visitor sees: unused-but-expired counts as expired.

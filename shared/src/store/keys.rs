@@ -44,7 +44,11 @@ pub struct Key {
 
 impl Key {
     fn new(pk: String, sk: &str) -> Self {
-        Self { pk, sk: sk.to_string(), gsi1: None }
+        Self {
+            pk,
+            sk: sk.to_string(),
+            gsi1: None,
+        }
     }
 
     pub fn with_gsi1(mut self, pk: String, sk: String) -> Self {
@@ -113,7 +117,10 @@ impl Key {
 
     /// Source message → its copy in one destination of one rule.
     pub fn copy_map(source_chat: i64, source_message: i64, rule: &str, dest: &str) -> Self {
-        Self::new(format!("FWDMAP#{source_chat}#{source_message}"), &format!("{rule}#{dest}"))
+        Self::new(
+            format!("FWDMAP#{source_chat}#{source_message}"),
+            &format!("{rule}#{dest}"),
+        )
     }
 
     /// A rule an admin is creating in the bot, one per Telegram user.
@@ -186,9 +193,12 @@ impl Key {
 
     /// The primary key attributes only (for Get/Update/Delete).
     pub fn to_item(&self) -> super::Item {
-        [("pk".to_string(), AttributeValue::S(self.pk.clone())), ("sk".to_string(), AttributeValue::S(self.sk.clone()))]
-            .into_iter()
-            .collect()
+        [
+            ("pk".to_string(), AttributeValue::S(self.pk.clone())),
+            ("sk".to_string(), AttributeValue::S(self.sk.clone())),
+        ]
+        .into_iter()
+        .collect()
     }
 }
 

@@ -55,7 +55,11 @@ impl Store {
             Ok(out) => {
                 let left = out
                     .attributes
-                    .and_then(|a| a.get("attempts_left").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+                    .and_then(|a| {
+                        a.get("attempts_left")
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|v| v.parse().ok())
+                    })
                     .unwrap_or(0);
                 Ok(WrongGuess::AttemptsLeft(left))
             }

@@ -85,7 +85,10 @@ impl Member {
     }
 
     pub fn key(&self) -> Key {
-        Key::member(&self.id).with_gsi1(keys::members_by_status(self.status), format!("{:012}#{}", self.created_at, self.id))
+        Key::member(&self.id).with_gsi1(
+            keys::members_by_status(self.status),
+            format!("{:012}#{}", self.created_at, self.id),
+        )
     }
 
     /// What pages call the member before they have written an intro.
@@ -132,7 +135,9 @@ impl Store {
             self.tx_put(&member.key(), member, Some("attribute_not_exists(pk)"), None)?,
             self.tx_put(
                 &Key::email(&member.email),
-                &EmailMarker { member_id: member.id.clone() },
+                &EmailMarker {
+                    member_id: member.id.clone(),
+                },
                 Some("attribute_not_exists(pk)"),
                 None,
             )?,
@@ -145,10 +150,23 @@ impl Store {
     }
 
     /// The staff-list entry for a member of `role` (a delete when plain member).
-    pub fn staff_item(&self, member: &Member, role: Role) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    pub fn staff_item(
+        &self,
+        member: &Member,
+        role: Role,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
         let key = Key::staff(&member.id);
         if role.can_moderate() {
-            self.tx_put(&key, &StaffEntry { member_id: member.id.clone(), email: member.email.clone(), role }, None, None)
+            self.tx_put(
+                &key,
+                &StaffEntry {
+                    member_id: member.id.clone(),
+                    email: member.email.clone(),
+                    role,
+                },
+                None,
+                None,
+            )
         } else {
             self.tx_delete(&key, None, None)
         }
@@ -166,7 +184,9 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         self.transact(vec![
-            aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build(),
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(update)
+                .build(),
             self.staff_item(member, role)?,
         ])
         .await
@@ -184,8 +204,11 @@ impl Store {
             if member.role != Role::Admin || member.status != MemberStatus::Approved {
                 member.role = Role::Admin;
                 member.status = MemberStatus::Approved;
-                self.transact(vec![self.tx_put(&member.key(), &member, None, None)?, self.staff_item(&member, Role::Admin)?])
-                    .await?;
+                self.transact(vec![
+                    self.tx_put(&member.key(), &member, None, None)?,
+                    self.staff_item(&member, Role::Admin)?,
+                ])
+                .await?;
             }
             return Ok(member);
         }

@@ -3,11 +3,11 @@
 //! and transactions — never by read-then-write.
 
 pub mod dialog;
+pub mod forwarding;
 pub mod invites;
 pub mod keys;
 pub mod login_codes;
 pub mod members;
-pub mod forwarding;
 pub mod rate;
 pub mod rule_drafts;
 pub mod sessions;
@@ -79,7 +79,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// The table every function names in `LODGE_TABLE`.
@@ -127,7 +130,13 @@ impl Store {
     }
 
     /// Writes an item only if `condition` holds; `Conflict` if it does not.
-    pub async fn put_if<T: Serialize>(&self, key: &Key, value: &T, condition: &str, values: Option<Item>) -> Result<(), StoreError> {
+    pub async fn put_if<T: Serialize>(
+        &self,
+        key: &Key,
+        value: &T,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -180,7 +189,12 @@ impl Store {
 
     /// Items of one `gsi1` partition (optionally with a sort-key prefix),
     /// in sort-key order or reversed.
-    pub async fn query_gsi1<T: DeserializeOwned>(&self, pk: &str, sk_prefix: Option<&str>, newest_first: bool) -> Result<Vec<T>, StoreError> {
+    pub async fn query_gsi1<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk_prefix: Option<&str>,
+        newest_first: bool,
+    ) -> Result<Vec<T>, StoreError> {
         let mut q = self
             .client
             .query()
@@ -201,7 +215,13 @@ impl Store {
     /// All-or-nothing write of several items.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let n = items.len();
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => match e.err() {
                 TransactWriteItemsError::TransactionCanceledException(t) => {
@@ -246,7 +266,12 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    pub fn tx_delete(&self, key: &Key, condition: Option<&str>, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+    pub fn tx_delete(
+        &self,
+        key: &Key,
+        condition: Option<&str>,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))

@@ -13,7 +13,9 @@ pub struct Limit {
 pub enum RateDecision {
     Allowed,
     /// Over the limit; the window ends in this many seconds.
-    Limited { retry_after_secs: i64 },
+    Limited {
+        retry_after_secs: i64,
+    },
 }
 
 impl Store {
@@ -34,7 +36,9 @@ impl Store {
         match out {
             Ok(_) => Ok(RateDecision::Allowed),
             Err(e) => match StoreError::from_sdk(e) {
-                StoreError::Conflict => Ok(RateDecision::Limited { retry_after_secs: (end - now).max(1) }),
+                StoreError::Conflict => Ok(RateDecision::Limited {
+                    retry_after_secs: (end - now).max(1),
+                }),
                 other => Err(other),
             },
         }

@@ -20,21 +20,44 @@ pub struct StoredDraft {
 impl Store {
     /// The user's live draft (an expired one DynamoDB has not swept yet is none).
     pub async fn rule_draft(&self, user_id: i64, now: i64) -> Result<Option<StoredDraft>, StoreError> {
-        Ok(self.get::<StoredDraft>(&Key::rule_draft(user_id)).await?.filter(|d| d.expires_at > now))
+        Ok(self
+            .get::<StoredDraft>(&Key::rule_draft(user_id))
+            .await?
+            .filter(|d| d.expires_at > now))
     }
 
     /// Starts a draft, replacing any earlier one.
     pub async fn start_rule_draft(&self, user_id: i64, draft: RuleDraft, now: i64) -> Result<StoredDraft, StoreError> {
-        let stored = StoredDraft { draft, version: 1, expires_at: now + DRAFT_TTL_SECS };
+        let stored = StoredDraft {
+            draft,
+            version: 1,
+            expires_at: now + DRAFT_TTL_SECS,
+        };
         self.put(&Key::rule_draft(user_id), &stored).await?;
         Ok(stored)
     }
 
     /// Saves `draft` as the successor of `read`; `Conflict` if another
     /// request saved (or cancelled) it meanwhile.
-    pub async fn save_rule_draft(&self, user_id: i64, read: &StoredDraft, draft: RuleDraft, now: i64) -> Result<StoredDraft, StoreError> {
-        let stored = StoredDraft { draft, version: read.version + 1, expires_at: now + DRAFT_TTL_SECS };
-        self.put_if(&Key::rule_draft(user_id), &stored, "version = :v", Some(values([(":v", n(read.version))]))).await?;
+    pub async fn save_rule_draft(
+        &self,
+        user_id: i64,
+        read: &StoredDraft,
+        draft: RuleDraft,
+        now: i64,
+    ) -> Result<StoredDraft, StoreError> {
+        let stored = StoredDraft {
+            draft,
+            version: read.version + 1,
+            expires_at: now + DRAFT_TTL_SECS,
+        };
+        self.put_if(
+            &Key::rule_draft(user_id),
+            &stored,
+            "version = :v",
+            Some(values([(":v", n(read.version))])),
+        )
+        .await?;
         Ok(stored)
     }
 

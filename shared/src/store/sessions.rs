@@ -20,7 +20,10 @@ pub struct SessionRecord {
 
 impl SessionRecord {
     pub fn key(&self) -> Key {
-        Key::session(&self.id).with_gsi1(keys::sessions_of(&self.member_id), format!("SESSION#{:012}", self.created_at))
+        Key::session(&self.id).with_gsi1(
+            keys::sessions_of(&self.member_id),
+            format!("SESSION#{:012}", self.created_at),
+        )
     }
 }
 
@@ -36,7 +39,9 @@ impl Store {
     /// Deletes every session of a member found through the index (tidying;
     /// the epoch bump is what guarantees revocation, since the index lags).
     pub async fn delete_sessions_of(&self, member: &MemberId) -> Result<usize, StoreError> {
-        let sessions: Vec<SessionRecord> = self.query_gsi1(&keys::sessions_of(member), Some("SESSION#"), false).await?;
+        let sessions: Vec<SessionRecord> = self
+            .query_gsi1(&keys::sessions_of(member), Some("SESSION#"), false)
+            .await?;
         for session in &sessions {
             self.delete_session(&session.id).await?;
         }

@@ -52,7 +52,8 @@ impl LinkToken {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| Self(raw.into()))
+        (raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .then(|| Self(raw.into()))
     }
 
     pub fn expose(&self) -> &str {
@@ -96,7 +97,10 @@ pub enum LinkError {
 impl Store {
     pub async fn issue_link_token(&self, member: &MemberId, now: i64) -> Result<LinkToken, StoreError> {
         let token = LinkToken::generate();
-        let item = LinkTokenItem { member_id: member.clone(), expires_at: now + LINK_TOKEN_TTL_SECS };
+        let item = LinkTokenItem {
+            member_id: member.clone(),
+            expires_at: now + LINK_TOKEN_TTL_SECS,
+        };
         self.put_new(&Key::telegram_link(&token.hash()), &item).await?;
         Ok(token)
     }
@@ -108,7 +112,10 @@ impl Store {
     /// The member a Telegram account is linked to, if any.
     pub async fn member_by_telegram(&self, user_id: i64) -> Result<Option<Member>, StoreError> {
         match self.telegram_marker(user_id).await? {
-            Some(marker) => Ok(self.member(&marker.member_id).await?.filter(|m| m.telegram.as_ref().is_some_and(|t| t.user_id == user_id))),
+            Some(marker) => Ok(self
+                .member(&marker.member_id)
+                .await?
+                .filter(|m| m.telegram.as_ref().is_some_and(|t| t.user_id == user_id))),
             None => Ok(None),
         }
     }
@@ -117,15 +124,26 @@ impl Store {
     /// hands, so the stored link must still carry the same name).
     pub async fn member_by_telegram_username(&self, username: &str) -> Result<Option<Member>, StoreError> {
         let username = username.trim_start_matches('@');
-        let Some(item) = self.get::<UsernameItem>(&Key::telegram_username(username)).await? else { return Ok(None) };
+        let Some(item) = self.get::<UsernameItem>(&Key::telegram_username(username)).await? else {
+            return Ok(None);
+        };
         Ok(self.member_by_telegram(item.user_id).await?.filter(|m| {
-            m.telegram.as_ref().and_then(|t| t.username.as_deref()).is_some_and(|u| u.eq_ignore_ascii_case(username))
+            m.telegram
+                .as_ref()
+                .and_then(|t| t.username.as_deref())
+                .is_some_and(|u| u.eq_ignore_ascii_case(username))
         }))
     }
 
     /// Redeems a link token for Telegram user `user_id`: the token is
     /// consumed in the same transaction that links the account (`attach_telegram`).
-    pub async fn link_telegram(&self, token: &LinkToken, user_id: i64, username: Option<&str>, now: i64) -> Result<(Member, LinkOutcome), LinkError> {
+    pub async fn link_telegram(
+        &self,
+        token: &LinkToken,
+        user_id: i64,
+        username: Option<&str>,
+        now: i64,
+    ) -> Result<(Member, LinkOutcome), LinkError> {
         let key = Key::telegram_link(&token.hash());
         let item: LinkTokenItem = self.get(&key).await?.ok_or(LinkError::Unknown)?;
         if item.expires_at <= now {
@@ -133,7 +151,9 @@ impl Store {
         }
         let member = self.member(&item.member_id).await?.ok_or(LinkError::NoMember)?;
         let consume = self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?;
-        let outcome = self.attach_telegram(member, user_id, username, now, Some(consume)).await;
+        let outcome = self
+            .attach_telegram(member, user_id, username, now, Some(consume))
+            .await;
         if matches!(outcome, Ok((_, LinkOutcome::AlreadyYours))) {
             self.delete(&key).await?; // spent either way
         }
@@ -160,19 +180,36 @@ impl Store {
                 return Ok((member, LinkOutcome::AlreadyYours));
             }
         }
-        let link = TelegramLink { user_id, username: username.map(str::to_string), linked_at: now, unreachable: false };
+        let link = TelegramLink {
+            user_id,
+            username: username.map(str::to_string),
+            linked_at: now,
+            unreachable: false,
+        };
         let link_value = serde_dynamo::to_attribute_value(&link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut items = vec![
             self.tx_put(
                 &Key::telegram(user_id),
-                &TelegramMarker { member_id: member.id.clone(), linked_at: now },
+                &TelegramMarker {
+                    member_id: member.id.clone(),
+                    linked_at: now,
+                },
                 Some("attribute_not_exists(pk) OR member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
-            self.tx_update(&Key::member(&member.id), "SET telegram = :t", "attribute_exists(pk)", values([(":t", link_value)]))?,
+            self.tx_update(
+                &Key::member(&member.id),
+                "SET telegram = :t",
+                "attribute_exists(pk)",
+                values([(":t", link_value)]),
+            )?,
         ];
         if let Some(old) = member.telegram.as_ref().filter(|t| t.user_id != user_id) {
-            items.push(self.tx_delete(&Key::telegram(old.user_id), Some("member_id = :m"), Some(values([(":m", s(member.id.as_str()))])))?);
+            items.push(self.tx_delete(
+                &Key::telegram(old.user_id),
+                Some("member_id = :m"),
+                Some(values([(":m", s(member.id.as_str()))])),
+            )?);
         }
         let consume_at = items.len();
         items.extend(consume);
@@ -205,7 +242,11 @@ impl Store {
                 "telegram.user_id = :u",
                 values([(":u", n(link.user_id))]),
             )?,
-            self.tx_delete(&Key::telegram(link.user_id), Some("member_id = :m"), Some(values([(":m", s(member.id.as_str()))])))?,
+            self.tx_delete(
+                &Key::telegram(link.user_id),
+                Some("member_id = :m"),
+                Some(values([(":m", s(member.id.as_str()))])),
+            )?,
         ];
         match self.transact(items).await {
             Ok(()) => Ok(true),
@@ -216,7 +257,12 @@ impl Store {
     }
 
     /// Keeps `@username` current (people rename themselves), so `/whois @name` finds them.
-    pub async fn refresh_telegram_username(&self, member: &MemberId, user_id: i64, username: Option<&str>) -> Result<(), StoreError> {
+    pub async fn refresh_telegram_username(
+        &self,
+        member: &MemberId,
+        user_id: i64,
+        username: Option<&str>,
+    ) -> Result<(), StoreError> {
         let value = match username {
             Some(u) => s(u),
             None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
@@ -236,13 +282,19 @@ impl Store {
             Err(e) => return Err(e),
         }
         if let Some(name) = username {
-            self.put(&Key::telegram_username(name), &UsernameItem { user_id }).await?;
+            self.put(&Key::telegram_username(name), &UsernameItem { user_id })
+                .await?;
         }
         Ok(())
     }
 
     /// The bot got 403 for this account: stop messaging it until it talks to us again.
-    pub async fn set_telegram_unreachable(&self, member: &MemberId, user_id: i64, unreachable: bool) -> Result<(), StoreError> {
+    pub async fn set_telegram_unreachable(
+        &self,
+        member: &MemberId,
+        user_id: i64,
+        unreachable: bool,
+    ) -> Result<(), StoreError> {
         let out = self
             .client()
             .update_item()
@@ -250,7 +302,10 @@ impl Store {
             .set_key(Some(Key::member(member).to_item()))
             .update_expression("SET telegram.unreachable = :v")
             .condition_expression("telegram.user_id = :u")
-            .set_expression_attribute_values(Some(values([(":v", aws_sdk_dynamodb::types::AttributeValue::Bool(unreachable)), (":u", n(user_id))])))
+            .set_expression_attribute_values(Some(values([
+                (":v", aws_sdk_dynamodb::types::AttributeValue::Bool(unreachable)),
+                (":u", n(user_id)),
+            ])))
             .send()
             .await;
         match out.map_err(StoreError::from_sdk) {
@@ -283,7 +338,13 @@ impl Store {
     }
 
     /// An `Update` for a transaction.
-    pub fn tx_update(&self, key: &Key, update: &str, condition: &str, vals: Item) -> Result<TransactWriteItem, StoreError> {
+    pub fn tx_update(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: &str,
+        vals: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(key.to_item()))

@@ -32,10 +32,20 @@ impl BotChat {
         }
         let member = &u.new_chat_member;
         let can_post = match u.chat.kind.as_str() {
-            "channel" => member.status == "creator" || (member.status == "administrator" && member.can_post_messages != Some(false)),
+            "channel" => {
+                member.status == "creator"
+                    || (member.status == "administrator" && member.can_post_messages != Some(false))
+            }
             _ => true,
         };
-        Some(Self { id: u.chat.id, title: title_of(&u.chat), kind: u.chat.kind.clone(), status: member.status.clone(), can_post, updated_at: now })
+        Some(Self {
+            id: u.chat.id,
+            title: title_of(&u.chat),
+            kind: u.chat.kind.clone(),
+            status: member.status.clone(),
+            can_post,
+            updated_at: now,
+        })
     }
 }
 
@@ -81,10 +91,25 @@ mod tests {
     #[test]
     fn membership_changes_become_list_entries() {
         let admin = BotChat::from_update(&update("channel", "administrator", Some(true)), 7).unwrap();
-        assert_eq!((admin.title.as_str(), admin.can_post, admin.updated_at), ("News", true, 7));
-        assert!(!BotChat::from_update(&update("channel", "administrator", Some(false)), 7).unwrap().can_post);
-        assert!(!BotChat::from_update(&update("channel", "member", None), 7).unwrap().can_post);
-        assert!(BotChat::from_update(&update("supergroup", "member", None), 7).unwrap().can_post);
+        assert_eq!(
+            (admin.title.as_str(), admin.can_post, admin.updated_at),
+            ("News", true, 7)
+        );
+        assert!(
+            !BotChat::from_update(&update("channel", "administrator", Some(false)), 7)
+                .unwrap()
+                .can_post
+        );
+        assert!(
+            !BotChat::from_update(&update("channel", "member", None), 7)
+                .unwrap()
+                .can_post
+        );
+        assert!(
+            BotChat::from_update(&update("supergroup", "member", None), 7)
+                .unwrap()
+                .can_post
+        );
         for gone in ["left", "kicked"] {
             assert_eq!(BotChat::from_update(&update("channel", gone, None), 7), None);
         }

@@ -85,7 +85,10 @@ pub struct BotApi {
 
 impl fmt::Debug for BotApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BotApi").field("base", &self.base).field("token", &"***").finish()
+        f.debug_struct("BotApi")
+            .field("base", &self.base)
+            .field("token", &"***")
+            .finish()
     }
 }
 
@@ -96,7 +99,11 @@ impl BotApi {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .expect("a client with timeouts builds");
-        Self { http, base: base.trim_end_matches('/').to_string(), token }
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        }
     }
 
     /// `LODGE_TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_BASE` (default: the real Bot API).
@@ -113,7 +120,11 @@ impl BotApi {
     }
 
     /// Calls `method` with `params` as JSON and decodes `result` as `R`.
-    pub async fn call<P: Serialize + ?Sized, R: DeserializeOwned>(&self, method: &str, params: &P) -> Result<R, BotError> {
+    pub async fn call<P: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<R, BotError> {
         let url = format!("{}/bot{}/{}", self.base, self.token.expose(), method);
         let response = self
             .http
@@ -124,7 +135,10 @@ impl BotApi {
             // without_url: the URL contains the token.
             .map_err(|e| BotError::Transport(e.without_url().to_string()))?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| BotError::Transport(e.without_url().to_string()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| BotError::Transport(e.without_url().to_string()))?;
         let answer: Answer<R> = match serde_json::from_slice(&bytes) {
             Ok(a) => a,
             Err(_) if status >= 400 => {
@@ -133,11 +147,17 @@ impl BotApi {
             Err(e) => return Err(BotError::Decode(format!("{method}: {e}"))),
         };
         if answer.ok {
-            return answer.result.ok_or_else(|| BotError::Decode(format!("{method}: ok without result")));
+            return answer
+                .result
+                .ok_or_else(|| BotError::Decode(format!("{method}: ok without result")));
         }
         let code = answer.error_code.unwrap_or(status);
         let description = answer.description.unwrap_or_else(|| format!("HTTP {status}"));
-        Err(classify(code, description, answer.parameters.and_then(|p| p.retry_after)))
+        Err(classify(
+            code,
+            description,
+            answer.parameters.and_then(|p| p.retry_after),
+        ))
     }
 
     pub async fn send_message(&self, msg: &SendMessage) -> Result<Message, BotError> {
@@ -180,7 +200,9 @@ impl BotApi {
 
 fn classify(code: u16, description: String, retry_after: Option<u64>) -> BotError {
     match code {
-        429 => BotError::RetryAfter { seconds: retry_after.unwrap_or(1).max(1) },
+        429 => BotError::RetryAfter {
+            seconds: retry_after.unwrap_or(1).max(1),
+        },
         403 => BotError::Forbidden { description },
         400 => BotError::BadRequest { description },
         code => BotError::Api { code, description },
@@ -206,8 +228,14 @@ mod tests {
 
     #[test]
     fn errors_are_classified() {
-        assert_eq!(classify(429, "Too Many Requests".into(), Some(7)), BotError::RetryAfter { seconds: 7 });
-        assert!(matches!(classify(403, "Forbidden: bot was blocked by the user".into(), None), BotError::Forbidden { .. }));
+        assert_eq!(
+            classify(429, "Too Many Requests".into(), Some(7)),
+            BotError::RetryAfter { seconds: 7 }
+        );
+        assert!(matches!(
+            classify(403, "Forbidden: bot was blocked by the user".into(), None),
+            BotError::Forbidden { .. }
+        ));
         assert!(classify(502, "Bad Gateway".into(), None).is_transient());
         assert!(!classify(400, "Bad Request: chat not found".into(), None).is_transient());
     }

@@ -106,7 +106,12 @@ impl DialogTree {
         }
         for c in &mut tree.commands {
             *c = c.trim().trim_start_matches('/').to_lowercase();
-            if c.is_empty() || c.len() > 32 || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if c.is_empty()
+                || c.len() > 32
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 problems.push(format!("commands: {c:?} is not a bot command (1-32 of a-z 0-9 _)"));
             } else if ["start", "help", "me", "whois", "invite"].contains(&c.as_str()) {
                 problems.push(format!("commands: /{c} is one of the bot's own commands"));
@@ -151,7 +156,11 @@ impl DialogTree {
         if input == BACK || input.eq_ignore_ascii_case("back") {
             return Step::Back(parent.unwrap_or(&self.root));
         }
-        match here.children.iter().find(|c| c.label.as_deref().is_some_and(|l| l == input || l.eq_ignore_ascii_case(input))) {
+        match here.children.iter().find(|c| {
+            c.label
+                .as_deref()
+                .is_some_and(|l| l == input || l.eq_ignore_ascii_case(input))
+        }) {
             Some(child) => Step::Descend(child),
             None => Step::Unknown(here),
         }
@@ -162,7 +171,14 @@ impl DialogTree {
     }
 }
 
-fn check(node: &mut Node, path: &str, depth: usize, ids: &mut HashSet<String>, count: &mut usize, problems: &mut Vec<String>) {
+fn check(
+    node: &mut Node,
+    path: &str,
+    depth: usize,
+    ids: &mut HashSet<String>,
+    count: &mut usize,
+    problems: &mut Vec<String>,
+) {
     *count += 1;
     let id = match node.id.take() {
         Some(id) if depth == 0 && id != ROOT_ID => {
@@ -203,10 +219,17 @@ fn check(node: &mut Node, path: &str, depth: usize, ids: &mut HashSet<String>, c
             Some(l) if l.is_empty() || l.chars().count() > MAX_LABEL => {
                 problems.push(format!("{child_path}: label must be 1-{MAX_LABEL} characters"))
             }
-            Some(l) if [BACK, RESTART].contains(&l.as_str()) || l.eq_ignore_ascii_case("back") || l.eq_ignore_ascii_case("restart") || l.starts_with('/') => {
+            Some(l)
+                if [BACK, RESTART].contains(&l.as_str())
+                    || l.eq_ignore_ascii_case("back")
+                    || l.eq_ignore_ascii_case("restart")
+                    || l.starts_with('/') =>
+            {
                 problems.push(format!("{child_path}: label {l:?} is reserved"))
             }
-            Some(l) if !labels.insert(l.to_lowercase()) => problems.push(format!("{child_path}: label {l:?} is used twice here")),
+            Some(l) if !labels.insert(l.to_lowercase()) => {
+                problems.push(format!("{child_path}: label {l:?} is used twice here"))
+            }
             Some(_) => {}
         }
         check(child, &child_path, depth + 1, ids, count, problems);
@@ -266,7 +289,15 @@ root:
 ";
         let problems = DialogTree::parse(bad).unwrap_err();
         let all = problems.join("\n");
-        for expect in ["root: text is empty", "root/2: label \"a\" is used twice", "root/3: label is missing", "root/4: label \"Back\" is reserved", "root/4: id \"root/1\" is used twice", "/start is one of", "not a bot command"] {
+        for expect in [
+            "root: text is empty",
+            "root/2: label \"a\" is used twice",
+            "root/3: label is missing",
+            "root/4: label \"Back\" is reserved",
+            "root/4: id \"root/1\" is used twice",
+            "/start is one of",
+            "not a bot command",
+        ] {
             assert!(all.contains(expect), "{expect} in\n{all}");
         }
         assert!(DialogTree::parse("root: [1]").is_err());

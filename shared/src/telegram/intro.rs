@@ -42,22 +42,43 @@ pub fn intro_text(member: &Member, app: &AppUrl) -> String {
 }
 
 pub fn moderation_keyboard(member: &MemberId) -> InlineKeyboardMarkup {
-    let data = |action: String| ModerationCallback { member_id: member.to_string(), action }.encode();
+    let data = |action: String| {
+        ModerationCallback {
+            member_id: member.to_string(),
+            action,
+        }
+        .encode()
+    };
     let mut rows = vec![vec![("✅ Approve".to_string(), data("approve".into()))]];
     for reason in RejectReason::PRESETS {
-        rows.push(vec![(reason_button(&reason), data(format!("reject:{}", reason.code())))]);
+        rows.push(vec![(
+            reason_button(&reason),
+            data(format!("reject:{}", reason.code())),
+        )]);
     }
     inline(rows)
 }
 
 /// The intro with its decision, for the edited message (no buttons).
-pub fn decided_text(member: &Member, app: &AppUrl, decision: &str, by_name: &str, at: i64, reason: Option<&str>) -> String {
+pub fn decided_text(
+    member: &Member,
+    app: &AppUrl,
+    decision: &str,
+    by_name: &str,
+    at: i64,
+    reason: Option<&str>,
+) -> String {
     let verdict = match decision {
         "approved" => "✅ <b>Approved</b>",
         "rejected" => "❌ <b>Rejected</b>",
         other => return format!("{}\n\n{}", intro_text(member, app), escape(other)),
     };
-    let mut text = format!("{}\n\n{verdict} by {} · {}", intro_text(member, app), escape(by_name), crate::clock::format_utc(at));
+    let mut text = format!(
+        "{}\n\n{verdict} by {} · {}",
+        intro_text(member, app),
+        escape(by_name),
+        crate::clock::format_utc(at)
+    );
     if let Some(r) = reason {
         text.push_str(&format!("\nReason: {}", escape(r)));
     }

@@ -40,7 +40,10 @@ mod tests {
             action: "approve".into(),
         };
         let body = crate::queue::encode(&job, TELEGRAM_VERSION);
-        assert!(body.contains("\"kind\":\"moderate\"") && body.contains("\"v\":1"), "{body}");
+        assert!(
+            body.contains("\"kind\":\"moderate\"") && body.contains("\"v\":1"),
+            "{body}"
+        );
         let mut msg = aws_lambda_events::sqs::SqsMessage::default();
         msg.body = Some(body);
         assert_eq!(crate::queue::parse::<TelegramJob>(&msg, TELEGRAM_VERSION).unwrap(), job);

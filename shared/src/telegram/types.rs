@@ -41,7 +41,10 @@ pub struct ChatMember {
 impl ChatMember {
     /// In the chat at all (`restricted` members may still be able to post).
     pub fn is_present(&self) -> bool {
-        matches!(self.status.as_str(), "creator" | "administrator" | "member" | "restricted")
+        matches!(
+            self.status.as_str(),
+            "creator" | "administrator" | "member" | "restricted"
+        )
     }
 }
 
@@ -253,7 +256,10 @@ impl SendMessage {
     }
 
     pub fn reply_to(mut self, message_id: i64) -> Self {
-        self.reply_parameters = Some(ReplyParameters { message_id, allow_sending_without_reply: true });
+        self.reply_parameters = Some(ReplyParameters {
+            message_id,
+            allow_sending_without_reply: true,
+        });
         self
     }
 }
@@ -338,6 +344,9 @@ mod tests {
     #[test]
     fn requests_serialise_without_empty_fields() {
         let v = serde_json::to_value(SendMessage::html(5, "hi")).unwrap();
-        assert_eq!(v, serde_json::json!({"chat_id": 5, "text": "hi", "parse_mode": "HTML", "link_preview_options": {"is_disabled": true}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"chat_id": 5, "text": "hi", "parse_mode": "HTML", "link_preview_options": {"is_disabled": true}})
+        );
     }
 }

@@ -39,8 +39,14 @@ pub fn verify(fields: &BTreeMap<String, String>, bot_token: &Secret, now: i64) -
     if !crypto::constant_time_eq(expected.as_bytes(), hash.to_ascii_lowercase().as_bytes()) {
         return Err(WidgetError::BadSignature);
     }
-    let id = fields.get("id").and_then(|v| v.parse().ok()).ok_or(WidgetError::Incomplete)?;
-    let auth_date: i64 = fields.get("auth_date").and_then(|v| v.parse().ok()).ok_or(WidgetError::Incomplete)?;
+    let id = fields
+        .get("id")
+        .and_then(|v| v.parse().ok())
+        .ok_or(WidgetError::Incomplete)?;
+    let auth_date: i64 = fields
+        .get("auth_date")
+        .and_then(|v| v.parse().ok())
+        .ok_or(WidgetError::Incomplete)?;
     if now - auth_date > MAX_AGE_SECS {
         return Err(WidgetError::Stale);
     }
@@ -54,7 +60,12 @@ pub fn verify(fields: &BTreeMap<String, String>, bot_token: &Secret, now: i64) -
 
 fn data_check_string(fields: &BTreeMap<String, String>) -> String {
     // BTreeMap iterates in key order: exactly the sort Telegram specifies.
-    fields.iter().filter(|(k, _)| k.as_str() != "hash").map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
+    fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "hash")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Signs fields as Telegram would (tests and local tooling).
@@ -68,10 +79,15 @@ mod tests {
     use super::*;
 
     fn fields(auth_date: i64) -> BTreeMap<String, String> {
-        [("id", "42"), ("first_name", "Ada"), ("username", "ada"), ("auth_date", &auth_date.to_string())]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        [
+            ("id", "42"),
+            ("first_name", "Ada"),
+            ("username", "ada"),
+            ("auth_date", &auth_date.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
     }
 
     #[test]
@@ -81,11 +97,17 @@ mod tests {
         f.insert("hash".into(), sign(&f, &token));
         let user = verify(&f, &token, 1_000_100).unwrap();
         assert_eq!((user.id, user.username.as_deref()), (42, Some("ada")));
-        assert_eq!(verify(&f, &token, 1_000_000 + MAX_AGE_SECS + 1), Err(WidgetError::Stale));
+        assert_eq!(
+            verify(&f, &token, 1_000_000 + MAX_AGE_SECS + 1),
+            Err(WidgetError::Stale)
+        );
         let mut forged = f.clone();
         forged.insert("id".into(), "43".into());
         assert_eq!(verify(&forged, &token, 1_000_100), Err(WidgetError::BadSignature));
-        assert_eq!(verify(&f, &Secret::new("other:token"), 1_000_100), Err(WidgetError::BadSignature));
+        assert_eq!(
+            verify(&f, &Secret::new("other:token"), 1_000_100),
+            Err(WidgetError::BadSignature)
+        );
         f.remove("hash");
         assert_eq!(verify(&f, &token, 1_000_100), Err(WidgetError::Incomplete));
     }

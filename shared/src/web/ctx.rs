@@ -52,7 +52,11 @@ impl Ctx {
             .get(http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/json"));
-        let route = if route.is_empty() { format!("{} {}", parts.method, parts.uri.path()) } else { route };
+        let route = if route.is_empty() {
+            format!("{} {}", parts.method, parts.uri.path())
+        } else {
+            route
+        };
         Self {
             method: parts.method,
             route,
@@ -86,7 +90,10 @@ impl Ctx {
     }
 
     pub fn param(&self, name: &str) -> Result<&str, WebError> {
-        self.path_params.get(name).map(String::as_str).ok_or_else(WebError::not_found)
+        self.path_params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(WebError::not_found)
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
@@ -94,16 +101,19 @@ impl Ctx {
     }
 
     fn is_json_body(&self) -> bool {
-        self.header("content-type").is_some_and(|c| c.trim_start().starts_with("application/json"))
+        self.header("content-type")
+            .is_some_and(|c| c.trim_start().starts_with("application/json"))
     }
 
     /// The body as typed fields: JSON when the client says so, otherwise a
     /// URL-encoded form. Missing or extra fields get a 400 naming the problem.
     pub fn fields<T: DeserializeOwned>(&self) -> Result<T, WebError> {
         if self.is_json_body() {
-            serde_json::from_slice(&self.body).map_err(|e| WebError::bad_request(format!("The JSON body is not valid: {e}.")))
+            serde_json::from_slice(&self.body)
+                .map_err(|e| WebError::bad_request(format!("The JSON body is not valid: {e}.")))
         } else {
-            serde_urlencoded::from_bytes(&self.body).map_err(|e| WebError::bad_request(format!("The form is not valid: {e}.")))
+            serde_urlencoded::from_bytes(&self.body)
+                .map_err(|e| WebError::bad_request(format!("The form is not valid: {e}.")))
         }
     }
 
@@ -122,8 +132,10 @@ impl Ctx {
         match claimed {
             Some(origin) if origin == app.origin() => Ok(()),
             None if self.is_json_body() => Ok(()),
-            _ => Err(WebError::forbidden("This request did not come from this site's pages, so it was refused.")
-                .with_code("cross_site")),
+            _ => Err(
+                WebError::forbidden("This request did not come from this site's pages, so it was refused.")
+                    .with_code("cross_site"),
+            ),
         }
     }
 }
@@ -139,7 +151,12 @@ impl WebError {
 /// anything else would make the login form an open redirect.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.chars().any(char::is_control) => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -153,7 +170,14 @@ mod tests {
     #[test]
     fn next_accepts_only_local_paths() {
         assert_eq!(safe_next(Some("/me?x=1")), "/me?x=1");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "", "/a\nb"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

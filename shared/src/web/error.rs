@@ -13,7 +13,12 @@ pub struct WebError {
 
 impl WebError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), headers: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -53,19 +58,31 @@ impl WebError {
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The request body is larger than {} KB.", limit / 1024))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body is larger than {} KB.", limit / 1024),
+        )
     }
 
     /// A dependency failed; logged with detail, shown as "try again".
     pub fn unavailable(what: &str, detail: impl std::fmt::Display) -> Self {
         tracing::error!(dependency = what, error = %detail, "dependency failed");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("We could not reach {what} just now. Please try again in a minute."))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("We could not reach {what} just now. Please try again in a minute."),
+        )
     }
 
     /// A bug or an unexpected state; logged with detail.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side. Please try again.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side. Please try again.",
+        )
     }
 }
 

@@ -11,7 +11,10 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, viewer: Option<String>) -> Self {
-        Self { title: title.into(), viewer }
+        Self {
+            title: title.into(),
+            viewer,
+        }
     }
 }
 
@@ -27,9 +30,14 @@ pub struct ErrorPage<'a> {
 impl ErrorPage<'_> {
     pub fn render(err: &WebError, request_id: &str) -> String {
         let title = err.status.canonical_reason().unwrap_or("Error").to_string();
-        ErrorPage { layout: Layout::new(title, None), status: err.status.as_u16(), message: &err.message, request_id }
-            .render()
-            .unwrap_or_else(|_| err.message.clone())
+        ErrorPage {
+            layout: Layout::new(title, None),
+            status: err.status.as_u16(),
+            message: &err.message,
+            request_id,
+        }
+        .render()
+        .unwrap_or_else(|_| err.message.clone())
     }
 }
 

@@ -4,8 +4,8 @@ use std::time::Instant;
 use http::{header, HeaderValue};
 
 use super::pages::ErrorPage;
-use crate::config::AppUrl;
 use super::{html, json, Ctx, Reply, WebError, DEFAULT_BODY_LIMIT};
+use crate::config::AppUrl;
 
 /// Runs one request through `route`, turning errors into responses, adding
 /// security headers and writing exactly one log line.
@@ -25,7 +25,11 @@ where
     let started = Instant::now();
     let ctx = Ctx::from_request(req);
     let (route_key, request_id, wants_json) = (ctx.route.clone(), ctx.request_id.clone(), ctx.wants_json);
-    let result = if ctx.body.len() > body_limit { Err(WebError::payload_too_large(body_limit)) } else { route(ctx).await };
+    let result = if ctx.body.len() > body_limit {
+        Err(WebError::payload_too_large(body_limit))
+    } else {
+        route(ctx).await
+    };
     let mut reply = match result {
         Ok(reply) => reply,
         Err(err) => error_reply(&err, &request_id, wants_json),
@@ -44,7 +48,12 @@ where
 /// A request to the site's pages or API: resolves the app's URL (configured,
 /// or this API's own) and refuses cross-site unsafe requests before `route`
 /// runs, so no function can forget the CSRF check.
-pub async fn serve_site<F, Fut>(req: lambda_http::Request, configured: &Option<AppUrl>, body_limit: usize, route: F) -> Reply
+pub async fn serve_site<F, Fut>(
+    req: lambda_http::Request,
+    configured: &Option<AppUrl>,
+    body_limit: usize,
+    route: F,
+) -> Reply
 where
     F: FnOnce(Ctx, AppUrl) -> Fut,
     Fut: Future<Output = Result<Reply, WebError>>,

@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn every_button_round_trips_within_64_bytes() {
         let h = handle(&RuleId::parse(&"r".repeat(64)).unwrap());
-        let topic = Destination { chat_id: ChatId::new(i64::MIN + 1).unwrap(), thread_id: Some(i64::MAX) };
+        let topic = Destination {
+            chat_id: ChatId::new(i64::MIN + 1).unwrap(),
+            thread_id: Some(i64::MAX),
+        };
         let all = [
             Button::List(9_999),
             Button::Show(h.clone()),
@@ -110,7 +113,10 @@ mod tests {
             Button::New,
             Button::Page(3),
             Button::Pick(topic),
-            Button::Pick(Destination { chat_id: ChatId::new(-100123).unwrap(), thread_id: None }),
+            Button::Pick(Destination {
+                chat_id: ChatId::new(-100123).unwrap(),
+                thread_id: None,
+            }),
             Button::Done,
             Button::Deliver(Delivery::ForwardOrCopy),
             Button::Skip,
@@ -127,7 +133,17 @@ mod tests {
 
     #[test]
     fn foreign_or_damaged_data_is_not_a_button() {
-        for bad in ["mod:x:approve", "fr:", "fr:l:x", "fr:s:zz", "fr:c:0", "fr:m:teleport", "fr:new:1", "fr:save:", "fr:l:10000"] {
+        for bad in [
+            "mod:x:approve",
+            "fr:",
+            "fr:l:x",
+            "fr:s:zz",
+            "fr:c:0",
+            "fr:m:teleport",
+            "fr:new:1",
+            "fr:save:",
+            "fr:l:10000",
+        ] {
             assert_eq!(Button::parse(bad), None, "{bad}");
         }
     }

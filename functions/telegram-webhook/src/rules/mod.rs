@@ -14,14 +14,15 @@ use lodge::store::StoreError;
 use lodge::telegram::types::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use lodge::web::WebError;
 
-pub(crate) use buttons::Button;
 use buttons::handle;
+pub(crate) use buttons::Button;
 use views::{Chats, Screen};
 pub(crate) use wizard::{cancel, input};
 
 use crate::{chat_of, reply, Turn};
 
-const ONLY_ADMINS: &str = "Only Lodge admins manage forwarding rules (and only once they linked this Telegram account in Settings).";
+const ONLY_ADMINS: &str =
+    "Only Lodge admins manage forwarding rules (and only once they linked this Telegram account in Settings).";
 
 /// Approved admins: the same people as `/api/admin/forward-rules`.
 pub(crate) fn is_admin(member: Option<&Member>) -> bool {
@@ -42,7 +43,12 @@ impl Place {
 }
 
 /// Sends `screen` as a new message.
-pub(crate) async fn send(turn: &Turn<'_>, chat: i64, screen: Screen, member: Option<&Member>) -> Result<Option<Message>, WebError> {
+pub(crate) async fn send(
+    turn: &Turn<'_>,
+    chat: i64,
+    screen: Screen,
+    member: Option<&Member>,
+) -> Result<Option<Message>, WebError> {
     let mut msg = SendMessage::html(chat, screen.text);
     if !screen.keyboard.inline_keyboard.is_empty() {
         msg = msg.markup(ReplyMarkup::Inline(screen.keyboard));
@@ -56,7 +62,9 @@ pub(crate) async fn command(turn: &Turn<'_>, msg: &Message, member: Option<&Memb
         return reply::send(turn, SendMessage::html(chat_of(msg), ONLY_ADMINS), member).await;
     }
     let (rules, chats) = load(turn).await?;
-    send(turn, chat_of(msg), views::list(&rules, &chats, 0), member).await.map(|_| ())
+    send(turn, chat_of(msg), views::list(&rules, &chats, 0), member)
+        .await
+        .map(|_| ())
 }
 
 async fn load(turn: &Turn<'_>) -> Result<(Vec<ForwardRule>, Chats), WebError> {
@@ -76,7 +84,10 @@ pub(crate) async fn button(turn: &Turn<'_>, cb: &CallbackQuery, pressed: Button)
         reply::answer_callback(turn, cb, ONLY_ADMINS, true).await;
         return Ok(());
     }
-    let at = Place { chat: message.chat.id, message_id: message.message_id };
+    let at = Place {
+        chat: message.chat.id,
+        message_id: message.message_id,
+    };
     let by = member.map(|m| m.id.to_string()).unwrap_or_default();
     let (toast, screen) = match pressed {
         Button::List(page) => {
@@ -121,12 +132,22 @@ async fn on_rule(turn: &Turn<'_>, h: &str, action: RuleAction, by: &str) -> Resu
         RuleAction::Enable(on) => match enable(turn, rule.clone(), on).await? {
             Some(rule) => {
                 tracing::info!(rule = %rule.id, by, enabled = on, "forward rule switched in telegram");
-                let note = if on { "Enabled: its posts are forwarded again." } else { "Disabled: its posts are not forwarded." };
+                let note = if on {
+                    "Enabled: its posts are forwarded again."
+                } else {
+                    "Disabled: its posts are not forwarded."
+                };
                 ("", views::rule(&rule, &chats, Some(note)))
             }
             None => match turn.state.store.forward_rule(&rule.id).await? {
-                Some(now) => ("The rule changed meanwhile; here it is now.", views::rule(&now, &chats, None)),
-                None => ("That rule no longer exists.", views::list(&turn.state.store.forward_rules().await?, &chats, 0)),
+                Some(now) => (
+                    "The rule changed meanwhile; here it is now.",
+                    views::rule(&now, &chats, None),
+                ),
+                None => (
+                    "That rule no longer exists.",
+                    views::list(&turn.state.store.forward_rules().await?, &chats, 0),
+                ),
             },
         },
     })

@@ -24,7 +24,10 @@ pub(crate) struct Screen {
 type Rows = Vec<Vec<(String, String)>>;
 
 fn screen(text: String, rows: Rows) -> Screen {
-    Screen { text, keyboard: keyboards::inline(rows) }
+    Screen {
+        text,
+        keyboard: keyboards::inline(rows),
+    }
 }
 
 fn button(label: impl Into<String>, b: Button) -> (String, String) {
@@ -42,7 +45,12 @@ impl Chats {
     /// Known chats, sorted by title (then id) for a stable keyboard.
     fn sorted(&self) -> Vec<&BotChat> {
         let mut v: Vec<&BotChat> = self.0.values().collect();
-        v.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)));
+        v.sort_by(|a, b| {
+            a.title
+                .to_lowercase()
+                .cmp(&b.title.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
         v
     }
 
@@ -123,7 +131,12 @@ pub(crate) fn list(rules: &[ForwardRule], chats: &Chats, page: usize) -> Screen 
                 [one] => chats.dest(one),
                 many => format!("{} chats", many.len()),
             };
-            let label = format!("{} {} → {}", status_icon(r), short(&chats.name(r.source_chat_id.get())), short(&to));
+            let label = format!(
+                "{} {} → {}",
+                status_icon(r),
+                short(&chats.name(r.source_chat_id.get())),
+                short(&to)
+            );
             vec![button(label, Button::Show(handle(&r.id)))]
         })
         .collect();
@@ -142,14 +155,22 @@ fn delivery_of(rule: &ForwardRule) -> &'static str {
 
 /// The rule's details (also the draft's summary before it is created).
 fn details(rule: &ForwardRule, chats: &Chats) -> String {
-    let source = Destination { chat_id: rule.source_chat_id, thread_id: None };
+    let source = Destination {
+        chat_id: rule.source_chat_id,
+        thread_id: None,
+    };
     let mut out = format!("From: {}\nTo:\n", chats.long(&source));
     for d in &rule.destinations {
         out.push_str(&format!("• {}\n", chats.long(d)));
     }
     out.push_str(&format!("Delivery: {}\n", delivery_of(rule)));
     let f = rule.filters.spec();
-    let words = |list: &[String]| list.iter().map(|w| format!("<code>{}</code>", escape(w))).collect::<Vec<_>>().join(", ");
+    let words = |list: &[String]| {
+        list.iter()
+            .map(|w| format!("<code>{}</code>", escape(w)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut filters = vec![];
     if !f.include.is_empty() {
         filters.push(format!("only with {}", words(&f.include)));
@@ -161,7 +182,10 @@ fn details(rule: &ForwardRule, chats: &Chats) -> String {
         filters.push("(regular expressions)".into());
     }
     if !f.media.is_empty() {
-        filters.push(format!("media: {}", f.media.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")));
+        filters.push(format!(
+            "media: {}",
+            f.media.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        ));
     }
     if !f.replace.is_empty() {
         filters.push(format!("{} replacement(s)", f.replace.len()));
@@ -169,7 +193,14 @@ fn details(rule: &ForwardRule, chats: &Chats) -> String {
     if f.header.is_some() || f.footer.is_some() {
         filters.push("header/footer".into());
     }
-    out.push_str(&format!("Filters: {}", if filters.is_empty() { "none".to_string() } else { filters.join("; ") }));
+    out.push_str(&format!(
+        "Filters: {}",
+        if filters.is_empty() {
+            "none".to_string()
+        } else {
+            filters.join("; ")
+        }
+    ));
     out
 }
 
@@ -188,16 +219,40 @@ pub(crate) fn rule(rule: &ForwardRule, chats: &Chats, note: Option<&str>) -> Scr
     if let Some(n) = note {
         text.push_str(&format!("{}\n\n", escape(n)));
     }
-    text.push_str(&format!("<b>Rule</b> <code>{}</code>\nStatus: {status}\n{}", rule.id, details(rule, chats)));
+    text.push_str(&format!(
+        "<b>Rule</b> <code>{}</code>\nStatus: {status}\n{}",
+        rule.id,
+        details(rule, chats)
+    ));
     let h = handle(&rule.id);
-    let toggle = if rule.is_active() { button("⏸ Disable", Button::Enable(h.clone(), false)) } else { button("▶️ Enable", Button::Enable(h.clone(), true)) };
-    screen(text, vec![vec![toggle, button("🗑 Delete", Button::Delete(h))], vec![button("⬅️ All rules", Button::List(0))]])
+    let toggle = if rule.is_active() {
+        button("⏸ Disable", Button::Enable(h.clone(), false))
+    } else {
+        button("▶️ Enable", Button::Enable(h.clone(), true))
+    };
+    screen(
+        text,
+        vec![
+            vec![toggle, button("🗑 Delete", Button::Delete(h))],
+            vec![button("⬅️ All rules", Button::List(0))],
+        ],
+    )
 }
 
 pub(crate) fn confirm_delete(rule: &ForwardRule, chats: &Chats) -> Screen {
-    let text = format!("Delete rule <code>{}</code>? Posts stop being forwarded at once.\n\n{}", rule.id, details(rule, chats));
+    let text = format!(
+        "Delete rule <code>{}</code>? Posts stop being forwarded at once.\n\n{}",
+        rule.id,
+        details(rule, chats)
+    );
     let h = handle(&rule.id);
-    screen(text, vec![vec![button("🗑 Yes, delete", Button::ConfirmDelete(h.clone())), button("No, keep it", Button::Show(h))]])
+    screen(
+        text,
+        vec![vec![
+            button("🗑 Yes, delete", Button::ConfirmDelete(h.clone())),
+            button("No, keep it", Button::Show(h)),
+        ]],
+    )
 }
 
 /// A screen without buttons (a finished or cancelled draft).
@@ -219,7 +274,10 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
         row.push(button("✖ Cancel", Button::Cancel));
         row
     };
-    let source = draft.source.map(|c| Destination { chat_id: c, thread_id: None });
+    let source = draft.source.map(|c| Destination {
+        chat_id: c,
+        thread_id: None,
+    });
     match draft.step {
         Step::Source => {
             let known = chats.sorted();
@@ -233,9 +291,15 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
             let mut rows: Rows = shown
                 .iter()
                 .map(|c| {
-                    let d = Destination { chat_id: chat_id(c.id), thread_id: None };
+                    let d = Destination {
+                        chat_id: chat_id(c.id),
+                        thread_id: None,
+                    };
                     let mark = if source == Some(d) { "✅ " } else { "" };
-                    vec![button(format!("{mark}{}{}", kind_icon(&c.kind), short(&c.title)), Button::Pick(d))]
+                    vec![button(
+                        format!("{mark}{}{}", kind_icon(&c.kind), short(&c.title)),
+                        Button::Pick(d),
+                    )]
                 })
                 .collect();
             rows.extend(nav(page, pages, Button::Page));
@@ -252,10 +316,18 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
                 .sorted()
                 .into_iter()
                 .filter(|c| c.can_post && Some(c.id) != source.map(|s| s.chat_id.get()))
-                .map(|c| Destination { chat_id: chat_id(c.id), thread_id: None })
+                .map(|c| Destination {
+                    chat_id: chat_id(c.id),
+                    thread_id: None,
+                })
                 .collect();
             // Typed ones too, so they can be unselected like the others.
-            let typed: Vec<Destination> = draft.destinations.iter().filter(|d| !offered.contains(d)).copied().collect();
+            let typed: Vec<Destination> = draft
+                .destinations
+                .iter()
+                .filter(|d| !offered.contains(d))
+                .copied()
+                .collect();
             offered.extend(typed);
             if !draft.destinations.is_empty() {
                 text.push_str("\n\nSelected:");
@@ -267,13 +339,23 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
             let mut rows: Rows = shown
                 .iter()
                 .map(|d| {
-                    let mark = if draft.destinations.contains(d) { "✅ " } else { "▫️ " };
+                    let mark = if draft.destinations.contains(d) {
+                        "✅ "
+                    } else {
+                        "▫️ "
+                    };
                     let icon = chats.0.get(&d.chat_id.get()).map_or("", |c| kind_icon(&c.kind));
-                    vec![button(format!("{mark}{icon}{}", short(&chats.dest(d))), Button::Pick(*d))]
+                    vec![button(
+                        format!("{mark}{icon}{}", short(&chats.dest(d))),
+                        Button::Pick(*d),
+                    )]
                 })
                 .collect();
             rows.extend(nav(page, pages, Button::Page));
-            rows.push(vec![button(format!("Done ({}) ➡️", draft.destinations.len()), Button::Done)]);
+            rows.push(vec![button(
+                format!("Done ({}) ➡️", draft.destinations.len()),
+                Button::Done,
+            )]);
             rows.push(back_cancel(false));
             screen(text, rows)
         }
@@ -297,7 +379,13 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
             let text = format!(
                 "{title}: <b>keywords</b> (optional)\nSend words separated by commas: only posts containing one of them are forwarded; a word with a leading <code>-</code> keeps posts containing it out. Whole words, any case, in texts and captions.\nExample: <code>release, rust, -draft</code>"
             );
-            screen(text, vec![vec![button("Skip: forward every post", Button::Skip)], back_cancel(false)])
+            screen(
+                text,
+                vec![
+                    vec![button("Skip: forward every post", Button::Skip)],
+                    back_cancel(false),
+                ],
+            )
         }
         Step::Confirm => {
             let body = match draft.build() {
@@ -305,7 +393,10 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
                 // Not expected: every step checked its part.
                 Err(e) => format!("⚠️ {}", escape(&e.to_string())),
             };
-            screen(format!("{title}\n{body}"), vec![vec![button("✅ Create rule", Button::Save)], back_cancel(false)])
+            screen(
+                format!("{title}\n{body}"),
+                vec![vec![button("✅ Create rule", Button::Save)], back_cancel(false)],
+            )
         }
     }
 }
@@ -330,7 +421,14 @@ mod tests {
     use serde_json::json;
 
     fn chat(id: i64, title: &str, can_post: bool) -> BotChat {
-        BotChat { id, title: title.into(), kind: "channel".into(), status: "administrator".into(), can_post, updated_at: 0 }
+        BotChat {
+            id,
+            title: title.into(),
+            kind: "channel".into(),
+            status: "administrator".into(),
+            can_post,
+            updated_at: 0,
+        }
     }
 
     fn rule(i: usize) -> ForwardRule {
@@ -339,7 +437,11 @@ mod tests {
     }
 
     fn labels(s: &Screen) -> Vec<Vec<String>> {
-        s.keyboard.inline_keyboard.iter().map(|r| r.iter().map(|b| b.text.clone()).collect()).collect()
+        s.keyboard
+            .inline_keyboard
+            .iter()
+            .map(|r| r.iter().map(|b| b.text.clone()).collect())
+            .collect()
     }
 
     #[test]
@@ -361,20 +463,48 @@ mod tests {
 
     #[test]
     fn destinations_offer_postable_chats_other_than_the_source_and_typed_ones() {
-        let chats = Chats::new(vec![chat(-1001, "News", true), chat(-1002, "Club", true), chat(-1003, "Read only", false)]);
+        let chats = Chats::new(vec![
+            chat(-1001, "News", true),
+            chat(-1002, "Club", true),
+            chat(-1003, "Read only", false),
+        ]);
         let mut d = RuleDraft::new(1);
         d.choose_source(ChatId::new(-1001).unwrap()).unwrap();
-        d.add_destination(Destination { chat_id: ChatId::new(-1009).unwrap(), thread_id: Some(4) }).unwrap();
+        d.add_destination(Destination {
+            chat_id: ChatId::new(-1009).unwrap(),
+            thread_id: Some(4),
+        })
+        .unwrap();
         let s = step(&d, &chats);
-        assert_eq!(labels(&s), vec![vec!["▫️ 📢 Club"], vec!["✅ -1009 › topic 4"], vec!["Done (1) ➡️"], vec!["⬅️ Back", "✖ Cancel"]]);
-        assert!(s.text.contains("<b>News</b> (<code>-1001</code>)") && s.text.contains("step 2 of 4"), "{}", s.text);
+        assert_eq!(
+            labels(&s),
+            vec![
+                vec!["▫️ 📢 Club"],
+                vec!["✅ -1009 › topic 4"],
+                vec!["Done (1) ➡️"],
+                vec!["⬅️ Back", "✖ Cancel"]
+            ]
+        );
+        assert!(
+            s.text.contains("<b>News</b> (<code>-1001</code>)") && s.text.contains("step 2 of 4"),
+            "{}",
+            s.text
+        );
     }
 
     #[test]
     fn titles_are_escaped_and_labels_shortened() {
-        let chats = Chats::new(vec![chat(-1001, "<b>A very long channel title indeed, really</b>", true)]);
+        let chats = Chats::new(vec![chat(
+            -1001,
+            "<b>A very long channel title indeed, really</b>",
+            true,
+        )]);
         let s = step(&RuleDraft::new(1), &chats);
-        assert_eq!(labels(&s)[0], vec!["📢 <b>A very long channel titl…"], "labels are plain text");
+        assert_eq!(
+            labels(&s)[0],
+            vec!["📢 <b>A very long channel titl…"],
+            "labels are plain text"
+        );
         let r = rule(1);
         assert!(super::rule(&r, &chats, None).text.contains("&lt;b&gt;A very long"));
     }

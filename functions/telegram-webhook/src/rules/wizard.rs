@@ -24,11 +24,18 @@ enum Outcome {
 
 /// Applies `step` to the user's draft. `message`: the message pressed, which
 /// must be the draft's (typed input has none).
-async fn update(turn: &Turn<'_>, user: i64, message: Option<i64>, step: impl Fn(&mut RuleDraft) -> Result<(), StepError>) -> Result<Outcome, WebError> {
+async fn update(
+    turn: &Turn<'_>,
+    user: i64,
+    message: Option<i64>,
+    step: impl Fn(&mut RuleDraft) -> Result<(), StepError>,
+) -> Result<Outcome, WebError> {
     let store = &turn.state.store;
     // A conflict means another tap saved first: redo the step on its result.
     for _ in 0..3 {
-        let Some(read) = store.rule_draft(user, turn.now).await? else { return Ok(Outcome::Stale) };
+        let Some(read) = store.rule_draft(user, turn.now).await? else {
+            return Ok(Outcome::Stale);
+        };
         if message.is_some_and(|m| m != read.draft.message_id) {
             return Ok(Outcome::Stale);
         }
@@ -42,7 +49,10 @@ async fn update(turn: &Turn<'_>, user: i64, message: Option<i64>, step: impl Fn(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(WebError::unavailable("the rule draft", "it kept changing under concurrent taps"))
+    Err(WebError::unavailable(
+        "the rule draft",
+        "it kept changing under concurrent taps",
+    ))
 }
 
 async fn chats(turn: &Turn<'_>) -> Result<Chats, WebError> {
@@ -55,16 +65,25 @@ pub(crate) async fn press(turn: &Turn<'_>, cb: &CallbackQuery, at: Place, presse
     let store = &turn.state.store;
     let (toast, screen) = match pressed {
         Button::New => {
-            let stored = store.start_rule_draft(user, RuleDraft::new(at.message_id), turn.now).await?;
+            let stored = store
+                .start_rule_draft(user, RuleDraft::new(at.message_id), turn.now)
+                .await?;
             ("", views::step(&stored.draft, &chats(turn).await?))
         }
         Button::Cancel | Button::Save => {
-            let Some(read) = store.rule_draft(user, turn.now).await?.filter(|d| d.draft.message_id == at.message_id) else {
+            let Some(read) = store
+                .rule_draft(user, turn.now)
+                .await?
+                .filter(|d| d.draft.message_id == at.message_id)
+            else {
                 return reply::stale_button(turn, cb).await;
             };
             if pressed == Button::Cancel {
                 store.delete_rule_draft(user).await?;
-                ("Cancelled.", views::plain("Cancelled: the new rule was not saved. /rules to start again."))
+                (
+                    "Cancelled.",
+                    views::plain("Cancelled: the new rule was not saved. /rules to start again."),
+                )
             } else {
                 match create(turn, &read.draft).await? {
                     Ok(screen) => {
@@ -130,7 +149,9 @@ async fn create(turn: &Turn<'_>, draft: &RuleDraft) -> Result<Result<views::Scre
 pub(crate) async fn input(turn: &Turn<'_>, msg: &Message, member: &Member) -> Result<bool, WebError> {
     let Some(from) = &msg.from else { return Ok(false) };
     let chat = chat_of(msg);
-    let Some(read) = turn.state.store.rule_draft(from.id, turn.now).await? else { return Ok(false) };
+    let Some(read) = turn.state.store.rule_draft(from.id, turn.now).await? else {
+        return Ok(false);
+    };
     if !read.draft.step.takes_text() {
         let text = "Please use the buttons of my last message, or /cancel.";
         reply::send(turn, SendMessage::html(chat, text), Some(member)).await?;
@@ -195,8 +216,12 @@ pub(crate) async fn cancel(turn: &Turn<'_>, msg: &Message, member: Option<&Membe
     let text = match turn.state.store.rule_draft(from.id, turn.now).await? {
         Some(read) => {
             turn.state.store.delete_rule_draft(from.id).await?;
-            let at = Place { chat, message_id: read.draft.message_id };
-            at.show(turn, views::plain("Cancelled: the new rule was not saved.")).await;
+            let at = Place {
+                chat,
+                message_id: read.draft.message_id,
+            };
+            at.show(turn, views::plain("Cancelled: the new rule was not saved."))
+                .await;
             "Cancelled. Nothing was saved; /rules starts again."
         }
         None => "There is nothing to cancel.",

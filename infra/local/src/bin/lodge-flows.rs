@@ -22,7 +22,13 @@ use tokio::sync::Mutex;
 struct Counts(BTreeMap<String, u32>, Duration);
 
 /// Forwards every SDK request to moto and counts it by service and operation.
-async fn proxy(State((moto, counts)): State<(String, Arc<Mutex<Counts>>)>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+async fn proxy(
+    State((moto, counts)): State<(String, Arc<Mutex<Counts>>)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let op = match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         Some(t) if t.starts_with("DynamoDB") => format!("dynamodb:{}", t.rsplit('.').next().unwrap_or(t)),
         Some(t) if t.starts_with("AmazonSQS") => format!("sqs:{}", t.rsplit('.').next().unwrap_or(t)),
@@ -53,7 +59,10 @@ async fn proxy(State((moto, counts)): State<(String, Arc<Mutex<Counts>>)>, metho
             }
             resp
         }
-        Err(e) => axum::response::Response::builder().status(502).body(axum::body::Body::from(e.to_string())).unwrap(),
+        Err(e) => axum::response::Response::builder()
+            .status(502)
+            .body(axum::body::Body::from(e.to_string()))
+            .unwrap(),
     }
 }
 
@@ -72,7 +81,13 @@ struct Step {
 }
 
 impl Bench {
-    async fn call(&self, route: &str, path: &str, body: &str, cookie: Option<&str>) -> (u16, HeaderMap, String, Duration) {
+    async fn call(
+        &self,
+        route: &str,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+    ) -> (u16, HeaderMap, String, Duration) {
         let (r, handler) = &self.http[route];
         let method: Method = r.method.parse().unwrap();
         let uri: Uri = path.parse().unwrap();
@@ -85,7 +100,14 @@ impl Bench {
         }
         let params = route_params(&r.path, path);
         let body = Bytes::from(body.to_string());
-        let incoming = lodge_local::gateway::Incoming { method: &method, uri: &uri, headers: &headers, body: &body, peer: "127.0.0.1:9".parse().unwrap(), request_id: "bench" };
+        let incoming = lodge_local::gateway::Incoming {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body: &body,
+            peer: "127.0.0.1:9".parse().unwrap(),
+            request_id: "bench",
+        };
         let event = lodge_local::gateway::event(r, &params, &incoming);
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let started = Instant::now();
@@ -110,25 +132,43 @@ fn route_params(pattern: &str, path: &str) -> BTreeMap<String, String> {
     pattern
         .split('/')
         .zip(path.split('?').next().unwrap_or(path).split('/'))
-        .filter_map(|(p, v)| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).map(|p| (p.to_string(), v.to_string())))
+        .filter_map(|(p, v)| {
+            p.strip_prefix('{')
+                .and_then(|p| p.strip_suffix('}'))
+                .map(|p| (p.to_string(), v.to_string()))
+        })
         .collect()
 }
 
 fn cookie_of(h: &HeaderMap) -> String {
-    h.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("lodge_session=")).unwrap().split(';').next().unwrap().to_string()
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("lodge_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::main]
 async fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let root = std::path::PathBuf::from(std::env::var("LODGE_ROOT").unwrap_or_else(|_| ".".into()));
-    let venv = std::env::var("LODGE_VENV").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join(".venv"));
+    let venv = std::env::var("LODGE_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join(".venv"));
     std::fs::create_dir_all(root.join(".lodge")).unwrap();
-    let mut moto = lodge_local::moto::Moto::spawn(&venv, &root.join(".lodge/moto-bench.log")).await.expect("moto");
+    let mut moto = lodge_local::moto::Moto::spawn(&venv, &root.join(".lodge/moto-bench.log"))
+        .await
+        .expect("moto");
     let counts = Arc::new(Mutex::new(Counts::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new().fallback(proxy).with_state((moto.url.clone(), counts.clone()));
+    let app = axum::Router::new()
+        .fallback(proxy)
+        .with_state((moto.url.clone(), counts.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let mut opts = lodge_local::Options::new(root.join("template.yaml"), &proxy_url);
@@ -147,12 +187,33 @@ async fn main() {
             }
         }
     }
-    let bench = Bench { http, counts, origin: stack.url.clone() };
+    let bench = Bench {
+        http,
+        counts,
+        origin: stack.url.clone(),
+    };
     let outbox = lodge_local::outbox::Outbox::new(&moto.url);
     bench.take_counts().await;
 
-    let names = ["request code (member)", "request code (unknown address)", "redeem code → session", "GET /api/me (signed in)", "create invite (JSON)", "activate invite", "submit intro", "approve intro"];
-    let mut steps: Vec<Step> = names.iter().map(|n| Step { name: n, times: vec![], own: vec![], calls: BTreeMap::new() }).collect();
+    let names = [
+        "request code (member)",
+        "request code (unknown address)",
+        "redeem code → session",
+        "GET /api/me (signed in)",
+        "create invite (JSON)",
+        "activate invite",
+        "submit intro",
+        "approve intro",
+    ];
+    let mut steps: Vec<Step> = names
+        .iter()
+        .map(|n| Step {
+            name: n,
+            times: vec![],
+            own: vec![],
+            calls: BTreeMap::new(),
+        })
+        .collect();
     let mut record = |i: usize, t: Duration, (calls, aws): (BTreeMap<String, u32>, Duration)| {
         steps[i].times.push(t);
         steps[i].own.push(t.saturating_sub(aws));
@@ -161,25 +222,52 @@ async fn main() {
     let mut member: Option<String> = None;
     let admin = "admin@lodge.local";
     for run in 0..runs {
-        let form = |pairs: &[(&str, &str)]| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let form = |pairs: &[(&str, &str)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
         // A configured admin costs two extra reads (the admin bootstrap), so the
         // code request is measured for a regular member (last run's newcomer).
-        let (s, _, _, t) = bench.call("POST /auth/email", "/auth/email", &form(&[("email", member.as_deref().unwrap_or(admin))]), None).await;
+        let (s, _, _, t) = bench
+            .call(
+                "POST /auth/email",
+                "/auth/email",
+                &form(&[("email", member.as_deref().unwrap_or(admin))]),
+                None,
+            )
+            .await;
         assert_eq!(s, 200);
         let counted = bench.take_counts().await;
         if member.is_some() {
             record(0, t, counted);
         }
-        bench.call("POST /auth/email", "/auth/email", &form(&[("email", admin)]), None).await;
+        bench
+            .call("POST /auth/email", "/auth/email", &form(&[("email", admin)]), None)
+            .await;
         bench.take_counts().await;
         let stranger = format!("nobody{run}@example.org");
-        let (_, _, _, t) = bench.call("POST /auth/email", "/auth/email", &form(&[("email", &stranger)]), None).await;
+        let (_, _, _, t) = bench
+            .call("POST /auth/email", "/auth/email", &form(&[("email", &stranger)]), None)
+            .await;
         record(1, t, bench.take_counts().await);
         let mails = outbox.list().await.unwrap();
-        let body = &mails.iter().rev().find(|m| m.to.iter().any(|t| t == admin)).unwrap().body;
+        let body = &mails
+            .iter()
+            .rev()
+            .find(|m| m.to.iter().any(|t| t == admin))
+            .unwrap()
+            .body;
         let code = &body[body.find("data-login-code>").unwrap() + 16..][..6];
         bench.take_counts().await;
-        let (s, h, _, t) = bench.call("POST /auth/code", "/auth/code", &form(&[("email", admin), ("code", code)]), None).await;
+        let (s, h, _, t) = bench
+            .call(
+                "POST /auth/code",
+                "/auth/code",
+                &form(&[("email", admin), ("code", code)]),
+                None,
+            )
+            .await;
         assert_eq!(s, 303);
         record(2, t, bench.take_counts().await);
         let cookie = cookie_of(&h);
@@ -192,29 +280,72 @@ async fn main() {
         let invite: serde_json::Value = serde_json::from_str(&text).unwrap();
         let code = invite["code"].as_str().unwrap();
         let newcomer = format!("newcomer{run}@example.org");
-        let (s, _, _, t) = bench.call("POST /invite/{code}/activate", &format!("/invite/{code}/activate"), &form(&[("email", &newcomer)]), None).await;
+        let (s, _, _, t) = bench
+            .call(
+                "POST /invite/{code}/activate",
+                &format!("/invite/{code}/activate"),
+                &form(&[("email", &newcomer)]),
+                None,
+            )
+            .await;
         assert_eq!(s, 200);
         record(5, t, bench.take_counts().await);
         let mails = outbox.list().await.unwrap();
-        let body = &mails.iter().rev().find(|m| m.to.iter().any(|t| t == &newcomer)).unwrap().body;
+        let body = &mails
+            .iter()
+            .rev()
+            .find(|m| m.to.iter().any(|t| t == &newcomer))
+            .unwrap()
+            .body;
         let ncode = &body[body.find("data-login-code>").unwrap() + 16..][..6];
-        let (_, h, _, _) = bench.call("POST /auth/code", "/auth/code", &form(&[("email", &newcomer), ("code", ncode)]), None).await;
+        let (_, h, _, _) = bench
+            .call(
+                "POST /auth/code",
+                "/auth/code",
+                &form(&[("email", &newcomer), ("code", ncode)]),
+                None,
+            )
+            .await;
         let ncookie = cookie_of(&h);
         bench.take_counts().await;
-        let (s, _, _, t) = bench.call("POST /intro", "/intro", &form(&[("name", "Bench Person"), ("about", "A benchmark member with a long enough intro."), ("links", "")]), Some(&ncookie)).await;
+        let (s, _, _, t) = bench
+            .call(
+                "POST /intro",
+                "/intro",
+                &form(&[
+                    ("name", "Bench Person"),
+                    ("about", "A benchmark member with a long enough intro."),
+                    ("links", ""),
+                ]),
+                Some(&ncookie),
+            )
+            .await;
         assert_eq!(s, 303);
         record(6, t, bench.take_counts().await);
         let (_, _, me, _) = bench.call("GET /api/me", "/api/me", "", Some(&ncookie)).await;
-        let id = serde_json::from_str::<serde_json::Value>(&me).unwrap()["member"]["id"].as_str().unwrap().to_string();
+        let id = serde_json::from_str::<serde_json::Value>(&me).unwrap()["member"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         bench.take_counts().await;
-        let (s, _, _, t) = bench.call("POST /admin/moderation/{id}", &format!("/admin/moderation/{id}"), &form(&[("decision", "approve")]), Some(&cookie)).await;
+        let (s, _, _, t) = bench
+            .call(
+                "POST /admin/moderation/{id}",
+                &format!("/admin/moderation/{id}"),
+                &form(&[("decision", "approve")]),
+                Some(&cookie),
+            )
+            .await;
         assert_eq!(s, 200);
         record(7, t, bench.take_counts().await);
         member = Some(newcomer.clone());
         // Next hour: keeps the admin within the 3-codes-per-hour quota.
         clock.advance(3601);
     }
-    println!("\nRequest path, {runs} runs each, handlers called in-process (debug={})\n", cfg!(debug_assertions));
+    println!(
+        "\nRequest path, {runs} runs each, handlers called in-process (debug={})\n",
+        cfg!(debug_assertions)
+    );
     println!("| step | handler median ms | p95 ms | own code median ms | DynamoDB calls | SES | SQS |");
     println!("|---|---:|---:|---:|---|---:|---:|");
     for s in &mut steps {
@@ -223,9 +354,30 @@ async fn main() {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let p = |q: f64| ms(s.times[((s.times.len() as f64 - 1.0) * q).round() as usize]);
         let own = ms(s.own[s.own.len() / 2]);
-        let ddb: Vec<String> = s.calls.iter().filter(|(k, _)| k.starts_with("dynamodb:")).map(|(k, v)| format!("{v}× {}", &k[9..])).collect();
-        let count = |prefix: &str| s.calls.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum::<u32>();
-        println!("| {} | {:.1} | {:.1} | {:.2} | {} ({}) | {} | {} |", s.name, p(0.5), p(0.95), own, count("dynamodb:"), ddb.join(", "), count("ses:"), count("sqs:"));
+        let ddb: Vec<String> = s
+            .calls
+            .iter()
+            .filter(|(k, _)| k.starts_with("dynamodb:"))
+            .map(|(k, v)| format!("{v}× {}", &k[9..]))
+            .collect();
+        let count = |prefix: &str| {
+            s.calls
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| v)
+                .sum::<u32>()
+        };
+        println!(
+            "| {} | {:.1} | {:.1} | {:.2} | {} ({}) | {} | {} |",
+            s.name,
+            p(0.5),
+            p(0.95),
+            own,
+            count("dynamodb:"),
+            ddb.join(", "),
+            count("ses:"),
+            count("sqs:")
+        );
     }
     stack.stop();
     moto.stop().await;

@@ -14,7 +14,9 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let port: u16 = match std::env::var("LODGE_PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("LODGE_PORT must be a port number, not {p:?}"))?,
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("LODGE_PORT must be a port number, not {p:?}"))?,
         Err(_) => 3000,
     };
     let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
@@ -25,7 +27,9 @@ async fn run() -> Result<(), String> {
     let root = PathBuf::from(std::env::var("LODGE_ROOT").unwrap_or_else(|_| ".".into()));
     let state_dir = root.join(".lodge");
     std::fs::create_dir_all(&state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
-    let venv = std::env::var("LODGE_VENV").map(PathBuf::from).unwrap_or_else(|_| root.join(".venv"));
+    let venv = std::env::var("LODGE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join(".venv"));
     println!("Starting the AWS stand-in (moto)…");
     let mut moto = lodge_local::moto::Moto::spawn(&venv, &state_dir.join("moto.log")).await?;
     let mut opts = lodge_local::Options::new(root.join("template.yaml"), &moto.url);
@@ -33,7 +37,10 @@ async fn run() -> Result<(), String> {
     opts.inherit_env = true;
     opts.admin_email = std::env::var("LODGE_ADMIN_EMAIL").unwrap_or_else(|_| "admin@lodge.local".into());
     let stack = lodge_local::start(opts).await?;
-    let admin = stack.env("AuthEmailFunction", "LODGE_ADMIN_EMAILS").unwrap_or("admin@lodge.local").to_string();
+    let admin = stack
+        .env("AuthEmailFunction", "LODGE_ADMIN_EMAILS")
+        .unwrap_or("admin@lodge.local")
+        .to_string();
     let routes = stack.template.routes().count();
     let queues: usize = stack.template.functions.iter().map(|f| f.queues.len()).sum();
     println!(
@@ -50,7 +57,10 @@ async fn run() -> Result<(), String> {
 
 async fn already_running(port: u16) -> String {
     let url = format!("http://127.0.0.1:{port}");
-    let is_lodge = reqwest::get(format!("{url}/_local")).await.map(|r| r.status().is_success()).unwrap_or(false);
+    let is_lodge = reqwest::get(format!("{url}/_local"))
+        .await
+        .map(|r| r.status().is_success())
+        .unwrap_or(false);
     if is_lodge {
         format!("Lodge is already running at {url} — open it there, or stop it (Ctrl-C in its terminal) before starting another.\nTo run a second copy side by side, set LODGE_PORT, e.g. `LODGE_PORT=3001 make dev`.")
     } else {
