@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::policy::Decision;
@@ -17,7 +17,7 @@ use super::request::{self, Access};
 use super::{denied, Role};
 
 /// A call the check refused (for tests and `/_local/iam`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Denial {
     pub function: String,
     pub operation: String,
