@@ -43,6 +43,7 @@ browser:
 lint: tools
 	cargo fmt --all --check
 	bash infra/lint.sh
+	bash infra/policy-check.sh
 
 test: tools browser lint
 	cargo test --workspace --no-fail-fast

@@ -24,17 +24,21 @@ field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.ar
 token="$(field telegram_bot_token)"
 webhook_secret="$(field telegram_webhook_secret)"
 
-# The token is in the URL: keep curl quiet about it (no -v) and read it from a
-# here-string config, not argv, so it does not show up in `ps`.
+# Secrets never go on a command line, where `ps` shows them: the token (in
+# the URL) reaches curl in a config file it reads from a pipe, the body (the
+# webhook secret) on stdin; both are written by bash builtins, not programs.
 call() { # method json-body
-  curl --silent --show-error --fail-with-body --max-time 15 --config - \
-    -H 'content-type: application/json' --data "$2" <<<"url = \"$API_BASE/bot$token/$1\""
+  curl --silent --show-error --fail-with-body --max-time 15 \
+    --config <(printf 'url = "%s"\n' "$API_BASE/bot$token/$1") \
+    -H 'content-type: application/json' --data-binary @- <<<"$2"
   echo
 }
 
-body="$(python3 - "$api_url/telegram/webhook" "$webhook_secret" "$DROP_PENDING" <<'PY'
+# The secret reaches python on stdin, not in argv.
+body="$(python3 -c '
 import json, sys
-url, secret, drop = sys.argv[1:4]
+url, drop = sys.argv[1:3]
+secret = sys.stdin.read()
 print(json.dumps({
     "url": url,
     "secret_token": secret,
@@ -45,9 +49,7 @@ print(json.dumps({
                         "callback_query", "my_chat_member"],
     "drop_pending_updates": drop == "true",
     "max_connections": 20,
-}))
-PY
-)"
+}))' "$api_url/telegram/webhook" "$DROP_PENDING" < <(printf '%s' "$webhook_secret"))"
 echo "setWebhook → $api_url/telegram/webhook"
 call setWebhook "$body"
 

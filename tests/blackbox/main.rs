@@ -8,6 +8,7 @@ mod browser_flows;
 mod events;
 mod forwarding;
 mod health;
+mod iam;
 mod invites;
 mod moderation;
 mod queues;

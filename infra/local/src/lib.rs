@@ -7,6 +7,7 @@
 
 pub mod functions;
 pub mod gateway;
+pub mod iam;
 pub mod moto;
 pub mod outbox;
 pub mod poller;
@@ -87,6 +88,10 @@ pub struct Stack {
     pub physical: Physical,
     pub sqs: aws_sdk_sqs::Client,
     pub aws: lodge::aws::SdkConfig,
+    /// Each function's own config: its credentials, through the IAM check.
+    pub function_aws: BTreeMap<String, lodge::aws::SdkConfig>,
+    /// The IAM check between the functions and the stand-in.
+    pub iam: Arc<iam::proxy::Guard>,
     /// The environment each function got, by logical id (for tests and `/_local`).
     pub envs: BTreeMap<String, BTreeMap<String, String>>,
     stop: watch::Sender<bool>,
@@ -114,6 +119,7 @@ struct Shared {
     schedules: HashMap<String, (String, Invoker)>,
     outbox: outbox::Outbox,
     telegram: telegram::FakeBotApi,
+    iam: Arc<iam::proxy::Guard>,
     index: serde_json::Value,
 }
 
@@ -130,6 +136,17 @@ pub async fn sdk_config(moto_url: &str) -> lodge::aws::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// A function's view of AWS: its own access key id (its logical id, which
+/// the IAM check maps to its role) and the IAM check as endpoint.
+pub fn function_config(base: &lodge::aws::SdkConfig, iam_url: &str, logical_id: &str) -> lodge::aws::SdkConfig {
+    base.to_builder()
+        .endpoint_url(iam_url)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new(logical_id, "local", None, None, "lodge-local-iam"),
+        ))
+        .build()
 }
 
 pub async fn start(opts: Options) -> Result<Stack, String> {
@@ -186,8 +203,16 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         physical: &physical,
         secrets: &secrets,
     };
+    let (stop, stop_rx) = watch::channel(false);
+    let roles = iam::roles(&opts.template, &resolver, &opts.prefix)?;
+    if let Some(f) = template.functions.iter().find(|f| !roles.contains_key(&f.logical_id)) {
+        return Err(format!("{}: no IAM role in the transformed template", f.logical_id));
+    }
+    let guard = Arc::new(iam::proxy::Guard::new(roles, &opts.moto_url));
+    let iam_url = iam::proxy::serve(guard.clone(), stop_rx.clone()).await?;
 
     let mut envs = BTreeMap::new();
+    let mut function_aws = BTreeMap::new();
     let mut invokers = HashMap::new();
     for f in &template.functions {
         let mut env = BTreeMap::new();
@@ -203,13 +228,15 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
             env.extend(std::env::vars());
         }
         env.extend(opts.overrides.clone());
+        let own_aws = function_config(&aws, &iam_url, &f.logical_id);
         let invoker = functions::build(
             &f.binary,
             &lodge::Env::from_map(env.clone().into_iter().collect()),
-            &aws,
+            &own_aws,
             opts.clock.clone(),
         )?;
         invokers.insert(f.logical_id.clone(), invoker);
+        function_aws.insert(f.logical_id.clone(), own_aws);
         envs.insert(f.logical_id.clone(), env);
     }
 
@@ -223,7 +250,6 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
             .map_err(|e| format!("seeding the admin: {e}"))?;
     }
 
-    let (stop, stop_rx) = watch::channel(false);
     let mut pollers = Vec::new();
     for f in &template.functions {
         for q in &f.queues {
@@ -285,6 +311,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         schedules,
         outbox: outbox::Outbox::new(&opts.moto_url),
         telegram: telegram::FakeBotApi::default(),
+        iam: guard.clone(),
         index: json!({"routes": route_keys, "pollers": pollers, "schedules": schedule_names, "moto": opts.moto_url}),
     });
     let app = Router::new()
@@ -292,6 +319,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         .route("/_local/outbox", get(outbox_json))
         .route("/_local/outbox.html", get(outbox_html))
         .route("/_local/telegram", get(telegram_calls))
+        .route("/_local/iam", get(iam_denials))
         .route("/_local/telegram/{bot}/{method}", post(telegram_api))
         .route("/_local/schedule/{function}", post(run_schedule))
         .fallback(api_gateway)
@@ -314,6 +342,8 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         physical,
         sqs: clients.sqs,
         aws,
+        function_aws,
+        iam: guard,
         envs,
         stop,
     })
@@ -396,6 +426,11 @@ async fn outbox_html(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn telegram_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<telegram::BotCall>> {
     Json(shared.telegram.calls())
+}
+
+/// Calls the IAM check refused, oldest first.
+async fn iam_denials(State(shared): State<Arc<Shared>>) -> Json<Vec<iam::proxy::Denial>> {
+    Json(shared.iam.denials())
 }
 
 async fn telegram_api(

@@ -53,14 +53,32 @@ impl fmt::Display for InviteCode {
 }
 impl fmt::Debug for InviteCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Half is enough to correlate log lines; the rest stays secret.
-        write!(f, "InviteCode({}…)", &self.0[..6])
+        // Logs correlate by a hash: no character of the code itself, which
+        // would shrink what is left to guess.
+        write!(f, "InviteCode(#{})", self.fingerprint())
+    }
+}
+
+impl InviteCode {
+    /// A stable, non-reversible tag for logs.
+    pub fn fingerprint(&self) -> String {
+        crate::crypto::sha256_hex(self.0.as_bytes())[..12].to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::InviteCode;
+
+    #[test]
+    fn debug_output_holds_no_character_of_the_code() {
+        let c = InviteCode::generate();
+        let shown = format!("{c:?}");
+        assert!(shown.starts_with("InviteCode(#"), "{shown}");
+        let tag = &shown["InviteCode(#".len()..shown.len() - 1];
+        assert!(tag.chars().all(|ch| ch.is_ascii_hexdigit()), "{shown}");
+        assert!(!shown.contains(&c.as_str()[..6]), "{shown} shows the code's start");
+    }
 
     #[test]
     fn generated_codes_avoid_look_alikes() {
