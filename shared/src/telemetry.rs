@@ -18,15 +18,49 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the JSON subscriber (idempotent: the local runner hosts many functions).
 pub fn init() {
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
+}
+
+/// JSON lines, each with the fields of every span it is in (`spans`).
+fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(true)
         .with_target(false)
         .with_ansi(false)
-        .try_init();
+        .with_writer(writer)
+        .finish()
+}
+
+/// The lines logged while `work` runs on this thread (tests only).
+#[cfg(test)]
+pub(crate) async fn capture<F: Future>(work: F) -> (F::Output, Vec<serde_json::Value>) {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let out = {
+        let _guard = tracing::subscriber::set_default(subscriber(move || writer.clone()));
+        work.await
+    };
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let lines = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (out, lines)
 }
 
 tokio::task_local! {

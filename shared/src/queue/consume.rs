@@ -88,6 +88,37 @@ mod tests {
         m
     }
 
+    /// Every line logged while a message is handled carries its id, and one
+    /// line ends it with its outcome, latency and AWS calls.
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_message_logs_in_its_span() {
+        let mut event = SqsEvent::default();
+        event.records = vec![msg("m-1"), msg("m-2")];
+        let (_, lines) = crate::telemetry::capture(consume(event, |m| async move {
+            tracing::info!(step = "inside", "working");
+            match m.message_id.as_deref() {
+                Some("m-2") => Err(MessageError::Retry("later".into())),
+                _ => Ok(()),
+            }
+        }))
+        .await;
+        for line in &lines {
+            println!("{line}");
+        }
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        for line in &lines {
+            let id = &line["spans"][0]["message_id"];
+            assert!(id == "m-1" || id == "m-2", "a line without its message id: {line}");
+        }
+        let end = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "message" && l["spans"][0]["message_id"] == "m-2")
+            .expect("the closing line");
+        assert_eq!(end["fields"]["outcome"], "retry");
+        assert_eq!(end["fields"]["aws_calls"], 0);
+        assert!(end["fields"]["latency_ms"].is_number());
+    }
+
     #[tokio::test]
     async fn reports_only_retryable_failures() {
         let mut event = SqsEvent::default();

@@ -128,3 +128,41 @@ fn secure_headers(reply: &mut Reply, request_id: &str) {
     );
     set(header::CACHE_CONTROL.as_str(), "no-store");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+
+    /// Every line of a request carries its id; an internal error is logged
+    /// once, with its cause; one line ends the request.
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_request_logs_in_its_span() {
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.request_id = Some("req-1".into());
+        context.route_key = Some("POST /auth/email".into());
+        let req = lambda_http::Request::default().with_request_context(RequestContext::ApiGatewayV2(context));
+        let (reply, lines) = crate::telemetry::capture(serve(req, |_ctx| async {
+            tracing::info!("inside");
+            Err(WebError::from(crate::store::StoreError::Backend(
+                "ThrottlingException: slow down".into(),
+            )))
+        }))
+        .await;
+        for line in &lines {
+            println!("{line}");
+        }
+        assert_eq!(reply.status(), 503);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines.iter().all(|l| l["spans"][0]["request_id"] == "req-1"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1]["fields"]["message"], "dependency failed");
+        assert_eq!(lines[1]["fields"]["error"], "DynamoDB: ThrottlingException: slow down");
+        assert_eq!(lines[2]["fields"]["status"], 503);
+        assert_eq!(lines[2]["fields"]["aws_calls"], 0);
+        assert_eq!(lines[2]["spans"][0]["route"], "POST /auth/email");
+    }
+}
