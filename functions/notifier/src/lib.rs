@@ -250,14 +250,7 @@ async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &Decisio
     let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else {
         return Ok(());
     };
-    let text = intro::decided_text(
-        member,
-        &state.app,
-        d.decision.as_str(),
-        &d.by_name,
-        d.at,
-        d.reason.as_deref(),
-    );
+    let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());
     let edit = EditMessageText::html(post.chat_id, post.message_id, text);
     match bot.edit_message_text(&edit).await {
         Ok(()) => Ok(()),

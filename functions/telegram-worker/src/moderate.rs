@@ -89,14 +89,7 @@ async fn reply(state: &State, answer: AnswerCallbackQuery) -> Result<(), Message
 /// Shows the decision in the intro message and removes its buttons.
 async fn edit(state: &State, chat_id: i64, message_id: i64, member: &Member) -> Result<(), MessageError> {
     let Some(d) = &member.last_decision else { return Ok(()) };
-    let text = intro::decided_text(
-        member,
-        &state.app,
-        d.decision.as_str(),
-        &d.by_name,
-        d.at,
-        d.reason.as_deref(),
-    );
+    let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());
     let edit = EditMessageText::html(chat_id, message_id, text);
     match state.bot.edit_message_text(&edit).await {
         Ok(()) => Ok(()),

@@ -3,7 +3,7 @@
 
 use crate::config::AppUrl;
 use crate::domain::Member;
-use crate::domain::MemberId;
+use crate::domain::{MemberId, ReviewResult};
 use crate::moderation::{Decision, RejectReason};
 
 use super::escape;
@@ -60,15 +60,14 @@ pub fn moderation_keyboard(member: &MemberId) -> InlineKeyboardMarkup {
 pub fn decided_text(
     member: &Member,
     app: &AppUrl,
-    decision: &str,
+    decision: ReviewResult,
     by_name: &str,
     at: i64,
     reason: Option<&str>,
 ) -> String {
     let verdict = match decision {
-        "approved" => "✅ <b>Approved</b>",
-        "rejected" => "❌ <b>Rejected</b>",
-        other => return format!("{}\n\n{}", intro_text(member, app), escape(other)),
+        ReviewResult::Approved => "✅ <b>Approved</b>",
+        ReviewResult::Rejected => "❌ <b>Rejected</b>",
     };
     let mut text = format!(
         "{}\n\n{verdict} by {} · {}",
