@@ -3,9 +3,9 @@
 use http::HeaderMap;
 
 use crate::clock::SharedClock;
+use crate::domain::Member;
 use crate::domain::MemberStatus;
 use crate::session::{self, SessionKeys};
-use crate::store::members::Member;
 use crate::store::sessions::SessionRecord;
 use crate::store::{Store, StoreError};
 use crate::web::{Ctx, WebError};
@@ -36,6 +36,26 @@ pub fn ip_limit(env: &crate::Env) -> Result<crate::store::rate::Limit, crate::Co
         max: env.parse_or("LODGE_AUTH_IP_LIMIT", 30)?,
         window_secs: 3600,
     })
+}
+
+/// Counts one sign-in attempt (a code requested or checked, an invite
+/// activated) from client `ip`; 429 once this hour's `ip_limit` is used.
+pub async fn ip_gate(
+    store: &Store,
+    limit: crate::store::rate::Limit,
+    ip: &str,
+    now: i64,
+) -> Result<(), crate::web::WebError> {
+    match store.hit("auth-ip", ip, limit, now).await? {
+        crate::store::rate::RateDecision::Allowed => Ok(()),
+        crate::store::rate::RateDecision::Limited { retry_after_secs } => Err(crate::web::WebError::too_many(
+            format!(
+                "Too many sign-in attempts from your network — try again in {} minutes.",
+                (retry_after_secs + 59) / 60
+            ),
+            retry_after_secs,
+        )),
+    }
 }
 
 /// Everything needed to turn a cookie into a `Viewer`.

@@ -2,12 +2,9 @@
 //! Every rule is a condition in a transaction, so concurrent requests cannot
 //! use one invite twice or claim one email twice.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-
-use crate::domain::{Email, InviteCode, MemberStatus, Role};
-use crate::store::invites::{Invite, InviteStatus};
-use crate::store::members::Member;
-use crate::store::{n, s, values, Key, Store, StoreError};
+use crate::domain::{Email, InviteCode, Member, MemberStatus, Role};
+use crate::store::invites::{Invite, InviteQuota, InviteStatus};
+use crate::store::{Store, StoreError};
 
 #[derive(Clone, Copy, Debug)]
 pub struct InviteLimits {
@@ -68,25 +65,14 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
         used_email: None,
         used_at: None,
     };
-    let mut items = vec![store.tx_put(&invite.key(), &invite, Some("attribute_not_exists(pk)"), None)?];
-    if creator.role == Role::Member {
-        let quota = Update::builder()
-            .table_name(store.table())
-            .set_key(Some(
-                Key::monthly("invites", creator.id.as_str(), &month_of(now)).to_item(),
-            ))
-            .update_expression("ADD hits :one SET expires_at = :exp")
-            .condition_expression("attribute_not_exists(hits) OR hits < :max")
-            .set_expression_attribute_values(Some(values([
-                (":one", n(1)),
-                (":max", n(limits.per_month)),
-                (":exp", n(now + 40 * 86_400)),
-            ])))
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        items.push(TransactWriteItem::builder().update(quota).build());
-    }
-    match store.transact(items).await {
+    let month = month_of(now);
+    let quota = (creator.role == Role::Member).then(|| InviteQuota {
+        member: &creator.id,
+        month: &month,
+        per_month: limits.per_month,
+        expires_at: now + 40 * 86_400,
+    });
+    match store.create_invite(&invite, quota).await {
         Ok(()) => Ok(invite),
         Err(e) if e.failed_at(1) => Err(InviteError::QuotaExhausted {
             per_month: limits.per_month,
@@ -97,28 +83,7 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
 
 /// Revokes an unused invite of `owner`. `false` when it was no longer unused.
 pub async fn revoke(store: &Store, owner: &Member, code: &InviteCode) -> Result<bool, StoreError> {
-    let result = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(Key::invite(code).to_item()))
-        .update_expression("SET #status = :revoked")
-        .condition_expression("#status = :unused AND created_by = :me")
-        .expression_attribute_names("#status", "status")
-        .set_expression_attribute_values(Some(values([
-            (":revoked", s("revoked")),
-            (":unused", s("unused")),
-            (":me", s(owner.id.as_str())),
-        ])))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) => match StoreError::from_sdk(e) {
-            StoreError::Conflict => Ok(false),
-            other => Err(other),
-        },
-    }
+    store.revoke_invite(&owner.id, code).await
 }
 
 /// What activating an invite did.
@@ -178,24 +143,7 @@ pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64)
     }
     let mut member = Member::new(email.clone(), Role::Member, MemberStatus::Intro, now);
     member.invited_by = Some(invite.created_by.clone());
-    let use_invite = Update::builder()
-        .table_name(store.table())
-        .set_key(Some(Key::invite(code).to_item()))
-        .update_expression("SET #status = :used, used_by = :member, used_email = :email, used_at = :now")
-        .condition_expression("#status = :unused AND valid_until > :now")
-        .expression_attribute_names("#status", "status")
-        .set_expression_attribute_values(Some(values([
-            (":used", s("used")),
-            (":unused", s("unused")),
-            (":member", s(member.id.as_str())),
-            (":email", s(email.as_str())),
-            (":now", n(now)),
-        ])))
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let mut items = vec![TransactWriteItem::builder().update(use_invite).build()];
-    items.extend(store.create_member_items(&member)?);
-    match store.transact(items).await {
+    match store.join_with_invite(code, &member, now).await {
         Ok(()) => Ok(Activation::Joined(member)),
         Err(e) if e.failed_at(0) => {
             let now_invite = store.invite(code).await?.ok_or(ActivateError::Unknown)?;

@@ -11,6 +11,8 @@ pub mod crypto;
 pub mod domain;
 pub mod forwarding;
 pub mod invites;
+#[cfg(test)]
+mod layout;
 pub mod login;
 pub mod mail;
 pub mod moderation;

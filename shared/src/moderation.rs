@@ -2,13 +2,11 @@
 //! `decide`; the decision is conditional on the member still being on review,
 //! so a double click or a second moderator never applies anything twice.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use crate::domain::{
+    About, DecisionRecord, DecisionSummary, DisplayName, Links, Member, MemberId, MemberStatus, ReviewResult,
+};
+use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
-
-use crate::domain::{About, DisplayName, Links, MemberId, MemberStatus};
-use crate::store::keys::Key;
-use crate::store::members::{DecisionSummary, Member};
-use crate::store::{n, s, values, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RejectReason {
@@ -66,10 +64,46 @@ impl RejectReason {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A moderator's decision. Buttons and queued jobs carry it as its action
+/// string, `approve` or `reject:<preset code>` (serde uses the same).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Decision {
     Approve,
     Reject(RejectReason),
+}
+
+impl Decision {
+    pub fn action(&self) -> String {
+        match self {
+            Self::Approve => "approve".into(),
+            Self::Reject(reason) => format!("reject:{}", reason.code()),
+        }
+    }
+
+    /// The action string of a button: only preset reasons fit in one.
+    pub fn from_action(action: &str) -> Option<Self> {
+        if action == "approve" {
+            return Some(Self::Approve);
+        }
+        match RejectReason::parse(action.strip_prefix("reject:")?, None) {
+            Ok(RejectReason::Other(_)) | Err(_) => None,
+            Ok(reason) => Some(Self::Reject(reason)),
+        }
+    }
+}
+
+impl TryFrom<String> for Decision {
+    type Error = String;
+    fn try_from(action: String) -> Result<Self, String> {
+        Self::from_action(&action).ok_or_else(|| format!("unknown moderation action {action:?}"))
+    }
+}
+
+impl From<Decision> for String {
+    fn from(d: Decision) -> String {
+        d.action()
+    }
 }
 
 // Returned once per click: the size difference does not matter.
@@ -81,7 +115,7 @@ pub enum Outcome {
     },
     AlreadyDecided {
         decided_by_name: String,
-        decision: String,
+        decision: ReviewResult,
         at: i64,
     },
 }
@@ -96,18 +130,6 @@ pub enum ModerationError {
     NotOnReview,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// One line of a member's moderation history.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DecisionRecord {
-    pub member_id: MemberId,
-    pub decision: String,
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub by: MemberId,
-    pub by_name: String,
-    pub at: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,39 +155,10 @@ pub async fn submit_intro(
     updated.links = links.into_inner();
     updated.status = MemberStatus::OnReview;
     updated.intro_submitted_at = Some(now);
-    let (gsi_pk, gsi_sk) = updated.key().gsi1.expect("members are indexed");
-    let links_value =
-        serde_dynamo::to_attribute_value(&updated.links).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let result = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(Key::member(&member.id).to_item()))
-        .update_expression(
-            "SET display_name = :name, about = :about, links = :links, #status = :review, \
-             intro_submitted_at = :now, gsi1pk = :gpk, gsi1sk = :gsk",
-        )
-        .condition_expression("#status IN (:intro, :rejected)")
-        .expression_attribute_names("#status", "status")
-        .set_expression_attribute_values(Some(values([
-            (":name", s(updated.display_name.clone().unwrap_or_default())),
-            (":about", s(updated.about.clone().unwrap_or_default())),
-            (":links", links_value),
-            (":review", s(MemberStatus::OnReview.as_str())),
-            (":intro", s(MemberStatus::Intro.as_str())),
-            (":rejected", s(MemberStatus::Rejected.as_str())),
-            (":now", n(now)),
-            (":gpk", s(gsi_pk)),
-            (":gsk", s(gsi_sk)),
-        ])))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(updated),
-        Err(e) => match StoreError::from_sdk(e) {
-            StoreError::Conflict => Err(IntroError::NotEditable),
-            other => Err(other.into()),
-        },
+    match store.save_intro(&updated, now).await {
+        Ok(()) => Ok(updated),
+        Err(StoreError::Conflict) => Err(IntroError::NotEditable),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -184,55 +177,28 @@ pub async fn decide(
     if member.status != MemberStatus::OnReview {
         return already_decided(&member);
     }
-    let (status, reason) = match &decision {
-        Decision::Approve => (MemberStatus::Approved, None),
-        Decision::Reject(r) => (MemberStatus::Rejected, Some(r.label())),
+    let (verdict, reason) = match &decision {
+        Decision::Approve => (ReviewResult::Approved, None),
+        Decision::Reject(r) => (ReviewResult::Rejected, Some(r.label())),
     };
-    let summary = DecisionSummary {
-        decision: status.as_str().to_string(),
+    let record = DecisionRecord {
+        member_id: member.id.clone(),
+        decision: verdict,
         reason: reason.clone(),
         by: moderator.id.clone(),
         by_name: moderator.name().to_string(),
         at: now,
     };
-    let record = DecisionRecord {
-        member_id: member.id.clone(),
-        decision: summary.decision.clone(),
+    let mut updated = member;
+    updated.status = verdict.status();
+    updated.last_decision = Some(DecisionSummary {
+        decision: verdict,
         reason,
-        by: moderator.id.clone(),
-        by_name: summary.by_name.clone(),
+        by: record.by.clone(),
+        by_name: record.by_name.clone(),
         at: now,
-    };
-    let mut updated = member.clone();
-    updated.status = status;
-    updated.last_decision = Some(summary.clone());
-    let (gsi_pk, gsi_sk) = updated.key().gsi1.expect("members are indexed");
-    let summary_value = serde_dynamo::to_attribute_value(&summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let update = Update::builder()
-        .table_name(store.table())
-        .set_key(Some(Key::member(&member.id).to_item()))
-        .update_expression("SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk")
-        .condition_expression("#status = :review")
-        .expression_attribute_names("#status", "status")
-        .set_expression_attribute_values(Some(values([
-            (":status", s(status.as_str())),
-            (":summary", summary_value),
-            (":review", s(MemberStatus::OnReview.as_str())),
-            (":gpk", s(gsi_pk)),
-            (":gsk", s(gsi_sk)),
-        ])))
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let history = store.tx_put(
-        &Key::decision(&member.id, now, &crate::crypto::random_token(6)),
-        &record,
-        None,
-        None,
-    )?;
-    match store
-        .transact(vec![TransactWriteItem::builder().update(update).build(), history])
-        .await
-    {
+    });
+    match store.record_decision(&updated, &record).await {
         Ok(()) => Ok(Outcome::Applied { member: updated }),
         Err(e) if e.failed_at(0) => {
             let current = store.member(member_id).await?.ok_or(ModerationError::NotFound)?;
@@ -246,7 +212,7 @@ fn already_decided(member: &Member) -> Result<Outcome, ModerationError> {
     match &member.last_decision {
         Some(d) => Ok(Outcome::AlreadyDecided {
             decided_by_name: d.by_name.clone(),
-            decision: d.decision.clone(),
+            decision: d.decision,
             at: d.at,
         }),
         None => Err(ModerationError::NotOnReview),
@@ -255,21 +221,7 @@ fn already_decided(member: &Member) -> Result<Outcome, ModerationError> {
 
 /// A member's moderation history, oldest first.
 pub async fn history(store: &Store, member: &MemberId) -> Result<Vec<DecisionRecord>, StoreError> {
-    let out = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :p AND begins_with(sk, :d)")
-        .expression_attribute_values(":p", s(Key::member(member).pk))
-        .expression_attribute_values(":d", s("DECISION#"))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    out.items
-        .unwrap_or_default()
-        .into_iter()
-        .map(crate::store::from_item)
-        .collect()
+    store.decision_history(member).await
 }
 
 #[cfg(test)]
@@ -287,6 +239,22 @@ mod tests {
         assert!(RejectReason::parse("nope", None).is_err());
         for r in RejectReason::PRESETS {
             assert_eq!(RejectReason::parse(r.code(), None).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn decisions_travel_as_their_action_strings() {
+        let reject = Decision::Reject(RejectReason::NotRealName);
+        assert_eq!(serde_json::to_value(&reject).unwrap(), "reject:not_real_name");
+        assert_eq!(
+            serde_json::from_value::<Decision>("approve".into()).unwrap(),
+            Decision::Approve
+        );
+        for d in [Decision::Approve, reject] {
+            assert_eq!(Decision::from_action(&d.action()), Some(d));
+        }
+        for bad in ["reject:other", "reject:", "reject:nope", "delete"] {
+            assert_eq!(Decision::from_action(bad), None, "{bad}");
         }
     }
 }

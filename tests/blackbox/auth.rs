@@ -269,7 +269,7 @@ async fn known_and_unknown_addresses_get_identical_responses() {
     };
     let unknown = app.post_form("/auth/email", &[("email", &email)]).send().await.unwrap();
     assert!(app.mails_to(&email).await.is_empty(), "nothing is sent to non-members");
-    let member = lodge::store::members::Member::new(
+    let member = lodge::domain::Member::new(
         lodge::domain::Email::parse(&email).unwrap(),
         lodge::domain::Role::Member,
         lodge::domain::MemberStatus::Approved,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lodge::forwarding::limits::{self, Limits, Permit};
+use lodge::forwarding::limits::{self, Permit, SendLimits};
 use lodge::store::rate::Limit;
 use lodge_tests::fake_telegram::FakeTelegram;
 use lodge_tests::TestApp;
@@ -138,7 +138,7 @@ async fn forwarding_admin_api_manages_rules_and_names_the_bad_field() {
     let (status, _) = api(&app, "", reqwest::Method::GET, "/api/admin/forward-rules", None).await;
     assert_eq!(status, 401);
     let member = format!("{}@lodge.test", lodge_tests::unique("m"));
-    let m = lodge::store::members::Member::new(
+    let m = lodge::domain::Member::new(
         lodge::domain::Email::parse(&member).unwrap(),
         lodge::domain::Role::Member,
         lodge::domain::MemberStatus::Approved,
@@ -506,7 +506,7 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     let app = TestApp::spawn().await;
     let store = app.store();
     // No spacing per chat here (100,000/s): the group window decides.
-    let limits = Limits {
+    let limits = SendLimits {
         bot: Limit {
             max: 100,
             window_secs: 1,
@@ -564,7 +564,7 @@ async fn forwarding_rate_limits_hold_across_concurrent_forwarders() {
     );
     // Per chat, sends are spaced (here 2/s → 500 ms apart, + 5 % for
     // arrival jitter), whatever the second.
-    let spaced = Limits {
+    let spaced = SendLimits {
         chat: Limit { max: 2, window_secs: 1 },
         ..limits
     };

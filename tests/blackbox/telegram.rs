@@ -1,8 +1,8 @@
 //! The Telegram bot end to end: sample updates from events/telegram-webhook
 //! go to the webhook; the runner's recording Bot API shows what it answered.
 
+use lodge::domain::Member;
 use lodge::domain::{Email, MemberStatus, Role};
-use lodge::store::members::Member;
 use lodge_tests::{repo_root, unique, TestApp};
 use serde_json::{json, Value};
 

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use lodge::domain::Member;
 use lodge::domain::{MemberStatus, Role};
-use lodge::store::members::Member;
 use lodge_tests::TestApp;
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! The sign-in pages. All text is escaped by askama.
 
 use askama::Template;
-use lodge::store::members::Member;
+use lodge::domain::Member;
 use lodge::web::Layout;
 
 #[derive(Template)]

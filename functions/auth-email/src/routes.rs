@@ -5,7 +5,6 @@ use lodge::auth::Viewer;
 use lodge::config::AppUrl;
 use lodge::domain::{Email, LoginCode};
 use lodge::login::{IssueError, Issued, RedeemError};
-use lodge::store::rate::RateDecision;
 use lodge::web::{self, safe_next, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,7 +13,7 @@ use crate::pages::{ConfirmPage, LoginPage, MePage, SENT_NOTICE};
 use crate::State;
 use lodge::web::{page as render, CodePage};
 
-fn member_json(m: &lodge::store::members::Member) -> serde_json::Value {
+fn member_json(m: &lodge::domain::Member) -> serde_json::Value {
     json!({
         "id": m.id, "email": m.email, "role": m.role, "status": m.status,
         "display_name": m.display_name, "created_at": lodge::clock::rfc3339(m.created_at),
@@ -27,20 +26,7 @@ async fn viewer(state: &State, ctx: &Ctx) -> Result<Option<Viewer>, WebError> {
 
 /// Counts one sign-in request from this client IP.
 async fn ip_gate(state: &State, ctx: &Ctx) -> Result<(), WebError> {
-    match state
-        .store
-        .hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now())
-        .await?
-    {
-        RateDecision::Allowed => Ok(()),
-        RateDecision::Limited { retry_after_secs } => Err(WebError::too_many(
-            format!(
-                "Too many sign-in attempts from your network — try again in {} minutes.",
-                (retry_after_secs + 59) / 60
-            ),
-            retry_after_secs,
-        )),
-    }
+    lodge::auth::ip_gate(&state.store, state.ip_limit, &ctx.source_ip, state.clock.now()).await
 }
 
 pub async fn login_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -84,9 +70,11 @@ pub async fn request_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Repl
         }
     };
     ip_gate(state, ctx).await?;
-    if state.admins.contains(&email) {
-        state.store.ensure_admin(&email, state.clock.now()).await?;
-    }
+    // `AdminEmails` is the truth at every sign-in: listed addresses are admins, others are not.
+    state
+        .store
+        .apply_admin_list(&email, state.admins.contains(&email), state.clock.now())
+        .await?;
     match state.codes.issue(app, &email, &next).await {
         // Same reply whether or not the address is a member's.
         Ok(Issued::Sent | Issued::NotAMember) => {

@@ -74,7 +74,7 @@ fn body(ctx: &Ctx) -> Result<Value, WebError> {
 }
 
 fn path_id(ctx: &Ctx) -> Result<RuleId, WebError> {
-    RuleId::parse(ctx.param("id")?).map_err(|_| WebError::not_found())
+    ctx.path_param("id", RuleId::parse)
 }
 
 async fn found(state: &State, ctx: &Ctx) -> Result<ForwardRule, WebError> {

@@ -1,12 +1,14 @@
 //! Consumer of the `forward` FIFO queue: delivers each forward job to its
-//! destination (see `lodge::forwarding::deliver`). One message group per
+//! destination (see `deliver`). One message group per
 //! destination chat keeps each destination in source order; failed jobs
 //! hold their group until they succeed, wait out a 429, or are dead-lettered.
 
+pub mod deliver;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use lodge::forwarding::consume::consume_fifo;
-use lodge::forwarding::deliver::{Forwarder, Settings};
+use deliver::{Forwarder, Settings};
 use lodge::forwarding::job::JobQueue;
+use lodge::queue::consume_fifo;
 use lodge::store::Store;
 use lodge::telegram::BotApi;
 use lodge::{ConfigError, Env, SharedClock};

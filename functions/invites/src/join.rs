@@ -5,7 +5,6 @@ use lodge::config::AppUrl;
 use lodge::domain::{Email, InviteCode};
 use lodge::invites::{self, ActivateError, Activation};
 use lodge::login::{IssueError, Issued};
-use lodge::store::rate::RateDecision;
 use lodge::web::{CodePage, Ctx, Layout, NoticePage, Reply, WebError};
 use serde::Deserialize;
 
@@ -107,16 +106,7 @@ pub async fn activate(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
             return render(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
-    if let RateDecision::Limited { retry_after_secs } = state
-        .store
-        .hit("auth-ip", &ctx.source_ip, state.ip_limit, state.clock.now())
-        .await?
-    {
-        return Err(WebError::too_many(
-            "Too many attempts from your network — try again later.",
-            retry_after_secs,
-        ));
-    }
+    lodge::auth::ip_gate(&state.store, state.ip_limit, &ctx.source_ip, state.clock.now()).await?;
     let (notice, next) = match invites::activate(&state.store, &code, &email, state.clock.now()).await {
         Ok(Activation::Joined(m)) => {
             tracing::info!(member = %m.id, invite = ?code, "joined");

@@ -88,7 +88,7 @@ pub async fn list(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
 
 pub async fn revoke(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
-    let code = InviteCode::parse(ctx.param("code")?).map_err(|_| WebError::not_found())?;
+    let code = ctx.path_param("code", InviteCode::parse)?;
     if !invites::revoke(&state.store, &v.member, &code).await? {
         return Err(WebError::new(
             StatusCode::CONFLICT,

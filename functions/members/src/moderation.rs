@@ -1,9 +1,9 @@
 //! The moderation queue and decisions, for moderators and admins.
 
 use lambda_http::http::StatusCode;
-use lodge::domain::{MemberId, MemberStatus, Role};
+use lodge::domain::{MemberId, MemberStatus, ReviewResult, Role};
 use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
-use lodge::queue::{Notification, NOTIFY_VERSION};
+use lodge::queue::Notification;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +13,7 @@ use crate::State;
 use lodge::web::page as render;
 
 fn member_id(ctx: &Ctx) -> Result<MemberId, WebError> {
-    MemberId::parse(ctx.param("id")?).map_err(|_| WebError::not_found())
+    ctx.path_param("id", MemberId::parse)
 }
 
 pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -24,7 +24,7 @@ pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn queue_page(
     v: &lodge::auth::Viewer,
-    members: &[lodge::store::members::Member],
+    members: &[lodge::domain::Member],
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<Reply, WebError> {
@@ -52,37 +52,38 @@ struct DecisionForm {
     text: Option<String>,
 }
 
+impl TryFrom<DecisionForm> for Decision {
+    type Error = WebError;
+    fn try_from(form: DecisionForm) -> Result<Self, WebError> {
+        match form.decision.as_str() {
+            "approve" => Ok(Decision::Approve),
+            "reject" => RejectReason::parse(form.reason.as_deref().unwrap_or_default(), form.text.as_deref())
+                .map(Decision::Reject)
+                .map_err(WebError::invalid),
+            _ => Err(WebError::invalid("The decision must be “approve” or “reject”.")),
+        }
+    }
+}
+
 pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_staff(ctx).await?;
     let id = member_id(ctx)?;
-    let form: DecisionForm = ctx.fields()?;
-    let decision = match form.decision.as_str() {
-        "approve" => Decision::Approve,
-        "reject" => Decision::Reject(
-            RejectReason::parse(form.reason.as_deref().unwrap_or_default(), form.text.as_deref())
-                .map_err(WebError::invalid)?,
-        ),
-        _ => return Err(WebError::invalid("The decision must be “approve” or “reject”.")),
-    };
+    let decision: Decision = ctx.parsed::<DecisionForm, _>()?;
     let now = state.clock.now();
     let (status, notice, body) = match moderation::decide(&state.store, &v.member, &id, decision, now).await {
         Ok(Outcome::Applied { member }) => {
             state
                 .notify
-                .send(
-                    &Notification::Decided {
-                        member_id: member.id.clone(),
-                        at: now,
-                    },
-                    NOTIFY_VERSION,
-                )
+                .send(&Notification::Decided {
+                    member_id: member.id.clone(),
+                    at: now,
+                })
                 .await
                 .map_err(|e| WebError::unavailable("the notification queue", e))?;
-            let what = if member.status == MemberStatus::Approved {
-                "approved"
-            } else {
-                "rejected"
-            };
+            let what = member
+                .last_decision
+                .as_ref()
+                .map_or(ReviewResult::Rejected, |d| d.decision);
             (
                 StatusCode::OK,
                 format!("{} was {what}.", member.name()),
@@ -98,13 +99,10 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             // decision was stored), this repairs it; the notifier dedups by (member, at).
             let _ = state
                 .notify
-                .send(
-                    &Notification::Decided {
-                        member_id: id.clone(),
-                        at,
-                    },
-                    NOTIFY_VERSION,
-                )
+                .send(&Notification::Decided {
+                    member_id: id.clone(),
+                    at,
+                })
                 .await;
             (
                 StatusCode::CONFLICT,
@@ -163,44 +161,74 @@ struct RoleForm {
     role: String,
 }
 
-/// Admins grant and revoke the moderator role (admins come from configuration).
+/// The roles an admin can give: admins themselves come from `AdminEmails`.
+struct GrantedRole(Role);
+
+impl TryFrom<RoleForm> for GrantedRole {
+    type Error = WebError;
+    fn try_from(form: RoleForm) -> Result<Self, WebError> {
+        match form.role.as_str() {
+            "moderator" => Ok(Self(Role::Moderator)),
+            "member" => Ok(Self(Role::Member)),
+            _ => Err(WebError::invalid(
+                "The role must be “moderator” or “member”; admins are set by configuration.",
+            )),
+        }
+    }
+}
+
+/// Admins grant and revoke the moderator role, and may take admin rights
+/// from another admin (never their own, so one admin is always left;
+/// `AdminEmails` grants them again at that admin's next sign-in).
 pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    state.sessions.require_admin(ctx).await?;
+    let v = state.sessions.require_admin(ctx).await?;
     let member = state
         .store
         .member(&member_id(ctx)?)
         .await?
         .ok_or_else(WebError::not_found)?;
-    let form: RoleForm = ctx.fields()?;
-    let role = match form.role.as_str() {
-        "moderator" => Role::Moderator,
-        "member" => Role::Member,
-        _ => {
-            return Err(WebError::invalid(
-                "The role must be “moderator” or “member”; admins are set by configuration.",
-            ))
-        }
-    };
+    let GrantedRole(role) = ctx.parsed::<RoleForm, _>()?;
     if member.role == Role::Admin {
-        return Err(WebError::new(
-            StatusCode::CONFLICT,
-            "is_admin",
-            "Admins are set by configuration (AdminEmails).",
-        ));
+        if member.id == v.member.id {
+            return Err(WebError::new(
+                StatusCode::CONFLICT,
+                "own_admin_rights",
+                "You cannot take your own admin rights: another admin can, so there is always one admin left.",
+            ));
+        }
+        match state.store.demote_admin(&v.member.id, &member, role).await {
+            Ok(()) => {}
+            Err(e) if e.failed_at(1) => return Err(WebError::forbidden("Only admins can do that.")),
+            Err(e) if e.failed_at(0) => return Err(changed_meanwhile()),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        if member.status != MemberStatus::Approved {
+            return Err(WebError::new(
+                StatusCode::CONFLICT,
+                "not_approved",
+                "Only approved members can moderate.",
+            ));
+        }
+        match state.store.set_role(&member, role).await {
+            Ok(()) => {}
+            Err(e) if e.failed_at(0) => return Err(changed_meanwhile()),
+            Err(e) => return Err(e.into()),
+        }
     }
-    if member.status != MemberStatus::Approved {
-        return Err(WebError::new(
-            StatusCode::CONFLICT,
-            "not_approved",
-            "Only approved members can moderate.",
-        ));
-    }
-    state.store.set_role(&member, role).await?;
     if ctx.wants_json {
         return Ok(web::json(
             StatusCode::OK,
             &json!({"member_id": member.id, "role": role}),
         ));
     }
-    Ok(web::redirect(&format!("/admin/members/{}", member.id)))
+    Ok(web::redirect(&lodge::web::paths::admin_member(&member.id)))
+}
+
+fn changed_meanwhile() -> WebError {
+    WebError::new(
+        StatusCode::CONFLICT,
+        "role_changed",
+        "This member's role changed meanwhile: reload the page and try again.",
+    )
 }

@@ -1,7 +1,7 @@
 use askama::Template;
-use lodge::moderation::DecisionRecord;
+use lodge::domain::DecisionRecord;
+use lodge::domain::Member;
 use lodge::store::invites::Invite;
-use lodge::store::members::Member;
 use lodge::web::Layout;
 
 #[derive(Template)]

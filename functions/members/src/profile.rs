@@ -3,7 +3,7 @@
 use lambda_http::http::StatusCode;
 use lodge::domain::{About, DisplayName, Links, MemberStatus};
 use lodge::moderation::{self, IntroError};
-use lodge::queue::{Notification, NOTIFY_VERSION};
+use lodge::queue::Notification;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 /// Only approved members are shown: a newcomer's intro is for moderators.
 pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
-    let id = lodge::domain::MemberId::parse(ctx.param("id")?).map_err(|_| WebError::not_found())?;
+    let id = ctx.path_param("id", lodge::domain::MemberId::parse)?;
     let member = state
         .store
         .member(&id)
@@ -45,7 +45,7 @@ pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             .store
             .member(by)
             .await?
-            .map(|m| (format!("/members/{}", m.id), m.name().to_string())),
+            .map(|m| (lodge::web::paths::member(&m.id), m.name().to_string())),
         None => None,
     };
     let page = ProfilePage {
@@ -133,13 +133,10 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Ok(member) => {
             state
                 .notify
-                .send(
-                    &Notification::IntroSubmitted {
-                        member_id: member.id.clone(),
-                        at: now,
-                    },
-                    NOTIFY_VERSION,
-                )
+                .send(&Notification::IntroSubmitted {
+                    member_id: member.id.clone(),
+                    at: now,
+                })
                 .await
                 .map_err(|e| WebError::unavailable("the notification queue", e))?;
             Ok(web::redirect("/status"))
@@ -149,13 +146,10 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             if let (MemberStatus::OnReview, Some(at)) = (v.member.status, v.member.intro_submitted_at) {
                 let _ = state
                     .notify
-                    .send(
-                        &Notification::IntroSubmitted {
-                            member_id: v.member.id.clone(),
-                            at,
-                        },
-                        NOTIFY_VERSION,
-                    )
+                    .send(&Notification::IntroSubmitted {
+                        member_id: v.member.id.clone(),
+                        at,
+                    })
                     .await;
             }
             Err(WebError::new(

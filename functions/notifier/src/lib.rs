@@ -4,13 +4,13 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
+use lodge::domain::{DecisionSummary, Member, ReviewResult};
 use lodge::domain::{Email, MemberId};
 use lodge::mail::{self, Letter, Mailer};
-use lodge::queue::{self, MessageError, Notification, NOTIFY_VERSION};
-use lodge::store::members::{DecisionSummary, Member};
+use lodge::queue::{self, MessageError, Notification};
 use lodge::store::telegram::IntroPost;
 use lodge::store::{Key, Store, StoreError};
-use lodge::telegram::types::{ChatId, EditMessageText, LinkPreviewOptions, SendMessage};
+use lodge::telegram::types::{EditMessageText, SendMessage};
 use lodge::telegram::{intro, BotApi, BotError, BotSettings};
 use lodge::{ConfigError, Env, SharedClock};
 
@@ -52,7 +52,7 @@ pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
-    match queue::parse::<Notification>(&msg, NOTIFY_VERSION)? {
+    match queue::parse::<Notification>(&msg)? {
         Notification::Email { id, to, letter } => send_once(state, &id, &to, &letter).await,
         Notification::IntroSubmitted { member_id, at } => intro_submitted(state, &member_id, at).await,
         Notification::Decided { member_id, at } => decided(state, &member_id, at).await,
@@ -195,7 +195,7 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
     let Some(decision) = member.last_decision.clone().filter(|d| d.at == at) else {
         return Err(MessageError::Drop("a newer decision superseded this one".into()));
     };
-    let letter = if decision.decision == "approved" {
+    let letter = if decision.decision == ReviewResult::Approved {
         let home = state.app.join("/");
         mail::notice(
             "Welcome to Lodge",
@@ -217,7 +217,7 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
     };
     send_once(state, &format!("decided#{member_id}#{at}"), &member.email, &letter).await?;
     if let Some(link) = member.telegram.as_ref().filter(|t| !t.unreachable) {
-        let text = if decision.decision == "approved" {
+        let text = if decision.decision == ReviewResult::Approved {
             format!(
                 "Welcome to Lodge, {}! Your intro was approved: {}",
                 lodge::telegram::escape(member.name()),
@@ -250,14 +250,8 @@ async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &Decisio
     let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else {
         return Ok(());
     };
-    let edit = EditMessageText {
-        chat_id: ChatId::Id(post.chat_id),
-        message_id: post.message_id,
-        text: intro::decided_text(member, &state.app, &d.decision, &d.by_name, d.at, d.reason.as_deref()),
-        parse_mode: Some("HTML".into()),
-        reply_markup: None,
-        link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
-    };
+    let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());
+    let edit = EditMessageText::html(post.chat_id, post.message_id, text);
     match bot.edit_message_text(&edit).await {
         Ok(()) => Ok(()),
         Err(e) if e.is_transient() => Err(MessageError::Retry(e.to_string())),

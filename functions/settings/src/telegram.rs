@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use lambda_http::http::StatusCode;
 use lodge::config::AppUrl;
-use lodge::store::members::Member;
+use lodge::domain::Member;
 use lodge::store::telegram::{LinkError, LINK_TOKEN_TTL_SECS};
 use lodge::telegram::widget::{self, WidgetError};
 use lodge::web::{self, Ctx, Layout, Reply, WebError};

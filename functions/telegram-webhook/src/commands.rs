@@ -1,8 +1,8 @@
 //! `/start`, `/help`, `/me`, `/whois`, `/invite` and the dialog tree's commands.
 
+use lodge::domain::Member;
 use lodge::domain::MemberStatus;
 use lodge::invites::InviteError;
-use lodge::store::members::Member;
 use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
 use lodge::web::WebError;
@@ -79,7 +79,7 @@ async fn help(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result
 }
 
 fn profile_link(turn: &Turn<'_>, m: &Member) -> String {
-    turn.app.join(&lodge::telegram::profile_path(&m.id))
+    turn.app.join(&lodge::web::paths::member(&m.id))
 }
 
 async fn me(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {

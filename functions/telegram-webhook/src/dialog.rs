@@ -1,9 +1,9 @@
 //! The dialog tree in a private chat: enter at the root, move by buttons,
 //! Back/Restart always; every interaction is logged pseudonymously.
 
+use lodge::domain::Member;
 use lodge::store::dialog::Interaction;
-use lodge::store::members::Member;
-use lodge::telegram::dialog::{Node, Step};
+use lodge::telegram::dialog::{DialogMove, Node};
 use lodge::telegram::keyboards;
 use lodge::telegram::types::{Message, SendMessage};
 use lodge::web::WebError;
@@ -47,7 +47,7 @@ pub(crate) async fn free_text(
     let Some(from) = &msg.from else { return Ok(()) };
     let at = turn.state.store.dialog_position(from.id).await?;
     let step = stored.tree.step(at.as_deref(), text);
-    let hint = matches!(step, Step::Unknown(_)).then_some(HINT);
+    let hint = matches!(step, DialogMove::Unknown(_)).then_some(HINT);
     show(turn, msg, member, step.node(), text, step.kind(), hint).await
 }
 
@@ -66,7 +66,7 @@ async fn show(
         store.set_dialog_position(from.id, node.id(), turn.now).await?;
     }
     let entry = Interaction {
-        user: lodge::telegram::pseudonym(&turn.state.secret, from.id),
+        user: lodge::telegram::pseudonym(&turn.state.pseudonym_key, from.id),
         node: node.id().to_string(),
         input: input.chars().take(MAX_LOGGED_INPUT).collect(),
         step: step.to_string(),

@@ -13,16 +13,17 @@ use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
 use lodge::crypto;
+use lodge::domain::Member;
 use lodge::forwarding::ingest::Ingest;
 use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
-use lodge::store::members::Member;
 use lodge::store::Store;
 use lodge::telegram::types::{ChatMemberUpdated, Message, Update};
 use lodge::telegram::{BotApi, BotSettings};
 use lodge::web::{self, Ctx, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
 use serde_json::json;
+use tracing::Instrument;
 
 /// Telegram's updates are small; 1 MB is generous and bounds the parse.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -32,7 +33,11 @@ pub struct State {
     pub(crate) store: Store,
     pub(crate) bot: BotApi,
     pub(crate) settings: BotSettings,
-    pub(crate) secret: Secret,
+    /// What Telegram must echo in `SECRET_HEADER`.
+    pub(crate) webhook_secret: Secret,
+    /// Keys the pseudonyms of Telegram users in the dialog log. The webhook
+    /// secret's value, as from the start, so logged pseudonyms stay stable.
+    pub(crate) pseudonym_key: Secret,
     pub(crate) app: Option<AppUrl>,
     /// The `telegram` queue (moderation work); required only for buttons.
     pub(crate) jobs: Option<QueueSender>,
@@ -50,7 +55,8 @@ impl State {
             store,
             bot: BotApi::from_env(env)?,
             settings: BotSettings::from_env(env)?,
-            secret: lodge::telegram::webhook_secret(env)?,
+            webhook_secret: lodge::telegram::webhook_secret(env)?,
+            pseudonym_key: lodge::telegram::webhook_secret(env)?,
             app: env.app_url()?,
             jobs: env
                 .optional("LODGE_TELEGRAM_QUEUE_URL")
@@ -81,7 +87,7 @@ pub async fn handler(state: &State, req: Request) -> Reply {
 async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     // Before anything else: an unauthenticated request has no side effect.
     let given = ctx.header(SECRET_HEADER).unwrap_or_default();
-    if !crypto::constant_time_eq(given.as_bytes(), state.secret.expose().as_bytes()) {
+    if !crypto::constant_time_eq(given.as_bytes(), state.webhook_secret.expose().as_bytes()) {
         return Err(WebError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -90,6 +96,12 @@ async fn webhook(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     }
     let update: Update = serde_json::from_slice(&ctx.body)
         .map_err(|e| WebError::bad_request(format!("The body is not a Telegram update: {e}.")))?;
+    let span = tracing::info_span!("update", update_id = update.update_id);
+    handle_update(state, ctx, update).instrument(span).await
+}
+
+/// One authenticated update, in its span (every line carries `update_id`).
+async fn handle_update(state: &State, ctx: &Ctx, update: Update) -> Result<Reply, WebError> {
     let turn = Turn {
         state,
         app: ctx.app_url(&state.app)?,
@@ -202,7 +214,8 @@ async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<b
     if change.chat.is_private() {
         return Ok(false);
     }
-    let listed = turn.state.store.note_bot_membership(change, turn.now).await?;
+    let listed = lodge::telegram::chats::listing(change, turn.now);
+    turn.state.store.note_bot_chat(change.chat.id, listed.as_ref()).await?;
     tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = listed.is_some(), "bot membership");
     Ok(true)
 }

@@ -2,8 +2,8 @@
 //! by `telegram-worker` through the queue (decision, answer, edit, telling
 //! the applicant: more than a webhook should wait for, and retried on 429).
 
-use lodge::domain::{MemberId, MemberStatus};
-use lodge::telegram::jobs::{TelegramJob, TELEGRAM_VERSION};
+use lodge::domain::MemberStatus;
+use lodge::queue::TelegramJob;
 use lodge::telegram::keyboards::ModerationCallback;
 use lodge::telegram::types::CallbackQuery;
 use lodge::web::WebError;
@@ -38,12 +38,12 @@ pub(crate) async fn button(turn: &Turn<'_>, cb: &CallbackQuery) -> Result<(), We
         chat_id: message.chat.id,
         message_id: message.message_id,
         moderator: moderator.id.clone(),
-        member: MemberId::parse(&data.member_id).map_err(WebError::internal)?,
-        action: data.action.clone(),
+        member: data.member_id.clone(),
+        action: data.decision.clone(),
     };
-    jobs.send(&job, TELEGRAM_VERSION)
+    jobs.send(&job)
         .await
         .map_err(|e| WebError::unavailable("the queue", e))?;
-    tracing::info!(moderator = %moderator.id, member = %data.member_id, action = %data.action, "moderation queued");
+    tracing::info!(moderator = %moderator.id, member = %data.member_id, action = %data.decision.action(), "moderation queued");
     Ok(())
 }

@@ -3,9 +3,9 @@
 //! consumed link token, a moved dialog position). Work that must survive
 //! Bot API hiccups goes through the Telegram queue instead.
 
-use lodge::store::members::Member;
+use lodge::domain::Member;
 use lodge::telegram::types::{
-    AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardMarkup, LinkPreviewOptions, Message, SendMessage,
+    AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardMarkup, Message, SendMessage,
 };
 use lodge::telegram::BotError;
 use lodge::web::WebError;
@@ -43,15 +43,7 @@ pub(crate) async fn sent(
 
 /// Replaces the text and buttons of a message the bot sent (HTML).
 pub(crate) async fn edit(turn: &Turn<'_>, chat: i64, message_id: i64, text: String, keyboard: InlineKeyboardMarkup) {
-    let keyboard = (!keyboard.inline_keyboard.is_empty()).then_some(keyboard);
-    let edit = EditMessageText {
-        chat_id: chat.into(),
-        message_id,
-        text,
-        parse_mode: Some("HTML".into()),
-        reply_markup: keyboard,
-        link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
-    };
+    let edit = EditMessageText::html(chat, message_id, text).markup(keyboard);
     if let Err(e) = turn.state.bot.edit_message_text(&edit).await {
         tracing::warn!(error = %e, "edit not delivered");
     }

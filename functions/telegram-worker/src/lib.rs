@@ -1,4 +1,4 @@
-//! Consumer of the `telegram` queue (see `lodge::telegram::jobs`): bot work
+//! Consumer of the `telegram` queue (see `lodge::queue::TelegramJob`): bot work
 //! that takes several Bot API calls. Transient Bot API failures (429, 5xx,
 //! network) leave the message for SQS to retry; everything else is final.
 
@@ -6,9 +6,9 @@ mod moderate;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
+use lodge::queue::TelegramJob;
 use lodge::queue::{self, MessageError, QueueSender};
 use lodge::store::Store;
-use lodge::telegram::jobs::{TelegramJob, TELEGRAM_VERSION};
 use lodge::telegram::{BotApi, BotError};
 use lodge::{ConfigError, Env, SharedClock};
 
@@ -43,7 +43,7 @@ pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
-    match queue::parse::<TelegramJob>(&msg, TELEGRAM_VERSION)? {
+    match queue::parse::<TelegramJob>(&msg)? {
         job @ TelegramJob::Moderate { .. } => moderate::run(state, job).await,
     }
 }

@@ -2,12 +2,12 @@
 //! the same code as the web page, answer the press, edit the intro message
 //! to show the decision, and have the applicant told (notify queue).
 
-use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
-use lodge::queue::{MessageError, Notification, NOTIFY_VERSION};
-use lodge::store::members::Member;
+use lodge::domain::{Member, ReviewResult};
+use lodge::moderation::{self, ModerationError, Outcome};
+use lodge::queue::TelegramJob;
+use lodge::queue::{MessageError, Notification};
 use lodge::telegram::intro;
-use lodge::telegram::jobs::TelegramJob;
-use lodge::telegram::types::{AnswerCallbackQuery, ChatId, EditMessageText, LinkPreviewOptions};
+use lodge::telegram::types::{AnswerCallbackQuery, EditMessageText};
 
 use crate::{bot_failure, store_failure, State};
 
@@ -25,17 +25,14 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
         text: Some(text),
         show_alert: alert,
     };
-    let Some(decision) = parse_action(&action) else {
-        return reply(state, answer("This button is not understood any more.".into(), true)).await;
-    };
     let Some(moderator) = state.store.member(&moderator).await.map_err(store_failure)? else {
         return reply(state, answer("Only moderators can decide.".into(), true)).await;
     };
     let now = state.clock.now();
-    let at = match moderation::decide(&state.store, &moderator, &member, decision, now).await {
+    let at = match moderation::decide(&state.store, &moderator, &member, action, now).await {
         Ok(Outcome::Applied { member: decided }) => {
-            let verdict = match decided.last_decision.as_ref().map(|d| d.decision.as_str()) {
-                Some("approved") => "Approved.".to_string(),
+            let verdict = match decided.last_decision.as_ref().map(|d| d.decision) {
+                Some(ReviewResult::Approved) => "Approved.".to_string(),
                 _ => "Rejected.".to_string(),
             };
             tracing::info!(moderator = %moderator.id, member = %decided.id, "decided in telegram");
@@ -69,13 +66,10 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
     // redelivered job, or a decision made on the web, is not told twice.
     if let Some(notify) = &state.notify {
         notify
-            .send(
-                &Notification::Decided {
-                    member_id: member.clone(),
-                    at,
-                },
-                NOTIFY_VERSION,
-            )
+            .send(&Notification::Decided {
+                member_id: member.clone(),
+                at,
+            })
             .await
             .map_err(MessageError::Retry)?;
     }
@@ -83,16 +77,6 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
         return Ok(());
     };
     edit(state, chat_id, message_id, &current).await
-}
-
-fn parse_action(action: &str) -> Option<Decision> {
-    if action == "approve" {
-        return Some(Decision::Approve);
-    }
-    match RejectReason::parse(action.strip_prefix("reject:")?, None) {
-        Ok(RejectReason::Other(_)) | Err(_) => None,
-        Ok(reason) => Some(Decision::Reject(reason)),
-    }
 }
 
 async fn reply(state: &State, answer: AnswerCallbackQuery) -> Result<(), MessageError> {
@@ -105,14 +89,8 @@ async fn reply(state: &State, answer: AnswerCallbackQuery) -> Result<(), Message
 /// Shows the decision in the intro message and removes its buttons.
 async fn edit(state: &State, chat_id: i64, message_id: i64, member: &Member) -> Result<(), MessageError> {
     let Some(d) = &member.last_decision else { return Ok(()) };
-    let edit = EditMessageText {
-        chat_id: ChatId::Id(chat_id),
-        message_id,
-        text: intro::decided_text(member, &state.app, &d.decision, &d.by_name, d.at, d.reason.as_deref()),
-        parse_mode: Some("HTML".into()),
-        reply_markup: None,
-        link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
-    };
+    let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());
+    let edit = EditMessageText::html(chat_id, message_id, text);
     match state.bot.edit_message_text(&edit).await {
         Ok(()) => Ok(()),
         Err(e) => bot_failure("editMessageText", e),

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::post::Post;
 use super::rule::{Destination, ForwardRule};
-use crate::queue::{encode, Envelope};
-
-pub const FORWARD_VERSION: u32 = 1;
+use crate::queue::{encode, Contract, Envelope};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "work", rename_all = "snake_case")]
@@ -36,6 +34,10 @@ pub struct ForwardJob {
     #[serde(flatten)]
     pub work: Work,
     pub enqueued_at: i64,
+}
+
+impl Contract for ForwardJob {
+    const VERSION: u32 = 1;
 }
 
 impl ForwardJob {
@@ -81,7 +83,7 @@ impl ForwardJob {
 
 pub fn parse(body: &str) -> Result<ForwardJob, String> {
     let env: Envelope<ForwardJob> = serde_json::from_str(body).map_err(|e| format!("malformed forward job: {e}"))?;
-    if env.v != FORWARD_VERSION {
+    if env.v != ForwardJob::VERSION {
         return Err(format!("unsupported forward job version {}", env.v));
     }
     Ok(env.body)
@@ -110,7 +112,7 @@ impl JobQueue {
                 .map(|(i, job)| {
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(encode(job, FORWARD_VERSION))
+                        .message_body(encode(job))
                         .message_group_id(job.group_id())
                         .message_deduplication_id(&job.id)
                         .build()
@@ -209,7 +211,7 @@ mod tests {
         assert_eq!(a.id, b.id);
         let e = ForwardJob::new(&rule, rule.destinations[0], Work::Edit { post }, 100);
         assert_ne!(a.id, e.id);
-        let body = encode(&a, FORWARD_VERSION);
+        let body = encode(&a);
         let back = parse(&body).unwrap();
         assert_eq!(back.id, a.id);
         assert!(matches!(back.work, Work::Post { .. }));

@@ -4,14 +4,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::ReturnValue;
-
 use crate::config::{ConfigError, Env};
-use crate::store::rate::Limit;
-use crate::store::{n, values, Key, Store, StoreError};
+use crate::store::rate::{Limit, Slot};
+use crate::store::{Store, StoreError};
 
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub struct SendLimits {
     /// All sends of the bot (Telegram: about 30 messages/s).
     pub bot: Limit,
     /// Per destination chat, the long window (Telegram: 20 messages/min in a group).
@@ -20,7 +18,7 @@ pub struct Limits {
     pub chat: Limit,
 }
 
-impl Default for Limits {
+impl Default for SendLimits {
     fn default() -> Self {
         Self {
             bot: Limit {
@@ -36,7 +34,7 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
+impl SendLimits {
     /// `LODGE_FORWARD_LIMIT_BOT`, `…_GROUP`, `…_CHAT` as `<max>/<window seconds>`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let d = Self::default();
@@ -100,40 +98,24 @@ fn window(limit: Limit, now: i64) -> (i64, i64) {
 /// concurrency; if a later step refuses, the earlier ones are given back.
 /// (Not one transaction: a transaction that often fails would be costly
 /// here, and give-backs only ever under-use a limit.)
-pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_ms: i64) -> Result<Permit, StoreError> {
+pub async fn acquire(
+    store: &Store,
+    limits: &SendLimits,
+    chat: i64,
+    count: u32,
+    now_ms: i64,
+) -> Result<Permit, StoreError> {
     let now = now_ms.div_euclid(1000);
     let chat_key = chat.to_string();
     // 1. The chat's next free slot.
     let spacing = limits.chat.spacing_ms();
-    let slot = Key::rate("fwd-next", &chat_key, 0);
-    let taken = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(slot.to_item()))
-        .update_expression("SET next_ms = :next, expires_at = :exp")
-        .condition_expression("attribute_not_exists(next_ms) OR next_ms <= :now")
-        .set_expression_attribute_values(Some(values([
-            (":now", n(now_ms)),
-            (":next", n(now_ms + spacing * i64::from(count))),
-            (":exp", n(now + 3600)),
-        ])))
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk);
-    let previous = match taken {
-        Ok(out) => out.attributes.and_then(|a| {
-            a.get("next_ms")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-        }),
-        Err(StoreError::Conflict) => {
-            let next: Option<serde_json::Value> = store.get(&slot).await?;
-            let next_ms = next.and_then(|v| v["next_ms"].as_i64()).unwrap_or(now_ms + spacing);
+    let mine = now_ms + spacing * i64::from(count);
+    let previous = match store.take_slot(SLOT, &chat_key, now_ms, mine, now + 3600).await? {
+        Slot::Taken { previous } => previous,
+        Slot::Busy { next_ms } => {
+            let next_ms = next_ms.unwrap_or(now_ms + spacing);
             return Ok(Permit::Wait(Duration::from_millis((next_ms - now_ms).max(1) as u64)));
         }
-        Err(e) => return Err(e),
     };
     // 2. and 3. The chat's long window, then the whole bot's.
     let windows = [
@@ -144,71 +126,22 @@ pub async fn acquire(store: &Store, limits: &Limits, chat: i64, count: u32, now_
         let (start, end) = window(*limit, now);
         // An album larger than a window still has to go out: it takes the whole window.
         let take = count.min(limit.max);
-        let out = store
-            .client()
-            .update_item()
-            .table_name(store.table())
-            .set_key(Some(Key::rate(what, key, start).to_item()))
-            .update_expression("ADD hits :take SET expires_at = :exp")
-            .condition_expression("attribute_not_exists(hits) OR hits <= :room")
-            .set_expression_attribute_values(Some(values([
-                (":take", n(take)),
-                (":room", n(limit.max - take)),
-                (":exp", n(end + 60)),
-            ])))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk);
-        match out {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => {
-                for (what, key, limit) in &windows[..i] {
-                    refund(store, what, key, *limit, count.min(limit.max), now).await?;
-                }
-                give_back_slot(store, &slot, previous, now_ms + spacing * i64::from(count)).await?;
-                return Ok(Permit::Wait(Duration::from_millis(
-                    ((end * 1000) - now_ms).max(1) as u64
-                )));
+        if !store.take_hits(what, key, start, take, limit.max, end + 60).await? {
+            for (what, key, limit) in &windows[..i] {
+                let (start, _) = window(*limit, now);
+                store.refund_hits(what, key, start, count.min(limit.max)).await?;
             }
-            Err(e) => return Err(e),
+            store.give_back_slot(SLOT, &chat_key, previous, mine).await?;
+            return Ok(Permit::Wait(Duration::from_millis(
+                ((end * 1000) - now_ms).max(1) as u64
+            )));
         }
     }
     Ok(Permit::Granted)
 }
 
-/// Puts the chat's slot back where it was, unless another send moved it since.
-async fn give_back_slot(store: &Store, slot: &Key, previous: Option<i64>, mine: i64) -> Result<(), StoreError> {
-    let out = store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(slot.to_item()))
-        .update_expression("SET next_ms = :prev")
-        .condition_expression("next_ms = :mine")
-        .set_expression_attribute_values(Some(values([(":prev", n(previous.unwrap_or(0))), (":mine", n(mine))])))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk);
-    match out {
-        Ok(_) | Err(StoreError::Conflict) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-async fn refund(store: &Store, what: &str, key: &str, limit: Limit, take: u32, now: i64) -> Result<(), StoreError> {
-    let (start, _) = window(limit, now);
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(Key::rate(what, key, start).to_item()))
-        .update_expression("ADD hits :minus")
-        .set_expression_attribute_values(Some(values([(":minus", n(-(take as i64)))])))
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    Ok(())
-}
+/// The rate item holding each destination chat's next free send instant.
+const SLOT: &str = "fwd-next";
 
 #[cfg(test)]
 mod tests {
@@ -221,14 +154,14 @@ mod tests {
                 .into_iter()
                 .collect(),
         );
-        let l = Limits::from_env(&env).unwrap();
+        let l = SendLimits::from_env(&env).unwrap();
         assert_eq!((l.group.max, l.group.window_secs, l.bot.max), (5, 10, 30));
         let env = Env::from_map(
             [("LODGE_FORWARD_LIMIT_BOT".to_string(), "fast".to_string())]
                 .into_iter()
                 .collect(),
         );
-        assert!(Limits::from_env(&env)
+        assert!(SendLimits::from_env(&env)
             .unwrap_err()
             .to_string()
             .contains("LODGE_FORWARD_LIMIT_BOT"));
@@ -237,7 +170,7 @@ mod tests {
                 .into_iter()
                 .collect(),
         );
-        assert!(Limits::from_env(&env).is_err());
+        assert!(SendLimits::from_env(&env).is_err());
     }
 
     #[test]

@@ -3,19 +3,16 @@
 //!
 //! Ingestion (`ingest`, called by `telegram-webhook`) turns updates into one
 //! SQS FIFO job per (source message, destination); the `forwarder` function
-//! delivers them (`deliver`). See the README's forwarding section.
+//! delivers them (its `deliver` module). See the README's forwarding section.
 
-pub mod consume;
-pub mod deliver;
-pub mod draft;
-pub mod filters;
 pub mod ingest;
 pub mod job;
 pub mod limits;
 pub mod metrics;
-pub mod post;
-pub mod rule;
+
+// The data forwarding works on lives in `domain` (the store keeps it too).
+pub use crate::domain::forwarding::{draft, filters, post, rule};
 
 pub use filters::{Filters, FiltersSpec, Verdict};
 pub use post::{MediaKind, Post};
-pub use rule::{ChatId, Destination, ForwardRule, Mode, RuleError, RuleId};
+pub use rule::{Destination, ForwardRule, Mode, RuleError, RuleId, TelegramChatId};

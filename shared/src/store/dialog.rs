@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::DIALOG_LOG;
 use super::{Key, Store, StoreError};
+use crate::domain::dialog::DialogTree;
 use crate::domain::MemberId;
-use crate::telegram::dialog::DialogTree;
 
 /// Positions of people who stop talking are forgotten after 90 days.
 pub const POSITION_TTL_SECS: i64 = 90 * 86_400;
@@ -147,6 +147,23 @@ pub fn interactions_csv(entries: &[Interaction]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10 §2.7: the dialog log export follows every page.
+    #[tokio::test]
+    async fn the_log_follows_every_page() {
+        let store = crate::store::testing::store().await.with_page_size(2);
+        for at in 0..5 {
+            let entry = Interaction {
+                user: "ab12".into(),
+                node: "root".into(),
+                input: "hi".into(),
+                step: "enter".into(),
+                at,
+            };
+            store.log_interaction(&entry).await.unwrap();
+        }
+        assert_eq!(store.interactions().await.unwrap().len(), 5);
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequ
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
-use super::{from_item, n, s, values, Item, Store, StoreError};
-use crate::forwarding::rule::{Broken, ForwardRule, RuleId};
-use crate::forwarding::Post;
+use super::{n, s, values, Item, Store, StoreError};
+use crate::domain::forwarding::post::Post;
+use crate::domain::forwarding::rule::{Broken, ForwardRule, RuleId};
 
 /// How long per-job records and copy maps are kept (edits older than this
 /// no longer sync).
@@ -291,25 +291,12 @@ impl Store {
             Err(StoreError::Conflict) => return Ok(vec![]),
             Err(e) => return Err(e),
         };
-        let pk = Key::album_group(chat, group).pk;
-        let items = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :p AND begins_with(sk, :i)")
-            .set_expression_attribute_values(Some(values([(":p", s(pk)), (":i", s("ITEM#"))])))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let posts: Vec<Post> = items
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| from_item::<Row>(i).map(|r| r.post))
-            .collect::<Result<_, _>>()?;
+        let rows: Vec<Row> = self
+            .query_prefix(&Key::album_group(chat, group).pk, Some("ITEM#"))
+            .await?;
+        let posts = rows.into_iter().map(|r| r.post);
         // Sort keys are zero-padded message ids: already in message order.
-        Ok(posts.into_iter().filter(|p| members.contains(&p.message_id)).collect())
+        Ok(posts.filter(|p| members.contains(&p.message_id)).collect())
     }
 
     // ------------------------------------------------------------ jobs
@@ -464,27 +451,13 @@ impl Store {
     /// Telegram ids of approved admins who linked Telegram (for alerts).
     pub async fn admin_telegram_ids(&self) -> Result<Vec<i64>, StoreError> {
         use crate::domain::{MemberStatus, Role};
-        use crate::store::members::Member;
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p")
-            .set_expression_attribute_values(Some(values([(
-                ":p",
-                s(keys::members_by_status(MemberStatus::Approved)),
-            )])))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
         let mut ids = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            let m: Member = from_item(item)?;
-            if m.role == Role::Admin {
-                if let Some(t) = m.telegram.filter(|t| !t.unreachable) {
-                    ids.push(t.user_id);
-                }
+        for entry in self.staff().await?.into_iter().filter(|e| e.role == Role::Admin) {
+            let Some(m) = self.member(&entry.member_id).await? else {
+                continue;
+            };
+            if m.role == Role::Admin && m.status == MemberStatus::Approved {
+                ids.extend(m.telegram.filter(|t| !t.unreachable).map(|t| t.user_id));
             }
         }
         Ok(ids)

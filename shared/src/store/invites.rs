@@ -3,8 +3,17 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
-use super::{Store, StoreError};
-use crate::domain::{Email, InviteCode, MemberId};
+use super::{n, s, values, Store, StoreError};
+use crate::domain::{Email, InviteCode, Member, MemberId};
+
+/// A plain member's monthly invite count, taken in the invite's transaction.
+pub struct InviteQuota<'a> {
+    pub member: &'a MemberId,
+    /// `YYYY-MM`.
+    pub month: &'a str,
+    pub per_month: u32,
+    pub expires_at: i64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +38,16 @@ pub struct Invite {
     pub used_email: Option<Email>,
     #[serde(default)]
     pub used_at: Option<i64>,
+}
+
+impl InviteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unused => "unused",
+            Self::Used => "used",
+            Self::Revoked => "revoked",
+        }
+    }
 }
 
 impl Invite {
@@ -58,5 +77,96 @@ impl Store {
     /// A member's invites, newest first.
     pub async fn invites_of(&self, member: &MemberId) -> Result<Vec<Invite>, StoreError> {
         self.query_gsi1(&keys::invites_of(member), Some("INVITE#"), true).await
+    }
+
+    /// Stores a new invite, counting it against `quota` in the same
+    /// transaction. `Cancelled` at 1 when the quota is used up.
+    pub async fn create_invite(&self, invite: &Invite, quota: Option<InviteQuota<'_>>) -> Result<(), StoreError> {
+        let mut items = vec![self.tx_put(&invite.key(), invite, Some("attribute_not_exists(pk)"), None)?];
+        if let Some(q) = quota {
+            items.push(self.tx_update(
+                &Key::monthly("invites", q.member.as_str(), q.month),
+                "ADD hits :one SET expires_at = :exp",
+                "attribute_not_exists(hits) OR hits < :max",
+                values([(":one", n(1)), (":max", n(q.per_month)), (":exp", n(q.expires_at))]),
+            )?);
+        }
+        self.transact(items).await
+    }
+
+    /// Revokes an unused invite of `owner`. `false` when it was no longer unused.
+    pub async fn revoke_invite(&self, owner: &MemberId, code: &InviteCode) -> Result<bool, StoreError> {
+        let out = self
+            .update(
+                &Key::invite(code),
+                "SET #status = :revoked",
+                Some("#status = :unused AND created_by = :me"),
+                &[("#status", "status")],
+                values([
+                    (":revoked", s(InviteStatus::Revoked.as_str())),
+                    (":unused", s(InviteStatus::Unused.as_str())),
+                    (":me", s(owner.as_str())),
+                ]),
+                None,
+            )
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// In one transaction: the invite goes `unused → used` by `member`, whose
+    /// email is claimed and who is created. `Cancelled` at 0: the invite is
+    /// no longer usable; at 2: the email belongs to someone.
+    pub async fn join_with_invite(&self, code: &InviteCode, member: &Member, now: i64) -> Result<(), StoreError> {
+        let mut items = vec![self.tx_update_named(
+            &Key::invite(code),
+            "SET #status = :used, used_by = :member, used_email = :email, used_at = :now",
+            "#status = :unused AND valid_until > :now",
+            &[("#status", "status")],
+            values([
+                (":used", s(InviteStatus::Used.as_str())),
+                (":unused", s(InviteStatus::Unused.as_str())),
+                (":member", s(member.id.as_str())),
+                (":email", s(member.email.as_str())),
+                (":now", n(now)),
+            ]),
+        )?];
+        items.extend(self.create_member_items(member)?);
+        self.transact(items).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10 §2.7: a member's invite list follows every page.
+    #[tokio::test]
+    async fn invite_lists_follow_every_page() {
+        let store = crate::store::testing::store().await.with_page_size(2);
+        let owner = MemberId::generate();
+        for at in 0..5 {
+            let invite = Invite {
+                code: InviteCode::generate(),
+                created_by: owner.clone(),
+                created_by_name: "Ann".into(),
+                created_at: at,
+                valid_until: at + 100,
+                status: InviteStatus::Unused,
+                used_by: None,
+                used_email: None,
+                used_at: None,
+            };
+            store.create_invite(&invite, None).await.unwrap();
+        }
+        let listed = store.invites_of(&owner).await.unwrap();
+        assert_eq!(listed.len(), 5, "invites past the first page are missing");
+        assert!(
+            listed.windows(2).all(|w| w[0].created_at > w[1].created_at),
+            "newest first"
+        );
     }
 }

@@ -1,100 +1,27 @@
 //! Members and the email → member uniqueness marker.
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
-use super::{values, Store, StoreError};
-use crate::domain::{Email, MemberId, MemberStatus, Role};
+use super::{n, s, values, Store, StoreError};
+use crate::domain::{DecisionRecord, Email, Member, MemberId, MemberStatus, Role, StaffEntry};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Member {
-    pub id: MemberId,
-    pub email: Email,
-    pub role: Role,
-    pub status: MemberStatus,
-    pub created_at: i64,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    #[serde(default)]
-    pub invited_by: Option<MemberId>,
-    /// Bumped by "sign out everywhere": sessions of an older epoch are dead.
-    #[serde(default)]
-    pub session_epoch: u32,
-    /// The linked Telegram account, if any (see `Key::telegram` for the marker).
-    #[serde(default)]
-    pub telegram: Option<TelegramLink>,
-    #[serde(default)]
-    pub about: Option<String>,
-    #[serde(default)]
-    pub links: Vec<String>,
-    #[serde(default)]
-    pub intro_submitted_at: Option<i64>,
-    /// The latest moderation decision, so a second moderator is told who decided.
-    #[serde(default)]
-    pub last_decision: Option<DecisionSummary>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DecisionSummary {
-    /// `approved` or `rejected`.
-    pub decision: String,
-    #[serde(default)]
-    pub reason: Option<String>,
-    pub by: MemberId,
-    pub by_name: String,
-    pub at: i64,
-}
-
-/// Moderators and admins, listed under one partition (`STAFF`) so
-/// notifications can reach them with one query.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StaffEntry {
-    pub member_id: MemberId,
-    pub email: Email,
-    pub role: Role,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TelegramLink {
-    pub user_id: i64,
-    #[serde(default)]
-    pub username: Option<String>,
-    pub linked_at: i64,
-    /// The member blocked the bot (Bot API 403): do not message them.
-    #[serde(default)]
-    pub unreachable: bool,
-}
-
-impl Member {
-    pub fn new(email: Email, role: Role, status: MemberStatus, now: i64) -> Self {
-        Self {
-            id: MemberId::generate(),
-            email,
-            role,
-            status,
-            created_at: now,
-            display_name: None,
-            invited_by: None,
-            session_epoch: 0,
-            telegram: None,
-            about: None,
-            links: Vec::new(),
-            intro_submitted_at: None,
-            last_decision: None,
-        }
-    }
-
-    pub fn key(&self) -> Key {
-        Key::member(&self.id).with_gsi1(
-            keys::members_by_status(self.status),
-            format!("{:012}#{}", self.created_at, self.id),
+impl Key {
+    /// A member's item, indexed by status (oldest first) for the moderation queue.
+    pub fn of_member(member: &Member) -> Key {
+        Key::member(&member.id).with_gsi1(
+            keys::members_by_status(member.status),
+            format!("{:012}#{}", member.created_at, member.id),
         )
     }
+}
 
-    /// What pages call the member before they have written an intro.
-    pub fn name(&self) -> &str {
-        self.display_name.as_deref().unwrap_or_else(|| self.email.as_str())
-    }
+/// The `gsi1` attributes of a member in `status`, for updates that move it.
+fn status_index(member: &Member, status: MemberStatus) -> (String, String) {
+    let mut moved = member.clone();
+    moved.status = status;
+    Key::of_member(&moved).gsi1.expect("members are indexed")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -127,12 +54,9 @@ impl Store {
 
     /// The two writes that create a member, for callers that add more writes
     /// to the same transaction (e.g. consuming an invite).
-    pub fn create_member_items(
-        &self,
-        member: &Member,
-    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+    pub fn create_member_items(&self, member: &Member) -> Result<Vec<TransactWriteItem>, StoreError> {
         Ok(vec![
-            self.tx_put(&member.key(), member, Some("attribute_not_exists(pk)"), None)?,
+            self.tx_put(&Key::of_member(member), member, Some("attribute_not_exists(pk)"), None)?,
             self.tx_put(
                 &Key::email(&member.email),
                 &EmailMarker {
@@ -150,11 +74,7 @@ impl Store {
     }
 
     /// The staff-list entry for a member of `role` (a delete when plain member).
-    pub fn staff_item(
-        &self,
-        member: &Member,
-        role: Role,
-    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    pub fn staff_item(&self, member: &Member, role: Role) -> Result<TransactWriteItem, StoreError> {
         let key = Key::staff(&member.id);
         if role.can_moderate() {
             self.tx_put(
@@ -172,22 +92,50 @@ impl Store {
         }
     }
 
-    /// Changes a member's role and the staff list together.
+    /// Changes a plain member's or moderator's role and the staff list
+    /// together; `Cancelled` (index 0) if the member became an admin meanwhile.
     pub async fn set_role(&self, member: &Member, role: Role) -> Result<(), StoreError> {
-        let update = aws_sdk_dynamodb::types::Update::builder()
-            .table_name(self.table())
-            .set_key(Some(Key::member(&member.id).to_item()))
-            .update_expression("SET #role = :role")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_values(":role", super::s(role.as_str()))
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
         self.transact(vec![
-            aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                .update(update)
-                .build(),
+            self.tx_update_named(
+                &Key::member(&member.id),
+                "SET #role = :role",
+                "attribute_exists(pk) AND #role <> :admin",
+                &[("#role", "role")],
+                values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
+            )?,
             self.staff_item(member, role)?,
+        ])
+        .await
+    }
+
+    /// An admin (`by`) takes admin rights from another admin. The same
+    /// transaction requires `by` to still be an approved admin, so two admins
+    /// demoting each other at once cannot both succeed: there is always one
+    /// left. `Cancelled` at 0: `admin` is no longer an admin; at 1: `by` is not.
+    pub async fn demote_admin(&self, by: &MemberId, admin: &Member, role: Role) -> Result<(), StoreError> {
+        if by == &admin.id || role == Role::Admin {
+            return Err(StoreError::Cancelled {
+                failed: vec![false, true, false],
+            });
+        }
+        self.transact(vec![
+            self.tx_update_named(
+                &Key::member(&admin.id),
+                "SET #role = :role",
+                "#role = :admin",
+                &[("#role", "role")],
+                values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
+            )?,
+            self.tx_check(
+                &Key::member(by),
+                "#role = :admin AND #status = :approved",
+                &[("#role", "role"), ("#status", "status")],
+                values([
+                    (":admin", s(Role::Admin.as_str())),
+                    (":approved", s(MemberStatus::Approved.as_str())),
+                ]),
+            )?,
+            self.staff_item(admin, role)?,
         ])
         .await
     }
@@ -197,18 +145,47 @@ impl Store {
         self.query_gsi1(&keys::members_by_status(status), None, false).await
     }
 
+    /// Applies `AdminEmails` at sign-in: a listed address becomes an
+    /// approved admin (created if needed), an admin whose address is no
+    /// longer listed becomes a plain member. The list is the truth.
+    pub async fn apply_admin_list(&self, email: &Email, listed: bool, now: i64) -> Result<Option<Member>, StoreError> {
+        if listed {
+            return self.ensure_admin(email, now).await.map(Some);
+        }
+        let Some(member) = self.member_by_email(email).await? else {
+            return Ok(None);
+        };
+        if member.role != Role::Admin {
+            return Ok(Some(member));
+        }
+        let items = vec![
+            self.tx_update_named(
+                &Key::member(&member.id),
+                "SET #role = :member",
+                "#role = :admin",
+                &[("#role", "role")],
+                values([
+                    (":member", s(Role::Member.as_str())),
+                    (":admin", s(Role::Admin.as_str())),
+                ]),
+            )?,
+            self.staff_item(&member, Role::Member)?,
+        ];
+        match self.transact(items).await {
+            // Demoted already, by another sign-in or an admin.
+            Ok(()) | Err(StoreError::Cancelled { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::info!(member = %member.id, "admin rights removed: the address is no longer in AdminEmails");
+        self.member(&member.id).await
+    }
+
     /// Makes sure each configured admin address is an approved admin: creates
     /// the member if needed, promotes an existing one. Safe to run concurrently.
     pub async fn ensure_admin(&self, email: &Email, now: i64) -> Result<Member, StoreError> {
-        if let Some(mut member) = self.member_by_email(email).await? {
+        if let Some(member) = self.member_by_email(email).await? {
             if member.role != Role::Admin || member.status != MemberStatus::Approved {
-                member.role = Role::Admin;
-                member.status = MemberStatus::Approved;
-                self.transact(vec![
-                    self.tx_put(&member.key(), &member, None, None)?,
-                    self.staff_item(&member, Role::Admin)?,
-                ])
-                .await?;
+                return self.promote_to_admin(&member).await;
             }
             return Ok(member);
         }
@@ -226,18 +203,293 @@ impl Store {
         }
     }
 
+    /// Sets only role, status and the status index, so whatever changed on
+    /// the member since `member` was read (a sign-out everywhere, an intro)
+    /// stays.
+    async fn promote_to_admin(&self, member: &Member) -> Result<Member, StoreError> {
+        let (gpk, gsk) = status_index(member, MemberStatus::Approved);
+        self.transact(vec![
+            self.tx_update_named(
+                &Key::member(&member.id),
+                "SET #role = :admin, #status = :approved, gsi1pk = :gpk, gsi1sk = :gsk",
+                "attribute_exists(pk)",
+                &[("#role", "role"), ("#status", "status")],
+                values([
+                    (":admin", s(Role::Admin.as_str())),
+                    (":approved", s(MemberStatus::Approved.as_str())),
+                    (":gpk", s(gpk)),
+                    (":gsk", s(gsk)),
+                ]),
+            )?,
+            self.staff_item(member, Role::Admin)?,
+        ])
+        .await?;
+        self.member(&member.id)
+            .await?
+            .ok_or_else(|| StoreError::Backend("admin vanished after promotion".into()))
+    }
+
+    /// Saves an intro (`member` as it will be) and puts the member on review.
+    /// `Conflict` unless they were writing one (`intro`) or were rejected.
+    pub async fn save_intro(&self, member: &Member, now: i64) -> Result<(), StoreError> {
+        let (gpk, gsk) = status_index(member, MemberStatus::OnReview);
+        let links = serde_dynamo::to_attribute_value(&member.links).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.update(
+            &Key::member(&member.id),
+            "SET display_name = :name, about = :about, links = :links, #status = :review, \
+             intro_submitted_at = :now, gsi1pk = :gpk, gsi1sk = :gsk",
+            Some("#status IN (:intro, :rejected)"),
+            &[("#status", "status")],
+            values([
+                (":name", s(member.display_name.clone().unwrap_or_default())),
+                (":about", s(member.about.clone().unwrap_or_default())),
+                (":links", links),
+                (":review", s(MemberStatus::OnReview.as_str())),
+                (":intro", s(MemberStatus::Intro.as_str())),
+                (":rejected", s(MemberStatus::Rejected.as_str())),
+                (":now", n(now)),
+                (":gpk", s(gpk)),
+                (":gsk", s(gsk)),
+            ]),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Stores a decision on a member on review: their new status and latest
+    /// decision, and a history line, together. `Cancelled` at 0 when the
+    /// member was no longer on review (someone decided first).
+    pub async fn record_decision(&self, member: &Member, record: &DecisionRecord) -> Result<(), StoreError> {
+        let status = record.decision.status();
+        let (gpk, gsk) = status_index(member, status);
+        let summary = serde_dynamo::to_attribute_value(member.last_decision.as_ref())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let history = self.tx_put(
+            &Key::decision(&member.id, record.at, &crate::crypto::random_token(6)),
+            record,
+            None,
+            None,
+        )?;
+        self.transact(vec![
+            self.tx_update_named(
+                &Key::member(&member.id),
+                "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
+                "#status = :review",
+                &[("#status", "status")],
+                values([
+                    (":status", s(status.as_str())),
+                    (":summary", summary),
+                    (":review", s(MemberStatus::OnReview.as_str())),
+                    (":gpk", s(gpk)),
+                    (":gsk", s(gsk)),
+                ]),
+            )?,
+            history,
+        ])
+        .await
+    }
+
+    /// A member's moderation history, oldest first.
+    pub async fn decision_history(&self, member: &MemberId) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.query_prefix(&Key::member(member).pk, Some("DECISION#")).await
+    }
+
     /// Ends every session of the member at once (see `Member::session_epoch`).
     pub async fn bump_session_epoch(&self, id: &MemberId) -> Result<(), StoreError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Key::member(id).to_item()))
-            .update_expression("ADD session_epoch :one")
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_values(Some(values([(":one", super::n(1))])))
-            .send()
+        self.update(
+            &Key::member(id),
+            "ADD session_epoch :one",
+            Some("attribute_exists(pk)"),
+            &[],
+            values([(":one", n(1))]),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DecisionSummary, ReviewResult, TelegramLink};
+    use crate::store::testing;
+
+    fn email(name: &str) -> Email {
+        Email::parse(&format!("{name}@lodge.test")).unwrap()
+    }
+
+    async fn member(store: &Store, name: &str, role: Role, status: MemberStatus, at: i64) -> Member {
+        let m = Member::new(email(name), role, status, at);
+        let mut items = store.create_member_items(&m).unwrap();
+        items.push(store.staff_item(&m, role).unwrap());
+        store.transact(items).await.unwrap();
+        m
+    }
+
+    /// Issue 10 §2.7: with pages of two items, every listing still returns everything.
+    #[tokio::test]
+    async fn listings_follow_every_page() {
+        let store = testing::store().await.with_page_size(2);
+        let mut admin = member(&store, "admin", Role::Admin, MemberStatus::Approved, 1).await;
+        for i in 0..5 {
+            member(
+                &store,
+                &format!("waiting{i}"),
+                Role::Member,
+                MemberStatus::OnReview,
+                10 + i,
+            )
+            .await;
+            member(
+                &store,
+                &format!("mod{i}"),
+                Role::Moderator,
+                MemberStatus::Approved,
+                20 + i,
+            )
+            .await;
+        }
+        let queue = store.members_in_status(MemberStatus::OnReview).await.unwrap();
+        assert_eq!(queue.len(), 5, "the moderation queue lost members past the first page");
+        assert!(
+            queue.windows(2).all(|w| w[0].created_at < w[1].created_at),
+            "oldest first"
+        );
+        assert_eq!(store.staff().await.unwrap().len(), 6);
+
+        // Broken-rule alerts reach every admin, however many staff there are.
+        for i in 0..3 {
+            let mut a = member(
+                &store,
+                &format!("admin{i}"),
+                Role::Admin,
+                MemberStatus::Approved,
+                30 + i,
+            )
+            .await;
+            a.telegram = Some(TelegramLink {
+                user_id: 100 + i,
+                username: None,
+                linked_at: 1,
+                unreachable: false,
+            });
+            store.put(&Key::of_member(&a), &a).await.unwrap();
+        }
+        admin.telegram = None;
+        store.put(&Key::of_member(&admin), &admin).await.unwrap();
+        let mut ids = store.admin_telegram_ids().await.unwrap();
+        ids.sort();
+        assert_eq!(ids, [100, 101, 102]);
+
+        let on_review = &queue[0];
+        for at in 0..5 {
+            let record = DecisionRecord {
+                member_id: on_review.id.clone(),
+                decision: ReviewResult::Rejected,
+                reason: None,
+                by: admin.id.clone(),
+                by_name: "admin".into(),
+                at: 100 + at,
+            };
+            store
+                .put(&Key::decision(&on_review.id, record.at, "x"), &record)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.decision_history(&on_review.id).await.unwrap().len(), 5);
+    }
+
+    /// Issue 10 §2.9: promoting a member read earlier keeps what changed since.
+    #[tokio::test]
+    async fn promotion_keeps_later_changes() {
+        let store = testing::store().await;
+        let read_earlier = member(&store, "promoted", Role::Member, MemberStatus::Approved, 1).await;
+        store.bump_session_epoch(&read_earlier.id).await.unwrap();
+        let admin = store.promote_to_admin(&read_earlier).await.unwrap();
+        assert_eq!((admin.role, admin.status), (Role::Admin, MemberStatus::Approved));
+        assert_eq!(admin.session_epoch, 1, "the sign-out everywhere was undone");
+        let staff = store.staff().await.unwrap();
+        assert!(staff.iter().any(|e| e.member_id == admin.id && e.role == Role::Admin));
+        // Indexed under its new status.
+        let approved = store.members_in_status(MemberStatus::Approved).await.unwrap();
+        assert!(approved.iter().any(|m| m.id == admin.id));
+    }
+
+    /// Issue 10 §2.8: `AdminEmails` is the truth at sign-in.
+    #[tokio::test]
+    async fn the_admin_list_grants_and_removes_admin_rights() {
+        let store = testing::store().await;
+        let a = email("listed");
+        let made = store.apply_admin_list(&a, true, 1).await.unwrap().unwrap();
+        assert_eq!(made.role, Role::Admin);
+        let removed = store.apply_admin_list(&a, false, 2).await.unwrap().unwrap();
+        assert_eq!(
+            removed.role,
+            Role::Member,
+            "an address removed from AdminEmails kept admin"
+        );
+        assert!(store.staff().await.unwrap().is_empty());
+        assert!(store
+            .apply_admin_list(&email("stranger"), false, 3)
             .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .unwrap()
+            .is_none());
+    }
+
+    /// Issue 10 §2.8: an admin can demote another admin, never the last one.
+    #[tokio::test]
+    async fn admins_demote_each_other_but_one_is_always_left() {
+        let store = testing::store().await;
+        let a = member(&store, "a", Role::Admin, MemberStatus::Approved, 1).await;
+        let b = member(&store, "b", Role::Admin, MemberStatus::Approved, 2).await;
+        let c = member(&store, "c", Role::Admin, MemberStatus::Approved, 3).await;
+        store.demote_admin(&a.id, &c, Role::Moderator).await.unwrap();
+        assert_eq!(store.member(&c.id).await.unwrap().unwrap().role, Role::Moderator);
+        // A demoted admin can no longer demote anyone.
+        assert!(store
+            .demote_admin(&c.id, &a, Role::Member)
+            .await
+            .unwrap_err()
+            .failed_at(1));
+        // Not themselves.
+        assert!(store
+            .demote_admin(&a.id, &a, Role::Member)
+            .await
+            .unwrap_err()
+            .failed_at(1));
+        // The last two demote each other at once: one wins, one admin is left.
+        let (x, y) = tokio::join!(
+            store.demote_admin(&a.id, &b, Role::Member),
+            store.demote_admin(&b.id, &a, Role::Member)
+        );
+        assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
+        let roles = [
+            store.member(&a.id).await.unwrap().unwrap().role,
+            store.member(&b.id).await.unwrap().unwrap().role,
+        ];
+        assert_eq!(roles.iter().filter(|r| **r == Role::Admin).count(), 1, "{roles:?}");
+    }
+
+    #[test]
+    fn stored_members_read_back() {
+        // An item as stored before decisions were typed.
+        let id = MemberId::generate();
+        let stored = serde_json::json!({
+            "id": id, "email": "old@lodge.test", "role": "member", "status": "approved", "created_at": 1,
+            "last_decision": {"decision": "approved", "by": id, "by_name": "Ann", "at": 2}
+        });
+        let m: Member = serde_json::from_value(stored).unwrap();
+        assert_eq!(
+            m.last_decision,
+            Some(DecisionSummary {
+                decision: ReviewResult::Approved,
+                reason: None,
+                by: id,
+                by_name: "Ann".into(),
+                at: 2
+            })
+        );
     }
 }

@@ -13,12 +13,15 @@ pub mod rule_drafts;
 pub mod sessions;
 pub mod telegram;
 pub mod telegram_chats;
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -75,6 +78,8 @@ fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>
 pub struct Store {
     client: Client,
     table: String,
+    /// `Limit` of every `Query` page; `None` lets DynamoDB fill 1 MB pages.
+    page_size: Option<i32>,
 }
 
 impl Store {
@@ -82,7 +87,15 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            page_size: None,
         }
+    }
+
+    /// Small `Query` pages, so tests can prove every listing follows
+    /// `LastEvaluatedKey` without seeding a megabyte.
+    pub fn with_page_size(mut self, items: i32) -> Self {
+        self.page_size = Some(items);
+        self
     }
 
     /// The table every function names in `LODGE_TABLE`.
@@ -90,7 +103,8 @@ impl Store {
         Ok(Self::new(crate::aws::dynamodb(aws), env.required("LODGE_TABLE")?))
     }
 
-    pub fn client(&self) -> &Client {
+    /// Only `store/` speaks DynamoDB: the raw client stays private to it.
+    fn client(&self) -> &Client {
         &self.client
     }
 
@@ -163,16 +177,35 @@ impl Store {
     /// Every item of one partition, in sort-key order, paging through
     /// (strongly consistent: used where a just-written item must show).
     pub async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
+        self.query_prefix(pk, None).await
+    }
+
+    /// Every item of one partition whose sort key starts with `sk_prefix`.
+    async fn query_prefix<T: DeserializeOwned>(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<T>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":p", s(pk))
+            .consistent_read(true);
+        let q = match sk_prefix {
+            Some(prefix) => q
+                .key_condition_expression("pk = :p AND begins_with(sk, :s)")
+                .expression_attribute_values(":s", s(prefix)),
+            None => q.key_condition_expression("pk = :p"),
+        };
+        self.query_all(q).await
+    }
+
+    /// Runs a query to its end, page after page: DynamoDB returns at most
+    /// 1 MB (or `page_size` items) per call, and the rest after `LastEvaluatedKey`.
+    async fn query_all<T: DeserializeOwned>(&self, q: QueryFluentBuilder) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(pk))
-                .consistent_read(true)
+            let page = q
+                .clone()
+                .set_limit(self.page_size)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -208,8 +241,34 @@ impl Store {
                 .expression_attribute_values(":s", s(prefix)),
             None => q.key_condition_expression("gsi1pk = :p"),
         };
-        let out = q.send().await.map_err(StoreError::from_sdk)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.query_all(q).await
+    }
+
+    /// One `UpdateItem`. `Conflict` when `condition` does not hold; returns
+    /// the attributes `ret` asks for.
+    async fn update(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: Option<&str>,
+        names: &[(&str, &str)],
+        vals: Item,
+        ret: Option<ReturnValue>,
+    ) -> Result<Item, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(names_of(names))
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
+            .set_return_values(ret)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.attributes.unwrap_or_default())
     }
 
     /// All-or-nothing write of several items.
@@ -266,6 +325,56 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// An `Update` for a transaction.
+    pub fn tx_update(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: &str,
+        vals: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.tx_update_named(key, update, condition, &[], vals)
+    }
+
+    fn tx_update_named(
+        &self,
+        key: &Key,
+        update: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        vals: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(names_of(names))
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// A condition on an item that the transaction does not write.
+    fn tx_check(
+        &self,
+        key: &Key,
+        condition: &str,
+        names: &[(&str, &str)],
+        vals: Item,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names_of(names))
+            .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     pub fn tx_delete(
         &self,
         key: &Key,
@@ -296,6 +405,10 @@ pub fn to_item<T: Serialize>(key: &Key, value: &T) -> Result<Item, StoreError> {
 
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn names_of(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    (!names.is_empty()).then(|| names.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 pub fn s(v: impl Into<String>) -> AttributeValue {

@@ -1,5 +1,8 @@
-//! Fixed-window counters in DynamoDB, so limits hold across concurrent
-//! Lambda instances. Each window is its own item and expires by TTL.
+//! Fixed-window counters and next-free-slot markers in DynamoDB, so limits
+//! hold across concurrent Lambda instances. Each window is its own item and
+//! expires by TTL.
+
+use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::{n, values, Key, Store, StoreError};
 
@@ -7,6 +10,15 @@ use super::{n, values, Key, Store, StoreError};
 pub struct Limit {
     pub max: u32,
     pub window_secs: i64,
+}
+
+/// What taking a spacing slot found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Taken; the slot's previous next-free instant, to give it back.
+    Taken { previous: Option<i64> },
+    /// Not free before `next_ms` (as far as a read after the refusal saw).
+    Busy { next_ms: Option<i64> },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -23,43 +35,138 @@ impl Store {
     pub async fn hit(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<RateDecision, StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
         let end = start + limit.window_secs;
+        Ok(match self.take_hits(what, key, start, 1, limit.max, end).await? {
+            true => RateDecision::Allowed,
+            false => RateDecision::Limited {
+                retry_after_secs: (end - now).max(1),
+            },
+        })
+    }
+
+    /// Adds `take` hits to the window of `what`/`key` starting at
+    /// `window_start`, only if they fit under `max`. `false` when they do not.
+    pub async fn take_hits(
+        &self,
+        what: &str,
+        key: &str,
+        window_start: i64,
+        take: u32,
+        max: u32,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
         let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Key::rate(what, key, start).to_item()))
-            .update_expression("ADD hits :one SET expires_at = :exp")
-            .condition_expression("attribute_not_exists(hits) OR hits < :max")
-            .set_expression_attribute_values(Some(values([(":one", n(1)), (":max", n(limit.max)), (":exp", n(end))])))
-            .send()
+            .update(
+                &Key::rate(what, key, window_start),
+                "ADD hits :take SET expires_at = :exp",
+                Some("attribute_not_exists(hits) OR hits <= :room"),
+                &[],
+                values([
+                    (":take", n(take)),
+                    (":room", n(i64::from(max) - i64::from(take))),
+                    (":exp", n(expires_at)),
+                ]),
+                None,
+            )
             .await;
         match out {
-            Ok(_) => Ok(RateDecision::Allowed),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::Conflict => Ok(RateDecision::Limited {
-                    retry_after_secs: (end - now).max(1),
-                }),
-                other => Err(other),
-            },
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives back `take` hits unconditionally (the send they paid for did not happen).
+    pub async fn refund_hits(&self, what: &str, key: &str, window_start: i64, take: u32) -> Result<(), StoreError> {
+        self.update(
+            &Key::rate(what, key, window_start),
+            "ADD hits :minus",
+            None,
+            &[],
+            values([(":minus", n(-i64::from(take)))]),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Takes the next free instant of `what`/`key` if it is due at `now_ms`,
+    /// moving it to `next_ms`.
+    pub async fn take_slot(
+        &self,
+        what: &str,
+        key: &str,
+        now_ms: i64,
+        next_ms: i64,
+        expires_at: i64,
+    ) -> Result<Slot, StoreError> {
+        let slot = Key::rate(what, key, 0);
+        let out = self
+            .update(
+                &slot,
+                "SET next_ms = :next, expires_at = :exp",
+                Some("attribute_not_exists(next_ms) OR next_ms <= :now"),
+                &[],
+                values([(":now", n(now_ms)), (":next", n(next_ms)), (":exp", n(expires_at))]),
+                Some(ReturnValue::AllOld),
+            )
+            .await;
+        match out {
+            Ok(old) => Ok(Slot::Taken {
+                previous: old
+                    .get("next_ms")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok()),
+            }),
+            Err(StoreError::Conflict) => {
+                let current: Option<serde_json::Value> = self.get(&slot).await?;
+                Ok(Slot::Busy {
+                    next_ms: current.and_then(|v| v["next_ms"].as_i64()),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Puts a slot back to `previous`, unless another send moved it since `mine`.
+    pub async fn give_back_slot(
+        &self,
+        what: &str,
+        key: &str,
+        previous: Option<i64>,
+        mine: i64,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .update(
+                &Key::rate(what, key, 0),
+                "SET next_ms = :prev",
+                Some("next_ms = :mine"),
+                &[],
+                values([(":prev", n(previous.unwrap_or(0))), (":mine", n(mine))]),
+                None,
+            )
+            .await;
+        match out {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
     /// Gives back a hit, e.g. when the action it paid for failed.
     pub async fn refund(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<(), StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Key::rate(what, key, start).to_item()))
-            .update_expression("ADD hits :minus")
-            .condition_expression("hits > :zero")
-            .set_expression_attribute_values(Some(values([(":minus", n(-1)), (":zero", n(0))])))
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| match StoreError::from_sdk(e) {
-                StoreError::Conflict => Ok(()),
-                other => Err(other),
-            })
+        let out = self
+            .update(
+                &Key::rate(what, key, start),
+                "ADD hits :minus",
+                Some("hits > :zero"),
+                &[],
+                values([(":minus", n(-1)), (":zero", n(0))]),
+                None,
+            )
+            .await;
+        match out {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 }

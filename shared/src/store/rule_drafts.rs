@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{n, values, Key, Store, StoreError};
-use crate::forwarding::draft::RuleDraft;
+use crate::domain::forwarding::draft::RuleDraft;
 
 /// An untouched draft is forgotten after an hour.
 pub const DRAFT_TTL_SECS: i64 = 3600;

@@ -1,13 +1,12 @@
 //! Telegram accounts of members: one-time link tokens, the link itself (one
 //! Telegram account ↔ one member, by the `TG#` marker), and webhook dedupe.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::members::{Member, TelegramLink};
-use super::{n, s, values, Item, Key, Store, StoreError};
+use super::{n, s, values, Key, Store, StoreError};
 use crate::crypto;
-use crate::domain::MemberId;
+use crate::domain::{Member, MemberId, TelegramLink};
 
 /// Link tokens live 15 minutes and work once.
 pub const LINK_TOKEN_TTL_SECS: i64 = 15 * 60;
@@ -172,12 +171,37 @@ impl Store {
         now: i64,
         consume: Option<TransactWriteItem>,
     ) -> Result<(Member, LinkOutcome), LinkError> {
+        let mut member = member;
+        // The member's link is written on condition that it is still as read;
+        // if a concurrent link changed it, read again and redo (at most twice).
+        for _ in 0..3 {
+            match self
+                .try_attach(&member, user_id, username, now, consume.clone())
+                .await?
+            {
+                Some(outcome) => return Ok(outcome),
+                None => member = self.member(&member.id).await?.ok_or(LinkError::NoMember)?,
+            }
+        }
+        Err(LinkError::Store(StoreError::Conflict))
+    }
+
+    /// One attempt of `attach_telegram`; `None` when the member's link
+    /// changed since `member` was read.
+    async fn try_attach(
+        &self,
+        member: &Member,
+        user_id: i64,
+        username: Option<&str>,
+        now: i64,
+        consume: Option<TransactWriteItem>,
+    ) -> Result<Option<(Member, LinkOutcome)>, LinkError> {
         if let Some(marker) = self.telegram_marker(user_id).await? {
             if marker.member_id != member.id {
                 return Err(LinkError::TakenElsewhere);
             }
             if member.telegram.as_ref().is_some_and(|t| t.user_id == user_id) {
-                return Ok((member, LinkOutcome::AlreadyYours));
+                return Ok(Some((member.clone(), LinkOutcome::AlreadyYours)));
             }
         }
         let link = TelegramLink {
@@ -187,6 +211,15 @@ impl Store {
             unreachable: false,
         };
         let link_value = serde_dynamo::to_attribute_value(&link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // The member's link as read: none (absent or null), or that account.
+        let (as_read, mut vals) = match &member.telegram {
+            Some(old) => ("telegram.user_id = :old", values([(":old", n(old.user_id))])),
+            None => (
+                "attribute_exists(pk) AND (attribute_not_exists(telegram) OR telegram = :null)",
+                values([(":null", AttributeValue::Null(true))]),
+            ),
+        };
+        vals.insert(":t".into(), link_value);
         let mut items = vec![
             self.tx_put(
                 &Key::telegram(user_id),
@@ -197,12 +230,7 @@ impl Store {
                 Some("attribute_not_exists(pk) OR member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
-            self.tx_update(
-                &Key::member(&member.id),
-                "SET telegram = :t",
-                "attribute_exists(pk)",
-                values([(":t", link_value)]),
-            )?,
+            self.tx_update(&Key::member(&member.id), "SET telegram = :t", as_read, vals)?,
         ];
         if let Some(old) = member.telegram.as_ref().filter(|t| t.user_id != user_id) {
             items.push(self.tx_delete(
@@ -216,7 +244,7 @@ impl Store {
         match self.transact(items).await {
             Ok(()) => {}
             Err(e) if e.failed_at(0) => return Err(LinkError::TakenElsewhere),
-            Err(e) if e.failed_at(1) => return Err(LinkError::NoMember),
+            Err(e) if e.failed_at(1) => return Ok(None),
             Err(e) if e.failed_at(consume_at) => return Err(LinkError::Unknown),
             Err(e) => return Err(e.into()),
         }
@@ -226,9 +254,9 @@ impl Store {
                 tracing::warn!(error = %e, "could not index the Telegram username");
             }
         }
-        let mut member = member;
+        let mut member = member.clone();
         member.telegram = Some(link);
-        Ok((member, LinkOutcome::Linked))
+        Ok(Some((member, LinkOutcome::Linked)))
     }
 
     /// Removes the member's Telegram link and frees the account's marker.
@@ -265,7 +293,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let value = match username {
             Some(u) => s(u),
-            None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
+            None => AttributeValue::Null(true),
         };
         let out = self
             .client()
@@ -303,7 +331,7 @@ impl Store {
             .update_expression("SET telegram.unreachable = :v")
             .condition_expression("telegram.user_id = :u")
             .set_expression_attribute_values(Some(values([
-                (":v", aws_sdk_dynamodb::types::AttributeValue::Bool(unreachable)),
+                (":v", AttributeValue::Bool(unreachable)),
                 (":u", n(user_id)),
             ])))
             .send()
@@ -336,30 +364,44 @@ impl Store {
     pub async fn release_update(&self, update_id: i64) -> Result<(), StoreError> {
         self.delete(&Key::telegram_update(update_id)).await
     }
-
-    /// An `Update` for a transaction.
-    pub fn tx_update(
-        &self,
-        key: &Key,
-        update: &str,
-        condition: &str,
-        vals: Item,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(key.to_item()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_values((!vals.is_empty()).then_some(vals))
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10 §2.9: two links of one member racing (both read the member
+    /// unlinked) must not leave a `TG#` marker of an account the member no
+    /// longer has.
+    #[tokio::test]
+    async fn a_link_from_a_stale_read_releases_the_account_it_replaces() {
+        use crate::domain::{Email, MemberStatus, Role};
+        let store = crate::store::testing::store().await;
+        let member = Member::new(
+            Email::parse("tg@lodge.test").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            1,
+        );
+        store.create_member(&member).await.unwrap();
+        let read_by_both = store.member(&member.id).await.unwrap().unwrap();
+        let (first, _) = store
+            .attach_telegram(read_by_both.clone(), 111, Some("one"), 2, None)
+            .await
+            .unwrap();
+        assert_eq!(first.telegram.as_ref().map(|t| t.user_id), Some(111));
+        let (second, outcome) = store.attach_telegram(read_by_both, 222, None, 3, None).await.unwrap();
+        assert_eq!(outcome, LinkOutcome::Linked);
+        assert_eq!(second.telegram.as_ref().map(|t| t.user_id), Some(222));
+        let stored = store.member(&member.id).await.unwrap().unwrap();
+        assert_eq!(stored.telegram.map(|t| t.user_id), Some(222));
+        assert!(
+            store.telegram_marker(111).await.unwrap().is_none(),
+            "the marker of the replaced account still points at the member"
+        );
+        assert_eq!(store.telegram_marker(222).await.unwrap().unwrap().member_id, member.id);
+        assert!(store.member_by_telegram(111).await.unwrap().is_none());
+    }
 
     #[test]
     fn link_tokens_fit_a_deep_link_and_hide() {

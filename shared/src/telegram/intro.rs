@@ -2,9 +2,9 @@
 //! one Reject per preset reason) and, once decided, who decided what.
 
 use crate::config::AppUrl;
-use crate::domain::MemberId;
-use crate::moderation::RejectReason;
-use crate::store::members::Member;
+use crate::domain::Member;
+use crate::domain::{MemberId, ReviewResult};
+use crate::moderation::{Decision, RejectReason};
 
 use super::escape;
 use super::keyboards::{inline, ModerationCallback};
@@ -42,19 +42,16 @@ pub fn intro_text(member: &Member, app: &AppUrl) -> String {
 }
 
 pub fn moderation_keyboard(member: &MemberId) -> InlineKeyboardMarkup {
-    let data = |action: String| {
+    let data = |decision: Decision| {
         ModerationCallback {
-            member_id: member.to_string(),
-            action,
+            member_id: member.clone(),
+            decision,
         }
         .encode()
     };
-    let mut rows = vec![vec![("✅ Approve".to_string(), data("approve".into()))]];
+    let mut rows = vec![vec![("✅ Approve".to_string(), data(Decision::Approve))]];
     for reason in RejectReason::PRESETS {
-        rows.push(vec![(
-            reason_button(&reason),
-            data(format!("reject:{}", reason.code())),
-        )]);
+        rows.push(vec![(reason_button(&reason), data(Decision::Reject(reason)))]);
     }
     inline(rows)
 }
@@ -63,15 +60,14 @@ pub fn moderation_keyboard(member: &MemberId) -> InlineKeyboardMarkup {
 pub fn decided_text(
     member: &Member,
     app: &AppUrl,
-    decision: &str,
+    decision: ReviewResult,
     by_name: &str,
     at: i64,
     reason: Option<&str>,
 ) -> String {
     let verdict = match decision {
-        "approved" => "✅ <b>Approved</b>",
-        "rejected" => "❌ <b>Rejected</b>",
-        other => return format!("{}\n\n{}", intro_text(member, app), escape(other)),
+        ReviewResult::Approved => "✅ <b>Approved</b>",
+        ReviewResult::Rejected => "❌ <b>Rejected</b>",
     };
     let mut text = format!(
         "{}\n\n{verdict} by {} · {}",

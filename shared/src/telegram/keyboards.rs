@@ -1,9 +1,10 @@
 //! Keyboards the bot shows, and the callback data its inline buttons carry.
 
 use super::types::*;
+use crate::domain::MemberId;
+use crate::moderation::Decision;
 
-pub const BACK: &str = "⬅️ Back";
-pub const RESTART: &str = "🔄 Restart";
+pub use crate::domain::dialog::{BACK, RESTART};
 
 /// A reply keyboard: one button per row (labels are sentences, not digits),
 /// then Back and Restart, which are always there.
@@ -48,54 +49,46 @@ pub fn inline(rows: Vec<Vec<(String, String)>>) -> InlineKeyboardMarkup {
 /// (Telegram allows 64 bytes of callback data).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModerationCallback {
-    pub member_id: String,
-    /// `approve` or `reject:<reason>`.
-    pub action: String,
+    pub member_id: MemberId,
+    pub decision: Decision,
 }
 
 impl ModerationCallback {
     pub fn encode(&self) -> String {
-        format!("mod:{}:{}", self.member_id, self.action)
+        format!("mod:{}:{}", self.member_id, self.decision.action())
     }
 
+    /// A button's data; `None` for anything but a member id and a known action.
     pub fn parse(data: &str) -> Option<Self> {
-        let rest = data.strip_prefix("mod:")?;
-        let (member_id, action) = rest.split_once(':')?;
-        let valid_action = action == "approve"
-            || action
-                .strip_prefix("reject:")
-                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
-        (crate::domain::MemberId::parse(member_id).is_ok() && valid_action).then(|| Self {
-            member_id: member_id.into(),
-            action: action.into(),
+        let (member_id, action) = data.strip_prefix("mod:")?.split_once(':')?;
+        Some(Self {
+            member_id: MemberId::parse(member_id).ok()?,
+            decision: Decision::from_action(action)?,
         })
-    }
-
-    /// The reason code of a rejection, if this is one.
-    pub fn reject_reason(&self) -> Option<&str> {
-        self.action.strip_prefix("reject:")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::moderation::RejectReason;
 
     #[test]
     fn moderation_callbacks_round_trip_within_64_bytes() {
-        let id = crate::domain::MemberId::generate().to_string();
+        let id = MemberId::generate();
         let cb = ModerationCallback {
             member_id: id.clone(),
-            action: "reject:not_real_name".into(),
+            decision: Decision::Reject(RejectReason::NotRealName),
         };
         let data = cb.encode();
         assert!(data.len() <= 64, "{data}");
+        assert_eq!(data, format!("mod:{id}:reject:not_real_name"));
         assert_eq!(ModerationCallback::parse(&data), Some(cb.clone()));
-        assert_eq!(cb.reject_reason(), Some("not_real_name"));
         for bad in [
             "mod:x:approve",
             &format!("mod:{id}:delete"),
             &format!("mod:{id}:reject:"),
+            &format!("mod:{id}:reject:other"),
             "dlg:1",
         ] {
             assert_eq!(ModerationCallback::parse(bad), None, "{bad}");

@@ -1,10 +1,11 @@
 //! Telegram: the Bot API client, its types and keyboards, the Login Widget
 //! check and the bot's settings.
 
+pub mod chats;
 pub mod client;
-pub mod dialog;
+// The dialog tree is data (the store keeps it); its home is `domain`.
+pub use crate::domain::dialog;
 pub mod intro;
-pub mod jobs;
 pub mod keyboards;
 pub mod types;
 pub mod widget;
@@ -80,12 +81,6 @@ pub fn pseudonym(key: &Secret, user_id: i64) -> String {
         format!("lodge-telegram-user:{user_id}").as_bytes(),
     )[..16]
         .to_string()
-}
-
-/// Where `/whois` and `/me` point for a member's profile. One place, so the
-/// path follows the web's profile page.
-pub fn profile_path(id: &crate::domain::MemberId) -> String {
-    format!("/members/{id}")
 }
 
 #[cfg(test)]

@@ -279,6 +279,26 @@ pub struct EditMessageText {
     pub link_preview_options: Option<LinkPreviewOptions>,
 }
 
+impl EditMessageText {
+    /// New HTML text without link previews (as `SendMessage::html`); no buttons.
+    pub fn html(chat_id: impl Into<ChatId>, message_id: i64, text: impl Into<String>) -> Self {
+        Self {
+            chat_id: chat_id.into(),
+            message_id,
+            text: text.into(),
+            parse_mode: Some("HTML".into()),
+            reply_markup: None,
+            link_preview_options: Some(LinkPreviewOptions { is_disabled: true }),
+        }
+    }
+
+    /// Buttons under the new text; an empty keyboard removes them.
+    pub fn markup(mut self, keyboard: InlineKeyboardMarkup) -> Self {
+        self.reply_markup = (!keyboard.inline_keyboard.is_empty()).then_some(keyboard);
+        self
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AnswerCallbackQuery {
     pub callback_query_id: String,

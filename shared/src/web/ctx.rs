@@ -96,6 +96,11 @@ impl Ctx {
             .ok_or_else(WebError::not_found)
     }
 
+    /// A path parameter parsed into its type: a malformed one names no page (404).
+    pub fn path_param<T, E>(&self, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, WebError> {
+        parse(self.param(name)?).map_err(|_| WebError::not_found())
+    }
+
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str)
     }
@@ -115,6 +120,11 @@ impl Ctx {
             serde_urlencoded::from_bytes(&self.body)
                 .map_err(|e| WebError::bad_request(format!("The form is not valid: {e}.")))
         }
+    }
+
+    /// The body as form `F`, parsed once into what it means (`T: TryFrom<F>`).
+    pub fn parsed<F: DeserializeOwned, T: TryFrom<F, Error = WebError>>(&self) -> Result<T, WebError> {
+        T::try_from(self.fields::<F>()?)
     }
 
     /// CSRF defence for unsafe methods: a browser always sends `Origin` (or at

@@ -1,7 +1,8 @@
 use http::StatusCode;
 
 /// A failure as the client sees it: a status, a stable machine code and a
-/// sentence a person can act on. Internal details go to the log, not here.
+/// sentence a person can act on. Internal details (`cause`) go to the log,
+/// once, when `web::serve` turns the error into a response.
 #[derive(Debug, Clone)]
 pub struct WebError {
     pub status: StatusCode,
@@ -9,6 +10,8 @@ pub struct WebError {
     pub message: String,
     /// Extra headers, e.g. `Retry-After` or `Allow`.
     pub headers: Vec<(&'static str, String)>,
+    /// What failed, for the log: the dependency (if any) and the cause chain.
+    pub cause: Option<(Option<&'static str>, String)>,
 }
 
 impl WebError {
@@ -18,6 +21,7 @@ impl WebError {
             code,
             message: message.into(),
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -65,29 +69,42 @@ impl WebError {
         )
     }
 
-    /// A dependency failed; logged with detail, shown as "try again".
-    pub fn unavailable(what: &str, detail: impl std::fmt::Display) -> Self {
-        tracing::error!(dependency = what, error = %detail, "dependency failed");
-        Self::new(
+    /// A dependency failed; shown as "try again", logged with `detail`.
+    pub fn unavailable(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             format!("We could not reach {what} just now. Please try again in a minute."),
-        )
+        );
+        e.cause = Some((Some(what), detail.to_string()));
+        e
     }
 
-    /// A bug or an unexpected state; logged with detail.
+    /// A bug or an unexpected state; logged with `detail`.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "internal error");
-        Self::new(
+        let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Something went wrong on our side. Please try again.",
-        )
+        );
+        e.cause = Some((None, detail.to_string()));
+        e
+    }
+
+    /// Writes the failure to the log, once per response: 5xx as errors with
+    /// their cause chain, the rest (the client's mistakes) not at all.
+    pub fn record(&self) {
+        if let Some((dependency, cause)) = &self.cause {
+            match dependency {
+                Some(dependency) => tracing::error!(code = self.code, dependency, error = %cause, "dependency failed"),
+                None => tracing::error!(code = self.code, error = %cause, "internal error"),
+            }
+        }
     }
 }
 
 impl From<crate::store::StoreError> for WebError {
     fn from(e: crate::store::StoreError) -> Self {
-        WebError::unavailable("the database", e)
+        WebError::unavailable("the database", crate::telemetry::chain(&e))
     }
 }

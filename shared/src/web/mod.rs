@@ -4,6 +4,7 @@
 mod ctx;
 mod error;
 mod pages;
+pub mod paths;
 mod reply;
 mod serve;
 

@@ -1,18 +1,23 @@
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
 use http::{header, HeaderValue};
+use lambda_http::RequestExt;
+use tracing::Instrument;
 
 use super::pages::ErrorPage;
 use super::{html, json, Ctx, Reply, WebError, DEFAULT_BODY_LIMIT};
 use crate::config::AppUrl;
 
-/// Runs one request through `route`, turning errors into responses, adding
-/// security headers and writing exactly one log line.
+/// Runs one request through `route` in a span with its ids, turning errors
+/// into responses (logging internal ones once, with their cause), adding
+/// security headers and ending with exactly one line: route, status,
+/// latency and AWS calls.
 pub async fn serve<F, Fut>(req: lambda_http::Request, route: F) -> Reply
 where
     F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = Result<Reply, WebError>>,
+    Fut: Future<Output = Result<Reply, WebError>> + Send,
 {
     serve_with_limit(req, DEFAULT_BODY_LIMIT, route).await
 }
@@ -20,29 +25,48 @@ where
 pub async fn serve_with_limit<F, Fut>(req: lambda_http::Request, body_limit: usize, route: F) -> Reply
 where
     F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = Result<Reply, WebError>>,
+    Fut: Future<Output = Result<Reply, WebError>> + Send,
 {
     let started = Instant::now();
+    // On Lambda the runtime's span carries it too (`requestId`); locally there is none.
+    let lambda_request_id = req.lambda_context_ref().map(|c| c.request_id.clone());
     let ctx = Ctx::from_request(req);
     let (route_key, request_id, wants_json) = (ctx.route.clone(), ctx.request_id.clone(), ctx.wants_json);
-    let result = if ctx.body.len() > body_limit {
-        Err(WebError::payload_too_large(body_limit))
-    } else {
-        route(ctx).await
-    };
-    let mut reply = match result {
-        Ok(reply) => reply,
-        Err(err) => error_reply(&err, &request_id, wants_json),
-    };
-    secure_headers(&mut reply, &request_id);
-    tracing::info!(
+    let span = tracing::info_span!(
+        "request",
         request_id = %request_id,
+        lambda_request_id = lambda_request_id.as_deref().unwrap_or_default(),
         route = %route_key,
-        status = reply.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
     );
-    reply
+    let work = async {
+        let (result, aws_calls) = crate::telemetry::counting_aws_calls(async {
+            if ctx.body.len() > body_limit {
+                Err(WebError::payload_too_large(body_limit))
+            } else {
+                // Boxed: the span and the call counter nest the route's
+                // future two levels deeper, past rustc's layout depth limit.
+                let route: Pin<Box<dyn Future<Output = Result<Reply, WebError>> + Send>> = Box::pin(route(ctx));
+                route.await
+            }
+        })
+        .await;
+        let mut reply = match result {
+            Ok(reply) => reply,
+            Err(err) => {
+                err.record();
+                error_reply(&err, &request_id, wants_json)
+            }
+        };
+        secure_headers(&mut reply, &request_id);
+        tracing::info!(
+            status = reply.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            aws_calls,
+            "request"
+        );
+        reply
+    };
+    work.instrument(span).await
 }
 
 /// A request to the site's pages or API: resolves the app's URL (configured,
@@ -55,8 +79,8 @@ pub async fn serve_site<F, Fut>(
     route: F,
 ) -> Reply
 where
-    F: FnOnce(Ctx, AppUrl) -> Fut,
-    Fut: Future<Output = Result<Reply, WebError>>,
+    F: FnOnce(Ctx, AppUrl) -> Fut + Send,
+    Fut: Future<Output = Result<Reply, WebError>> + Send,
 {
     serve_with_limit(req, body_limit, |ctx| async move {
         let app = ctx.app_url(configured)?;
@@ -103,4 +127,42 @@ fn secure_headers(reply: &mut Reply, request_id: &str) {
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(header::CACHE_CONTROL.as_str(), "no-store");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+
+    /// Every line of a request carries its id; an internal error is logged
+    /// once, with its cause; one line ends the request.
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_request_logs_in_its_span() {
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.request_id = Some("req-1".into());
+        context.route_key = Some("POST /auth/email".into());
+        let req = lambda_http::Request::default().with_request_context(RequestContext::ApiGatewayV2(context));
+        let (reply, lines) = crate::telemetry::capture(serve(req, |_ctx| async {
+            tracing::info!("inside");
+            Err(WebError::from(crate::store::StoreError::Backend(
+                "ThrottlingException: slow down".into(),
+            )))
+        }))
+        .await;
+        for line in &lines {
+            println!("{line}");
+        }
+        assert_eq!(reply.status(), 503);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines.iter().all(|l| l["spans"][0]["request_id"] == "req-1"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1]["fields"]["message"], "dependency failed");
+        assert_eq!(lines[1]["fields"]["error"], "DynamoDB: ThrottlingException: slow down");
+        assert_eq!(lines[2]["fields"]["status"], 503);
+        assert_eq!(lines[2]["fields"]["aws_calls"], 0);
+        assert_eq!(lines[2]["spans"][0]["route"], "POST /auth/email");
+    }
 }

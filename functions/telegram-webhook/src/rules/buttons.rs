@@ -2,7 +2,7 @@
 //! Telegram's 64 bytes. Rules are named by a short hash of their id (ids may
 //! be 64 characters long), resolved against the rule list on a press.
 
-use lodge::forwarding::draft::{parse_chat, Delivery};
+use lodge::forwarding::draft::{parse_chat, DeliveryChoice};
 use lodge::forwarding::{Destination, RuleId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub(crate) enum Button {
     /// A chat (or topic) for the draft's current step: source or destination.
     Pick(Destination),
     Done,
-    Deliver(Delivery),
+    Deliver(DeliveryChoice),
     Skip,
     Back,
     Save,
@@ -29,8 +29,9 @@ pub(crate) enum Button {
 
 pub(crate) const PREFIX: &str = "fr:";
 
-/// A rule's name in callback data.
-pub(crate) fn handle(id: &RuleId) -> String {
+/// A rule's short tag in callback data: a hash of its id, which may be
+/// longer than 64 bytes of callback data allow.
+pub(crate) fn rule_tag(id: &RuleId) -> String {
     lodge::crypto::sha256_hex(id.as_str().as_bytes())[..12].to_string()
 }
 
@@ -78,7 +79,7 @@ impl Button {
             "dd" => Button::ConfirmDelete(rule()?),
             "p" => Button::Page(page()?),
             "c" => Button::Pick(parse_chat(arg, true).ok()?),
-            "m" => Button::Deliver(Delivery::parse(arg)?),
+            "m" => Button::Deliver(DeliveryChoice::parse(arg)?),
             _ if has_arg => return None,
             "new" => Button::New,
             "done" => Button::Done,
@@ -94,13 +95,13 @@ impl Button {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lodge::forwarding::ChatId;
+    use lodge::forwarding::TelegramChatId;
 
     #[test]
     fn every_button_round_trips_within_64_bytes() {
-        let h = handle(&RuleId::parse(&"r".repeat(64)).unwrap());
+        let h = rule_tag(&RuleId::parse(&"r".repeat(64)).unwrap());
         let topic = Destination {
-            chat_id: ChatId::new(i64::MIN + 1).unwrap(),
+            chat_id: TelegramChatId::new(i64::MIN + 1).unwrap(),
             thread_id: Some(i64::MAX),
         };
         let all = [
@@ -114,11 +115,11 @@ mod tests {
             Button::Page(3),
             Button::Pick(topic),
             Button::Pick(Destination {
-                chat_id: ChatId::new(-100123).unwrap(),
+                chat_id: TelegramChatId::new(-100123).unwrap(),
                 thread_id: None,
             }),
             Button::Done,
-            Button::Deliver(Delivery::ForwardOrCopy),
+            Button::Deliver(DeliveryChoice::ForwardOrCopy),
             Button::Skip,
             Button::Back,
             Button::Save,

@@ -7,14 +7,14 @@ mod buttons;
 mod views;
 mod wizard;
 
+use lodge::domain::Member;
 use lodge::domain::{MemberStatus, Role};
 use lodge::forwarding::ForwardRule;
-use lodge::store::members::Member;
 use lodge::store::StoreError;
 use lodge::telegram::types::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use lodge::web::WebError;
 
-use buttons::handle;
+use buttons::rule_tag;
 pub(crate) use buttons::Button;
 use views::{Chats, Screen};
 pub(crate) use wizard::{cancel, input};
@@ -116,7 +116,7 @@ enum RuleAction {
 /// Returns the toast and the screen to show.
 async fn on_rule(turn: &Turn<'_>, h: &str, action: RuleAction, by: &str) -> Result<(&'static str, Screen), WebError> {
     let (mut rules, chats) = load(turn).await?;
-    let Some(rule) = rules.iter().find(|r| handle(&r.id) == h).cloned() else {
+    let Some(rule) = rules.iter().find(|r| rule_tag(&r.id) == h).cloned() else {
         return Ok(("That rule no longer exists.", views::list(&rules, &chats, 0)));
     };
     Ok(match action {

@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use lodge::forwarding::draft::{Delivery, RuleDraft, Step, STEPS};
+use lodge::domain::BotChat;
+use lodge::forwarding::draft::{DeliveryChoice, RuleDraft, WizardStep, STEPS};
 use lodge::forwarding::{Destination, ForwardRule, Mode};
-use lodge::store::telegram_chats::BotChat;
 use lodge::telegram::escape;
 use lodge::telegram::keyboards;
 use lodge::telegram::types::InlineKeyboardMarkup;
 
-use super::buttons::{handle, Button};
+use super::buttons::{rule_tag, Button};
 
 /// Rows of rules or chats per page: the keyboard stays on one phone screen.
 pub(crate) const PER_PAGE: usize = 8;
@@ -137,7 +137,7 @@ pub(crate) fn list(rules: &[ForwardRule], chats: &Chats, page: usize) -> Screen 
                 short(&chats.name(r.source_chat_id.get())),
                 short(&to)
             );
-            vec![button(label, Button::Show(handle(&r.id)))]
+            vec![button(label, Button::Show(rule_tag(&r.id)))]
         })
         .collect();
     rows.extend(nav(page, pages, Button::List));
@@ -224,7 +224,7 @@ pub(crate) fn rule(rule: &ForwardRule, chats: &Chats, note: Option<&str>) -> Scr
         rule.id,
         details(rule, chats)
     ));
-    let h = handle(&rule.id);
+    let h = rule_tag(&rule.id);
     let toggle = if rule.is_active() {
         button("⏸ Disable", Button::Enable(h.clone(), false))
     } else {
@@ -245,7 +245,7 @@ pub(crate) fn confirm_delete(rule: &ForwardRule, chats: &Chats) -> Screen {
         rule.id,
         details(rule, chats)
     );
-    let h = handle(&rule.id);
+    let h = rule_tag(&rule.id);
     screen(
         text,
         vec![vec![
@@ -263,7 +263,7 @@ pub(crate) fn plain(text: impl Into<String>) -> Screen {
 /// The draft's current step.
 pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
     let title = match draft.step {
-        Step::Confirm => "<b>New rule</b> · check it, then create it".to_string(),
+        WizardStep::Confirm => "<b>New rule</b> · check it, then create it".to_string(),
         s => format!("<b>New rule</b> · step {} of {STEPS}", s.number()),
     };
     let back_cancel = |first: bool| {
@@ -279,7 +279,7 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
         thread_id: None,
     });
     match draft.step {
-        Step::Source => {
+        WizardStep::Source => {
             let known = chats.sorted();
             let mut text = format!(
                 "{title}: the <b>source</b>\nWhose posts should be forwarded? Tap the chat, forward me a post from it, or send its id (like <code>-1001234567890</code>)."
@@ -306,7 +306,7 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
             rows.push(back_cancel(true));
             screen(text, rows)
         }
-        Step::Destinations => {
+        WizardStep::Destinations => {
             let from = source.map(|s| chats.long(&s)).unwrap_or_default();
             let mut text = format!(
                 "{title}: the <b>destinations</b>\nFrom {from} to… Tap the chats (tap again to unselect), then Done. For a forum topic or a chat not listed, send its id like <code>-1001234567890:42</code>."
@@ -359,23 +359,23 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
             rows.push(back_cancel(false));
             screen(text, rows)
         }
-        Step::Mode => {
+        WizardStep::Mode => {
             let text = format!(
                 "{title}: <b>how to deliver</b>\n• Forward: the post shows “Forwarded from …”.\n• Copy: the bot posts it without attribution (header, footer and text replacements need copy; set them with the admin API).\n• Forward, else copy: for sources that forbid forwarding."
             );
-            let choice = |d: Delivery, label: &str| {
+            let choice = |d: DeliveryChoice, label: &str| {
                 let mark = if draft.delivery == Some(d) { "✅ " } else { "" };
                 vec![button(format!("{mark}{label}"), Button::Deliver(d))]
             };
             let rows = vec![
-                choice(Delivery::Forward, "Forward"),
-                choice(Delivery::Copy, "Copy"),
-                choice(Delivery::ForwardOrCopy, "Forward, else copy"),
+                choice(DeliveryChoice::Forward, "Forward"),
+                choice(DeliveryChoice::Copy, "Copy"),
+                choice(DeliveryChoice::ForwardOrCopy, "Forward, else copy"),
                 back_cancel(false),
             ];
             screen(text, rows)
         }
-        Step::Filters => {
+        WizardStep::Filters => {
             let text = format!(
                 "{title}: <b>keywords</b> (optional)\nSend words separated by commas: only posts containing one of them are forwarded; a word with a leading <code>-</code> keeps posts containing it out. Whole words, any case, in texts and captions.\nExample: <code>release, rust, -draft</code>"
             );
@@ -387,7 +387,7 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
                 ],
             )
         }
-        Step::Confirm => {
+        WizardStep::Confirm => {
             let body = match draft.build() {
                 Ok(rule) => details(&rule, chats),
                 // Not expected: every step checked its part.
@@ -401,8 +401,8 @@ pub(crate) fn step(draft: &RuleDraft, chats: &Chats) -> Screen {
     }
 }
 
-fn chat_id(id: i64) -> lodge::forwarding::ChatId {
-    lodge::forwarding::ChatId::new(id).expect("stored chats have Telegram ids")
+fn chat_id(id: i64) -> lodge::forwarding::TelegramChatId {
+    lodge::forwarding::TelegramChatId::new(id).expect("stored chats have Telegram ids")
 }
 
 fn kind_icon(kind: &str) -> &'static str {
@@ -417,7 +417,7 @@ fn kind_icon(kind: &str) -> &'static str {
 mod tests {
     use super::*;
     use lodge::forwarding::draft::RuleDraft;
-    use lodge::forwarding::{ChatId, RuleId};
+    use lodge::forwarding::{RuleId, TelegramChatId};
     use serde_json::json;
 
     fn chat(id: i64, title: &str, can_post: bool) -> BotChat {
@@ -469,9 +469,9 @@ mod tests {
             chat(-1003, "Read only", false),
         ]);
         let mut d = RuleDraft::new(1);
-        d.choose_source(ChatId::new(-1001).unwrap()).unwrap();
+        d.choose_source(TelegramChatId::new(-1001).unwrap()).unwrap();
         d.add_destination(Destination {
-            chat_id: ChatId::new(-1009).unwrap(),
+            chat_id: TelegramChatId::new(-1009).unwrap(),
             thread_id: Some(4),
         })
         .unwrap();

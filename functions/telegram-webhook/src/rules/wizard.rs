@@ -3,8 +3,8 @@
 //! quick taps both count. Only the buttons of the draft's latest message act;
 //! older ones answer "does nothing any more".
 
-use lodge::forwarding::draft::{parse_chat, RuleDraft, Step, StepError};
-use lodge::store::members::Member;
+use lodge::domain::Member;
+use lodge::forwarding::draft::{parse_chat, RuleDraft, StepError, WizardStep};
 use lodge::store::rule_drafts::StoredDraft;
 use lodge::store::StoreError;
 use lodge::telegram::types::{CallbackQuery, Message, MessageOrigin, SendMessage};
@@ -117,8 +117,8 @@ fn apply(d: &mut RuleDraft, pressed: &Button) -> Result<(), StepError> {
             d.page = *p;
             Ok(())
         }
-        (Button::Pick(dest), Step::Source) if dest.thread_id.is_none() => d.choose_source(dest.chat_id),
-        (Button::Pick(dest), Step::Destinations) => d.toggle_destination(*dest).map(|_| ()),
+        (Button::Pick(dest), WizardStep::Source) if dest.thread_id.is_none() => d.choose_source(dest.chat_id),
+        (Button::Pick(dest), WizardStep::Destinations) => d.toggle_destination(*dest).map(|_| ()),
         (Button::Done, _) => d.finish_destinations(),
         (Button::Deliver(how), _) => d.choose_delivery(*how),
         (Button::Skip, _) => d.skip_keywords(),
@@ -189,23 +189,23 @@ fn typed(d: &mut RuleDraft, msg: &Message) -> Result<(), StepError> {
     };
     let text = msg.text.as_deref().unwrap_or_default();
     match d.step {
-        Step::Source | Step::Destinations => {
+        WizardStep::Source | WizardStep::Destinations => {
             let dest = match forwarded_chat {
                 Some(id) => parse_chat(&id.to_string(), false)?,
                 None if msg.is_forward() => {
                     return Err("That post was forwarded from a person, not a chat. Forward a post from the channel, or send the chat's id.".into())
                 }
-                None => parse_chat(text, d.step == Step::Destinations)?,
+                None => parse_chat(text, d.step == WizardStep::Destinations)?,
             };
-            if d.step == Step::Source {
+            if d.step == WizardStep::Source {
                 d.choose_source(dest.chat_id)
             } else {
                 d.add_destination(dest)
             }
         }
-        Step::Filters if msg.text.is_some() && !msg.is_forward() => d.set_keywords(text),
-        Step::Filters => Err("Send the words as a text message, or tap Skip.".into()),
-        Step::Mode | Step::Confirm => Err("Please use the buttons.".into()),
+        WizardStep::Filters if msg.text.is_some() && !msg.is_forward() => d.set_keywords(text),
+        WizardStep::Filters => Err("Send the words as a text message, or tap Skip.".into()),
+        WizardStep::Mode | WizardStep::Confirm => Err("Please use the buttons.".into()),
     }
 }
 

@@ -8,23 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::filters::{Filters, FiltersSpec};
-
-/// Why a rule was refused: the field (JSON path) and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
-pub struct RuleError {
-    pub field: String,
-    pub problem: String,
-}
-
-impl RuleError {
-    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-        }
-    }
-}
+pub use super::rule_error::RuleError;
 
 /// `[A-Za-z0-9_-]{1,64}`: safe inside keys and URLs.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -72,9 +56,9 @@ impl fmt::Debug for RuleId {
 /// A Telegram chat id (channels and supergroups are `-100…`). Never 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
-pub struct ChatId(i64);
+pub struct TelegramChatId(i64);
 
-impl ChatId {
+impl TelegramChatId {
     pub fn new(id: i64) -> Result<Self, String> {
         if id == 0 {
             Err("must be a Telegram chat id (e.g. -1001234567890), not 0".into())
@@ -86,18 +70,18 @@ impl ChatId {
         self.0
     }
 }
-impl TryFrom<i64> for ChatId {
+impl TryFrom<i64> for TelegramChatId {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, String> {
         Self::new(v)
     }
 }
-impl From<ChatId> for i64 {
-    fn from(c: ChatId) -> i64 {
+impl From<TelegramChatId> for i64 {
+    fn from(c: TelegramChatId) -> i64 {
         c.0
     }
 }
-impl fmt::Display for ChatId {
+impl fmt::Display for TelegramChatId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }
@@ -106,7 +90,7 @@ impl fmt::Display for ChatId {
 /// A chat, or one forum topic of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Destination {
-    pub chat_id: ChatId,
+    pub chat_id: TelegramChatId,
     #[serde(default)]
     pub thread_id: Option<i64>,
 }
@@ -152,7 +136,7 @@ pub struct Broken {
 #[serde(try_from = "StoredRule", into = "StoredRule")]
 pub struct ForwardRule {
     pub id: RuleId,
-    pub source_chat_id: ChatId,
+    pub source_chat_id: TelegramChatId,
     pub destinations: Vec<Destination>,
     pub mode: Mode,
     pub fallback_to_copy: bool,
@@ -296,7 +280,7 @@ impl ForwardRule {
     }
 }
 
-fn chat_id(v: Option<&Value>, field: &str) -> Result<ChatId, RuleError> {
+fn chat_id(v: Option<&Value>, field: &str) -> Result<TelegramChatId, RuleError> {
     match v {
         None | Some(Value::Null) => Err(RuleError::new(
             field,
@@ -305,7 +289,7 @@ fn chat_id(v: Option<&Value>, field: &str) -> Result<ChatId, RuleError> {
         Some(v) => v
             .as_i64()
             .ok_or_else(|| RuleError::new(field, "must be an integer chat id such as -1001234567890"))
-            .and_then(|id| ChatId::new(id).map_err(|e| RuleError::new(field, e))),
+            .and_then(|id| TelegramChatId::new(id).map_err(|e| RuleError::new(field, e))),
     }
 }
 
@@ -321,7 +305,7 @@ fn boolean(v: Option<&Value>, field: &str, default: bool) -> Result<bool, RuleEr
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredRule {
     pub id: RuleId,
-    pub source_chat_id: ChatId,
+    pub source_chat_id: TelegramChatId,
     pub destinations: Vec<Destination>,
     pub mode: Mode,
     pub fallback_to_copy: bool,

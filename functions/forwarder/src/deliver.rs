@@ -18,22 +18,22 @@ use std::time::Duration;
 use aws_lambda_events::sqs::SqsMessage;
 use serde_json::{json, Value};
 
-use super::job::{self, ForwardJob, JobQueue, Work};
-use super::limits::{self, Limits, Permit};
-use super::metrics;
-use super::post::Post;
-use super::rule::{Broken, Destination, Mode};
-use super::Verdict;
-use crate::config::{ConfigError, Env};
-use crate::queue::MessageError;
-use crate::store::forwarding::{Claim, CopyMap, JobStatus, JOB_RECORD_TTL_SECS};
-use crate::store::{Key, Store, StoreError};
-use crate::telegram::{BotApi, BotError};
-use crate::SharedClock;
+use lodge::config::{ConfigError, Env};
+use lodge::forwarding::job::{self, ForwardJob, JobQueue, Work};
+use lodge::forwarding::limits::{self, Permit, SendLimits};
+use lodge::forwarding::metrics;
+use lodge::forwarding::post::Post;
+use lodge::forwarding::rule::{Broken, Destination, Mode};
+use lodge::forwarding::Verdict;
+use lodge::queue::MessageError;
+use lodge::store::forwarding::{Claim, CopyMap, JobStatus, JOB_RECORD_TTL_SECS};
+use lodge::store::{Key, Store, StoreError};
+use lodge::telegram::{BotApi, BotError};
+use lodge::SharedClock;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub limits: Limits,
+    pub limits: SendLimits,
     /// The same content is not posted twice to one destination within this window.
     pub dedup_window_secs: i64,
     /// 5xx/timeout attempts before a job is dead-lettered.
@@ -51,11 +51,11 @@ impl Settings {
             return Err(ConfigError::new("LODGE_FORWARD_MAX_ATTEMPTS", "must be at least 1"));
         }
         Ok(Self {
-            limits: Limits::from_env(env)?,
+            limits: SendLimits::from_env(env)?,
             dedup_window_secs: env.parse_or("LODGE_FORWARD_DEDUP_WINDOW_SECS", 86_400i64)?,
             max_attempts,
             backoff_secs: env.parse_or("LODGE_FORWARD_BACKOFF_SECS", 2i64)?.max(1),
-            admin_chat_id: crate::telegram::BotSettings::from_env(env)?.admin_chat_id,
+            admin_chat_id: lodge::telegram::BotSettings::from_env(env)?.admin_chat_id,
         })
     }
 }
@@ -71,7 +71,7 @@ pub struct Forwarder {
 
 /// What became of a job this time round.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
+pub enum JobOutcome {
     /// Finished (delivered, skipped, or given up): delete the message.
     Done,
     /// Come back in this many seconds, keeping the job's place in its group.
@@ -103,14 +103,14 @@ impl Forwarder {
             }
         };
         match self.run(&job).await {
-            Ok(Step::Done) => Ok(()),
-            Ok(Step::Wait(secs)) => {
+            Ok(JobOutcome::Done) => Ok(()),
+            Ok(JobOutcome::Wait(secs)) => {
                 if let Some(receipt) = msg.receipt_handle.as_deref() {
                     self.queue.wait(receipt, secs).await.map_err(MessageError::Retry)?;
                 }
                 Err(MessageError::Retry(format!("job {} waits {secs} s", job.id)))
             }
-            Ok(Step::DeadLetter(reason)) => {
+            Ok(JobOutcome::DeadLetter(reason)) => {
                 self.dlq
                     .dead_letter(body, &job.group_id(), &job.id, &reason)
                     .await
@@ -125,15 +125,15 @@ impl Forwarder {
         }
     }
 
-    pub async fn run(&self, job: &ForwardJob) -> Result<Step, StoreError> {
+    pub async fn run(&self, job: &ForwardJob) -> Result<JobOutcome, StoreError> {
         let now = self.clock.now();
         if let Some(record) = self.store.forward_job(&job.id).await? {
             if record.status != JobStatus::Pending {
                 metrics::deduplicated("redelivery");
-                return Ok(Step::Done);
+                return Ok(JobOutcome::Done);
             }
             if record.not_before > now {
-                return Ok(Step::Wait(record.not_before - now));
+                return Ok(JobOutcome::Wait(record.not_before - now));
             }
         }
         match &job.work {
@@ -144,7 +144,7 @@ impl Forwarder {
                 flush_at,
             } => {
                 if *flush_at > now {
-                    return Ok(Step::Wait(flush_at - now));
+                    return Ok(JobOutcome::Wait(flush_at - now));
                 }
                 let items = self.store.flush_album(first.chat_id, media_group_id).await?;
                 let items = if items.is_empty() { vec![first.clone()] } else { items };
@@ -155,7 +155,7 @@ impl Forwarder {
                     Verdict::Filtered(step) => {
                         metrics::filtered_out(step);
                         self.finish(job, JobStatus::Done, "filtered", &[]).await?;
-                        Ok(Step::Done)
+                        Ok(JobOutcome::Done)
                     }
                     Verdict::Deliver { text } => self.post(job, &items, text).await,
                 }
@@ -177,7 +177,7 @@ impl Forwarder {
     }
 
     /// Posts one message or one album (`posts` in message order).
-    async fn post(&self, job: &ForwardJob, posts: &[Post], text: Option<String>) -> Result<Step, StoreError> {
+    async fn post(&self, job: &ForwardJob, posts: &[Post], text: Option<String>) -> Result<JobOutcome, StoreError> {
         let dest_key = job.dest.key();
         let hash = content_hash(posts, text.as_deref());
         let now = self.clock.now();
@@ -189,10 +189,10 @@ impl Forwarder {
         {
             metrics::deduplicated("content");
             self.finish(job, JobStatus::Done, "duplicate content", &[]).await?;
-            return Ok(Step::Done);
+            return Ok(JobOutcome::Done);
         }
         if let Some(wait) = self.permit(job.dest.chat_id.get(), posts.len() as u32).await? {
-            return Ok(Step::Wait(wait));
+            return Ok(JobOutcome::Wait(wait));
         }
         let mut mode = job.rule.mode;
         loop {
@@ -218,7 +218,7 @@ impl Forwarder {
                         .collect();
                     self.finish(job, JobStatus::Done, "delivered", &maps).await?;
                     metrics::forwarded(mode, posts.len(), now - posts[0].date);
-                    return Ok(Step::Done);
+                    return Ok(JobOutcome::Done);
                 }
                 Err(e) if mode == Mode::Forward && job.rule.fallback_to_copy && forwarding_refused(&e) => {
                     tracing::info!(job = %job.id, error = %e, "forward refused; copying instead");
@@ -228,7 +228,7 @@ impl Forwarder {
                 Err(e) => {
                     let step = self.failed(job, e).await?;
                     // A job that will never deliver must not keep the content claimed.
-                    if !matches!(step, Step::Wait(_)) {
+                    if !matches!(step, JobOutcome::Wait(_)) {
                         self.store.release_content(&dest_key, &hash, &job.id).await?;
                     }
                     return Ok(step);
@@ -237,30 +237,30 @@ impl Forwarder {
         }
     }
 
-    async fn edit(&self, job: &ForwardJob, post: &Post) -> Result<Step, StoreError> {
+    async fn edit(&self, job: &ForwardJob, post: &Post) -> Result<JobOutcome, StoreError> {
         let key = Key::copy_map(post.chat_id, post.message_id, job.rule.id.as_str(), &job.dest.key());
         let Some(map) = self.store.copy_map(&key).await? else {
             // Never delivered (filtered, duplicate, or older than the map's TTL).
             metrics::edit_skipped("no copy");
             self.finish(job, JobStatus::Done, "edit: no copy", &[]).await?;
-            return Ok(Step::Done);
+            return Ok(JobOutcome::Done);
         };
         if map.delivered_as != Mode::Copy.as_str() {
             // Telegram keeps forwarded messages as they were; only copies can follow edits.
             metrics::edit_skipped("forwarded");
             self.finish(job, JobStatus::Done, "edit: forwarded copy", &[]).await?;
-            return Ok(Step::Done);
+            return Ok(JobOutcome::Done);
         }
         let text = match job.rule.filters.apply(&[post.kind], post.text.as_deref()) {
             Verdict::Filtered(step) => {
                 metrics::edit_skipped(step);
                 self.finish(job, JobStatus::Done, "edit: filtered", &[]).await?;
-                return Ok(Step::Done);
+                return Ok(JobOutcome::Done);
             }
             Verdict::Deliver { text } => text.or_else(|| post.text.clone()).unwrap_or_default(),
         };
         if let Some(wait) = self.permit(map.dest_chat_id, 1).await? {
-            return Ok(Step::Wait(wait));
+            return Ok(JobOutcome::Wait(wait));
         }
         let call = if map.is_caption {
             Call::EditCaption {
@@ -279,11 +279,11 @@ impl Forwarder {
             Ok(_) => {
                 metrics::edited();
                 self.finish(job, JobStatus::Done, "edited", &[]).await?;
-                Ok(Step::Done)
+                Ok(JobOutcome::Done)
             }
             Err(e) if e.is_not_modified() => {
                 self.finish(job, JobStatus::Done, "edit: not modified", &[]).await?;
-                Ok(Step::Done)
+                Ok(JobOutcome::Done)
             }
             Err(e) => self.failed(job, e).await,
         }
@@ -309,14 +309,14 @@ impl Forwarder {
     }
 
     /// What a failed Bot API call means for the job.
-    async fn failed(&self, job: &ForwardJob, e: BotError) -> Result<Step, StoreError> {
+    async fn failed(&self, job: &ForwardJob, e: BotError) -> Result<JobOutcome, StoreError> {
         let now = self.clock.now();
         match &e {
             BotError::RetryAfter { seconds } => {
                 let secs = *seconds as i64;
                 metrics::retried("retry_after", secs);
                 self.store.defer_forward_job(&job.id, now + secs, now).await?;
-                Ok(Step::Wait(secs))
+                Ok(JobOutcome::Wait(secs))
             }
             _ if is_permanent_for_rule(&e) => {
                 let reason = e.to_string();
@@ -330,14 +330,14 @@ impl Forwarder {
                     self.alert_admins(job, &job.dest, &reason).await;
                 }
                 self.finish(job, JobStatus::Failed, &reason, &[]).await?;
-                Ok(Step::Done)
+                Ok(JobOutcome::Done)
             }
             BotError::BadRequest { description } => {
                 // This message cannot be sent (deleted at the source, too long, …); the rule is fine.
                 metrics::failed("bad_request");
                 tracing::warn!(job = %job.id, error = %description, "forward job refused by the Bot API");
                 self.finish(job, JobStatus::Failed, &e.to_string(), &[]).await?;
-                Ok(Step::Done)
+                Ok(JobOutcome::Done)
             }
             _ => {
                 let attempts_so_far = self.store.forward_job(&job.id).await?.map(|r| r.attempts).unwrap_or(0);
@@ -346,9 +346,9 @@ impl Forwarder {
                 metrics::retried(kind_of(&e), 0);
                 if attempts >= self.settings.max_attempts {
                     metrics::failed(kind_of(&e));
-                    return Ok(Step::DeadLetter(format!("{} after {attempts} attempts", e)));
+                    return Ok(JobOutcome::DeadLetter(format!("{} after {attempts} attempts", e)));
                 }
-                Ok(Step::Wait(backoff))
+                Ok(JobOutcome::Wait(backoff))
             }
         }
     }
@@ -356,17 +356,17 @@ impl Forwarder {
     async fn alert_admins(&self, job: &ForwardJob, dest: &Destination, reason: &str) {
         let text = format!(
             "⚠️ Forwarding rule <b>{}</b> is broken and paused: destination {} refused the bot ({}).\nAdd the bot back with the right to post, then save the rule again to resume.",
-            crate::telegram::escape(job.rule.id.as_str()),
+            lodge::telegram::escape(job.rule.id.as_str()),
             dest.key(),
-            crate::telegram::escape(reason),
+            lodge::telegram::escape(reason),
         );
         let mut chats: Vec<i64> = self.settings.admin_chat_id.into_iter().collect();
         match self.store.admin_telegram_ids().await {
             Ok(ids) => chats.extend(ids),
-            Err(e) => crate::telemetry::error("the database", &e),
+            Err(e) => lodge::telemetry::error("the database", &e),
         }
         for chat in chats {
-            let msg = crate::telegram::types::SendMessage::html(chat, text.clone());
+            let msg = lodge::telegram::types::SendMessage::html(chat, text.clone());
             if let Err(e) = self.bot.send_message(&msg).await {
                 tracing::warn!(error = %e, "could not alert an admin about a broken rule");
             }
@@ -434,7 +434,7 @@ pub fn content_hash(posts: &[Post], text: Option<&str>) -> String {
             t.unwrap_or("").trim()
         ));
     }
-    crate::crypto::sha256_hex(parts.join("\n").as_bytes())
+    lodge::crypto::sha256_hex(parts.join("\n").as_bytes())
 }
 
 /// One Bot API call.
@@ -649,8 +649,8 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forwarding::post::MediaKind;
-    use crate::forwarding::rule::ChatId;
+    use lodge::forwarding::post::MediaKind;
+    use lodge::forwarding::rule::TelegramChatId;
 
     fn post(id: i64, kind: MediaKind, text: Option<&str>) -> Post {
         Post {
@@ -668,7 +668,7 @@ mod tests {
 
     fn dest() -> Destination {
         Destination {
-            chat_id: ChatId::new(-2).unwrap(),
+            chat_id: TelegramChatId::new(-2).unwrap(),
             thread_id: Some(5),
         }
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::post::MediaKind;
-use super::rule::RuleError;
+use super::rule_error::RuleError;
 
 const MAX_KEYWORDS: usize = 200;
 const MAX_PATTERN: usize = 500;

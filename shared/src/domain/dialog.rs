@@ -23,7 +23,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::keyboards::{BACK, RESTART};
+/// The two buttons every dialog keyboard ends with.
+pub const BACK: &str = "⬅️ Back";
+pub const RESTART: &str = "🔄 Restart";
 
 pub const MAX_NODES: usize = 500;
 pub const MAX_DEPTH: usize = 12;
@@ -66,7 +68,7 @@ impl Node {
 
 /// What an input did.
 #[derive(Debug, PartialEq)]
-pub enum Step<'a> {
+pub enum DialogMove<'a> {
     Descend(&'a Node),
     Back(&'a Node),
     Restart(&'a Node),
@@ -74,19 +76,19 @@ pub enum Step<'a> {
     Unknown(&'a Node),
 }
 
-impl Step<'_> {
+impl DialogMove<'_> {
     pub fn node(&self) -> &Node {
         match self {
-            Step::Descend(n) | Step::Back(n) | Step::Restart(n) | Step::Unknown(n) => n,
+            DialogMove::Descend(n) | DialogMove::Back(n) | DialogMove::Restart(n) | DialogMove::Unknown(n) => n,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Step::Descend(_) => "descend",
-            Step::Back(_) => "back",
-            Step::Restart(_) => "restart",
-            Step::Unknown(_) => "unknown",
+            DialogMove::Descend(_) => "descend",
+            DialogMove::Back(_) => "back",
+            DialogMove::Restart(_) => "restart",
+            DialogMove::Unknown(_) => "unknown",
         }
     }
 }
@@ -146,23 +148,23 @@ impl DialogTree {
 
     /// Where `input` leads from node `at` (the root when `at` is unknown,
     /// e.g. after the tree was replaced).
-    pub fn step(&self, at: Option<&str>, input: &str) -> Step<'_> {
+    pub fn step(&self, at: Option<&str>, input: &str) -> DialogMove<'_> {
         let index = self.index();
         let (here, parent) = at.and_then(|id| index.get(id).copied()).unwrap_or((&self.root, None));
         let input = input.trim();
         if input == RESTART || input.eq_ignore_ascii_case("restart") {
-            return Step::Restart(&self.root);
+            return DialogMove::Restart(&self.root);
         }
         if input == BACK || input.eq_ignore_ascii_case("back") {
-            return Step::Back(parent.unwrap_or(&self.root));
+            return DialogMove::Back(parent.unwrap_or(&self.root));
         }
         match here.children.iter().find(|c| {
             c.label
                 .as_deref()
                 .is_some_and(|l| l == input || l.eq_ignore_ascii_case(input))
         }) {
-            Some(child) => Step::Descend(child),
-            None => Step::Unknown(here),
+            Some(child) => DialogMove::Descend(child),
+            None => DialogMove::Unknown(here),
         }
     }
 
@@ -261,7 +263,7 @@ root:
         assert_eq!(t.step(None, "how do i join?").kind(), "descend");
         assert_eq!(t.step(None, "How do I join?").node().id(), "join");
         assert_eq!(t.step(Some("join"), "I have an invite").node().id(), "join/1");
-        assert_eq!(t.step(Some("join/1"), BACK), Step::Back(t.node("join").unwrap()));
+        assert_eq!(t.step(Some("join/1"), BACK), DialogMove::Back(t.node("join").unwrap()));
         assert_eq!(t.step(Some("join/1"), RESTART).node().id(), "root");
         assert_eq!(t.step(Some("join"), "pizza").kind(), "unknown");
         assert_eq!(t.step(Some("gone"), "What is Lodge?").node().id(), "root/1");

@@ -5,9 +5,10 @@
 
 use std::future::Future;
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
-use crate::queue::MessageError;
+use super::consume::{batch_response, run_one};
+use super::MessageError;
 
 pub async fn consume_fifo<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
@@ -37,28 +38,15 @@ where
                 failed.push(id);
                 continue;
             }
-            match handle(msg).await {
-                Ok(()) => tracing::info!(message_id = %id, group = %group, outcome = "ok", "message"),
-                Err(MessageError::Drop(why)) => {
-                    tracing::warn!(message_id = %id, group = %group, outcome = "dropped", reason = %why, "message")
-                }
-                Err(MessageError::Retry(why)) => {
-                    tracing::info!(message_id = %id, group = %group, outcome = "retry", reason = %why, "message");
-                    failed.push(id);
-                    blocked = true;
-                }
+            if run_one(msg, Some(&group), handle).await {
+                failed.push(id);
+                blocked = true;
             }
         }
         failed
     }))
     .await;
-    let mut response = SqsBatchResponse::default();
-    for id in failed.into_iter().flatten() {
-        let mut f = BatchItemFailure::default();
-        f.item_identifier = id;
-        response.batch_item_failures.push(f);
-    }
-    response
+    batch_response(failed.into_iter().flatten())
 }
 
 #[cfg(test)]

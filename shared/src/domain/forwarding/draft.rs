@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::filters::FiltersSpec;
-use super::rule::{ChatId, Destination, ForwardRule, Mode, RuleError, RuleId, MAX_DESTINATIONS};
+use super::rule::{Destination, ForwardRule, Mode, RuleError, RuleId, TelegramChatId, MAX_DESTINATIONS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Step {
+pub enum WizardStep {
     Source,
     Destinations,
     Mode,
@@ -20,29 +20,32 @@ pub enum Step {
     Confirm,
 }
 
-impl Step {
+impl WizardStep {
     /// "step n of 4" (confirming is not a question).
     pub fn number(self) -> usize {
         match self {
-            Step::Source => 1,
-            Step::Destinations => 2,
-            Step::Mode => 3,
-            Step::Filters | Step::Confirm => 4,
+            WizardStep::Source => 1,
+            WizardStep::Destinations => 2,
+            WizardStep::Mode => 3,
+            WizardStep::Filters | WizardStep::Confirm => 4,
         }
     }
 
     /// Whether the step takes typed input (ids, forwarded posts, keywords).
     pub fn takes_text(self) -> bool {
-        matches!(self, Step::Source | Step::Destinations | Step::Filters)
+        matches!(
+            self,
+            WizardStep::Source | WizardStep::Destinations | WizardStep::Filters
+        )
     }
 
-    fn previous(self) -> Option<Step> {
+    fn previous(self) -> Option<WizardStep> {
         match self {
-            Step::Source => None,
-            Step::Destinations => Some(Step::Source),
-            Step::Mode => Some(Step::Destinations),
-            Step::Filters => Some(Step::Mode),
-            Step::Confirm => Some(Step::Filters),
+            WizardStep::Source => None,
+            WizardStep::Destinations => Some(WizardStep::Source),
+            WizardStep::Mode => Some(WizardStep::Destinations),
+            WizardStep::Filters => Some(WizardStep::Mode),
+            WizardStep::Confirm => Some(WizardStep::Filters),
         }
     }
 }
@@ -52,14 +55,14 @@ pub const STEPS: usize = 4;
 /// How a destination's delivery mode was chosen (step 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Delivery {
+pub enum DeliveryChoice {
     Forward,
     Copy,
     /// Forward, and copy where the source forbids forwarding.
     ForwardOrCopy,
 }
 
-impl Delivery {
+impl DeliveryChoice {
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "forward" => Some(Self::Forward),
@@ -90,10 +93,10 @@ pub struct RuleDraft {
     /// Chosen when the draft starts, so a second tap on Create finds the
     /// rule already there instead of making a twin.
     pub rule_id: RuleId,
-    pub step: Step,
-    pub source: Option<ChatId>,
+    pub step: WizardStep,
+    pub source: Option<TelegramChatId>,
     pub destinations: Vec<Destination>,
-    pub delivery: Option<Delivery>,
+    pub delivery: Option<DeliveryChoice>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     /// The bot message whose buttons drive the draft: buttons of any other
@@ -110,7 +113,7 @@ impl RuleDraft {
     pub fn new(message_id: i64) -> Self {
         Self {
             rule_id: RuleId::generate(),
-            step: Step::Source,
+            step: WizardStep::Source,
             source: None,
             destinations: vec![],
             delivery: None,
@@ -121,7 +124,7 @@ impl RuleDraft {
         }
     }
 
-    fn at(&self, step: Step) -> Result<(), StepError> {
+    fn at(&self, step: WizardStep) -> Result<(), StepError> {
         if self.step == step {
             Ok(())
         } else {
@@ -129,24 +132,24 @@ impl RuleDraft {
         }
     }
 
-    fn go(&mut self, step: Step) {
+    fn go(&mut self, step: WizardStep) {
         self.step = step;
         self.page = 0;
     }
 
     /// Step 1. Choosing again (after Back) keeps destinations other than
     /// the new source.
-    pub fn choose_source(&mut self, chat: ChatId) -> Result<(), StepError> {
-        self.at(Step::Source)?;
+    pub fn choose_source(&mut self, chat: TelegramChatId) -> Result<(), StepError> {
+        self.at(WizardStep::Source)?;
         self.source = Some(chat);
         self.destinations.retain(|d| d.chat_id != chat);
-        self.go(Step::Destinations);
+        self.go(WizardStep::Destinations);
         Ok(())
     }
 
     /// Step 2, a button: selects or unselects; `true` when now selected.
     pub fn toggle_destination(&mut self, dest: Destination) -> Result<bool, StepError> {
-        self.at(Step::Destinations)?;
+        self.at(WizardStep::Destinations)?;
         if let Some(i) = self.destinations.iter().position(|d| *d == dest) {
             self.destinations.remove(i);
             return Ok(false);
@@ -156,7 +159,7 @@ impl RuleDraft {
 
     /// Step 2, typed: selects (typing a selected one again changes nothing).
     pub fn add_destination(&mut self, dest: Destination) -> Result<(), StepError> {
-        self.at(Step::Destinations)?;
+        self.at(WizardStep::Destinations)?;
         if Some(dest.chat_id) == self.source {
             return Err("That is the source chat: a rule cannot forward a chat into itself.".into());
         }
@@ -171,26 +174,26 @@ impl RuleDraft {
     }
 
     pub fn finish_destinations(&mut self) -> Result<(), StepError> {
-        self.at(Step::Destinations)?;
+        self.at(WizardStep::Destinations)?;
         if self.destinations.is_empty() {
             return Err("Choose at least one destination first.".into());
         }
-        self.go(Step::Mode);
+        self.go(WizardStep::Mode);
         Ok(())
     }
 
     /// Step 3.
-    pub fn choose_delivery(&mut self, delivery: Delivery) -> Result<(), StepError> {
-        self.at(Step::Mode)?;
+    pub fn choose_delivery(&mut self, delivery: DeliveryChoice) -> Result<(), StepError> {
+        self.at(WizardStep::Mode)?;
         self.delivery = Some(delivery);
-        self.go(Step::Filters);
+        self.go(WizardStep::Filters);
         Ok(())
     }
 
     /// Step 4: `rust, release notes, -draft` — words a post must contain
     /// (any of them), and with a leading `-` words it must not contain.
     pub fn set_keywords(&mut self, text: &str) -> Result<(), StepError> {
-        self.at(Step::Filters)?;
+        self.at(WizardStep::Filters)?;
         let (mut include, mut exclude) = (vec![], vec![]);
         for word in text.split([',', '\n']).map(str::trim).filter(|w| !w.is_empty()) {
             match word.strip_prefix('-') {
@@ -205,14 +208,14 @@ impl RuleDraft {
         // The same checks as the API's `filters`, with the same messages.
         FiltersSpec::from_json(&json!({"include": include, "exclude": exclude})).map_err(|e| e.to_string())?;
         (self.include, self.exclude) = (include, exclude);
-        self.go(Step::Confirm);
+        self.go(WizardStep::Confirm);
         Ok(())
     }
 
     pub fn skip_keywords(&mut self) -> Result<(), StepError> {
-        self.at(Step::Filters)?;
+        self.at(WizardStep::Filters)?;
         (self.include, self.exclude) = (vec![], vec![]);
-        self.go(Step::Confirm);
+        self.go(WizardStep::Confirm);
         Ok(())
     }
 
@@ -225,12 +228,12 @@ impl RuleDraft {
 
     /// The draft in the API's JSON form.
     pub fn to_json(&self) -> Value {
-        let delivery = self.delivery.unwrap_or(Delivery::Copy);
+        let delivery = self.delivery.unwrap_or(DeliveryChoice::Copy);
         json!({
-            "source_chat_id": self.source.map(ChatId::get),
+            "source_chat_id": self.source.map(TelegramChatId::get),
             "destinations": self.destinations,
             "mode": delivery.mode().as_str(),
-            "fallback_to_copy": delivery == Delivery::ForwardOrCopy,
+            "fallback_to_copy": delivery == DeliveryChoice::ForwardOrCopy,
             "filters": {"include": self.include, "exclude": self.exclude},
             "enabled": true,
         })
@@ -238,7 +241,7 @@ impl RuleDraft {
 
     /// The rule, once confirmed.
     pub fn build(&self) -> Result<ForwardRule, RuleError> {
-        if self.step != Step::Confirm {
+        if self.step != WizardStep::Confirm {
             return Err(RuleError::new("draft", "is not finished"));
         }
         ForwardRule::from_json(self.rule_id.clone(), &self.to_json())
@@ -261,7 +264,7 @@ pub fn parse_chat(text: &str, topics: bool) -> Result<Destination, StepError> {
                 "{chat:?} is not a chat id. Ids look like -1001234567890 (forward me a post from the chat to find it)."
             )
         })
-        .and_then(|id| ChatId::new(id).map_err(|e| format!("The chat id {e}.")))?;
+        .and_then(|id| TelegramChatId::new(id).map_err(|e| format!("The chat id {e}.")))?;
     let thread_id = match thread {
         None => None,
         Some(t) => Some(
@@ -281,8 +284,8 @@ pub fn parse_chat(text: &str, topics: bool) -> Result<Destination, StepError> {
 mod tests {
     use super::*;
 
-    fn chat(id: i64) -> ChatId {
-        ChatId::new(id).unwrap()
+    fn chat(id: i64) -> TelegramChatId {
+        TelegramChatId::new(id).unwrap()
     }
 
     fn dest(id: i64) -> Destination {
@@ -296,13 +299,13 @@ mod tests {
     fn a_draft_walks_the_steps_and_builds_a_valid_rule() {
         let mut d = RuleDraft::new(10);
         d.choose_source(chat(-1001)).unwrap();
-        assert_eq!(d.step, Step::Destinations);
+        assert_eq!(d.step, WizardStep::Destinations);
         assert!(d.toggle_destination(dest(-1002)).unwrap());
         assert!(d.toggle_destination(dest(-1003)).unwrap());
         assert!(!d.toggle_destination(dest(-1003)).unwrap(), "a second tap unselects");
         d.add_destination(parse_chat("-1004:7", true).unwrap()).unwrap();
         d.finish_destinations().unwrap();
-        d.choose_delivery(Delivery::ForwardOrCopy).unwrap();
+        d.choose_delivery(DeliveryChoice::ForwardOrCopy).unwrap();
         d.set_keywords("Rust, release notes,\n-draft").unwrap();
         assert_eq!(
             (d.include.clone(), d.exclude.clone()),
@@ -341,7 +344,7 @@ mod tests {
         d.toggle_destination(dest(-1002)).unwrap();
         d.finish_destinations().unwrap();
         assert!(d.build().is_err(), "not confirmed yet");
-        d.choose_delivery(Delivery::Copy).unwrap();
+        d.choose_delivery(DeliveryChoice::Copy).unwrap();
         assert!(d.set_keywords(" , ").unwrap_err().contains("Skip"));
         assert!(d.set_keywords("ok, -").unwrap_err().contains("lone"));
         assert!(d
@@ -349,7 +352,7 @@ mod tests {
             .unwrap_err()
             .starts_with("filters.include[0]"));
         d.skip_keywords().unwrap();
-        assert_eq!(d.step, Step::Confirm);
+        assert_eq!(d.step, WizardStep::Confirm);
     }
 
     #[test]
@@ -360,7 +363,7 @@ mod tests {
         d.toggle_destination(dest(-1002)).unwrap();
         d.toggle_destination(dest(-1003)).unwrap();
         d.back().unwrap();
-        assert_eq!(d.step, Step::Source);
+        assert_eq!(d.step, WizardStep::Source);
         d.choose_source(chat(-1002)).unwrap();
         assert_eq!(d.destinations, vec![dest(-1003)]);
     }

@@ -1,0 +1,79 @@
+//! A member as stored, with their Telegram link and staff-list entry.
+//! Field names are the stored attribute names.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DecisionSummary, Email, MemberId, MemberStatus, Role};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    pub email: Email,
+    pub role: Role,
+    pub status: MemberStatus,
+    pub created_at: i64,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub invited_by: Option<MemberId>,
+    /// Bumped by "sign out everywhere": sessions of an older epoch are dead.
+    #[serde(default)]
+    pub session_epoch: u32,
+    /// The linked Telegram account, if any (the store keeps a marker per account).
+    #[serde(default)]
+    pub telegram: Option<TelegramLink>,
+    #[serde(default)]
+    pub about: Option<String>,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(default)]
+    pub intro_submitted_at: Option<i64>,
+    /// The latest moderation decision, so a second moderator is told who decided.
+    #[serde(default)]
+    pub last_decision: Option<DecisionSummary>,
+}
+
+/// Moderators and admins, listed under one partition (`STAFF`) so
+/// notifications can reach them with one query.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StaffEntry {
+    pub member_id: MemberId,
+    pub email: Email,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TelegramLink {
+    pub user_id: i64,
+    #[serde(default)]
+    pub username: Option<String>,
+    pub linked_at: i64,
+    /// The member blocked the bot (Bot API 403): do not message them.
+    #[serde(default)]
+    pub unreachable: bool,
+}
+
+impl Member {
+    pub fn new(email: Email, role: Role, status: MemberStatus, now: i64) -> Self {
+        Self {
+            id: MemberId::generate(),
+            email,
+            role,
+            status,
+            created_at: now,
+            display_name: None,
+            invited_by: None,
+            session_epoch: 0,
+            telegram: None,
+            about: None,
+            links: Vec::new(),
+            intro_submitted_at: None,
+            last_decision: None,
+        }
+    }
+
+    /// What pages call the member before they have written an intro.
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or_else(|| self.email.as_str())
+    }
+}

@@ -1,0 +1,134 @@
+//! Message contracts of every SQS queue but `forward` (whose contract,
+//! `forwarding::job::ForwardJob`, is part of forwarding). Each message is an
+//! `Envelope`: the contract's version beside its body.
+
+use aws_lambda_events::sqs::SqsMessage;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::MessageError;
+use crate::domain::{Email, MemberId};
+use crate::mail::Letter;
+use crate::moderation::Decision;
+
+/// A queue's message type. `VERSION` goes out with every message and must
+/// match on the way in, so consumers can evolve.
+pub trait Contract: Serialize + DeserializeOwned {
+    const VERSION: u32;
+}
+
+/// The `notify` queue: side effects that may be retried without the user waiting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notification {
+    /// Deliver an already-rendered email. `id` makes redelivery idempotent.
+    Email { id: String, to: Email, letter: Letter },
+    /// A member sent their intro for review (at `at`): tell the moderators.
+    IntroSubmitted { member_id: MemberId, at: i64 },
+    /// A moderator decided on a member (at `at`): tell the member.
+    Decided { member_id: MemberId, at: i64 },
+}
+
+/// Every message carries its contract version so consumers can evolve.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl Contract for Notification {
+    const VERSION: u32 = 1;
+}
+
+/// The `telegram` queue: bot work that takes more than a couple of Bot API
+/// calls or must survive Bot API hiccups (429 → SQS retry), done by
+/// `telegram-worker`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TelegramJob {
+    /// A moderator pressed a moderation button in the admin chat (the
+    /// webhook checked chat and moderator): decide, answer the press, edit
+    /// the message, tell the applicant.
+    Moderate {
+        callback_query_id: String,
+        chat_id: i64,
+        message_id: i64,
+        moderator: MemberId,
+        member: MemberId,
+        /// Queued as its action string, `approve` or `reject:<reason>`.
+        action: Decision,
+    },
+}
+
+impl Contract for TelegramJob {
+    const VERSION: u32 = 1;
+}
+
+/// Parses a message body into its contract, rejecting other versions.
+pub fn parse<T: Contract>(msg: &SqsMessage) -> Result<T, MessageError> {
+    let body = msg.body.as_deref().unwrap_or_default();
+    let env: Envelope<T> =
+        serde_json::from_str(body).map_err(|e| MessageError::Retry(format!("malformed message: {e}")))?;
+    if env.v != T::VERSION {
+        return Err(MessageError::Retry(format!("unsupported message version {}", env.v)));
+    }
+    Ok(env.body)
+}
+
+pub fn encode<T: Contract>(body: &T) -> String {
+    serde_json::to_string(&Envelope { v: T::VERSION, body }).expect("message contracts serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    }
+
+    #[test]
+    fn contracts_round_trip_with_version() {
+        let n = Notification::Email {
+            id: "1".into(),
+            to: Email::parse("a@b.org").unwrap(),
+            letter: Letter {
+                subject: "s".into(),
+                text: "t".into(),
+                html: "h".into(),
+            },
+        };
+        let body = encode(&n);
+        assert!(
+            body.contains("\"v\":1") && body.contains("\"kind\":\"email\""),
+            "{body}"
+        );
+        assert_eq!(parse::<Notification>(&msg("m", &body)).unwrap(), n);
+        assert!(parse::<Notification>(&msg("m", &body.replace("\"v\":1", "\"v\":2"))).is_err());
+        assert!(parse::<Notification>(&msg("m", "{")).is_err());
+    }
+
+    #[test]
+    fn telegram_jobs_round_trip_with_their_version() {
+        let job = TelegramJob::Moderate {
+            callback_query_id: "q".into(),
+            chat_id: -1,
+            message_id: 7,
+            moderator: MemberId::generate(),
+            member: MemberId::generate(),
+            action: Decision::Approve,
+        };
+        let body = encode(&job);
+        assert!(
+            body.contains("\"kind\":\"moderate\"")
+                && body.contains("\"v\":1")
+                && body.contains("\"action\":\"approve\""),
+            "{body}"
+        );
+        assert_eq!(parse::<TelegramJob>(&msg("m", &body)).unwrap(), job);
+    }
+}
