@@ -9,6 +9,7 @@ mod events;
 mod forwarding;
 mod health;
 mod invites;
+mod limits;
 mod moderation;
 mod queues;
 mod runner;
