@@ -13,8 +13,11 @@ calls can both see a message group as free and hand out two of its messages,
 breaking the order real SQS guarantees (the local runner receives with
 several loops per queue, as Lambda does). So the requests that read or move
 a FIFO queue's in-flight set (receive, change visibility, delete) run under
-a second lock. They are short-polled, so nobody holds it waiting; sends and
-standard queues, long-polled, stay concurrent.
+a second lock. A FIFO long poll takes it only for each quick look, and waits
+in between without it: moto's own long poll spins at full CPU while every
+visible message belongs to a group with one in flight (it waits for "a
+visible message", which is already there). Here it looks again when a
+message arrives, or every 100 ms (a visibility timeout ends silently).
 
 moto also backs up every table a transaction touches with a deep copy, to
 restore it if a condition fails: O(table) per transaction, so a table of ten
@@ -26,21 +29,31 @@ moto's Query on the table reads (and sorts) every item of the table to find
 one partition, so it too slows down as the table grows; it now reads the
 partition.
 
+Payload limits as AWS enforces them: an SQS message may be 1 MiB
+(1,048,576 bytes, since August 2025), counted in UTF-8 bytes of the body
+plus each attribute's name, type and value (moto counts the body's
+characters only); a batch, 1 MiB in all. A DynamoDB item may be 400 KB
+(409,600 bytes of attribute names and values; moto allowed 405,000).
+
 And moto forgets that a message is in flight once its visibility lapsed,
 even when ChangeMessageVisibility hides it again: its FIFO group is then
 open to later messages while the head waits (a retry that outlived a slow
 batch). In SQS a hidden message is in flight, so here too.
 """
 
+import base64
 import copy
 import sys
 import threading
+import time
 
 import moto.dynamodb.models as dynamodb_models
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict, bytesize
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import main
+from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue
 from moto.sqs.models import SQSBackend
 from moto.sqs.responses import SQSResponse
 
@@ -128,7 +141,8 @@ _fifo_lock = threading.Lock()
 _sqs_call_action = SQSResponse.call_action
 
 
-_IN_FLIGHT_ACTIONS = ("ReceiveMessage", "ChangeMessageVisibility", "DeleteMessage")
+# ReceiveMessage takes the lock itself (`_fifo_receive`), only while it looks.
+_IN_FLIGHT_ACTIONS = ("ChangeMessageVisibility", "DeleteMessage")
 
 
 def _moves_fifo_in_flight(response):
@@ -160,6 +174,87 @@ def _hidden_means_in_flight(self, queue_name, receipt_handle, visibility_timeout
 
 
 SQSBackend.change_message_visibility = _hidden_means_in_flight
+
+_receive = SQSBackend.receive_message
+_FIFO_LOOK_EVERY = 0.1
+
+
+def _fifo_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+    queue = self.get_queue(queue_name)
+    if not queue.fifo_queue:
+        return _receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
+    deadline = time.monotonic() + (wait_seconds_timeout or 0)
+    while True:
+        with _fifo_lock:
+            result = _receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+        left = deadline - time.monotonic()
+        if result or left <= 0:
+            return result
+        with queue._messages_lock:  # notified when a message is sent
+            queue._messages_lock.wait(timeout=min(_FIFO_LOOK_EVERY, left))
+
+
+SQSBackend.receive_message = _fifo_receive
+
+MAX_SQS_MESSAGE_BYTES = 1_048_576
+
+
+def _attribute_bytes(attributes):
+    size = 0
+    for name, attr in (attributes or {}).items():
+        size += len(name.encode()) + len(str(attr.get("DataType", "")).encode())
+        if "StringValue" in attr:
+            size += len(str(attr["StringValue"]).encode())
+        elif "BinaryValue" in attr:
+            value = attr["BinaryValue"]
+            size += len(value) if isinstance(value, bytes) else len(base64.b64decode(value))
+    return size
+
+
+def _message_bytes(body, attributes):
+    return len(body.encode("utf-8")) + _attribute_bytes(attributes)
+
+
+_send = SQSBackend.send_message
+
+
+def _send_within_size(self, queue_name, message_body, message_attributes=None, *args, **kwargs):
+    limit = int(self.get_queue(queue_name).maximum_message_size)
+    if _message_bytes(message_body, message_attributes) > limit:
+        raise InvalidParameterValue(
+            f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+        )
+    return _send(self, queue_name, message_body, message_attributes, *args, **kwargs)
+
+
+SQSBackend.send_message = _send_within_size
+
+_send_batch = SQSBackend.send_message_batch
+
+
+def _send_batch_within_size(self, queue_name, entries):
+    total = sum(_message_bytes(e["MessageBody"], e.get("MessageAttributes")) for e in entries.values())
+    if total > MAX_SQS_MESSAGE_BYTES:
+        raise BatchRequestTooLong(total)
+    return _send_batch(self, queue_name, entries)
+
+
+SQSBackend.send_message_batch = _send_batch_within_size
+
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def _setitem_within_400_kb(self, key, value):
+    current = sum(
+        item.size() if type(item) is DynamoType else bytesize(str(item)) for item in list(self.keys()) + list(self.values())
+    )
+    new = bytesize(key) + (value.size() if type(value) is DynamoType else bytesize(str(value)))
+    if current + new > MAX_ITEM_BYTES:
+        raise ItemSizeTooLarge
+    dict.__setitem__(self, key, value)
+
+
+LimitedSizeDict.__setitem__ = _setitem_within_400_kb
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -10,6 +10,7 @@ mod forwarding;
 mod health;
 mod iam;
 mod invites;
+mod limits;
 mod moderation;
 mod queues;
 mod runner;

@@ -11,11 +11,15 @@ use lodge::clock::ManualClock;
 use lodge_local::{Options, Stack};
 use serde::Deserialize;
 
+/// `LODGE_ROOT` (the Makefile sets it), else the repository holding this crate.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the repo")
-        .to_path_buf()
+    match std::env::var_os("LODGE_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ is inside the repo")
+            .to_path_buf(),
+    }
 }
 
 /// One AWS stand-in per test binary: `LODGE_TEST_MOTO_URL`, or a `moto_server`
@@ -30,8 +34,8 @@ pub fn moto_url() -> String {
             .map(PathBuf::from)
             .unwrap_or_else(|_| repo_root().join(".venv"));
         let port = lodge_local::free_port().expect("free port");
-        let (bin, args) =
-            lodge_local::moto::launcher(&venv, port).unwrap_or_else(|e| panic!("{e}; run the tests with `make test`"));
+        let (bin, args) = lodge_local::moto::launcher(&repo_root(), &venv, port)
+            .unwrap_or_else(|e| panic!("{e}; run the tests with `make test`"));
         // The watchdog loop ends moto when the test process (its parent) exits.
         let script = format!(
             "{} {} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
@@ -56,6 +60,14 @@ pub fn moto_url() -> String {
         panic!("moto did not start on {url}");
     })
     .clone()
+}
+
+/// Test stacks wait 1/20 of each queue's visibility timeout before a failed
+/// message returns (`LODGE_VISIBILITY_SCALE` overrides it).
+pub const TEST_VISIBILITY_SCALE: f64 = 0.05;
+
+pub fn test_visibility_scale() -> f64 {
+    lodge_local::provision::visibility_scale(TEST_VISIBILITY_SCALE).expect("LODGE_VISIBILITY_SCALE")
 }
 
 pub fn unique(label: &str) -> String {
@@ -94,6 +106,7 @@ impl TestApp {
         let mut opts = Options::new(repo_root().join("template.yaml"), &moto_url());
         opts.prefix = format!("{}-", unique("t"));
         opts.clock = clock.clone();
+        opts.visibility_scale = test_visibility_scale();
         opts.admin_email = format!("{}@lodge.test", unique("admin"));
         opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let admin = opts.admin_email.clone();
@@ -135,6 +148,7 @@ impl TestApp {
         let mut opts = Options::new(repo_root().join("template.yaml"), &moto_url());
         opts.prefix = prefix.clone();
         opts.clock = clock.clone();
+        opts.visibility_scale = test_visibility_scale();
         opts.admin_email = admin.clone();
         opts.overrides = overrides.iter().cloned().collect();
         let stack = lodge_local::start(opts).await.expect("local stack restarts");

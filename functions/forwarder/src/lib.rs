@@ -34,5 +34,10 @@ impl State {
 }
 
 pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    consume_fifo(event, |msg| async move { state.forwarder.process(&msg).await }).await
+    consume_fifo(
+        event,
+        |msg| async move { state.forwarder.process(&msg).await },
+        |receipt| async move { state.forwarder.queue.wait(&receipt, 0).await },
+    )
+    .await
 }

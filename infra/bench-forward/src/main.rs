@@ -277,6 +277,20 @@ async fn run() -> Result<(), String> {
             *last = (*last).max(*id);
         }
     }
+    // Longest silence of one destination between deliveries (its FIFO
+    // group held back: a wait, a retry, or a message in flight).
+    let mut times_per_dest: HashMap<i64, Vec<Instant>> = HashMap::new();
+    for d in fake.deliveries().iter().filter(|d| d.chat_id <= DEST_BASE) {
+        times_per_dest.entry(d.chat_id).or_default().push(d.at);
+    }
+    let longest_stall = times_per_dest
+        .values_mut()
+        .flat_map(|times| {
+            times.sort();
+            times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or_default();
     let delivered = seen.keys().filter(|k| expected.contains_key(k)).count();
     let duplicates: usize = seen.values().map(|(n, _)| n.saturating_sub(1)).sum();
     let unexpected = seen.keys().filter(|k| !expected.contains_key(k)).count();
@@ -337,6 +351,10 @@ async fn run() -> Result<(), String> {
         "  latency source→dest      p50 {:.2} s, p99 {:.2} s",
         pct(0.50),
         pct(0.99)
+    );
+    println!(
+        "  longest group stall      {:.1} s (one destination's gap between deliveries)",
+        longest_stall.as_secs_f64()
     );
     println!(
         "  wall time                {:.1} s (posting {:.1} s)",

@@ -57,8 +57,9 @@ pub struct Options {
     pub inherit_env: bool,
     pub clock: SharedClock,
     pub admin_email: String,
-    /// Seconds before a failed SQS message is retried locally.
-    pub retry_delay_secs: i32,
+    /// Multiplies every queue's default visibility timeout (see
+    /// `provision::VISIBILITY_SCALE_VAR`); 1 is AWS's timing.
+    pub visibility_scale: f64,
     /// Run the queue pollers (off only for measurements of request handlers).
     pub poll: bool,
 }
@@ -74,7 +75,7 @@ impl Options {
             inherit_env: false,
             clock: lodge::clock::system(),
             admin_email: "admin@lodge.local".into(),
-            retry_delay_secs: 1,
+            visibility_scale: 1.0,
             poll: true,
         }
     }
@@ -184,7 +185,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         s3: lodge::aws::s3(&aws),
         ses: lodge::aws::sesv2(&aws),
     };
-    let physical = provision::provision(&template, &clients, &opts.prefix, &params).await?;
+    let physical = provision::provision(&template, &clients, &opts.prefix, &params, opts.visibility_scale).await?;
     provision::verify_sender(&clients.ses, &params["MailFrom"]).await?;
 
     // Secrets: fresh random values each run — nothing secret lives in the repo.
@@ -272,7 +273,9 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                     .cloned()
                     .unwrap_or_default(),
                 batch_size: q.batch_size,
-                retry_delay: opts.retry_delay_secs,
+                batching_window: q.batching_window,
+                reports_failures: q.reports_failures,
+                timeout: f.timeout,
             };
             pollers.push(json!({"function": f.logical_id, "queue": q.queue, "url": poller.queue_url}));
             if opts.poll {
@@ -288,7 +291,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
 
     let routes: Vec<_> = template
         .routes()
-        .map(|(f, r)| (r.clone(), invokers[&f.logical_id].clone()))
+        .map(|(f, r)| (r.clone(), invokers[&f.logical_id].clone(), f.timeout))
         .collect();
     let route_keys: Vec<_> = template
         .routes()
@@ -358,14 +361,10 @@ async fn api_gateway(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let Ok(body) = body else {
-        return gateway::local_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is larger than 10 MB.",
-        );
+        return gateway::request_too_large();
     };
     match shared.routes.find(method.as_str(), uri.path()) {
-        Match::Found { route, handler, params } => {
+        Match::Found { route, target, params } => {
             let request_id = lodge::crypto::random_token(12);
             let incoming = gateway::Incoming {
                 method: &method,
@@ -376,7 +375,7 @@ async fn api_gateway(
                 request_id: &request_id,
             };
             let event = gateway::event(route, &params, &incoming);
-            let mut reply = gateway::invoke(handler, &event).await;
+            let mut reply = gateway::invoke(target, &event).await;
             if let Ok(v) = HeaderValue::from_str(&route.key()) {
                 reply.headers_mut().insert("x-lodge-route", v);
             }

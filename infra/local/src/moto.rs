@@ -12,11 +12,11 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts the stand-in (`launcher_args`, see `launcher`) on a free
-    /// loopback port and waits until it answers.
-    pub async fn spawn(venv: &Path, log: &Path) -> Result<Self, String> {
+    /// Starts the stand-in (see `launcher`) of the clone at `root` on a
+    /// free loopback port and waits until it answers.
+    pub async fn spawn(root: &Path, venv: &Path, log: &Path) -> Result<Self, String> {
         let port = crate::free_port()?;
-        let (bin, args) = launcher(venv, port)?;
+        let (bin, args) = launcher(root, venv, port)?;
         let log_file = std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let child = Command::new(&bin)
             .args(&args)
@@ -64,9 +64,10 @@ impl Moto {
     }
 }
 
-/// The command that runs moto with serialised DynamoDB requests
-/// (`infra/local/moto_server.py` explains why).
-pub fn launcher(venv: &Path, port: u16) -> Result<(std::path::PathBuf, Vec<String>), String> {
+/// The command that runs moto with the fixes in `infra/local/moto_server.py`
+/// of the clone at `root` (`LODGE_ROOT`): never a path fixed at build time,
+/// which would run whichever clone last built this crate.
+pub fn launcher(root: &Path, venv: &Path, port: u16) -> Result<(std::path::PathBuf, Vec<String>), String> {
     let python = venv.join("bin/python");
     if !venv.join("bin/moto_server").exists() {
         return Err(format!(
@@ -74,7 +75,13 @@ pub fn launcher(venv: &Path, port: u16) -> Result<(std::path::PathBuf, Vec<Strin
             venv.display()
         ));
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_server.py");
+    let script = root.join("infra/local/moto_server.py");
+    if !script.exists() {
+        return Err(format!(
+            "{} is missing: LODGE_ROOT must be the repository (`make dev` and `make test` set it)",
+            script.display()
+        ));
+    }
     Ok((
         python,
         vec![

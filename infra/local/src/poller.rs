@@ -1,14 +1,19 @@
-//! Long-polls a queue and hands batches to its consumer as real SQS events,
-//! like Lambda's event source mapping: successes are deleted, reported
-//! failures become visible again and, after `maxReceiveCount`, land in the DLQ.
+//! Lambda's SQS event source mapping, on loopback: long-polls a queue, hands
+//! batches to its consumer as real SQS events, deletes what succeeded and
+//! nothing else. The runner never changes a message's visibility: a message
+//! reported failed (or in a batch that failed, crashed or timed out) comes
+//! back when its *current* visibility timeout ends — the queue's, or whatever
+//! the function set with `ChangeMessageVisibility` — and after
+//! `maxReceiveCount` lands in the DLQ, exactly as on AWS.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use tokio::sync::watch;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use tokio::sync::{watch, Notify};
 
 use crate::functions::SqsFn;
 
@@ -16,10 +21,16 @@ pub struct QueuePoller {
     pub function: String,
     pub queue_url: String,
     pub queue_arn: String,
+    /// `BatchSize`: records per invocation (more than 10 needs a batching window).
     pub batch_size: i32,
-    /// Seconds before a failed message is visible again (AWS waits for the
-    /// queue's visibility timeout; locally we shorten it to keep retries quick).
-    pub retry_delay: i32,
+    /// `MaximumBatchingWindowInSeconds`.
+    pub batching_window: Duration,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: without it Lambda
+    /// ignores the response and deletes the whole batch when the call returns.
+    pub reports_failures: bool,
+    /// The function's `Timeout`: past it the invocation is abandoned and the
+    /// whole batch fails.
+    pub timeout: Duration,
 }
 
 /// Batches in flight per queue when the template sets no
@@ -28,56 +39,85 @@ pub struct QueuePoller {
 pub const DEFAULT_CONCURRENCY: i32 = 2;
 /// The stand-in is one process: more loops only queue up in it.
 pub const MAX_LOCAL_CONCURRENCY: i32 = 8;
+/// Seconds one receive waits for a message. Lambda waits 20; a poll that a
+/// stopped stack abandons stays open in the stand-in and would take (and
+/// hide) a message meant for its successor, so keep it short.
+pub const LONG_POLL_SECS: i32 = 1;
+
+/// What became of one invocation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delete these receipt handles; every other message stays in flight.
+    Delete(Vec<String>),
+    /// The invocation failed as a whole (error, crash, timeout): delete nothing.
+    Failed(String),
+}
 
 impl QueuePoller {
-    /// Runs `concurrency` poll loops, like Lambda's concurrent invocations:
-    /// a batch stuck on a slow call does not hold up the others. FIFO order
-    /// still holds: SQS hands out no message of a group with one in flight.
+    /// Runs `concurrency` poll loops, like Lambda's concurrent invocations.
+    /// While the queue is idle only one polls (see `Loop::run`), so an idle
+    /// stack costs one long poll per queue at a time.
     pub fn spawn(self, concurrency: i32, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, stop: &watch::Receiver<bool>) {
         let me = Arc::new(self);
-        for _ in 0..concurrency.clamp(1, MAX_LOCAL_CONCURRENCY) {
-            tokio::spawn(me.clone().run(sqs.clone(), handler.clone(), stop.clone()));
+        let busy = Arc::new(Notify::new());
+        let polling = Arc::new(AtomicUsize::new(0));
+        for i in 0..concurrency.clamp(1, MAX_LOCAL_CONCURRENCY) {
+            let lp = Loop {
+                poller: me.clone(),
+                sqs: sqs.clone(),
+                handler: handler.clone(),
+                busy: busy.clone(),
+                polling: polling.clone(),
+                scout: i == 0,
+            };
+            tokio::spawn(lp.run(stop.clone()));
         }
     }
 
-    async fn run(self: Arc<Self>, sqs: aws_sdk_sqs::Client, handler: SqsFn, mut stop: watch::Receiver<bool>) {
-        let me = self;
-        // FIFO queues are short-polled: the stand-in's long poll spins at full
-        // CPU while every visible message belongs to a blocked group.
-        let fifo = me.queue_url.ends_with(".fifo");
-        loop {
-            let received = tokio::select! {
-                _ = stop.changed() => return,
-                r = sqs.receive_message()
-                    .queue_url(&me.queue_url)
-                    .max_number_of_messages(me.batch_size.clamp(1, 10))
-                    .wait_time_seconds(if fifo { 0 } else { 1 })
-                    .message_system_attribute_names(MessageSystemAttributeName::All)
-                    .message_attribute_names("All")
-                    .send() => r,
-            };
-            let messages = match received {
-                Ok(out) => out.messages.unwrap_or_default(),
-                Err(e) => {
-                    tracing::warn!(queue = %me.queue_url, error = ?e, "receive failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if messages.is_empty() {
-                if fifo {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                continue;
+    async fn receive(&self, sqs: &aws_sdk_sqs::Client, max: i32, wait: i32) -> Result<Vec<Message>, String> {
+        sqs.receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map(|out| out.messages.unwrap_or_default())
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// One batch: a long poll, then (with a batching window) more receives
+    /// until the batch is full or the window has passed.
+    async fn batch(&self, sqs: &aws_sdk_sqs::Client) -> Result<Vec<Message>, String> {
+        let mut messages = self.receive(sqs, self.batch_size, LONG_POLL_SECS).await?;
+        let window_ends = Instant::now() + self.batching_window;
+        while !messages.is_empty() && (messages.len() as i32) < self.batch_size && Instant::now() < window_ends {
+            let wait = window_ends.saturating_duration_since(Instant::now()).as_secs() as i32;
+            let more = self
+                .receive(sqs, self.batch_size - messages.len() as i32, wait.min(LONG_POLL_SECS))
+                .await?;
+            messages.extend(more);
+        }
+        Ok(messages)
+    }
+
+    /// Invokes the function on `messages` as Lambda would and deletes what it
+    /// may delete.
+    async fn deliver(&self, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, messages: Vec<Message>) {
+        let (event, handles) = self.event(messages);
+        match self.outcome(self.invoke(handler, event).await, &handles) {
+            Outcome::Delete(receipts) => self.delete(sqs, &receipts).await,
+            Outcome::Failed(why) => {
+                tracing::warn!(function = %self.function, reason = %why, batch = handles.len(), "batch failed: every message returns after its visibility timeout");
             }
-            me.deliver(&sqs, &handler, messages).await;
         }
     }
 
-    async fn deliver(&self, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, messages: Vec<aws_sdk_sqs::types::Message>) {
+    /// The event Lambda builds, and each record's (message id, receipt handle).
+    fn event(&self, messages: Vec<Message>) -> (SqsEvent, Vec<(String, String)>) {
         let mut event = SqsEvent::default();
-        let mut handles = HashMap::new();
-        let mut groups: Vec<(String, String)> = Vec::new(); // (message id, FIFO group), in batch order
+        let mut handles = Vec::new();
         for m in messages {
             let mut msg = SqsMessage::default();
             msg.message_id = m.message_id.clone();
@@ -93,86 +133,225 @@ impl QueuePoller {
             msg.event_source = Some("aws:sqs".into());
             msg.event_source_arn = Some(self.queue_arn.clone());
             msg.aws_region = Some(crate::REGION.into());
-            if let Some(g) = msg.attributes.get("MessageGroupId") {
-                groups.push((m.message_id.clone().unwrap_or_default(), g.clone()));
-            }
-            handles.insert(m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default());
+            handles.push((m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default()));
             event.records.push(msg);
         }
-        let response = match tokio::spawn(handler(event)).await {
-            Ok(r) => r,
-            Err(e) => {
-                // A crashed invocation fails the whole batch, as on Lambda.
-                tracing::error!(function = %self.function, error = %e, "consumer panicked");
-                self.retry_later(sqs, handles.values()).await;
-                return;
+        (event, handles)
+    }
+
+    /// Runs the function within its timeout. A timed-out invocation is
+    /// stopped, as Lambda stops the runtime.
+    async fn invoke(&self, handler: &SqsFn, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        let mut task = tokio::spawn(handler(event));
+        match tokio::time::timeout(self.timeout, &mut task).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(format!("the function crashed: {e}")),
+            Err(_) => {
+                task.abort();
+                let _ = task.await;
+                Err(format!(
+                    "Task timed out after {:.2} seconds",
+                    self.timeout.as_secs_f64()
+                ))
             }
+        }
+    }
+
+    /// Lambda's reading of a response: no failures reported → delete all;
+    /// reported ones stay; an identifier that is empty or not in the batch
+    /// fails the whole batch.
+    pub fn outcome(&self, result: Result<SqsBatchResponse, String>, handles: &[(String, String)]) -> Outcome {
+        let response = match result {
+            Ok(r) => r,
+            Err(why) => return Outcome::Failed(why),
         };
-        let failed: Vec<String> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.clone())
-            .collect();
-        let to_delete: Vec<_> = handles
-            .iter()
-            .filter(|(id, _)| !failed.contains(id))
-            .enumerate()
-            .filter_map(|(i, (_, h))| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(h)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if !to_delete.is_empty() {
+        if !self.reports_failures {
+            return Outcome::Delete(handles.iter().map(|(_, h)| h.clone()).collect());
+        }
+        let ids: HashSet<&str> = handles.iter().map(|(id, _)| id.as_str()).collect();
+        let mut failed = HashSet::new();
+        for f in &response.batch_item_failures {
+            if !ids.contains(f.item_identifier.as_str()) {
+                return Outcome::Failed(format!(
+                    "batchItemFailures names {:?}, which is not in the batch",
+                    f.item_identifier
+                ));
+            }
+            failed.insert(f.item_identifier.as_str());
+        }
+        Outcome::Delete(
+            handles
+                .iter()
+                .filter(|(id, _)| !failed.contains(id.as_str()))
+                .map(|(_, h)| h.clone())
+                .collect(),
+        )
+    }
+
+    async fn delete(&self, sqs: &aws_sdk_sqs::Client, receipts: &[String]) {
+        for chunk in receipts.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(h)
+                        .build()
+                        .ok()
+                })
+                .collect();
             if let Err(e) = sqs
                 .delete_message_batch()
                 .queue_url(&self.queue_url)
-                .set_entries(Some(to_delete))
+                .set_entries(Some(entries))
                 .send()
                 .await
             {
-                tracing::warn!(error = ?e, "delete failed");
+                tracing::warn!(queue = %self.queue_url, error = ?e, "delete failed");
             }
         }
-        // FIFO: only the first failed message of a group waits; the ones behind
-        // it are released at once. The group stays blocked by its head either
-        // way (as on AWS), but the stand-in would otherwise hand out a later
-        // message of the group before the head once both are visible again.
-        let mut heads = Vec::new();
-        let mut followers = Vec::new();
-        for id in &failed {
-            match groups.iter().find(|(m, _)| m == id).map(|(_, g)| g) {
-                Some(g) if heads.iter().any(|(_, hg): &(&String, &String)| *hg == g) => followers.push(id),
-                Some(g) => heads.push((id, g)),
-                None => heads.push((id, id)),
+    }
+}
+
+/// One of a queue's poll loops.
+struct Loop {
+    poller: Arc<QueuePoller>,
+    sqs: aws_sdk_sqs::Client,
+    handler: SqsFn,
+    /// Wakes parked helpers when a loop leaves to deliver a batch.
+    busy: Arc<Notify>,
+    /// Loops inside a receive right now.
+    polling: Arc<AtomicUsize>,
+    /// The loop that polls while the queue is idle; it never parks.
+    scout: bool,
+}
+
+impl Loop {
+    /// Polls and delivers. A helper parks after an empty receive while
+    /// another loop is polling, and wakes when a loop leaves to deliver a
+    /// batch, so someone always polls unless every loop is delivering.
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let me = &self.poller;
+        let mut failures = 0u32;
+        loop {
+            self.polling.fetch_add(1, Ordering::SeqCst);
+            let received = tokio::select! {
+                _ = stop.changed() => return,
+                r = me.batch(&self.sqs) => r,
+            };
+            self.polling.fetch_sub(1, Ordering::SeqCst);
+            match received {
+                Ok(messages) if messages.is_empty() => {
+                    failures = 0;
+                    if self.scout {
+                        continue;
+                    }
+                    let woken = self.busy.notified();
+                    tokio::pin!(woken);
+                    woken.as_mut().enable();
+                    if self.polling.load(Ordering::SeqCst) > 0 {
+                        tokio::select! {
+                            _ = stop.changed() => return,
+                            _ = woken => {}
+                        }
+                    }
+                }
+                Ok(messages) => {
+                    failures = 0;
+                    self.busy.notify_waiters();
+                    me.deliver(&self.sqs, &self.handler, messages).await;
+                }
+                Err(e) => {
+                    // Back off while the stand-in is unreachable (e.g. shutting down).
+                    failures += 1;
+                    tracing::warn!(queue = %me.queue_url, error = %e, "receive failed");
+                    let pause = Duration::from_millis(250 << failures.min(4));
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
             }
         }
-        for id in followers {
-            if let Some(h) = handles.get(id) {
-                let _ = sqs
-                    .change_message_visibility()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(h)
-                    .visibility_timeout(0)
-                    .send()
-                    .await;
-            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::sqs::BatchItemFailure;
+
+    fn poller(reports_failures: bool) -> QueuePoller {
+        QueuePoller {
+            function: "F".into(),
+            queue_url: "q".into(),
+            queue_arn: "arn".into(),
+            batch_size: 10,
+            batching_window: Duration::ZERO,
+            reports_failures,
+            timeout: Duration::from_secs(1),
         }
-        self.retry_later(sqs, heads.iter().filter_map(|(id, _)| handles.get(*id)))
-            .await;
     }
 
-    async fn retry_later<'a>(&self, sqs: &aws_sdk_sqs::Client, handles: impl Iterator<Item = &'a String>) {
-        for h in handles {
-            let _ = sqs
-                .change_message_visibility()
-                .queue_url(&self.queue_url)
-                .receipt_handle(h)
-                .visibility_timeout(self.retry_delay)
-                .send()
-                .await;
+    fn failures(ids: &[&str]) -> SqsBatchResponse {
+        let mut r = SqsBatchResponse::default();
+        for id in ids {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id.to_string();
+            r.batch_item_failures.push(f);
         }
+        r
+    }
+
+    #[test]
+    fn reads_a_response_as_lambda_does() {
+        let handles: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|i| (i.to_string(), format!("h-{i}")))
+            .collect();
+        let p = poller(true);
+        assert_eq!(
+            p.outcome(Ok(failures(&["b"])), &handles),
+            Outcome::Delete(vec!["h-a".into(), "h-c".into()])
+        );
+        assert!(matches!(p.outcome(Ok(failures(&["x"])), &handles), Outcome::Failed(_)));
+        assert!(matches!(p.outcome(Ok(failures(&[""])), &handles), Outcome::Failed(_)));
+        assert!(matches!(
+            p.outcome(Err("timed out".into()), &handles),
+            Outcome::Failed(_)
+        ));
+        // Without ReportBatchItemFailures the response is not read at all.
+        assert_eq!(
+            poller(false).outcome(Ok(failures(&["b"])), &handles),
+            Outcome::Delete(vec!["h-a".into(), "h-b".into(), "h-c".into()])
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invocation_past_its_timeout_fails_and_is_stopped() {
+        struct Stopped(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Stopped {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stopped.clone();
+        let never: SqsFn = Arc::new(move |_| {
+            let guard = Stopped(flag.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                std::future::pending::<SqsBatchResponse>().await
+            })
+        });
+        let mut p = poller(true);
+        p.timeout = Duration::from_millis(50);
+        let err = p.invoke(&never, SqsEvent::default()).await.unwrap_err();
+        assert!(err.contains("Task timed out after 0.05 seconds"), "{err}");
+        assert!(
+            stopped.load(std::sync::atomic::Ordering::SeqCst),
+            "the invocation still runs"
+        );
     }
 }

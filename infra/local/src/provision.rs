@@ -18,6 +18,34 @@ pub struct Clients {
     pub ses: aws_sdk_sesv2::Client,
 }
 
+/// SQS's `VisibilityTimeout` when a queue does not set one.
+pub const SQS_DEFAULT_VISIBILITY_SECS: u32 = 30;
+
+/// The one knob for quicker retries locally: every queue's *default*
+/// visibility timeout (the template's, else SQS's 30 s) is multiplied by
+/// `LODGE_VISIBILITY_SCALE` at creation, rounded up to whole seconds. A
+/// visibility that code sets (`ChangeMessageVisibility`) is never scaled.
+pub const VISIBILITY_SCALE_VAR: &str = "LODGE_VISIBILITY_SCALE";
+
+/// `LODGE_VISIBILITY_SCALE` if set, else `default`.
+pub fn visibility_scale(default: f64) -> Result<f64, String> {
+    match std::env::var(VISIBILITY_SCALE_VAR) {
+        Ok(v) => match v.parse::<f64>() {
+            Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
+            _ => Err(format!("{VISIBILITY_SCALE_VAR} must be a number in (0, 1], not {v:?}")),
+        },
+        Err(_) => Ok(default),
+    }
+}
+
+/// A queue's visibility timeout after scaling: whole seconds, at least 1.
+pub fn scaled_visibility(secs: u32, scale: f64) -> u32 {
+    if secs == 0 {
+        return 0;
+    }
+    ((secs as f64 * scale).ceil() as u32).clamp(1, secs)
+}
+
 fn err(what: &str, e: impl std::fmt::Debug) -> String {
     format!("creating {what}: {e:?}")
 }
@@ -27,6 +55,7 @@ pub async fn provision(
     clients: &Clients,
     prefix: &str,
     params: &std::collections::BTreeMap<String, String>,
+    visibility_scale: f64,
 ) -> Result<Physical, String> {
     let mut physical = Physical::default();
     for (id, res) in &template.resources {
@@ -69,7 +98,7 @@ pub async fn provision(
                 physical: &physical,
                 secrets: &Default::default(),
             };
-            match queue_attributes(&resolver, &res.properties) {
+            match queue_attributes(&resolver, &res.properties, visibility_scale) {
                 Ok(attrs) => {
                     let fifo = res
                         .properties
@@ -197,10 +226,20 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
 fn queue_attributes(
     r: &Resolver,
     props: &Value,
+    visibility_scale: f64,
 ) -> Result<std::collections::HashMap<QueueAttributeName, String>, String> {
     let mut attrs = std::collections::HashMap::new();
+    let visibility = match props.get("VisibilityTimeout").and_then(scalar) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("VisibilityTimeout {v:?} is not a number"))?,
+        None => SQS_DEFAULT_VISIBILITY_SECS,
+    };
+    attrs.insert(
+        QueueAttributeName::VisibilityTimeout,
+        scaled_visibility(visibility, visibility_scale).to_string(),
+    );
     let simple = [
-        ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
         ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
         (
@@ -247,5 +286,23 @@ pub async fn verify_sender(ses: &aws_sdk_sesv2::Client, mail_from: &str) -> Resu
         Ok(_) => Ok(()),
         Err(e) if format!("{e:?}").contains("AlreadyExists") => Ok(()),
         Err(e) => Err(err("SES identity", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_default_visibility_to_whole_seconds() {
+        assert_eq!(scaled_visibility(360, 1.0), 360);
+        assert_eq!(scaled_visibility(360, 0.05), 18);
+        assert_eq!(scaled_visibility(60, 0.05), 3);
+        assert_eq!(
+            scaled_visibility(30, 0.001),
+            1,
+            "never 0: that would hand a message out twice at once"
+        );
+        assert_eq!(scaled_visibility(0, 0.5), 0, "a queue that asks for 0 keeps it");
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde_yaml::Value;
 
@@ -31,7 +32,12 @@ pub struct FunctionSpec {
     pub routes: Vec<Route>,
     pub queues: Vec<QueueTrigger>,
     pub schedules: Vec<String>,
+    /// `Timeout` (the function's, else `Globals.Function`'s, else Lambda's 3 s).
+    pub timeout: Duration,
 }
+
+/// Lambda's default when neither the function nor `Globals` sets `Timeout`.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -53,6 +59,8 @@ pub struct QueueTrigger {
     pub reports_failures: bool,
     /// `ScalingConfig.MaximumConcurrency`: how many batches may be in flight.
     pub max_concurrency: Option<i32>,
+    /// `MaximumBatchingWindowInSeconds`: how long to gather a batch (0: send what one receive got).
+    pub batching_window: Duration,
 }
 
 impl Template {
@@ -78,7 +86,9 @@ impl Template {
                 .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v)))
                 .collect()
         };
-        let global_env = env_of(doc.get("Globals").and_then(|g| g.get("Function")));
+        let globals = doc.get("Globals").and_then(|g| g.get("Function"));
+        let global_env = env_of(globals);
+        let global_timeout = globals.and_then(|g| g.get("Timeout")).and_then(Value::as_u64);
         let mut resources = BTreeMap::new();
         let mut functions = Vec::new();
         for (id, res) in map(doc.get("Resources")) {
@@ -86,7 +96,10 @@ impl Template {
             let kind = res.get("Type").and_then(Value::as_str).unwrap_or_default().to_string();
             let properties = res.get("Properties").cloned().unwrap_or(Value::Null);
             if kind == "AWS::Serverless::Function" {
-                functions.push(function_spec(&id, &res, env_of(Some(&properties)))?);
+                let mut spec = function_spec(&id, &res, env_of(Some(&properties)))?;
+                let secs = properties.get("Timeout").and_then(Value::as_u64).or(global_timeout);
+                spec.timeout = Duration::from_secs(secs.unwrap_or(DEFAULT_TIMEOUT_SECS));
+                functions.push(spec);
             }
             resources.insert(id, Resource { kind, properties });
         }
@@ -123,6 +136,7 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
         routes: vec![],
         queues: vec![],
         schedules: vec![],
+        timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
     };
     let events = res
         .get("Properties")
@@ -155,6 +169,12 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
                     .and_then(|c| c.get("MaximumConcurrency"))
                     .and_then(Value::as_i64)
                     .map(|n| n as i32),
+                batching_window: Duration::from_secs(
+                    props
+                        .get("MaximumBatchingWindowInSeconds")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                ),
             }),
             Some("Schedule" | "ScheduleV2") => spec.schedules.push(str_prop("ScheduleExpression").unwrap_or_default()),
             other => {
@@ -383,6 +403,7 @@ Conditions:
   HasAppUrl: !Not [!Equals [!Ref AppUrl, '']]
 Globals:
   Function:
+    Timeout: 10
     Environment:
       Variables:
         URL: !If [HasAppUrl, !Ref AppUrl, !Sub 'https://${Api}.example']
@@ -392,6 +413,7 @@ Resources:
     Type: AWS::Serverless::Function
     Metadata: {BuildProperties: {Binary: f}}
     Properties:
+      Timeout: 60
       Environment:
         Variables:
           QUEUE: !Ref Q
@@ -399,7 +421,10 @@ Resources:
           KEY: !Sub '{{resolve:secretsmanager:${Secrets}:SecretString:k}}'
       Events:
         A: {Type: HttpApi, Properties: {Path: '/x/{id}', Method: get}}
-        B: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: {MaximumConcurrency: 4}}}
+        B: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, BatchSize: 5, FunctionResponseTypes: [ReportBatchItemFailures], ScalingConfig: {MaximumConcurrency: 4}, MaximumBatchingWindowInSeconds: 2}}
+  G:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: g}}
 "#;
 
     #[test]
@@ -423,6 +448,14 @@ Resources:
             ("Q", 5, true)
         );
         assert_eq!(f.queues[0].max_concurrency, Some(4));
+        assert_eq!(f.queues[0].batching_window, Duration::from_secs(2));
+        assert_eq!(f.timeout, Duration::from_secs(60), "the function's own Timeout wins");
+        assert_eq!(t.functions[1].timeout, Duration::from_secs(10), "else Globals'");
+        let bare = Template::parse(
+            "Resources: {H: {Type: AWS::Serverless::Function, Metadata: {BuildProperties: {Binary: h}}}}",
+        )
+        .unwrap();
+        assert_eq!(bare.functions[0].timeout, Duration::from_secs(DEFAULT_TIMEOUT_SECS));
         let mut physical = Physical::default();
         physical.refs.insert("Q".into(), "http://q".into());
         physical.refs.insert("Api".into(), "local".into());

@@ -2,6 +2,11 @@
 //! (one destination) strictly in order, and once one fails, the rest of its
 //! group is reported failed unprocessed — otherwise a later post could
 //! overtake an earlier one. Different groups run concurrently.
+//!
+//! The rest of a failed group is released (`release`, visibility 0): left
+//! in flight for the queue's whole visibility timeout, it would hold the
+//! group long after the failed one's own wait. Order holds: SQS hands out
+//! nothing of a group while its failed message is in flight.
 
 use std::future::Future;
 
@@ -10,10 +15,12 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use super::consume::{batch_response, run_one};
 use super::MessageError;
 
-pub async fn consume_fifo<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+pub async fn consume_fifo<F, Fut, R, RFut>(event: SqsEvent, handle: F, release: R) -> SqsBatchResponse
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = Result<(), MessageError>>,
+    R: Fn(String) -> RFut,
+    RFut: Future<Output = Result<(), String>>,
 {
     // Groups in first-seen order; messages keep their batch order.
     let mut groups: Vec<(String, Vec<SqsMessage>)> = Vec::new();
@@ -28,13 +35,16 @@ where
             None => groups.push((group, vec![msg])),
         }
     }
-    let handle = &handle;
+    let (handle, release) = (&handle, &release);
     let failed = futures::future::join_all(groups.into_iter().map(|(group, msgs)| async move {
         let mut failed = Vec::new();
         let mut blocked = false;
         for msg in msgs {
             let id = msg.message_id.clone().unwrap_or_default();
             if blocked {
+                if let Err(e) = release(msg.receipt_handle.clone().unwrap_or_default()).await {
+                    tracing::warn!(message_id = %id, group = %group, error = %e, "release failed: returns after the visibility timeout");
+                }
                 failed.push(id);
                 continue;
             }
@@ -57,6 +67,7 @@ mod tests {
     fn msg(id: &str, group: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
         m.message_id = Some(id.into());
+        m.receipt_handle = Some(format!("r-{id}"));
         m.body = Some(id.into());
         m.attributes.insert("MessageGroupId".into(), group.into());
         m
@@ -73,17 +84,25 @@ mod tests {
             msg("b2", "b"),
         ];
         let seen = Mutex::new(Vec::new());
-        let out = consume_fifo(event, |m| {
-            let id = m.message_id.clone().unwrap();
-            seen.lock().unwrap().push(id.clone());
-            async move {
-                if id == "a2" {
-                    Err(MessageError::Retry("429".into()))
-                } else {
-                    Ok(())
+        let released = Mutex::new(Vec::new());
+        let out = consume_fifo(
+            event,
+            |m| {
+                let id = m.message_id.clone().unwrap();
+                seen.lock().unwrap().push(id.clone());
+                async move {
+                    if id == "a2" {
+                        Err(MessageError::Retry("429".into()))
+                    } else {
+                        Ok(())
+                    }
                 }
-            }
-        })
+            },
+            |receipt| {
+                released.lock().unwrap().push(receipt);
+                async { Ok(()) }
+            },
+        )
         .await;
         let failed: Vec<_> = out
             .batch_item_failures
@@ -95,5 +114,7 @@ mod tests {
             !seen.lock().unwrap().contains(&"a3".to_string()),
             "a3 must not run after a2 failed"
         );
+        // a3 waits behind a2 in SQS, not in flight: a2 (hidden) keeps the group shut.
+        assert_eq!(*released.lock().unwrap(), ["r-a3"]);
     }
 }

@@ -175,7 +175,7 @@ async fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| root.join(".venv"));
     std::fs::create_dir_all(root.join(".lodge")).unwrap();
-    let mut moto = lodge_local::moto::Moto::spawn(&venv, &root.join(".lodge/moto-bench.log"))
+    let mut moto = lodge_local::moto::Moto::spawn(&root, &venv, &root.join(".lodge/moto-bench.log"))
         .await
         .expect("moto");
     let counts = Arc::new(Mutex::new(Counts::default()));

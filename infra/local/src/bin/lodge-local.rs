@@ -31,10 +31,11 @@ async fn run() -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join(".venv"));
     println!("Starting the AWS stand-in (moto)…");
-    let mut moto = lodge_local::moto::Moto::spawn(&venv, &state_dir.join("moto.log")).await?;
+    let mut moto = lodge_local::moto::Moto::spawn(&root, &venv, &state_dir.join("moto.log")).await?;
     let mut opts = lodge_local::Options::new(root.join("template.yaml"), &moto.url);
     opts.listener = Some(listener);
     opts.inherit_env = true;
+    opts.visibility_scale = lodge_local::provision::visibility_scale(1.0)?;
     opts.admin_email = std::env::var("LODGE_ADMIN_EMAIL").unwrap_or_else(|_| "admin@lodge.local".into());
     let stack = lodge_local::start(opts).await?;
     let admin = stack
