@@ -89,6 +89,8 @@ pub struct Stack {
     pub aws: lodge::aws::SdkConfig,
     /// The environment each function got, by logical id (for tests and `/_local`).
     pub envs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The Bot API fake every function talks to (`TELEGRAM_API_BASE`).
+    pub telegram: telegram::FakeTelegram,
     stop: watch::Sender<bool>,
 }
 
@@ -113,7 +115,6 @@ struct Shared {
     routes: RouteTable,
     schedules: HashMap<String, (String, Invoker)>,
     outbox: outbox::Outbox,
-    telegram: telegram::FakeBotApi,
     index: serde_json::Value,
 }
 
@@ -187,6 +188,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         secrets: &secrets,
     };
 
+    let fake_telegram = telegram::FakeTelegram::at(format!("{url}/_local/telegram"));
     let mut envs = BTreeMap::new();
     let mut invokers = HashMap::new();
     for f in &template.functions {
@@ -197,7 +199,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                 None => env.remove(k),
             };
         }
-        env.insert("TELEGRAM_API_BASE".into(), format!("{url}/_local/telegram"));
+        env.insert("TELEGRAM_API_BASE".into(), fake_telegram.url.clone());
         env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), f.logical_id.clone());
         if opts.inherit_env {
             env.extend(std::env::vars());
@@ -284,15 +286,13 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         routes: RouteTable::new(routes),
         schedules,
         outbox: outbox::Outbox::new(&opts.moto_url),
-        telegram: telegram::FakeBotApi::default(),
         index: json!({"routes": route_keys, "pollers": pollers, "schedules": schedule_names, "moto": opts.moto_url}),
     });
     let app = Router::new()
         .route("/_local", get(index))
         .route("/_local/outbox", get(outbox_json))
         .route("/_local/outbox.html", get(outbox_html))
-        .route("/_local/telegram", get(telegram_calls))
-        .route("/_local/telegram/{bot}/{method}", post(telegram_api))
+        .nest("/_local/telegram", fake_telegram.router())
         .route("/_local/schedule/{function}", post(run_schedule))
         .fallback(api_gateway)
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY))
@@ -315,6 +315,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         sqs: clients.sqs,
         aws,
         envs,
+        telegram: fake_telegram,
         stop,
     })
 }
@@ -392,49 +393,6 @@ async fn outbox_html(State(shared): State<Arc<Shared>>) -> Response {
         Ok(mails) => Html(outbox::render_html(&mails)).into_response(),
         Err(e) => gateway::local_error(StatusCode::BAD_GATEWAY, "moto_unreachable", &e),
     }
-}
-
-async fn telegram_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<telegram::BotCall>> {
-    Json(shared.telegram.calls())
-}
-
-async fn telegram_api(
-    State(shared): State<Arc<Shared>>,
-    Path((bot, method)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !bot.starts_with("bot") {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"ok": false, "error_code": 404, "description": "Not Found"})),
-        )
-            .into_response();
-    }
-    let is_json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
-    let params = if body.is_empty() {
-        json!({})
-    } else if is_json {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {e}")})),
-                )
-                    .into_response()
-            }
-        }
-    } else {
-        let map: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-            .collect();
-        serde_json::Value::Object(map)
-    };
-    Json(shared.telegram.call(&method, params)).into_response()
 }
 
 async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<String>) -> Response {
