@@ -3,15 +3,6 @@
 use lodge_tests::{session_cookie, unique, TestApp};
 use serde_json::Value;
 
-async fn me(app: &TestApp, cookie: &str) -> reqwest::Response {
-    app.get("/api/me")
-        .header("cookie", cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn redeem(app: &TestApp, email: &str, code: &str) -> reqwest::Response {
     app.post_form("/auth/code", &[("email", email), ("code", code)])
         .send()
@@ -60,15 +51,15 @@ async fn a_member_signs_in_with_the_emailed_code() {
         "plain-http local origin: no Secure flag"
     );
     let cookie = session_cookie(&r).unwrap();
-    let body: Value = me(&app, &cookie).await.json().await.unwrap();
+    let body: Value = app.as_member(&cookie).me().await.json().await.unwrap();
     assert_eq!(body["member"]["email"], app.admin.as_str());
     assert_eq!(body["member"]["role"], "admin");
     // A code works once.
     assert_eq!(redeem(&app, &app.admin, &code).await.status(), 410);
     // The page version of /me.
     let page = app
+        .as_member(&cookie)
         .get("/me")
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -97,7 +88,7 @@ async fn the_json_api_signs_in_too() {
     let cookie = session_cookie(&r).unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["member"]["email"], app.admin.as_str());
-    assert_eq!(me(&app, &cookie).await.status(), 200);
+    assert_eq!(app.as_member(&cookie).me().await.status(), 200);
 }
 
 #[tokio::test]
@@ -340,29 +331,24 @@ async fn logout_revokes_this_session_and_logout_all_every_session() {
     let first = app.sign_in(&app.admin).await;
     let second = app.sign_in(&app.admin).await;
     let third = app.sign_in(&app.admin).await;
-    let r = app
-        .post_form("/logout", &[])
-        .header("cookie", &first)
-        .send()
-        .await
-        .unwrap();
+    let r = app.as_member(&first).post_form("/logout", &[]).send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(me(&app, &first).await.status(), 401);
-    assert_eq!(me(&app, &second).await.status(), 200);
+    assert_eq!(app.as_member(&first).me().await.status(), 401);
+    assert_eq!(app.as_member(&second).me().await.status(), 200);
     let r = app
+        .as_member(&second)
         .post_form("/logout/all", &[])
-        .header("cookie", &second)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(me(&app, &second).await.status(), 401);
-    assert_eq!(me(&app, &third).await.status(), 401);
+    assert_eq!(app.as_member(&second).me().await.status(), 401);
+    assert_eq!(app.as_member(&third).me().await.status(), 401);
     // Signing in again works after "everywhere".
     app.clock.advance(3600);
     let again = app.sign_in(&app.admin).await;
-    assert_eq!(me(&app, &again).await.status(), 200);
+    assert_eq!(app.as_member(&again).me().await.status(), 200);
 }
 
 #[tokio::test]
@@ -374,16 +360,16 @@ async fn tampered_or_expired_tokens_are_rejected() {
     // Change the claims (another sid) without re-signing.
     parts[1] = parts[1].chars().rev().collect();
     let tampered = format!("lodge_session={}", parts.join("."));
-    let r = me(&app, &tampered).await;
+    let r = app.as_member(&tampered).me().await;
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unauthorized");
-    assert_eq!(me(&app, "lodge_session=garbage").await.status(), 401);
-    assert_eq!(me(&app, &cookie).await.status(), 200);
+    assert_eq!(app.as_member("lodge_session=garbage").me().await.status(), 401);
+    assert_eq!(app.as_member(&cookie).me().await.status(), 200);
     app.clock.advance(30 * 24 * 3600 + 1);
-    assert_eq!(me(&app, &cookie).await.status(), 401);
+    assert_eq!(app.as_member(&cookie).me().await.status(), 401);
     // Pages send signed-out visitors to the sign-in form.
-    let r = app.get("/me").header("cookie", &cookie).send().await.unwrap();
+    let r = app.as_member(&cookie).get("/me").send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login?next=/me");
 }
@@ -451,5 +437,5 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
     let r = app.get("/").send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login");
-    assert_eq!(me(&app, "").await.status(), 401);
+    assert_eq!(app.as_member("").me().await.status(), 401);
 }

@@ -3,17 +3,6 @@
 use lodge_tests::TestApp;
 use serde_json::{json, Value};
 
-async fn me(app: &TestApp, cookie: &str) -> Value {
-    app.get("/api/me")
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn until_approved_a_member_reaches_only_intro_settings_and_logout() {
     let app = TestApp::spawn().await;
@@ -22,28 +11,17 @@ async fn until_approved_a_member_reaches_only_intro_settings_and_logout() {
     let email = format!("{}@example.org", lodge_tests::unique("gate"));
     let cookie = app.join(&code, &email).await;
     for path in ["/", "/invites", "/admin/moderation"] {
-        let r = app.get(path).header("cookie", &cookie).send().await.unwrap();
+        let r = app.as_member(&cookie).get(path).send().await.unwrap();
         assert_eq!(r.status(), 303, "{path}");
         assert_eq!(r.headers()["location"], "/status", "{path}");
     }
-    let r = app.get("/status").header("cookie", &cookie).send().await.unwrap();
+    let r = app.as_member(&cookie).get("/status").send().await.unwrap();
     assert_eq!(r.headers()["location"], "/intro");
-    assert_eq!(
-        app.get("/intro")
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.get("/me").header("cookie", &cookie).send().await.unwrap().status(),
-        200
-    );
+    assert_eq!(app.as_member(&cookie).get("/intro").send().await.unwrap().status(), 200);
+    assert_eq!(app.as_member(&cookie).get("/me").send().await.unwrap().status(), 200);
     let r = app
+        .as_member(&cookie)
         .post_json("/api/invites", json!({}))
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
@@ -72,15 +50,15 @@ async fn intro_fields_are_validated_with_messages() {
     ];
     for (name, about, links, msg) in cases {
         let r = app
+            .as_member(&cookie)
             .post_form("/intro", &[("name", name), ("about", about), ("links", links)])
-            .header("cookie", &cookie)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 422, "{msg}");
         assert!(r.text().await.unwrap().contains(msg), "{msg}");
     }
-    assert_eq!(me(&app, &cookie).await["member"]["status"], "intro");
+    assert_eq!(app.as_member(&cookie).member().await["status"], "intro");
 }
 
 #[tokio::test]
@@ -94,8 +72,8 @@ async fn approving_an_intro_welcomes_the_member_once() {
     })
     .await;
     let queue = app
+        .as_member(&admin)
         .get("/admin/moderation")
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap()
@@ -104,23 +82,23 @@ async fn approving_an_intro_welcomes_the_member_once() {
         .unwrap();
     assert!(queue.contains("Grace Hopper") && queue.contains(&id));
     let r = app
+        .as_member(&admin)
         .post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")])
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Grace Hopper was approved."));
-    assert_eq!(me(&app, &cookie).await["member"]["status"], "approved");
+    assert_eq!(app.as_member(&cookie).member().await["status"], "approved");
     app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge"))
         .await;
     // A second click is told who decided; nothing is applied twice.
     let r = app
+        .as_member(&admin)
         .post_json(
             &format!("/admin/moderation/{id}"),
             json!({"decision": "reject", "reason": "too_short"}),
         )
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
@@ -128,10 +106,10 @@ async fn approving_an_intro_welcomes_the_member_once() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "already_decided");
     assert_eq!(body["error"]["decision"], "approved");
-    assert_eq!(me(&app, &cookie).await["member"]["status"], "approved");
+    assert_eq!(app.as_member(&cookie).member().await["status"], "approved");
     let history = app
+        .as_member(&admin)
         .get(&format!("/admin/members/{id}"))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap()
@@ -140,13 +118,11 @@ async fn approving_an_intro_welcomes_the_member_once() {
         .unwrap();
     assert_eq!(history.matches("<td>approved</td>").count(), 1, "one decision recorded");
     // The status page sends an approved member home; home shows their invites.
-    let r = app.get("/status").header("cookie", &cookie).send().await.unwrap();
+    let r = app.as_member(&cookie).get("/status").send().await.unwrap();
     assert_eq!(r.headers()["location"], "/");
-    assert_eq!(
-        app.get("/").header("cookie", &cookie).send().await.unwrap().status(),
-        200
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(app.as_member(&cookie).get("/").send().await.unwrap().status(), 200);
+    // Once the notifier handled everything queued, exactly one welcome went out.
+    app.drained("NotifyQueue").await;
     assert_eq!(
         app.mails_to(&email)
             .await
@@ -163,6 +139,7 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
     let admin = app.sign_in(&app.admin).await;
     let (email, cookie, id) = app.newcomer_on_review(&admin, "Anon").await;
     let r = app
+        .as_member(&admin)
         .post_form(
             &format!("/admin/moderation/{id}"),
             &[
@@ -171,19 +148,18 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
                 ("text", "Tell us where you studied."),
             ],
         )
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(me(&app, &cookie).await["member"]["status"], "rejected");
+    assert_eq!(app.as_member(&cookie).member().await["status"], "rejected");
     let mails = app
         .wait_for_mail(&email, |m| m.iter().any(|m| m.subject.contains("needs another look")))
         .await;
     assert!(mails.iter().any(|m| m.body.contains("Tell us where you studied.")));
     let status = app
+        .as_member(&cookie)
         .get("/status")
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -192,8 +168,8 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
         .unwrap();
     assert!(status.contains("Tell us where you studied."));
     let form = app
+        .as_member(&cookie)
         .get("/intro")
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -202,6 +178,7 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
         .unwrap();
     assert!(form.contains("I studied here in 2015"), "the old intro is pre-filled");
     let r = app
+        .as_member(&cookie)
         .post_form(
             "/intro",
             &[
@@ -213,25 +190,24 @@ async fn a_rejected_member_reads_the_reason_and_resubmits() {
                 ("links", "https://example.org/anna"),
             ],
         )
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(me(&app, &cookie).await["member"]["status"], "on_review");
+    assert_eq!(app.as_member(&cookie).member().await["status"], "on_review");
     let r = app
+        .as_member(&admin)
         .post_form(
             &format!("/admin/moderation/{id}"),
             &[("decision", "reject"), ("reason", "other"), ("text", "")],
         )
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422, "'other' needs a text");
     let history = app
+        .as_member(&admin)
         .get(&format!("/admin/members/{id}"))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap()
@@ -246,16 +222,16 @@ async fn only_staff_moderate_and_admins_grant_the_moderator_role() {
     let app = TestApp::spawn().await;
     let admin = app.sign_in(&app.admin).await;
     let (_, alice, alice_id) = app.newcomer_on_review(&admin, "Alice").await;
-    app.post_json(&format!("/admin/moderation/{alice_id}"), json!({"decision": "approve"}))
-        .header("cookie", &admin)
+    app.as_member(&admin)
+        .post_json(&format!("/admin/moderation/{alice_id}"), json!({"decision": "approve"}))
         .send()
         .await
         .unwrap();
     let (_, _, bob_id) = app.newcomer_on_review(&admin, "Bob").await;
     // Alice, a plain member, cannot moderate.
     assert_eq!(
-        app.get("/admin/moderation")
-            .header("cookie", &alice)
+        app.as_member(&alice)
+            .get("/admin/moderation")
             .send()
             .await
             .unwrap()
@@ -263,52 +239,52 @@ async fn only_staff_moderate_and_admins_grant_the_moderator_role() {
         403
     );
     let r = app
+        .as_member(&alice)
         .post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"}))
-        .header("cookie", &alice)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
     // …nor grant roles.
     let r = app
+        .as_member(&alice)
         .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"}))
-        .header("cookie", &alice)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
     // The admin makes her a moderator; now she can.
     let r = app
+        .as_member(&admin)
         .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "moderator"}))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = app
+        .as_member(&alice)
         .post_json(&format!("/admin/moderation/{bob_id}"), json!({"decision": "approve"}))
-        .header("cookie", &alice)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = app
+        .as_member(&admin)
         .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "admin"}))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422, "admins come from configuration");
     let r = app
+        .as_member(&admin)
         .post_json(&format!("/admin/members/{alice_id}/role"), json!({"role": "member"}))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
-        app.get("/admin/moderation")
-            .header("cookie", &alice)
+        app.as_member(&alice)
+            .get("/admin/moderation")
             .send()
             .await
             .unwrap()
@@ -324,8 +300,8 @@ async fn user_text_is_escaped_everywhere() {
     let (_, _, id) = app.newcomer_on_review(&admin, "<script>alert(1)</script>").await;
     for path in ["/admin/moderation".to_string(), format!("/admin/members/{id}")] {
         let page = app
+            .as_member(&admin)
             .get(&path)
-            .header("cookie", &admin)
             .send()
             .await
             .unwrap()
@@ -347,8 +323,8 @@ async fn approved_members_see_each_others_profiles() {
     let (_, ada, ada_id) = app.newcomer_on_review(&admin, "Ada Lovelace").await;
     // Not approved yet: the profile is not public, and Ada cannot browse profiles.
     assert_eq!(
-        app.get(&format!("/members/{ada_id}"))
-            .header("cookie", &admin)
+        app.as_member(&admin)
+            .get(&format!("/members/{ada_id}"))
             .send()
             .await
             .unwrap()
@@ -356,22 +332,22 @@ async fn approved_members_see_each_others_profiles() {
         404
     );
     assert_eq!(
-        app.get(&format!("/members/{ada_id}"))
-            .header("cookie", &ada)
+        app.as_member(&ada)
+            .get(&format!("/members/{ada_id}"))
             .send()
             .await
             .unwrap()
             .status(),
         303
     );
-    app.post_json(&format!("/admin/moderation/{ada_id}"), json!({"decision": "approve"}))
-        .header("cookie", &admin)
+    app.as_member(&admin)
+        .post_json(&format!("/admin/moderation/{ada_id}"), json!({"decision": "approve"}))
         .send()
         .await
         .unwrap();
     let page = app
+        .as_member(&admin)
         .get(&format!("/members/{ada_id}"))
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
@@ -379,8 +355,8 @@ async fn approved_members_see_each_others_profiles() {
     let page = page.text().await.unwrap();
     assert!(page.contains("Ada Lovelace") && page.contains("I studied here in 2015") && page.contains("invited by"));
     assert_eq!(
-        app.get("/members/not-an-id")
-            .header("cookie", &admin)
+        app.as_member(&admin)
+            .get("/members/not-an-id")
             .send()
             .await
             .unwrap()

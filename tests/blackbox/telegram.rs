@@ -1,116 +1,12 @@
 //! The Telegram bot end to end: sample updates from events/telegram-webhook
-//! go to the webhook; the runner's recording Bot API shows what it answered.
+//! go to the webhook; the stack's Bot API fake shows what it answered.
 
-use lodge::domain::Member;
-use lodge::domain::{Email, MemberStatus, Role};
-use lodge_tests::{repo_root, unique, TestApp};
+use lodge::domain::{MemberStatus, Role};
+use lodge_tests::telegram::{
+    calls, exchange, fresh, link, new_member, only_message, post_update, rand_id, secret, Now, ADA, BOB,
+};
+use lodge_tests::TestApp;
 use serde_json::{json, Value};
-
-pub const ADA: i64 = 111111111;
-pub const BOB: i64 = 222222222;
-
-/// The update inside a sample event.
-pub fn sample(name: &str) -> Value {
-    let path = repo_root().join(format!("events/telegram-webhook/{name}.json"));
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    serde_json::from_str(event["body"].as_str().unwrap()).unwrap()
-}
-
-/// A sample with a fresh update id (stacks share nothing, but tests send several).
-pub fn fresh(name: &str) -> Value {
-    let mut u = sample(name);
-    u["update_id"] = json!(rand_id());
-    u
-}
-
-fn rand_id() -> i64 {
-    i64::from_str_radix(
-        &lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8],
-        16,
-    )
-    .unwrap()
-}
-
-pub fn secret(app: &TestApp) -> String {
-    app.stack
-        .env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET")
-        .unwrap()
-        .to_string()
-}
-
-pub async fn post_update(app: &TestApp, update: &Value) -> reqwest::Response {
-    app.http
-        .post(app.at("/telegram/webhook"))
-        .header("x-telegram-bot-api-secret-token", secret(app))
-        .json(update)
-        .send()
-        .await
-        .unwrap()
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Call {
-    pub method: String,
-    pub params: Value,
-    /// What the stand-in answered.
-    #[serde(default)]
-    pub result: Value,
-}
-
-pub async fn calls(app: &TestApp) -> Vec<Call> {
-    app.get("/_local/telegram").send().await.unwrap().json().await.unwrap()
-}
-
-/// Posts `update` (expecting 200) and returns the Bot API calls it caused.
-pub async fn exchange(app: &TestApp, update: &Value) -> Vec<Call> {
-    let before = calls(app).await.len();
-    let r = post_update(app, update).await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    calls(app).await.split_off(before)
-}
-
-/// The single `sendMessage` among `calls`, to `chat`.
-pub fn only_message(calls: &[Call], chat: i64) -> String {
-    assert_eq!(calls.len(), 1, "{calls:#?}");
-    assert_eq!(calls[0].method, "sendMessage", "{calls:#?}");
-    assert_eq!(calls[0].params["chat_id"], chat, "{calls:#?}");
-    calls[0].params["text"].as_str().unwrap().to_string()
-}
-
-pub async fn new_member(app: &TestApp, name: &str, role: Role, status: MemberStatus) -> Member {
-    let label: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-    let email = Email::parse(&format!("{}@example.org", unique(&label))).unwrap();
-    let mut m = Member::new(email, role, status, app.clock.now_secs());
-    m.display_name = Some(name.to_string());
-    app.store().create_member(&m).await.unwrap();
-    m
-}
-
-trait Now {
-    fn now_secs(&self) -> i64;
-}
-impl Now for std::sync::Arc<lodge::clock::ManualClock> {
-    fn now_secs(&self) -> i64 {
-        lodge::clock::Clock::now(self.as_ref())
-    }
-}
-
-/// Links Telegram user `user_id` (@`username`) to `member` the way a member does: a
-/// token from the store, then `/start <token>`.
-pub async fn link(app: &TestApp, member: &Member, user_id: i64, username: &str) {
-    let token = app
-        .store()
-        .issue_link_token(&member.id, app.clock.now_secs())
-        .await
-        .unwrap();
-    let mut u = fresh("start-link");
-    u["message"]["text"] = json!(format!("/start {}", token.expose()));
-    u["message"]["from"]["id"] = json!(user_id);
-    u["message"]["from"]["username"] = json!(username);
-    u["message"]["chat"]["id"] = json!(user_id);
-    let text = only_message(&exchange(app, &u).await, user_id);
-    assert!(text.contains("is now linked to"), "{text}");
-}
 
 #[tokio::test]
 async fn telegram_webhook_rejects_a_wrong_or_missing_secret_without_side_effects() {
@@ -330,8 +226,8 @@ async fn telegram_login_codes_go_to_a_linked_account_as_well() {
 
 #[tokio::test]
 async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreachable() {
-    let fake = lodge_tests::fake_bot::FakeBot::start().await;
-    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
+    let app = TestApp::spawn().await;
+    let fake = app.telegram();
     let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
     let token = app
         .store()
@@ -341,11 +237,7 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     assert_eq!(post_update(&app, &u).await.status(), 200);
-    fake.script(
-        "sendMessage",
-        403,
-        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
-    );
+    fake.block(ADA);
     let r = app
         .post_form("/auth/email", &[("email", ada.email.as_str())])
         .send()
@@ -355,19 +247,15 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     assert_eq!(app.mails_to(ada.email.as_str()).await.len(), 1);
     let stored = app.store().member(&ada.id).await.unwrap().unwrap();
     assert!(stored.telegram.unwrap().unreachable, "marked unreachable");
-    let tried = fake.calls().iter().filter(|c| c.1 == "sendMessage").count();
+    let tried = fake.calls_of("sendMessage").len();
     // Unreachable: the next code is not even tried in Telegram.
     app.post_form("/auth/email", &[("email", ada.email.as_str())])
         .send()
         .await
         .unwrap();
-    assert_eq!(fake.calls().iter().filter(|c| c.1 == "sendMessage").count(), tried);
-    // Writing to the bot again clears the flag.
-    fake.script(
-        "sendMessage",
-        200,
-        json!({"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": ADA, "type": "private"}}}),
-    );
+    assert_eq!(fake.calls_of("sendMessage").len(), tried);
+    // Writing to the bot again (so unblocking it) clears the flag.
+    fake.unblock(ADA);
     assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
     assert!(
         !app.store()

@@ -3,26 +3,27 @@
 use lodge::config::Secret;
 use lodge::telegram::types::SendMessage;
 use lodge::telegram::{BotApi, BotError};
-use lodge_tests::fake_bot::FakeBot;
+use lodge_tests::FakeTelegram;
 use serde_json::json;
 
 const TOKEN: &str = "123456:TOPSECRET-token";
 
 #[tokio::test]
 async fn telegram_client_sends_typed_requests() {
-    let fake = FakeBot::start().await;
+    let fake = FakeTelegram::start().await;
     let api = BotApi::new(&fake.url, Secret::new(TOKEN));
     let m = api.send_message(&SendMessage::html(42, "hi &amp; bye")).await.unwrap();
     assert_eq!(m.chat.id, 42);
     let calls = fake.calls();
-    assert_eq!(calls[0].0, format!("bot{TOKEN}"));
-    assert_eq!(calls[0].1, "sendMessage");
-    assert_eq!(calls[0].2["parse_mode"], "HTML");
+    assert_eq!(calls[0].bot, format!("bot{TOKEN}"));
+    assert_eq!(calls[0].method, "sendMessage");
+    assert_eq!(calls[0].params["parse_mode"], "HTML");
+    assert!(calls[0].ok, "{:?}", calls[0].error);
 }
 
 #[tokio::test]
 async fn telegram_client_maps_429_and_403_to_typed_errors_without_the_token() {
-    let fake = FakeBot::start().await;
+    let fake = FakeTelegram::start().await;
     let api = BotApi::new(&fake.url, Secret::new(TOKEN));
     fake.script("sendMessage", 429, json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 17", "parameters": {"retry_after": 17}}));
     let err = api.send_message(&SendMessage::html(1, "x")).await.unwrap_err();

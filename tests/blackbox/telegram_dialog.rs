@@ -5,7 +5,7 @@ use lodge::telegram::keyboards::{BACK, RESTART};
 use lodge_tests::TestApp;
 use serde_json::{json, Value};
 
-use crate::telegram::{calls, exchange, fresh, link, new_member, Call, ADA};
+use lodge_tests::telegram::{calls, exchange, fresh, link, new_member, Call, ADA};
 
 const TREE: &str = "
 commands: [menu]
@@ -96,8 +96,8 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "saved", "nodes": 4}));
     // Export as YAML and JSON; the JSON goes back in unchanged.
     let yaml = app
+        .as_member(&cookie)
         .get("/api/admin/dialog?format=yaml")
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -109,8 +109,8 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
         "{yaml}"
     );
     let tree: Value = app
+        .as_member(&cookie)
         .get("/api/admin/dialog")
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -119,9 +119,8 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
         .unwrap();
     assert_eq!(tree["root"]["children"][1]["children"][0]["id"], "join/1");
     let r = app
-        .http
-        .put(app.at("/api/admin/dialog"))
-        .header("cookie", &cookie)
+        .as_member(&cookie)
+        .request(reqwest::Method::PUT, "/api/admin/dialog")
         .json(&tree)
         .send()
         .await
@@ -172,8 +171,8 @@ async fn telegram_dialog_tree_import_navigation_and_csv_export() {
         401
     );
     let r = app
+        .as_member(&cookie)
         .post_json("/api/admin/dialog/export", json!({}))
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();

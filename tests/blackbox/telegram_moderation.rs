@@ -1,13 +1,13 @@
 //! Moderation buttons in the admin chat: who may press them, and what a press does.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lodge::domain::Member;
 use lodge::domain::{MemberStatus, Role};
-use lodge_tests::TestApp;
+use lodge_tests::{eventually, wait_for, TestApp};
 use serde_json::{json, Value};
 
-use crate::telegram::{calls, exchange, fresh, link, new_member, Call, ADA, BOB};
+use lodge_tests::telegram::{calls, exchange, fresh, link, new_member, Call, ADA, BOB};
 
 pub const ADMIN_CHAT: i64 = -1001000000001;
 
@@ -23,14 +23,9 @@ fn press(member: &Member, action: &str, from: i64, chat: i64) -> Value {
 
 /// Waits until `n` more Bot API calls than `before` were made (the worker is asynchronous).
 pub async fn calls_after(app: &TestApp, before: usize, n: usize) -> Vec<Call> {
-    let start = Instant::now();
-    loop {
-        let all = calls(app).await;
-        if all.len() >= before + n || start.elapsed() > Duration::from_secs(15) {
-            return all[before.min(all.len())..].to_vec();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(15), async || calls(app).await.len() >= before + n).await;
+    let all = calls(app).await;
+    all[before.min(all.len())..].to_vec()
 }
 
 fn assert_refused(calls: &[Call], cb: &Value, text: &str) {
@@ -63,8 +58,8 @@ async fn telegram_moderation_buttons_refuse_non_moderators_and_other_chats() {
     cb["callback_query"]["data"] = json!("something-else");
     let got = exchange(&app, &cb).await;
     assert_eq!((got.len(), got[0].method.as_str()), (1, "answerCallbackQuery"));
-    // Nothing was decided.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Nothing was decided, not even later by the worker.
+    app.drained("TelegramQueue").await;
     assert_eq!(
         app.store().member(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::OnReview
@@ -73,22 +68,18 @@ async fn telegram_moderation_buttons_refuse_non_moderators_and_other_chats() {
 
 /// The intro message the notifier posted to the admin chat for `name`.
 async fn posted_intro(app: &TestApp, name: &str) -> Call {
-    let start = Instant::now();
-    loop {
-        let found = calls(app).await.into_iter().find(|c| {
-            c.method == "sendMessage"
-                && c.params["chat_id"] == ADMIN_CHAT
-                && c.params["text"].as_str().unwrap_or_default().contains(name)
-        });
-        if let Some(c) = found {
-            return c;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "no intro for {name} in the admin chat"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    wait_for(
+        Duration::from_secs(15),
+        &format!("an intro for {name} in the admin chat"),
+        async || {
+            calls(app).await.into_iter().find(|c| {
+                c.method == "sendMessage"
+                    && c.params["chat_id"] == ADMIN_CHAT
+                    && c.params["text"].as_str().unwrap_or_default().contains(name)
+            })
+        },
+    )
+    .await
 }
 
 /// The first `method` call in `calls`; edits only of the pressed message (id
@@ -236,8 +227,8 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
 
 #[tokio::test]
 async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
-    let fake = lodge_tests::fake_bot::FakeBot::start().await;
-    let app = TestApp::spawn_with(&[("TELEGRAM_API_BASE", &fake.url)]).await;
+    let app = TestApp::spawn().await;
+    let fake = app.telegram();
     let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
     let token = app
         .store()
@@ -247,31 +238,28 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     u["message"]["from"]["id"] = json!(BOB);
-    assert_eq!(crate::telegram::post_update(&app, &u).await.status(), 200);
+    assert_eq!(lodge_tests::telegram::post_update(&app, &u).await.status(), 200);
     let applicant = new_member(&app, "Ann", Role::Member, MemberStatus::OnReview).await;
 
     fake.script("answerCallbackQuery", 429, json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}));
     let cb = press(&applicant, "approve", BOB, ADMIN_CHAT);
-    assert_eq!(crate::telegram::post_update(&app, &cb).await.status(), 200);
-    let answers =
-        |fake: &lodge_tests::fake_bot::FakeBot| fake.calls().iter().filter(|c| c.1 == "answerCallbackQuery").count();
-    let start = Instant::now();
-    while answers(&fake) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(15), "the worker never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(lodge_tests::telegram::post_update(&app, &cb).await.status(), 200);
+    let answers = || fake.calls_of("answerCallbackQuery").len();
+    assert!(
+        eventually(Duration::from_secs(15), async || answers() > 0).await,
+        "the worker never answered"
+    );
     // The first answer hit the rate limit, so the job is still on the queue.
     fake.unscript("answerCallbackQuery");
-    let start = Instant::now();
-    while !fake.calls().iter().any(|c| c.1 == "editMessageText") {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the job was not retried: {:#?}",
-            fake.calls()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(answers(&fake) >= 2, "answered again on the retry");
+    assert!(
+        eventually(Duration::from_secs(20), async || !fake
+            .calls_of("editMessageText")
+            .is_empty())
+        .await,
+        "the job was not retried: {:#?}",
+        fake.calls()
+    );
+    assert!(answers() >= 2, "answered again on the retry");
     assert_eq!(
         app.store().member(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::Approved,
@@ -287,37 +275,25 @@ async fn telegram_a_decision_on_the_web_shows_in_the_admin_chat() {
     posted_intro(&app, "Web Decided").await;
     // The notifier recorded which message it posted.
     let member_id = lodge::domain::MemberId::parse(&id).unwrap();
-    let start = Instant::now();
-    let message_id = loop {
-        // Recorded just after the send the stand-in already shows.
-        if let Some(p) = app.store().intro_post(&member_id).await.unwrap() {
-            break p.message_id;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "the post was not recorded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // Recorded just after the send the fake already shows.
+    let message_id = wait_for(Duration::from_secs(10), "the intro post recorded", async || {
+        app.store().intro_post(&member_id).await.unwrap().map(|p| p.message_id)
+    })
+    .await;
     let r = app
+        .as_member(&admin)
         .post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")])
-        .header("cookie", &admin)
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    let start = Instant::now();
-    let edit = loop {
-        if let Some(c) = calls(&app)
+    let edit = wait_for(Duration::from_secs(15), "the admin chat updated", async || {
+        calls(&app)
             .await
             .into_iter()
             .find(|c| c.method == "editMessageText" && c.params["message_id"] == message_id)
-        {
-            break c;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the admin chat was not updated"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    };
+    })
+    .await;
     assert_eq!(edit.params["chat_id"], ADMIN_CHAT);
     let text = edit.params["text"].as_str().unwrap();
     assert!(
@@ -325,4 +301,53 @@ async fn telegram_a_decision_on_the_web_shows_in_the_admin_chat() {
         "{text}"
     );
     assert!(edit.params.get("reply_markup").is_none());
+}
+
+#[tokio::test]
+async fn telegram_a_long_intro_with_links_is_posted_cut_short_with_a_link_to_the_whole() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.admin).await;
+    let code = app.invite(&admin).await;
+    let email = format!("{}@example.org", lodge_tests::unique("long"));
+    let cookie = app.join(&code, &email).await;
+    // The longest intro the form takes, with five of its longest links: over Telegram's 4,096.
+    let about = "I studied here & would love to meet <old> friends again. ".repeat(80);
+    let about: String = about.chars().take(4000).collect();
+    let links: Vec<String> = (0..5)
+        .map(|i| format!("https://example.org/{i}/{}", "a".repeat(270)))
+        .collect();
+    let r = app
+        .as_member(&cookie)
+        .post_form(
+            "/intro",
+            &[("name", "Long Writer"), ("about", &about), ("links", &links.join("\n"))],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let id = app.as_member(&cookie).member().await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sent = wait_for(
+        Duration::from_secs(15),
+        "the intro's post to the admin chat",
+        async || {
+            calls(&app)
+                .await
+                .into_iter()
+                .find(|c| c.method == "sendMessage" && c.params["chat_id"] == ADMIN_CHAT)
+        },
+    )
+    .await;
+    // Telegram took it (before the fix: "Bad Request: message is too long", and no post).
+    assert!(sent.error.is_none(), "{:?}", sent.error);
+    let shown = sent.result["text"].as_str().unwrap();
+    assert!(shown.encode_utf16().count() <= 4096, "{}", shown.len());
+    assert!(
+        shown.contains(&format!("the whole intro: {}/admin/members/{id}", app.url)),
+        "{shown}"
+    );
+    assert!(shown.contains(&links[4]), "every link is kept");
 }

@@ -8,7 +8,7 @@ use lodge::domain::{MemberStatus, Role};
 use lodge_tests::{unique, TestApp};
 use serde_json::{json, Value};
 
-use crate::telegram::{exchange, fresh, link, new_member, only_message, Call, ADA, BOB};
+use lodge_tests::telegram::{exchange, fresh, link, new_member, only_message, Call, ADA, BOB};
 
 const NEWS: i64 = -1001000000710;
 const CLUB: i64 = -1001000000720;
@@ -263,7 +263,7 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     exchange(&app, &post).await;
     let mut copied = false;
     for _ in 0..40 {
-        copied = crate::telegram::calls(&app)
+        copied = lodge_tests::telegram::calls(&app)
             .await
             .iter()
             .any(|c| c.method == "copyMessage" && c.params["chat_id"] == CLUB && c.params["message_id"] == 7);

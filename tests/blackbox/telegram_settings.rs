@@ -6,14 +6,14 @@ use lodge::config::Secret;
 use lodge_tests::TestApp;
 use serde_json::{json, Value};
 
-use crate::telegram::{exchange, fresh, only_message, ADA};
+use lodge_tests::telegram::{exchange, fresh, only_message, ADA};
 
 fn now(app: &TestApp) -> i64 {
     lodge::clock::Clock::now(app.clock.as_ref())
 }
 
 async fn settings_page(app: &TestApp, cookie: &str) -> String {
-    let r = app.get("/settings").header("cookie", cookie).send().await.unwrap();
+    let r = app.as_member(cookie).get("/settings").send().await.unwrap();
     assert_eq!(r.status(), 200);
     r.text().await.unwrap()
 }
@@ -30,8 +30,8 @@ async fn telegram_link_from_settings_by_deep_link_then_unlink() {
     assert!(page.contains("action=\"/settings/telegram/link\""), "{page}");
 
     let r = app
+        .as_member(&cookie)
         .post_form("/settings/telegram/link", &[])
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
@@ -55,8 +55,8 @@ async fn telegram_link_from_settings_by_deep_link_then_unlink() {
     );
 
     let r = app
+        .as_member(&cookie)
         .post_form("/settings/telegram/unlink", &[])
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
@@ -77,8 +77,8 @@ async fn telegram_link_from_settings_by_deep_link_then_unlink() {
     );
     // JSON clients get the link as JSON; signed-out ones get 401.
     let r = app
+        .as_member(&cookie)
         .post_json("/settings/telegram/link", json!({}))
-        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
@@ -118,8 +118,8 @@ async fn widget(app: &TestApp, cookie: &str, fields: &BTreeMap<String, String>) 
     let q = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish();
-    app.get(&format!("/auth/telegram?{q}"))
-        .header("cookie", cookie)
+    app.as_member(cookie)
+        .get(&format!("/auth/telegram?{q}"))
         .send()
         .await
         .unwrap()

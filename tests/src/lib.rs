@@ -1,8 +1,13 @@
-//! Test support: an isolated local stack per test, and a client that talks
-//! to it the way a browser or API client would.
+//! Test support: an isolated local stack per test, a client that talks to
+//! it the way a browser or API client would (`client`), the bot's side of
+//! Telegram (`telegram`) and waiting on conditions (`wait`).
 
-pub mod fake_bot;
-pub mod fake_telegram;
+pub mod client;
+pub mod telegram;
+pub mod wait;
+
+pub use lodge_local::telegram::{Delivery, Edit, FakeTelegram, Faults, SendLimits};
+pub use wait::{eventually, stays_false, wait_for};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -163,6 +168,11 @@ impl TestApp {
         }
     }
 
+    /// The Bot API fake the stack's functions call: script it, read its calls.
+    pub fn telegram(&self) -> &FakeTelegram {
+        &self.stack.telegram
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{}", self.url, path)
     }
@@ -229,8 +239,8 @@ impl TestApp {
     /// Creates an invite as the member behind `cookie`; returns its code.
     pub async fn invite(&self, cookie: &str) -> String {
         let r = self
+            .as_member(cookie)
             .post_json("/api/invites", serde_json::json!({}))
-            .header("cookie", cookie)
             .send()
             .await
             .unwrap();
@@ -267,38 +277,30 @@ impl TestApp {
         let cookie = self.join(&code, &email).await;
         let about = "I studied here in 2015 and would love to meet old friends again.";
         let r = self
+            .as_member(&cookie)
             .post_form("/intro", &[("name", name), ("about", about), ("links", "")])
-            .header("cookie", &cookie)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "submitting the intro");
-        let me: serde_json::Value = self
-            .get("/api/me")
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(me["member"]["status"], "on_review");
-        (email, cookie, me["member"]["id"].as_str().unwrap().to_string())
+        let member = self.as_member(&cookie).member().await;
+        assert_eq!(member["status"], "on_review");
+        (email, cookie, member["id"].as_str().unwrap().to_string())
     }
 
     /// Polls the outbox until `check` holds (mail sent by queue consumers arrives asynchronously).
     pub async fn wait_for_mail(&self, to: &str, check: impl Fn(&[Mail]) -> bool) -> Vec<Mail> {
-        for _ in 0..100 {
-            let mails = self.mails_to(to).await;
-            if check(&mails) {
-                return mails;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!(
+        let found = wait::eventually(std::time::Duration::from_secs(10), async || {
+            check(&self.mails_to(to).await)
+        })
+        .await;
+        let mails = self.mails_to(to).await;
+        assert!(
+            found,
             "expected mail to {to} did not arrive: {:?}",
-            self.mails_to(to).await.iter().map(|m| &m.subject).collect::<Vec<_>>()
+            mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
         );
+        mails
     }
 
     pub fn table(&self) -> String {
@@ -307,6 +309,43 @@ impl TestApp {
 
     pub fn queue_url(&self, logical_id: &str) -> String {
         self.stack.physical.refs[logical_id].clone()
+    }
+
+    /// Messages on queue `logical_id`: visible, in flight or delayed.
+    pub async fn queue_depth(&self, logical_id: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .stack
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(A::All)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes.unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+            A::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()).unwrap_or_default())
+        .sum()
+    }
+
+    /// Waits until every message on queue `logical_id` was handled (none
+    /// left, none in flight): what the consumers were going to do is done.
+    pub async fn drained(&self, logical_id: &str) {
+        let done = wait::eventually(std::time::Duration::from_secs(20), async || {
+            self.queue_depth(logical_id).await == 0
+        })
+        .await;
+        assert!(
+            done,
+            "{logical_id} still holds {} message(s)",
+            self.queue_depth(logical_id).await
+        );
     }
 
     pub fn store(&self) -> lodge::store::Store {

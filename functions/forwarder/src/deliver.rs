@@ -201,9 +201,8 @@ impl Forwarder {
             match call.send(&self.bot).await {
                 Ok(ids) => {
                     let now = self.clock.now();
-                    let maps: Vec<_> = posts
-                        .iter()
-                        .zip(ids.iter().copied())
+                    let maps: Vec<_> = pair_copies(posts, &ids)
+                        .into_iter()
                         .map(|(p, dest_message_id)| {
                             let key = Key::copy_map(p.chat_id, p.message_id, job.rule.id.as_str(), &dest_key);
                             let map = CopyMap {
@@ -376,6 +375,22 @@ impl Forwarder {
 }
 
 /// 403s and the 400s that mean "this chat will not take posts from the bot".
+/// Which post each new message id belongs to, for edit sync. Telegram returns
+/// ids only for the messages it could copy, in order, and does not say which
+/// it skipped: as many ids as posts pair up one to one; with fewer, no pairing
+/// is certain, so none is made (a wrong one would edit another post's copy).
+fn pair_copies<'a>(posts: &'a [Post], ids: &[i64]) -> Vec<(&'a Post, i64)> {
+    if ids.len() != posts.len() {
+        tracing::warn!(
+            posts = posts.len(),
+            copied = ids.len(),
+            "some messages could not be copied; their edits will not follow"
+        );
+        return Vec::new();
+    }
+    posts.iter().zip(ids.iter().copied()).collect()
+}
+
 fn is_permanent_for_rule(e: &BotError) -> bool {
     const CHAT_GONE: [&str; 12] = [
         "chat not found",
@@ -671,6 +686,22 @@ mod tests {
             chat_id: TelegramChatId::new(-2).unwrap(),
             thread_id: Some(5),
         }
+    }
+
+    #[test]
+    fn copies_pair_with_posts_only_when_every_post_was_copied() {
+        let posts = [
+            post(10, MediaKind::Photo, None),
+            post(11, MediaKind::Photo, None),
+            post(12, MediaKind::Photo, None),
+        ];
+        let pairs: Vec<_> = pair_copies(&posts, &[101, 102, 103])
+            .into_iter()
+            .map(|(p, id)| (p.message_id, id))
+            .collect();
+        assert_eq!(pairs, [(10, 101), (11, 102), (12, 103)]);
+        // 11 could not be copied: 102 is 12's copy, but nothing says so.
+        assert!(pair_copies(&posts, &[101, 102]).is_empty());
     }
 
     #[test]

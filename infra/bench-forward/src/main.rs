@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use lodge::forwarding::{ForwardRule, RuleId};
-use lodge_tests::fake_telegram::{FakeTelegram, Faults, SendLimits};
+use lodge_tests::{FakeTelegram, Faults, SendLimits};
 use serde_json::json;
 use tokio::sync::Mutex;
 

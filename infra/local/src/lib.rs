@@ -95,6 +95,8 @@ pub struct Stack {
     pub iam: Arc<iam::proxy::Guard>,
     /// The environment each function got, by logical id (for tests and `/_local`).
     pub envs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The Bot API fake every function talks to (`TELEGRAM_API_BASE`).
+    pub telegram: telegram::FakeTelegram,
     stop: watch::Sender<bool>,
 }
 
@@ -119,7 +121,6 @@ struct Shared {
     routes: RouteTable,
     schedules: HashMap<String, (String, Invoker)>,
     outbox: outbox::Outbox,
-    telegram: telegram::FakeBotApi,
     iam: Arc<iam::proxy::Guard>,
     index: serde_json::Value,
 }
@@ -212,6 +213,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     let guard = Arc::new(iam::proxy::Guard::new(roles, &opts.moto_url));
     let iam_url = iam::proxy::serve(guard.clone(), stop_rx.clone()).await?;
 
+    let fake_telegram = telegram::FakeTelegram::at(format!("{url}/_local/telegram"));
     let mut envs = BTreeMap::new();
     let mut function_aws = BTreeMap::new();
     let mut invokers = HashMap::new();
@@ -223,7 +225,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                 None => env.remove(k),
             };
         }
-        env.insert("TELEGRAM_API_BASE".into(), format!("{url}/_local/telegram"));
+        env.insert("TELEGRAM_API_BASE".into(), fake_telegram.url.clone());
         env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), f.logical_id.clone());
         if opts.inherit_env {
             env.extend(std::env::vars());
@@ -313,7 +315,6 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         routes: RouteTable::new(routes),
         schedules,
         outbox: outbox::Outbox::new(&opts.moto_url),
-        telegram: telegram::FakeBotApi::default(),
         iam: guard.clone(),
         index: json!({"routes": route_keys, "pollers": pollers, "schedules": schedule_names, "moto": opts.moto_url}),
     });
@@ -321,9 +322,8 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         .route("/_local", get(index))
         .route("/_local/outbox", get(outbox_json))
         .route("/_local/outbox.html", get(outbox_html))
-        .route("/_local/telegram", get(telegram_calls))
         .route("/_local/iam", get(iam_denials))
-        .route("/_local/telegram/{bot}/{method}", post(telegram_api))
+        .nest("/_local/telegram", fake_telegram.router())
         .route("/_local/schedule/{function}", post(run_schedule))
         .fallback(api_gateway)
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY))
@@ -348,6 +348,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         function_aws,
         iam: guard,
         envs,
+        telegram: fake_telegram,
         stop,
     })
 }
@@ -423,52 +424,9 @@ async fn outbox_html(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn telegram_calls(State(shared): State<Arc<Shared>>) -> Json<Vec<telegram::BotCall>> {
-    Json(shared.telegram.calls())
-}
-
 /// Calls the IAM check refused, oldest first.
 async fn iam_denials(State(shared): State<Arc<Shared>>) -> Json<Vec<iam::proxy::Denial>> {
     Json(shared.iam.denials())
-}
-
-async fn telegram_api(
-    State(shared): State<Arc<Shared>>,
-    Path((bot, method)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if !bot.starts_with("bot") {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"ok": false, "error_code": 404, "description": "Not Found"})),
-        )
-            .into_response();
-    }
-    let is_json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
-    let params = if body.is_empty() {
-        json!({})
-    } else if is_json {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {e}")})),
-                )
-                    .into_response()
-            }
-        }
-    } else {
-        let map: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
-            .collect();
-        serde_json::Value::Object(map)
-    };
-    Json(shared.telegram.call(&method, params)).into_response()
 }
 
 async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<String>) -> Response {
