@@ -2,13 +2,23 @@
 //! edge; everything behind the edge can trust them.
 
 mod email;
+mod event;
+mod field;
 mod intro;
 mod invite_code;
 mod login_code;
 mod member;
+mod new_post;
+mod post;
+mod post_id;
 
 pub use email::Email;
+pub use event::{days_from_civil, EventWindow, Venue};
+pub use field::{FieldError, FieldErrors};
 pub use intro::{About, DisplayName, Links};
 pub use invite_code::InviteCode;
 pub use login_code::LoginCode;
 pub use member::{MemberId, MemberStatus, Role, SessionId};
+pub use new_post::{NewPost, PostContent, PostFields};
+pub use post::{CommentBody, LinkUrl, PostBody, PostKind, PostTitle, RoomSlug, Visibility};
+pub use post_id::{CommentId, PostId};
