@@ -13,6 +13,7 @@ pub mod forwarding;
 pub mod invites;
 pub mod login;
 pub mod mail;
+pub mod markdown;
 pub mod moderation;
 pub mod queue;
 pub mod session;
