@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod feed;
 pub mod forwarding;
 pub mod invites;
 pub mod login;
