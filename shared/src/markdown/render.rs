@@ -14,6 +14,10 @@ use super::{Mention, MentionResolver, Rendered, EXCERPT_CHARS};
 /// caller's batch read (≤ 100 keys) and the notifications one post can send.
 pub const MAX_MENTIONS: usize = 50;
 
+/// Quotes and lists nested deeper than this are flattened into their
+/// parent: 20,000 nested `>` would otherwise cost seconds in the sanitiser.
+pub const MAX_NESTING: usize = 16;
+
 fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH
 }
@@ -57,6 +61,9 @@ struct Pass<'r, 'a> {
     links: Vec<bool>,
     images: Vec<bool>,
     code_block: bool,
+    /// Per open quote, list or item: was its tag kept? (See `MAX_NESTING`.)
+    containers: Vec<bool>,
+    kept_depth: usize,
     /// Index in `out` of the open heading's `Start`, to set its id at `End`.
     heading: Option<usize>,
     ids: HashSet<String>,
@@ -77,6 +84,8 @@ impl<'r, 'a> Pass<'r, 'a> {
             links: Vec::new(),
             images: Vec::new(),
             code_block: false,
+            containers: Vec::new(),
+            kept_depth: 0,
             heading: None,
             ids: HashSet::new(),
             next_suffix: HashMap::new(),
@@ -177,6 +186,29 @@ impl<'r, 'a> Pass<'r, 'a> {
                 self.out.push(Event::End(TagEnd::CodeBlock));
                 self.excerpt.space();
             }
+            Event::Start(tag @ (Tag::BlockQuote(_) | Tag::List(_))) => {
+                let kept = self.kept_depth < MAX_NESTING;
+                self.kept_depth += usize::from(kept);
+                self.containers.push(kept);
+                if kept {
+                    self.out.push(Event::Start(tag));
+                }
+            }
+            Event::Start(Tag::Item) => {
+                // An item goes with its list.
+                let kept = self.containers.last().copied().unwrap_or(true);
+                self.containers.push(kept);
+                if kept {
+                    self.out.push(Event::Start(Tag::Item));
+                }
+            }
+            Event::End(end @ (TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)) => {
+                self.excerpt.space();
+                if self.containers.pop().unwrap_or(true) {
+                    self.kept_depth -= usize::from(!matches!(end, TagEnd::Item));
+                    self.out.push(Event::End(end));
+                }
+            }
             Event::Text(text) => self.text(text),
             Event::Code(code) => {
                 self.excerpt.push(&code);
@@ -186,7 +218,7 @@ impl<'r, 'a> Pass<'r, 'a> {
                 self.excerpt.space();
                 self.out.push(event);
             }
-            Event::End(end @ (TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell | TagEnd::BlockQuote(_))) => {
+            Event::End(end @ (TagEnd::Paragraph | TagEnd::TableCell)) => {
                 self.excerpt.space();
                 self.out.push(Event::End(end));
             }
@@ -460,6 +492,18 @@ mod tests {
             out.html
         );
         assert!(out.html.contains("<pre><code>y"), "{}", out.html);
+    }
+
+    #[test]
+    fn deep_nesting_is_flattened() {
+        let out = render(&(">".repeat(40) + " deep"), &NoMentions);
+        assert_eq!(out.html.matches("<blockquote>").count(), MAX_NESTING);
+        assert!(out.html.contains("deep"));
+        let list: String = (0..30).map(|i| format!("{}- x{i}\n", "  ".repeat(i))).collect();
+        let out = render(&list, &NoMentions);
+        assert_eq!(out.html.matches("<ul>").count(), MAX_NESTING);
+        assert_eq!(out.html.matches("<li>").count(), MAX_NESTING);
+        assert!(out.html.contains("x29"));
     }
 
     #[test]

@@ -179,3 +179,25 @@ fn the_fuzz_body_holds_on_the_corpus() {
     }
     super::fuzz_render(&[0xff, 0xfe, b'<', 0, b'>']);
 }
+
+#[test]
+fn pathological_bodies_render_without_blowing_the_stack() {
+    let deep_quotes = ">".repeat(20_000) + " x";
+    let deep_lists: String = (0..2_000).map(|i| format!("{}- x\n", "  ".repeat(i))).collect();
+    let inputs = [
+        deep_quotes,
+        deep_lists,
+        "[".repeat(50_000),
+        "*a".repeat(30_000),
+        "<".repeat(100_000),
+        "@a ".repeat(30_000),
+        "# h\n".repeat(20_000),
+        "| a | b |\n|---|---|\n".to_string() + &"| x | y |\n".repeat(10_000),
+    ];
+    for src in inputs {
+        let start = std::time::Instant::now();
+        let out = render(&src, &resolver);
+        println!("{:?}…: {:.0} ms", &src[..12], start.elapsed().as_secs_f64() * 1000.0);
+        assert!(active_content(&out.html).is_empty(), "{}", &src[..20]);
+    }
+}
