@@ -9,12 +9,14 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod feed;
 pub mod forwarding;
 pub mod invites;
 #[cfg(test)]
 mod layout;
 pub mod login;
 pub mod mail;
+pub mod markdown;
 pub mod moderation;
 pub mod queue;
 pub mod session;
