@@ -18,13 +18,14 @@ export RUSTC_WRAPPER ?= $(LODGE_VENV)/bin/sccache
 export SCCACHE_DIR ?= $(HOME)/.cache/lodge/sccache
 export SCCACHE_CACHE_SIZE ?= 20G
 
-.PHONY: help dev test unit lint browser bench bench-cold bench-forward tools clean
+.PHONY: help dev test unit lint browser bench bench-cold bench-forward fuzz tools clean
 
 help:
 	@echo "make dev     run Lodge locally on http://127.0.0.1:$${LODGE_PORT:-3000} (no AWS account, no Docker)"
-	@echo "make test    run every test: unit, black-box, browser, template lint"
+	@echo "make test    run every test: unit, black-box, browser, template lint, a fuzz smoke run"
 	@echo "make bench   cold-start and request-path figures for the README"
 	@echo "make bench-forward  channel forwarding under Telegram-style limits and faults"
+	@echo "make fuzz    fuzz every parser of outside input (FUZZ_SECONDS=600 a target; docs/fuzzing.md)"
 
 $(VENV)/.installed: infra/requirements.txt infra/requirements.lock
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -47,6 +48,11 @@ lint: tools
 
 test: tools browser lint
 	cargo test --workspace --no-fail-fast
+	bash infra/fuzz.sh
+
+# Long fuzz runs: FUZZ_SECONDS a target (or FUZZ_RUNS executions), FUZZ_TARGETS to pick.
+fuzz: tools
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash infra/fuzz.sh
 
 bench: tools
 	bash infra/bench.sh

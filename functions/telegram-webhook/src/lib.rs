@@ -9,6 +9,8 @@ mod moderation;
 mod reply;
 mod rules;
 
+pub use rules::Button;
+
 use lambda_http::http::StatusCode;
 use lambda_http::Request;
 use lodge::config::{AppUrl, Secret};
@@ -18,7 +20,7 @@ use lodge::forwarding::ingest::Ingest;
 use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
 use lodge::store::Store;
-use lodge::telegram::types::{ChatMemberUpdated, Message, Update};
+use lodge::telegram::types::{CallbackQuery, ChatMemberUpdated, Message, Update, User};
 use lodge::telegram::{BotApi, BotSettings};
 use lodge::web::{self, Ctx, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -145,30 +147,84 @@ async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
         .map_err(|e| WebError::unavailable("the forwarding queue", e))
 }
 
-/// True when the update meant something to the bot.
-async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
+/// What an update asks of the bot, read from the update alone (no I/O), so
+/// the decision can be tested and fuzzed without a store.
+#[derive(Debug)]
+pub enum Route<'a> {
+    /// A button press: one of `/rules`' buttons when its data parses, else moderation's.
+    Button(&'a CallbackQuery, Option<Button>),
+    /// The bot was added to or removed from a group or channel.
+    BotMembership(&'a ChatMemberUpdated),
+    /// A message from a person that may be for the bot.
+    Message(Said<'a>),
+    /// Nothing for the bot: other update kinds, bots, media, group chatter.
+    Ignored,
+}
+
+#[derive(Debug)]
+pub struct Said<'a> {
+    pub msg: &'a Message,
+    pub from: &'a User,
+    pub private: bool,
+    /// Forwards may be photos or files: any forward in private is a /whois.
+    pub forwarded: bool,
+    pub text: &'a str,
+    pub command: Option<Command>,
+}
+
+/// `bot` is the bot's username, for `/cmd@bot` in groups.
+pub fn route<'a>(update: &'a Update, bot: Option<&str>) -> Route<'a> {
     if let Some(cb) = &update.callback_query {
-        return match cb.data.as_deref().and_then(rules::Button::parse) {
-            Some(pressed) => rules::button(turn, cb, pressed).await,
-            None => moderation::button(turn, cb).await,
-        }
-        .map(|_| true);
+        return Route::Button(cb, cb.data.as_deref().and_then(Button::parse));
     }
     if let Some(change) = &update.my_chat_member {
-        return bot_membership(turn, change).await;
+        // Private chats (people blocking the bot) are not chats to forward to.
+        return if change.chat.is_private() {
+            Route::Ignored
+        } else {
+            Route::BotMembership(change)
+        };
     }
-    let Some(msg) = &update.message else { return Ok(false) };
+    let Some(msg) = &update.message else {
+        return Route::Ignored;
+    };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
-        return Ok(false);
+        return Route::Ignored;
     };
     let private = msg.chat.is_private();
-    // Forwards may be photos or files: any forward in private is a /whois.
     let forwarded = private && msg.is_forward();
     let text = msg.text.as_deref().unwrap_or_default();
-    let command = parse_command(text, turn.state.settings.username.as_deref());
+    let command = parse_command(text, bot);
     if !forwarded && (msg.text.is_none() || (!private && command.as_ref().is_none_or(|c| c.for_other_bot))) {
-        return Ok(false); // media, group chatter: not for the bot, no lookup
+        return Route::Ignored; // media, group chatter: not for the bot, no lookup
     }
+    Route::Message(Said {
+        msg,
+        from,
+        private,
+        forwarded,
+        text,
+        command,
+    })
+}
+
+/// True when the update meant something to the bot.
+async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
+    let said = match route(update, turn.state.settings.username.as_deref()) {
+        Route::Button(cb, Some(pressed)) => return rules::button(turn, cb, pressed).await.map(|_| true),
+        Route::Button(cb, None) => return moderation::button(turn, cb).await.map(|_| true),
+        Route::BotMembership(change) => return bot_membership(turn, change).await,
+        Route::Ignored => return Ok(false),
+        Route::Message(said) => said,
+    };
+    let Said {
+        msg,
+        from,
+        private,
+        forwarded,
+        text,
+        command,
+    } = said;
     let member = turn.state.store.member_by_telegram(from.id).await?;
     if let Some((m, link)) = member.as_ref().and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
         if link.unreachable {
@@ -208,8 +264,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     }
 }
 
-/// The bot was added to, or removed from, a chat: keep the list `/rules`
-/// offers. Private chats (people blocking the bot) are not chats to forward to.
+/// The bot was added to, or removed from, a group or channel: keep the list `/rules` offers.
 async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<bool, WebError> {
     if change.chat.is_private() {
         return Ok(false);
@@ -221,7 +276,7 @@ async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<b
 }
 
 #[derive(Debug, PartialEq)]
-pub(crate) struct Command {
+pub struct Command {
     pub name: String,
     pub arg: String,
     /// `/cmd@otherbot` in a group: not ours.
@@ -229,7 +284,7 @@ pub(crate) struct Command {
 }
 
 /// `/name@bot arg…` → the lower-cased name and the rest.
-pub(crate) fn parse_command(text: &str, bot: Option<&str>) -> Option<Command> {
+pub fn parse_command(text: &str, bot: Option<&str>) -> Option<Command> {
     let text = text.trim();
     let rest = text.strip_prefix('/')?;
     let (head, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));

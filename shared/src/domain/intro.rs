@@ -29,7 +29,9 @@ impl About {
     pub const MAX: usize = 4000;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim().replace("\r\n", "\n");
+        // Every line break as `\n`: a lone `\r` (or the one left of `\r\r\n`)
+        // would survive a `\r\n` replace and change the text on the next save.
+        let s = raw.trim().replace("\r\n", "\n").replace('\r', "\n");
         match s.chars().count() {
             0 => Err("Tell the community about yourself.".into()),
             n if n < Self::MIN => Err(format!(
@@ -102,6 +104,15 @@ mod tests {
         assert!(About::parse("short").unwrap_err().contains("5 characters"));
         assert!(About::parse(&"a".repeat(4001)).unwrap_err().contains("at most 4000"));
         assert!(About::parse(&"a".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn intros_normalise_every_line_break_once_and_for_all() {
+        // Found by fuzzing (web_body): `\r\r\n` became `\r\n`, then `\n` on the next parse.
+        let raw = format!("{}\r\r\nmac\rdos\r\nend", "a".repeat(20));
+        let once = About::parse(&raw).unwrap().into_inner();
+        assert_eq!(once, format!("{}\n\nmac\ndos\nend", "a".repeat(20)));
+        assert_eq!(About::parse(&once).unwrap().into_inner(), once);
     }
 
     #[test]

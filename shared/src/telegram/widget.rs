@@ -47,7 +47,8 @@ pub fn verify(fields: &BTreeMap<String, String>, bot_token: &Secret, now: i64) -
         .get("auth_date")
         .and_then(|v| v.parse().ok())
         .ok_or(WidgetError::Incomplete)?;
-    if now - auth_date > MAX_AGE_SECS {
+    // Saturating: an `auth_date` near i64::MIN must be stale, not overflow (and wrap to "fresh").
+    if now.saturating_sub(auth_date) > MAX_AGE_SECS {
         return Err(WidgetError::Stale);
     }
     Ok(WidgetUser {
@@ -110,5 +111,13 @@ mod tests {
         );
         f.remove("hash");
         assert_eq!(verify(&f, &token, 1_000_100), Err(WidgetError::Incomplete));
+    }
+
+    #[test]
+    fn an_auth_date_at_the_bottom_of_the_range_is_stale() {
+        let token = Secret::new("123456:ABC-token");
+        let mut f = fields(i64::MIN);
+        f.insert("hash".into(), sign(&f, &token));
+        assert_eq!(verify(&f, &token, 1_000_100), Err(WidgetError::Stale));
     }
 }

@@ -6,7 +6,7 @@ use lodge::forwarding::draft::{parse_chat, DeliveryChoice};
 use lodge::forwarding::{Destination, RuleId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Button {
+pub enum Button {
     /// The rule list, at a page.
     List(usize),
     Show(String),
@@ -36,7 +36,7 @@ pub(crate) fn rule_tag(id: &RuleId) -> String {
 }
 
 impl Button {
-    pub(crate) fn encode(&self) -> String {
+    pub fn encode(&self) -> String {
         let dest = |d: &Destination| match d.thread_id {
             Some(t) => format!("{}:{t}", d.chat_id),
             None => d.chat_id.to_string(),
@@ -62,7 +62,7 @@ impl Button {
     }
 
     /// `None` for anything this module did not encode.
-    pub(crate) fn parse(data: &str) -> Option<Self> {
+    pub fn parse(data: &str) -> Option<Self> {
         let rest = data.strip_prefix(PREFIX)?;
         let (what, arg, has_arg) = match rest.split_once(':') {
             Some((what, arg)) => (what, arg, true),

@@ -15,7 +15,7 @@ use lodge::telegram::types::{CallbackQuery, Message, ReplyMarkup, SendMessage};
 use lodge::web::WebError;
 
 use buttons::rule_tag;
-pub(crate) use buttons::Button;
+pub use buttons::Button;
 use views::{Chats, Screen};
 pub(crate) use wizard::{cancel, input};
 

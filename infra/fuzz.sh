@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fuzzes every parser of outside input (fuzz/, docs/fuzzing.md): builds the
+# targets with cargo-fuzz, runs each in turn, fails on the first crash.
+#   bash infra/fuzz.sh                     # smoke: 5 s a target (make test)
+#   FUZZ_SECONDS=600 bash infra/fuzz.sh    # a long run (make fuzz)
+#   FUZZ_RUNS=1000000 bash infra/fuzz.sh   # a fixed number of executions a target
+#   FUZZ_TARGETS="forward_rule dialog_tree" bash infra/fuzz.sh
+# Each target's corpus grows in fuzz/corpus/<target> (not committed) from the
+# committed seeds in fuzz/seeds/<target>; a crash is saved under
+# fuzz/artifacts/<target>/ and printed with the command that replays it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SECONDS_EACH="${FUZZ_SECONDS:-5}"
+RUNS="${FUZZ_RUNS:-}"
+TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
+CARGO_FUZZ_VERSION=0.13.2
+# Rust is memory-safe and we hunt panics, so no sanitizer (ASan would only
+# slow every execution); debug assertions and overflow checks stay on.
+BUILD_FLAGS=(--sanitizer none --debug-assertions --codegen-units 16)
+# Its own target dir, whatever the caller exported for the main workspace.
+export CARGO_TARGET_DIR="$PWD/fuzz/target"
+
+# cargo-fuzz needs nightly rustc (sanitizer-coverage flags).
+if ! cargo +"$TOOLCHAIN" --version >/dev/null 2>&1; then
+  echo "fuzz.sh: installing the $TOOLCHAIN toolchain" >&2
+  rustup toolchain install "$TOOLCHAIN" --profile minimal
+fi
+if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  echo "fuzz.sh: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet
+fi
+
+all=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^lodge-fuzz$')
+targets="${FUZZ_TARGETS:-$all}"
+
+started=$(date +%s)
+cargo +"$TOOLCHAIN" fuzz build "${BUILD_FLAGS[@]}" --fuzz-dir fuzz
+echo "fuzz.sh: built in $(($(date +%s) - started)) s" >&2
+
+dict_of() {
+  case "$1" in
+    dialog_tree) echo fuzz/dicts/yaml.dict ;;
+    web_body | login_widget | session_cookie) echo fuzz/dicts/http.dict ;;
+    *) echo fuzz/dicts/json.dict ;;
+  esac
+}
+
+summary=()
+for t in $targets; do
+  mkdir -p "fuzz/corpus/$t"
+  log="fuzz/corpus/$t.log"
+  limit=(-max_total_time="$SECONDS_EACH")
+  [ -n "$RUNS" ] && limit=(-runs="$RUNS")
+  # One process, one thread (the default): the machine's cores are shared.
+  if ! cargo +"$TOOLCHAIN" fuzz run "${BUILD_FLAGS[@]}" --fuzz-dir fuzz "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    "${limit[@]}" -dict="$(dict_of "$t")" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "fuzz.sh: $t FAILED; the input is under fuzz/artifacts/$t/ (log: $log)" >&2
+    exit 1
+  fi
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)
+  summary+=("$(printf '%-16s %10s execs %8s exec/s   %s' "$t" "$execs" "$rate" "$cov")")
+done
+printf '%s\n' "${summary[@]}"
+echo "fuzz.sh: no crash in $(echo "$targets" | wc -w) targets, $(($(date +%s) - started)) s in all" >&2
