@@ -4,6 +4,7 @@ use lambda_http::http::StatusCode;
 use lodge::domain::{MemberId, MemberStatus, Role};
 use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
 use lodge::queue::{Notification, NOTIFY_VERSION};
+use lodge::store::members::Member;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
@@ -152,6 +153,7 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 (d, at)
             })
             .collect(),
+        code_sign_in_locked: state.store.code_lock(&member.email).await?.is_some(),
         member: &member,
         viewer_is_admin: v.member.role == Role::Admin,
     };
@@ -163,14 +165,19 @@ struct RoleForm {
     role: String,
 }
 
-/// Admins grant and revoke the moderator role (admins come from configuration).
-pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+/// The member `{id}` an admin acts on (403 for anyone else, 404 if none).
+async fn admin_target(state: &State, ctx: &Ctx) -> Result<Member, WebError> {
     state.sessions.require_admin(ctx).await?;
-    let member = state
+    state
         .store
         .member(&member_id(ctx)?)
         .await?
-        .ok_or_else(WebError::not_found)?;
+        .ok_or_else(WebError::not_found)
+}
+
+/// Admins grant and revoke the moderator role (admins come from configuration).
+pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let member = admin_target(state, ctx).await?;
     let form: RoleForm = ctx.fields()?;
     let role = match form.role.as_str() {
         "moderator" => Role::Moderator,
@@ -200,6 +207,24 @@ pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         return Ok(web::json(
             StatusCode::OK,
             &json!({"member_id": member.id, "role": role}),
+        ));
+    }
+    Ok(web::redirect(&format!("/admin/members/{}", member.id)))
+}
+
+/// `POST /admin/members/{id}/unlock`: ends the lock on sign-in by code that
+/// wrong guesses put on the member's address (admins only).
+pub async fn unlock_sign_in(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let member = admin_target(state, ctx).await?;
+    let was_locked = state
+        .store
+        .clear_code_lock(&member.email, lodge::login::GUESSES_PER_ADDRESS, state.clock.now())
+        .await?;
+    tracing::info!(member = %member.id, was_locked, "code sign-in unlocked by an admin");
+    if ctx.wants_json {
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"member_id": member.id, "was_locked": was_locked}),
         ));
     }
     Ok(web::redirect(&format!("/admin/members/{}", member.id)))
