@@ -17,8 +17,9 @@ use serde_json::{json, Value};
 pub enum Fault {
     /// Every send to the address: 400 `MessageRejected`.
     Reject,
-    /// The next send to the address: 429 `TooManyRequestsException`.
-    ThrottleOnce,
+    /// Every send to the address, until `clear`: 429 `TooManyRequestsException`
+    /// (the SDK retries throttling itself, so a one-off would not reach the caller).
+    Throttle,
 }
 
 #[derive(Clone)]
@@ -47,29 +48,24 @@ impl AwsFaults {
         self.faults.lock().unwrap().insert(address.to_string(), fault);
     }
 
+    pub fn clear(&self, address: &str) {
+        self.faults.lock().unwrap().remove(address);
+    }
+
     /// An SDK configuration whose every call goes through this proxy.
     pub async fn sdk_config(&self) -> lodge::aws::SdkConfig {
         lodge_local::sdk_config(&self.url).await
     }
 
-    /// The fault for a SESv2 `SendEmail` body, if one applies (one-shot faults are used up).
+    /// The fault for a SESv2 `SendEmail` body, if one applies.
     fn fault_for(&self, path: &str, body: &[u8]) -> Option<Fault> {
         if path != "/v2/email/outbound-emails" {
             return None;
         }
         let body: Value = serde_json::from_slice(body).ok()?;
         let to = body["Destination"]["ToAddresses"].as_array()?;
-        let mut faults = self.faults.lock().unwrap();
-        let address = to
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|a| faults.contains_key(*a))?
-            .to_string();
-        let fault = faults[&address];
-        if fault == Fault::ThrottleOnce {
-            faults.remove(&address);
-        }
-        Some(fault)
+        let faults = self.faults.lock().unwrap();
+        to.iter().filter_map(Value::as_str).find_map(|a| faults.get(a).copied())
     }
 }
 
@@ -91,7 +87,7 @@ async fn forward(State(proxy): State<AwsFaults>, req: Request) -> Response {
                 "Email address is not verified. The following identities failed the check.",
             )
         }
-        Some(Fault::ThrottleOnce) => {
+        Some(Fault::Throttle) => {
             return ses_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",

@@ -2,14 +2,18 @@
 //! prefix in a shared AWS stand-in) and talks to it over HTTP and SQS.
 
 mod auth;
+mod aws_faults;
 mod bad_input;
 mod browser;
 mod browser_flows;
 mod events;
 mod forwarding;
 mod health;
+mod ingest_retry;
 mod invites;
+mod lockout;
 mod moderation;
+mod notifier;
 mod queues;
 mod runner;
 mod telegram;
@@ -18,3 +22,4 @@ mod telegram_dialog;
 mod telegram_moderation;
 mod telegram_rules;
 mod telegram_settings;
+mod webhook_claims;
