@@ -78,6 +78,23 @@ impl Env {
         }
     }
 
+    /// The function's `Timeout` from the template (`LODGE_FUNCTION_TIMEOUT_SECS`:
+    /// Lambda does not tell a function its timeout). Client budgets and
+    /// leases on work in progress are sized from it.
+    pub fn function_timeout(&self) -> Result<std::time::Duration, ConfigError> {
+        const VAR: &str = "LODGE_FUNCTION_TIMEOUT_SECS";
+        let secs: u64 = self
+            .required(VAR)?
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(VAR, format!("is malformed ({e})")))?;
+        // Lambda's own bounds.
+        if !(1..=900).contains(&secs) {
+            return Err(ConfigError::new(VAR, "must be 1 to 900 seconds"));
+        }
+        Ok(std::time::Duration::from_secs(secs))
+    }
+
     /// The configured public URL. Empty means "the API's own URL", which a
     /// function behind the API learns from each request (see `Ctx::app_url`):
     /// the template cannot pass it without a dependency cycle.

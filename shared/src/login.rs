@@ -1,5 +1,12 @@
 //! One-time login codes: issue (rate-limited, emailed) and redeem (checked in
 //! constant time, consumed in the same transaction that creates the session).
+//!
+//! Guessing is bounded for the lifetime of an address, not only per code:
+//! `LOCK_AFTER_WRONG_GUESSES` wrong guesses in a 24-hour window
+//! (`GUESSES_PER_ADDRESS`) lock sign-in by code for the address. The member is emailed a one-time
+//! sign-in link (and gets a fresh one instead of a code while locked); the
+//! link signs them in and ends the lock, as an admin can. The README's
+//! sign-in section has the arithmetic.
 
 use askama::Template;
 
@@ -9,9 +16,10 @@ use crate::crypto;
 use crate::domain::Member;
 use crate::domain::{Email, LoginCode, MemberStatus};
 use crate::mail::{Letter, MailError, Mailer};
-use crate::store::login_codes::{StoredCode, WrongGuess};
+use crate::store::login_codes::{CodeLock, StoredCode, WrongGuess};
 use crate::store::rate::{Limit, RateDecision};
 use crate::store::sessions::SessionRecord;
+use crate::store::telegram::LinkToken;
 use crate::store::{Store, StoreError};
 use crate::telegram::types::SendMessage;
 use crate::telegram::{BotApi, BotError};
@@ -21,6 +29,21 @@ pub const ATTEMPTS_PER_CODE: u32 = 3;
 pub const CODES_PER_ADDRESS: Limit = Limit {
     max: 3,
     window_secs: 3600,
+};
+/// Wrong guesses per address in one 24-hour window that lock sign-in by
+/// code. One: the README shows why a 24-hour window allows no more.
+pub const LOCK_AFTER_WRONG_GUESSES: u32 = 1;
+pub const GUESSES_PER_ADDRESS: Limit = Limit {
+    max: LOCK_AFTER_WRONG_GUESSES,
+    window_secs: 86_400,
+};
+/// How long an emailed sign-in link works.
+pub const LINK_TTL_SECS: i64 = 24 * 3600;
+/// Sign-in links that also end the lock, per address per 30 days; past
+/// that a link still signs in, but codes stay locked until an admin unlocks.
+pub const LINK_UNLOCKS: Limit = Limit {
+    max: 2,
+    window_secs: 30 * 86_400,
 };
 
 #[derive(Clone)]
@@ -60,6 +83,9 @@ pub enum RedeemError {
     Exhausted,
     #[error("wrong code, {0} attempts left")]
     Wrong(u32),
+    /// Sign-in by code is locked for the address; a link was emailed.
+    #[error("sign-in by code is locked for this address")]
+    Locked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,6 +98,9 @@ impl RedeemError {
             RedeemError::Exhausted => "Too many attempts — request a new code.".into(),
             RedeemError::Wrong(1) => "Wrong code, 1 attempt left.".into(),
             RedeemError::Wrong(n) => format!("Wrong code, {n} attempts left."),
+            RedeemError::Locked => "Too many wrong codes: sign-in by code is locked for this address. \
+                                    We emailed it a sign-in link."
+                .into(),
             RedeemError::Store(_) => "We could not check the code just now. Please try again.".into(),
         }
     }
@@ -168,6 +197,11 @@ impl LoginCodes {
             Some(m) if m.status != MemberStatus::Banned => m,
             _ => return Ok(Issued::NotAMember),
         };
+        if self.store.code_lock(email).await?.is_some() {
+            // Codes are locked: the email carries a fresh sign-in link instead.
+            self.lock(app, email, &member, now).await?;
+            return Ok(Issued::Sent);
+        }
         let code = LoginCode::generate();
         let stored = StoredCode {
             member_id: member.id.clone(),
@@ -219,11 +253,15 @@ impl LoginCodes {
     /// session made by `new_session` in one transaction.
     pub async fn redeem(
         &self,
+        app: &AppUrl,
         email: &Email,
         code: &LoginCode,
         new_session: impl FnOnce(&Member) -> SessionRecord,
     ) -> Result<(Member, SessionRecord), RedeemError> {
         let now = self.clock.now();
+        if self.store.code_lock(email).await?.is_some() {
+            return Err(RedeemError::Locked);
+        }
         let stored = self.store.login_code(email).await?.ok_or(RedeemError::Expired)?;
         if stored.expires_at <= now {
             return Err(RedeemError::Expired);
@@ -231,8 +269,23 @@ impl LoginCodes {
         if stored.attempts_left == 0 {
             return Err(RedeemError::Exhausted);
         }
+        // A slot first, so concurrent guesses cannot exceed the bound.
+        let Some(taken) = self.store.take_guess(email, GUESSES_PER_ADDRESS, now).await? else {
+            return Err(RedeemError::Locked);
+        };
         let digest = self.digest(email, code);
         if !crypto::constant_time_eq(digest.as_bytes(), stored.hmac.as_bytes()) {
+            if taken >= LOCK_AFTER_WRONG_GUESSES {
+                // Also burns the code: nothing more to guess at.
+                let _ = self.store.delete_login_code(email).await;
+                if let Some(member) = self.store.member(&stored.member_id).await? {
+                    if let Err(e) = self.lock(app, email, &member, now).await {
+                        // Locked all the same; asking for a code sends a fresh link.
+                        tracing::warn!(error = %e, "lock email not sent");
+                    }
+                }
+                return Err(RedeemError::Locked);
+            }
             return match self.store.record_wrong_guess(email, &stored.hmac).await? {
                 WrongGuess::AttemptsLeft(0) => Err(RedeemError::Exhausted),
                 WrongGuess::AttemptsLeft(n) => Err(RedeemError::Wrong(n)),
@@ -247,6 +300,8 @@ impl LoginCodes {
         if member.status == MemberStatus::Banned {
             return Err(RedeemError::Expired);
         }
+        // A right guess costs nothing.
+        self.store.give_back_guess(email, GUESSES_PER_ADDRESS, now).await?;
         let session = new_session(&member);
         let items = vec![
             self.store.consume_login_code_item(email, &digest, now)?,
@@ -255,6 +310,81 @@ impl LoginCodes {
         ];
         match self.store.transact(items).await {
             Ok(()) => Ok((member, session)),
+            // Used, replaced or expired between our read and the write.
+            Err(e) if e.failed_at(0) => Err(RedeemError::Expired),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The lock on sign-in by code, and the one-time links that end it.
+impl LoginCodes {
+    /// Locks sign-in by code for `email` (or keeps it locked) with a fresh
+    /// one-time link, and emails the link to the address.
+    async fn lock(&self, app: &AppUrl, email: &Email, member: &Member, now: i64) -> Result<(), IssueError> {
+        let token = LinkToken::generate();
+        let lock = CodeLock {
+            member_id: member.id.clone(),
+            locked_at: now,
+            link_hash: crypto::sha256_hex(token.expose().as_bytes()),
+            link_expires_at: now + LINK_TTL_SECS,
+        };
+        self.store.put_code_lock(email, &lock).await?;
+        let query =
+            serde_urlencoded::to_string([("email", email.as_str()), ("token", token.expose())]).unwrap_or_default();
+        let link = app.join(&format!("/auth/link?{query}"));
+        let letter = crate::mail::notice(
+            "Sign-in by code is locked for your Lodge account",
+            "Sign-in by code is locked",
+            &[
+                "A wrong sign-in code was entered for your address, so Lodge no longer accepts codes for it. \
+                 If that was not you, someone may be trying to get into your account: your account is safe, and \
+                 you can tell an admin."
+                    .into(),
+                format!(
+                    "Use the button to sign in; it also unlocks sign-in by code. It works once, for {} hours.",
+                    LINK_TTL_SECS / 3600
+                ),
+            ],
+            Some(("Sign in to Lodge", &link)),
+        );
+        self.mailer.send(email, &letter).await?;
+        tracing::info!(email = %email.fingerprint(), member = %member.id, "code sign-in locked; link sent");
+        Ok(())
+    }
+
+    /// Redeems a one-time sign-in link: a session, and (within
+    /// `LINK_UNLOCKS`) the end of the lock, in one transaction.
+    pub async fn redeem_link(
+        &self,
+        email: &Email,
+        token: &LinkToken,
+        new_session: impl FnOnce(&Member) -> SessionRecord,
+    ) -> Result<(Member, SessionRecord), RedeemError> {
+        let now = self.clock.now();
+        let lock = self.store.code_lock(email).await?.ok_or(RedeemError::Expired)?;
+        let hash = crypto::sha256_hex(token.expose().as_bytes());
+        if lock.link_expires_at <= now || !crypto::constant_time_eq(hash.as_bytes(), lock.link_hash.as_bytes()) {
+            return Err(RedeemError::Expired);
+        }
+        let member = self.store.member(&lock.member_id).await?.ok_or(RedeemError::Expired)?;
+        if member.status == MemberStatus::Banned {
+            return Err(RedeemError::Expired);
+        }
+        let unlock = self.store.hit("unlock", email.as_str(), LINK_UNLOCKS, now).await? == RateDecision::Allowed;
+        let session = new_session(&member);
+        let mut items = self
+            .store
+            .consume_code_lock_items(email, &hash, unlock.then_some(GUESSES_PER_ADDRESS), now)?;
+        items.push(
+            self.store
+                .tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
+        );
+        match self.store.transact(items).await {
+            Ok(()) => {
+                tracing::info!(member = %member.id, unlock, "signed in by link");
+                Ok((member, session))
+            }
             // Used, replaced or expired between our read and the write.
             Err(e) if e.failed_at(0) => Err(RedeemError::Expired),
             Err(e) => Err(e.into()),

@@ -9,20 +9,20 @@ use lodge::store::rate::Limit;
 use lodge_tests::{eventually, stays_false, TestApp};
 use serde_json::{json, Value};
 
-const SOURCE: i64 = -1001000000100;
-const DEST: i64 = -1001000000200;
+pub(crate) const SOURCE: i64 = -1001000000100;
+pub(crate) const DEST: i64 = -1001000000200;
 const DEST2: i64 = -1001000000300;
 /// The local template's TelegramAdminChatId.
 const ADMIN_CHAT: i64 = -1001000000001;
 
-fn secret(app: &TestApp) -> String {
+pub(crate) fn secret(app: &TestApp) -> String {
     app.stack
         .env("TelegramWebhookFunction", "LODGE_TELEGRAM_WEBHOOK_SECRET")
         .unwrap()
         .to_string()
 }
 
-fn update_id() -> i64 {
+pub(crate) fn update_id() -> i64 {
     i64::from_str_radix(
         &lodge::crypto::sha256_hex(lodge::crypto::random_token(8).as_bytes())[..8],
         16,
@@ -30,7 +30,7 @@ fn update_id() -> i64 {
     .unwrap()
 }
 
-async fn post_update(app: &TestApp, update: Value) {
+pub(crate) async fn post_update(app: &TestApp, update: Value) {
     let r = app
         .http
         .post(app.at("/telegram/webhook"))
@@ -53,7 +53,7 @@ fn edited_post(message_id: i64, text: &str) -> Value {
         "chat": {"id": SOURCE, "type": "channel", "title": "News"}, "text": text}})
 }
 
-fn album_item(message_id: i64, caption: Option<&str>) -> Value {
+pub(crate) fn album_item(message_id: i64, caption: Option<&str>) -> Value {
     let mut m = json!({"message_id": message_id, "date": 1_795_255_200, "chat": {"id": SOURCE, "type": "channel"},
         "media_group_id": "album-1", "photo": [{"file_id": format!("file-{message_id}"), "file_unique_id": format!("u-{message_id}")}]});
     if let Some(c) = caption {
@@ -62,7 +62,7 @@ fn album_item(message_id: i64, caption: Option<&str>) -> Value {
     json!({"update_id": update_id(), "channel_post": m})
 }
 
-async fn admin_cookie(app: &TestApp) -> String {
+pub(crate) async fn admin_cookie(app: &TestApp) -> String {
     app.sign_in(&app.admin.clone()).await
 }
 
@@ -77,7 +77,7 @@ async fn api(app: &TestApp, cookie: &str, method: reqwest::Method, path: &str, b
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn create_rule(app: &TestApp, cookie: &str, rule: Value) -> Value {
+pub(crate) async fn create_rule(app: &TestApp, cookie: &str, rule: Value) -> Value {
     let (status, body) = api(
         app,
         cookie,
@@ -90,13 +90,13 @@ async fn create_rule(app: &TestApp, cookie: &str, rule: Value) -> Value {
     body["rule"].clone()
 }
 
-fn rule(id: &str, mode: &str) -> Value {
+pub(crate) fn rule(id: &str, mode: &str) -> Value {
     json!({"id": id, "source_chat_id": SOURCE, "destinations": [{"chat_id": DEST, "thread_id": null}], "mode": mode})
 }
 
 /// Polls `check`, moving the stack's clock one second per round (the
 /// forwarder's waits — albums, rate windows, backoff — run on that clock).
-async fn settle<F: AsyncFnMut() -> bool>(app: &TestApp, rounds: usize, mut check: F) -> bool {
+pub(crate) async fn settle<F: AsyncFnMut() -> bool>(app: &TestApp, rounds: usize, mut check: F) -> bool {
     for _ in 0..rounds {
         if check().await {
             return true;

@@ -83,7 +83,7 @@ async fn an_http_function_past_its_timeout_is_answered_503() {
     let r = reqwest::Client::new()
         .post(format!("{}/telegram/webhook", stack.url))
         .header("x-telegram-bot-api-secret-token", secret)
-        .json(&crate::telegram::fresh("help"))
+        .json(&lodge_tests::telegram::fresh("help"))
         .send()
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! prefix in a shared AWS stand-in) and talks to it over HTTP and SQS.
 
 mod auth;
+mod aws_faults;
 mod bad_input;
 mod browser;
 mod browser_flows;
@@ -9,9 +10,12 @@ mod events;
 mod forwarding;
 mod health;
 mod iam;
+mod ingest_retry;
 mod invites;
 mod limits;
+mod lockout;
 mod moderation;
+mod notifier;
 mod queues;
 mod runner;
 mod telegram;
@@ -20,3 +24,4 @@ mod telegram_dialog;
 mod telegram_moderation;
 mod telegram_rules;
 mod telegram_settings;
+mod webhook_claims;

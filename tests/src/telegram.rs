@@ -2,8 +2,8 @@
 //! events/telegram-webhook go to the webhook; the stack's Bot API fake shows
 //! what the bot called and what Telegram answered.
 
-use lodge::domain::{Email, MemberStatus, Role};
 use lodge::domain::Member;
+use lodge::domain::{Email, MemberStatus, Role};
 use serde_json::{json, Value};
 
 use crate::{repo_root, unique, TestApp};

@@ -55,6 +55,8 @@ pub async fn handler(state: &State, req: Request) -> Reply {
             "POST /auth/email" => routes::request_code(state, &ctx, &app).await,
             "GET /auth/code" => routes::confirm_page(&ctx),
             "POST /auth/code" => routes::redeem_code(state, &ctx, &app).await,
+            "GET /auth/link" => routes::link_page(&ctx),
+            "POST /auth/link" => routes::redeem_link(state, &ctx, &app).await,
             "POST /logout" => routes::logout(state, &ctx, &app).await,
             "POST /logout/all" => routes::logout_all(state, &ctx, &app).await,
             "GET /me" => routes::me_page(state, &ctx).await,

@@ -13,14 +13,16 @@ pub struct LoginPage<'a> {
     pub error: Option<String>,
 }
 
-/// Opened from the emailed link: a GET never consumes the code (mail
-/// scanners follow links); the button POSTs it.
+/// Opened from an emailed link: a GET never consumes the code or token
+/// (mail scanners follow links); the button POSTs `field` = `value` to `action`.
 #[derive(Template)]
 #[template(path = "confirm.html")]
 pub struct ConfirmPage<'a> {
     pub layout: Layout,
+    pub action: &'a str,
     pub email: &'a str,
-    pub code: &'a str,
+    pub field: &'a str,
+    pub value: &'a str,
     pub next: &'a str,
 }
 

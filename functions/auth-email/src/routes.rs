@@ -5,6 +5,7 @@ use lodge::auth::Viewer;
 use lodge::config::AppUrl;
 use lodge::domain::{Email, LoginCode};
 use lodge::login::{IssueError, Issued, RedeemError};
+use lodge::store::telegram::LinkToken;
 use lodge::web::{self, safe_next, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
@@ -133,8 +134,10 @@ pub fn confirm_page(ctx: &Ctx) -> Result<Reply, WebError> {
         StatusCode::OK,
         ConfirmPage {
             layout: Layout::new("Confirm sign-in", None),
+            action: "/auth/code",
             email,
-            code,
+            field: "code",
+            value: code,
             next: &next,
         },
     )
@@ -168,23 +171,95 @@ pub async fn redeem_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply
     ip_gate(state, ctx).await?;
     match state
         .codes
-        .redeem(&email, &code, |m| state.sessions.new_session(m, ctx.user_agent()))
+        .redeem(app, &email, &code, |m| state.sessions.new_session(m, ctx.user_agent()))
         .await
     {
-        Ok((member, session)) => {
-            tracing::info!(member = %member.id, "signed in");
-            let cookie = state.sessions.cookie_for(&session, app);
-            let reply = if ctx.wants_json {
-                web::json(StatusCode::OK, &json!({"member": member_json(&member)}))
-            } else {
-                web::redirect(&next)
-            };
-            Ok(web::with_cookie(reply, &cookie))
-        }
+        Ok((member, session)) => Ok(signed_in(state, ctx, app, &member, &session, &next)),
         Err(RedeemError::Store(e)) => Err(e.into()),
         Err(e @ RedeemError::Wrong(_)) => page_error(StatusCode::UNAUTHORIZED, "wrong_code", e.message()),
         Err(e @ RedeemError::Expired) => page_error(StatusCode::GONE, "code_expired", e.message()),
         Err(e @ RedeemError::Exhausted) => page_error(StatusCode::GONE, "too_many_attempts", e.message()),
+        Err(e @ RedeemError::Locked) => page_error(StatusCode::LOCKED, "code_sign_in_locked", e.message()),
+    }
+}
+
+/// The reply that carries a new session: JSON, or a redirect to `next`.
+fn signed_in(
+    state: &State,
+    ctx: &Ctx,
+    app: &AppUrl,
+    member: &lodge::domain::Member,
+    session: &lodge::store::sessions::SessionRecord,
+    next: &str,
+) -> Reply {
+    tracing::info!(member = %member.id, "signed in");
+    let cookie = state.sessions.cookie_for(session, app);
+    let reply = if ctx.wants_json {
+        web::json(StatusCode::OK, &json!({"member": member_json(member)}))
+    } else {
+        web::redirect(next)
+    };
+    web::with_cookie(reply, &cookie)
+}
+
+/// `GET /auth/link`: the one-time sign-in link emailed when sign-in by code
+/// is locked. Shows a button; nothing is consumed by opening it.
+pub fn link_page(ctx: &Ctx) -> Result<Reply, WebError> {
+    let email = ctx.query_param("email").unwrap_or_default();
+    let token = ctx.query_param("token").unwrap_or_default();
+    if Email::parse(email).is_err() || LinkToken::parse(token).is_none() {
+        return Err(WebError::new(
+            StatusCode::GONE,
+            "link_invalid",
+            "This sign-in link is not valid. Ask for a new code: a fresh link will be emailed.",
+        ));
+    }
+    render(
+        StatusCode::OK,
+        ConfirmPage {
+            layout: Layout::new("Confirm sign-in", None),
+            action: "/auth/link",
+            email,
+            field: "token",
+            value: token,
+            next: "/",
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /auth/link`: signs in with the link, once, and ends the lock.
+pub async fn redeem_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
+    let form: LinkForm = ctx.fields()?;
+    let next = safe_next(form.next.as_deref());
+    let gone = || {
+        WebError::new(
+            StatusCode::GONE,
+            "link_expired",
+            "This sign-in link was used or has expired. Ask for a new code: a fresh link will be emailed.",
+        )
+    };
+    let (Ok(email), Some(token)) = (Email::parse(&form.email), LinkToken::parse(&form.token)) else {
+        return Err(gone());
+    };
+    ip_gate(state, ctx).await?;
+    match state
+        .codes
+        .redeem_link(&email, &token, |m| state.sessions.new_session(m, ctx.user_agent()))
+        .await
+    {
+        Ok((member, session)) => Ok(signed_in(state, ctx, app, &member, &session, &next)),
+        Err(RedeemError::Store(e)) => Err(e.into()),
+        Err(_) => Err(gone()),
     }
 }
 

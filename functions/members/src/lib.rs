@@ -46,6 +46,7 @@ pub async fn handler(state: &State, req: Request) -> Reply {
             "POST /admin/moderation/{id}" => moderation::decide(state, &ctx).await,
             "GET /admin/members/{id}" => moderation::member(state, &ctx).await,
             "POST /admin/members/{id}/role" => moderation::set_role(state, &ctx).await,
+            "POST /admin/members/{id}/unlock" => moderation::unlock_sign_in(state, &ctx).await,
             _ => Err(WebError::not_found()),
         }
     })

@@ -1,7 +1,7 @@
 //! The moderation queue and decisions, for moderators and admins.
 
 use lambda_http::http::StatusCode;
-use lodge::domain::{MemberId, MemberStatus, ReviewResult, Role};
+use lodge::domain::{Member, MemberId, MemberStatus, ReviewResult, Role};
 use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
 use lodge::queue::Notification;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
@@ -150,6 +150,7 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 (d, at)
             })
             .collect(),
+        code_sign_in_locked: state.store.code_lock(&member.email).await?.is_some(),
         member: &member,
         viewer_is_admin: v.member.role == Role::Admin,
     };
@@ -159,6 +160,16 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 #[derive(Deserialize)]
 struct RoleForm {
     role: String,
+}
+
+/// The member `{id}` an admin acts on (403 for anyone else, 404 if none).
+async fn admin_target(state: &State, ctx: &Ctx) -> Result<Member, WebError> {
+    state.sessions.require_admin(ctx).await?;
+    state
+        .store
+        .member(&member_id(ctx)?)
+        .await?
+        .ok_or_else(WebError::not_found)
 }
 
 /// The roles an admin can give: admins themselves come from `AdminEmails`.
@@ -231,4 +242,22 @@ fn changed_meanwhile() -> WebError {
         "role_changed",
         "This member's role changed meanwhile: reload the page and try again.",
     )
+}
+
+/// `POST /admin/members/{id}/unlock`: ends the lock on sign-in by code that
+/// wrong guesses put on the member's address (admins only).
+pub async fn unlock_sign_in(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let member = admin_target(state, ctx).await?;
+    let was_locked = state
+        .store
+        .clear_code_lock(&member.email, lodge::login::GUESSES_PER_ADDRESS, state.clock.now())
+        .await?;
+    tracing::info!(member = %member.id, was_locked, "code sign-in unlocked by an admin");
+    if ctx.wants_json {
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"member_id": member.id, "was_locked": was_locked}),
+        ));
+    }
+    Ok(web::redirect(&lodge::web::paths::admin_member(&member.id)))
 }

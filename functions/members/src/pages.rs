@@ -64,4 +64,6 @@ pub struct MemberAdminPage<'a> {
     pub member: &'a Member,
     pub history: Vec<(DecisionRecord, String)>,
     pub viewer_is_admin: bool,
+    /// Wrong guesses locked sign-in by code for the member's address.
+    pub code_sign_in_locked: bool,
 }

@@ -1,6 +1,12 @@
 //! Consumer of the `notify` queue: side effects the user should not wait for
 //! (moderators hearing of a new intro, the member hearing the decision, …).
-//! Retried by SQS; each delivery is recorded, so a redelivery sends nothing twice.
+//!
+//! One message fans out to several deliveries (an email per staff member,
+//! the admin-chat post). Each is tried on its own and recorded by a marker
+//! per (event, recipient, channel) (`Store::once`), so one bad recipient
+//! stops no other. A rejection SES or Telegram will never accept is logged
+//! and recorded as done; a transient failure fails the message, and its
+//! redelivery skips the deliveries already made.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
@@ -8,8 +14,9 @@ use lodge::domain::{DecisionSummary, Member, ReviewResult};
 use lodge::domain::{Email, MemberId};
 use lodge::mail::{self, Letter, Mailer};
 use lodge::queue::{self, MessageError, Notification};
+use lodge::store::once::{Attempt, Lease};
 use lodge::store::telegram::IntroPost;
-use lodge::store::{Key, Store, StoreError};
+use lodge::store::{Store, StoreError};
 use lodge::telegram::types::{EditMessageText, SendMessage};
 use lodge::telegram::{intro, BotApi, BotError, BotSettings};
 use lodge::{ConfigError, Env, SharedClock};
@@ -22,6 +29,8 @@ pub struct State {
     /// The bot, when configured; `admin_chat` is where intros are posted.
     bot: Option<BotApi>,
     admin_chat: Option<i64>,
+    /// How long a delivery in progress holds its marker: the function's timeout.
+    lease_secs: i64,
 }
 
 impl State {
@@ -43,6 +52,7 @@ impl State {
                 .map(|_| BotApi::from_env(env))
                 .transpose()?,
             admin_chat: BotSettings::from_env(env)?.admin_chat_id,
+            lease_secs: env.function_timeout()?.as_secs() as i64,
         })
     }
 }
@@ -59,29 +69,63 @@ async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
     }
 }
 
-/// Sends unless a delivery with this id was recorded before.
-async fn send_once(state: &State, id: &str, to: &Email, letter: &Letter) -> Result<(), MessageError> {
-    let done = Key::done("notify", id);
-    if state
+/// Delivery markers: the scope, and how long a delivery is remembered.
+const DELIVERIES: &str = "notify";
+const MARKER_TTL_SECS: i64 = 7 * 86_400;
+
+/// The lease on delivery `id`; `None` when it was made (or refused for
+/// good) before. Another attempt in progress: the message comes back later.
+async fn take(state: &State, id: &str) -> Result<Option<Lease>, MessageError> {
+    let now = state.clock.now();
+    match state
         .store
-        .get::<serde_json::Value>(&done)
+        .once(DELIVERIES, id, now, state.lease_secs, MARKER_TTL_SECS)
         .await
         .map_err(retry)?
-        .is_some()
     {
-        return Ok(());
+        Attempt::Go(lease) => Ok(Some(lease)),
+        Attempt::Done => Ok(None),
+        Attempt::Busy { retry_after_secs } => Err(MessageError::Retry(format!(
+            "delivery {id} in progress elsewhere (retry in {retry_after_secs} s)"
+        ))),
     }
-    state
-        .mailer
-        .send(to, letter)
-        .await
-        .map_err(|e| MessageError::Retry(e.to_string()))?;
-    let now = state.clock.now();
-    state
-        .store
-        .put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400}))
-        .await
-        .map_err(retry)
+}
+
+async fn done(state: &State, lease: Lease) -> Result<(), MessageError> {
+    lease.done(&state.store, state.clock.now()).await.map_err(retry)
+}
+
+/// Emails `letter` to `to` once per delivery `id`.
+async fn send_once(state: &State, id: &str, to: &Email, letter: &Letter) -> Result<(), MessageError> {
+    let Some(lease) = take(state, id).await? else {
+        return Ok(());
+    };
+    match state.mailer.send(to, letter).await {
+        Ok(_) => done(state, lease).await,
+        Err(e) if e.is_permanent() => {
+            // Retrying would fail the same way and hold up everyone else.
+            tracing::error!(delivery = id, to = %to.fingerprint(), error = %e, "email rejected; not retried");
+            done(state, lease).await
+        }
+        Err(e) => {
+            let _ = lease.release(&state.store).await;
+            Err(MessageError::Retry(format!("{id}: {e}")))
+        }
+    }
+}
+
+/// Every delivery was tried; the message fails if any of them must be retried.
+fn all_of(results: Vec<Result<(), MessageError>>) -> Result<(), MessageError> {
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(MessageError::Retry(failed.join("; ")))
+    }
 }
 
 async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
@@ -101,29 +145,26 @@ async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result
         ],
         Some(("Open the moderation queue", &review)),
     );
+    let mut results = Vec::new();
     for staff in state.store.staff().await.map_err(retry)? {
         if staff.member_id != member.id {
-            send_once(
-                state,
-                &format!("intro#{member_id}#{at}#{}", staff.member_id),
-                &staff.email,
-                &letter,
-            )
-            .await?;
+            let id = format!("intro#{member_id}#{at}#{}", staff.member_id);
+            results.push(send_once(state, &id, &staff.email, &letter).await);
         }
     }
     if let Some(chat) = state.admin_chat {
         let post = SendMessage::html(chat, intro::intro_text(&member, &state.app)).markup(
             lodge::telegram::types::ReplyMarkup::Inline(intro::moderation_keyboard(&member.id)),
         );
-        telegram_once(state, &format!("intro-tg#{member_id}#{at}"), &post, Some(member_id)).await?;
+        let id = format!("intro-tg#{member_id}#{at}");
+        results.push(telegram_once(state, &id, &post, Some(member_id)).await.map(|_| ()));
     }
-    Ok(())
+    all_of(results)
 }
 
-/// Sends a Telegram message unless one with this id was recorded before.
-/// 429/5xx/network come back through SQS; a refusal (bot removed from the
-/// chat, user blocked it) is final and only logged.
+/// Sends a Telegram message once per delivery `id`. 429/5xx/network come
+/// back through SQS; a refusal (bot removed from the chat, user blocked it)
+/// is final: logged, and recorded as done.
 /// With `intro_of`, the sent message is recorded as that member's intro post.
 async fn telegram_once(
     state: &State,
@@ -134,18 +175,11 @@ async fn telegram_once(
     let Some(bot) = &state.bot else {
         return Ok(Delivery::Off);
     };
-    let done = Key::done("notify", id);
-    if state
-        .store
-        .get::<serde_json::Value>(&done)
-        .await
-        .map_err(retry)?
-        .is_some()
-    {
+    let Some(lease) = take(state, id).await? else {
         return Ok(Delivery::Sent);
-    }
+    };
     let now = state.clock.now();
-    match bot.send_message(msg).await {
+    let delivery = match bot.send_message(msg).await {
         Ok(sent) => {
             if let Some(member) = intro_of {
                 let post = IntroPost {
@@ -154,25 +188,28 @@ async fn telegram_once(
                     at: now,
                     expires_at: now + 90 * 86_400,
                 };
-                state.store.put_intro_post(member, &post).await.map_err(retry)?;
+                if let Err(e) = state.store.put_intro_post(member, &post).await {
+                    let _ = lease.release(&state.store).await;
+                    return Err(retry(e));
+                }
             }
+            Delivery::Sent
         }
-        Err(e) if e.is_transient() => return Err(MessageError::Retry(e.to_string())),
+        Err(e) if e.is_transient() => {
+            let _ = lease.release(&state.store).await;
+            return Err(MessageError::Retry(format!("{id}: {e}")));
+        }
         Err(e @ BotError::Forbidden { .. }) => {
-            tracing::warn!(error = %e, "telegram refused the message");
-            return Ok(Delivery::Blocked);
+            tracing::warn!(delivery = id, error = %e, "telegram refused the message");
+            Delivery::Blocked
         }
         Err(e) => {
-            tracing::error!(error = %e, "telegram message not sent");
-            return Ok(Delivery::Failed);
+            tracing::error!(delivery = id, error = %e, "telegram message not sent");
+            Delivery::Failed
         }
-    }
-    state
-        .store
-        .put(&done, &serde_json::json!({"at": now, "expires_at": now + 7 * 86_400}))
-        .await
-        .map_err(retry)?;
-    Ok(Delivery::Sent)
+    };
+    done(state, lease).await?;
+    Ok(delivery)
 }
 
 #[derive(PartialEq)]
@@ -215,7 +252,7 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
             Some(("Edit your intro", &intro)),
         )
     };
-    send_once(state, &format!("decided#{member_id}#{at}"), &member.email, &letter).await?;
+    let mut results = vec![send_once(state, &format!("decided#{member_id}#{at}"), &member.email, &letter).await];
     if let Some(link) = member.telegram.as_ref().filter(|t| !t.unreachable) {
         let text = if decision.decision == ReviewResult::Approved {
             format!(
@@ -231,16 +268,20 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
             )
         };
         let msg = SendMessage::html(link.user_id, text);
-        if telegram_once(state, &format!("decided-tg#{member_id}#{at}"), &msg, None).await? == Delivery::Blocked {
-            // Stop messaging them until they write to the bot again.
-            state
-                .store
-                .set_telegram_unreachable(&member.id, link.user_id, true)
-                .await
-                .map_err(retry)?;
-        }
+        results.push(
+            match telegram_once(state, &format!("decided-tg#{member_id}#{at}"), &msg, None).await {
+                // Stop messaging them until they write to the bot again.
+                Ok(Delivery::Blocked) => state
+                    .store
+                    .set_telegram_unreachable(&member.id, link.user_id, true)
+                    .await
+                    .map_err(retry),
+                other => other.map(|_| ()),
+            },
+        );
     }
-    show_decision_in_admin_chat(state, &member, &decision).await
+    results.push(show_decision_in_admin_chat(state, &member, &decision).await);
+    all_of(results)
 }
 
 /// Edits the intro's admin-chat message to show the decision (however it was

@@ -19,6 +19,7 @@ use lodge::domain::Member;
 use lodge::forwarding::ingest::Ingest;
 use lodge::invites::InviteLimits;
 use lodge::queue::QueueSender;
+use lodge::store::once::Attempt;
 use lodge::store::Store;
 use lodge::telegram::types::{CallbackQuery, ChatMemberUpdated, Message, Update, User};
 use lodge::telegram::{BotApi, BotSettings};
@@ -47,6 +48,8 @@ pub struct State {
     pub(crate) clock: SharedClock,
     /// Channel forwarding: source posts → forward jobs.
     pub(crate) forwarding: Ingest,
+    /// How long a claim on an update lasts: the function's timeout.
+    pub(crate) lease_secs: i64,
 }
 
 impl State {
@@ -65,6 +68,7 @@ impl State {
                 .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
             invite_limits: InviteLimits::from_env(env)?,
             clock,
+            lease_secs: env.function_timeout()?.as_secs() as i64,
         })
     }
 }
@@ -109,18 +113,42 @@ async fn handle_update(state: &State, ctx: &Ctx, update: Update) -> Result<Reply
         app: ctx.app_url(&state.app)?,
         now: state.clock.now(),
     };
-    if !state.store.claim_update(update.update_id, turn.now).await? {
-        tracing::info!(update_id = update.update_id, "duplicate update");
-        return Ok(web::json(StatusCode::OK, &json!({"status": "duplicate"})));
-    }
+    // A lease, not a mark: an attempt killed by the function timeout holds
+    // the update only until its lease (that timeout) runs out, so Telegram's
+    // redelivery is then handled rather than dropped as a duplicate.
+    let id = update.update_id.to_string();
+    let lease = match state
+        .store
+        .once(UPDATES, &id, turn.now, state.lease_secs, UPDATE_MEMORY_SECS)
+        .await?
+    {
+        Attempt::Go(lease) => lease,
+        Attempt::Done => {
+            tracing::info!(update_id = update.update_id, "duplicate update");
+            return Ok(web::json(StatusCode::OK, &json!({"status": "duplicate"})));
+        }
+        Attempt::Busy { retry_after_secs } => {
+            // Non-2xx: Telegram tries again later, when this one has ended.
+            tracing::info!(update_id = update.update_id, retry_after_secs, "update in progress");
+            return Err(WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "in_progress",
+                "This update is being handled; send it again later.",
+            ));
+        }
+    };
     // Forwarding first: if it fails the update is released and redelivered,
     // and ingestion is idempotent (deterministic job ids).
-    if let Err(e) = forward(state, &ctx.body).await {
-        let _ = state.store.release_update(update.update_id).await;
-        return Err(e);
-    }
-    match dispatch(&turn, &update).await {
+    let outcome = match forward(state, &ctx.body).await {
+        Ok(()) => dispatch(&turn, &update).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(handled) => {
+            if let Err(e) = lease.done(&state.store, state.clock.now()).await {
+                // Handled all the same; a redelivery after the lease would repeat it.
+                tracing::warn!(update_id = update.update_id, error = %e, "update not marked done");
+            }
             tracing::info!(update_id = update.update_id, handled, "update");
             Ok(web::json(
                 StatusCode::OK,
@@ -129,11 +157,16 @@ async fn handle_update(state: &State, ctx: &Ctx, update: Update) -> Result<Reply
         }
         Err(e) => {
             // Give the update back: Telegram redelivers on non-2xx.
-            let _ = state.store.release_update(update.update_id).await;
+            let _ = lease.release(&state.store).await;
             Err(e)
         }
     }
 }
+
+/// The idempotency scope of webhook updates, and how long one is remembered
+/// (Telegram gives up redelivering well within a day).
+const UPDATES: &str = "tgupdate";
+const UPDATE_MEMORY_SECS: i64 = 2 * 86_400;
 
 /// Hands posts from forwarding sources to the forwarding ingestion.
 async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {

@@ -4,8 +4,9 @@
 //! are filtered as a whole when they flush.
 //!
 //! Albums: Telegram sends each item as its own update. Every item is stored
-//! and joins its album's member set; the first one also enqueues one album
-//! job per destination with `flush_at` = now + the album window. The
+//! and joins its album's member set, and (re)enqueues one album job per
+//! destination with `flush_at` = now + the album window (same job id for
+//! every item, so only one job runs). The
 //! forwarder waits until then, closes the set and posts its items with one
 //! call. An item arriving after the close is forwarded on its own: each item
 //! goes out exactly once (see `Store::add_album_item`).
@@ -98,7 +99,12 @@ impl Ingest {
                 .await
                 .map_err(|e| e.to_string())?
             {
-                AlbumAdd::First => {
+                // `Joined` enqueues again: if the first item's enqueue failed
+                // (the webhook answered 503), Telegram's retry of it joins
+                // too, and without this no album job would exist. The job id
+                // is the album's, so SQS (dedup id) or the job record drops
+                // the copy when the first enqueue did succeed.
+                AlbumAdd::First | AlbumAdd::Joined => {
                     for rule in &rules {
                         for dest in &rule.destinations {
                             let work = Work::Album {
@@ -110,7 +116,6 @@ impl Ingest {
                         }
                     }
                 }
-                AlbumAdd::Joined => {}
                 AlbumAdd::Late => self.single(&rules, &post, now, &mut jobs, &mut out),
             }
         } else {

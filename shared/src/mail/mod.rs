@@ -12,9 +12,43 @@ pub struct Letter {
     pub html: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("SES send failed: {0}")]
-pub struct MailError(pub String);
+/// Why SES did not take a letter. The two call for opposite handling: a
+/// rejection is final for this letter and address (retrying sends nothing),
+/// a transient failure is worth retrying later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Refused for good: the address, the sender identity or the content.
+    #[error("SES rejected the letter: {0}")]
+    Rejected(String),
+    /// Throttling, an SES-side failure, a timeout or a lost connection.
+    #[error("SES send failed: {0}")]
+    Transient(String),
+}
+
+impl MailError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, MailError::Rejected(_))
+    }
+
+    /// From SESv2's error code (`SendEmail`'s documented errors); `None`
+    /// when the call never got an answer (timeout, connection).
+    pub fn classify(code: Option<&str>, detail: String) -> Self {
+        match code {
+            // The letter or its address is at fault.
+            Some(
+                "MessageRejected"
+                | "MailFromDomainNotVerifiedException"
+                | "BadRequestException"
+                | "InvalidParameterValue"
+                | "NotFoundException",
+            ) => MailError::Rejected(detail),
+            // Throttling, a paused or suspended account (an operator fixes
+            // it: the queue's retries and DLQ alarm surface it), 5xx, and
+            // anything not understood: retry rather than lose the letter.
+            _ => MailError::Transient(detail),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -37,7 +71,7 @@ impl Mailer {
                 .data(data)
                 .charset("UTF-8")
                 .build()
-                .map_err(|e| MailError(e.to_string()))
+                .map_err(|e| MailError::Rejected(e.to_string()))
         };
         let message = Message::builder()
             .subject(utf8(&letter.subject)?)
@@ -58,11 +92,12 @@ impl Mailer {
             .await
             .map_err(|e| {
                 use aws_sdk_sesv2::error::ProvideErrorMetadata;
-                MailError(format!(
+                let detail = format!(
                     "{}: {}",
                     e.code().unwrap_or("error"),
                     e.message().unwrap_or(&e.to_string())
-                ))
+                );
+                MailError::classify(e.code(), detail)
             })?;
         Ok(out.message_id.unwrap_or_default())
     }
@@ -103,5 +138,31 @@ pub fn notice(subject: &str, heading: &str, paragraphs: &[String], action: Optio
         }
         .render()
         .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_told_apart_from_transient_failures() {
+        for code in [
+            "MessageRejected",
+            "MailFromDomainNotVerifiedException",
+            "BadRequestException",
+        ] {
+            assert!(MailError::classify(Some(code), code.into()).is_permanent(), "{code}");
+        }
+        for code in [
+            Some("TooManyRequestsException"),
+            Some("LimitExceededException"),
+            Some("SendingPausedException"),
+            Some("InternalFailure"),
+            Some("ServiceUnavailable"),
+            None,
+        ] {
+            assert!(!MailError::classify(code, "x".into()).is_permanent(), "{code:?}");
+        }
     }
 }

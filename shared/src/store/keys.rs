@@ -13,6 +13,7 @@
 //! | dialog position | `DIALOGPOS#<user id>`    | `POS`              |                                 |
 //! | dialog log      | `DIALOGLOG`              | `<at>#<random>`    |                                 |
 //! | login code      | `LOGIN#<address>`        | `CODE`             |                                 |
+//! | code sign-in lock | `LOGIN#<address>`      | `LOCK`             |                                 |
 //! | session         | `SESSION#<id>`           | `SESSION`          | `MEMBER#<id>` / `SESSION#<t>`   |
 //! | staff entry     | `STAFF`                  | `<member id>`      |                                 |
 //! | invite          | `INVITE#<code>`          | `INVITE`           | `MEMBER#<creator>` / `INVITE#<t>` |
@@ -66,6 +67,11 @@ impl Key {
 
     pub fn login_code(email: &Email) -> Self {
         Self::new(format!("LOGIN#{email}"), "CODE")
+    }
+
+    /// Sign-in by code locked for the address (too many wrong guesses).
+    pub fn login_lock(email: &Email) -> Self {
+        Self::new(format!("LOGIN#{email}"), "LOCK")
     }
 
     pub fn session(id: &SessionId) -> Self {

@@ -2,8 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::rate::Limit;
 use super::{n, s, values, Key, Store, StoreError};
 use crate::domain::{Email, MemberId};
+
+/// The rate-counter name of guesses at codes, per address.
+const GUESSES: &str = "codeguess";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredCode {
@@ -76,11 +82,116 @@ impl Store {
         email: &Email,
         hmac: &str,
         now: i64,
-    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    ) -> Result<TransactWriteItem, StoreError> {
         self.tx_delete(
             &Key::login_code(email),
             Some("hmac = :h AND attempts_left > :zero AND expires_at > :now"),
             Some(values([(":h", s(hmac)), (":zero", n(0)), (":now", n(now))])),
         )
+    }
+}
+
+/// Sign-in by code is locked for an address: too many wrong guesses. Lasts
+/// until the one-time link emailed to the address is used, or an admin
+/// clears it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeLock {
+    pub member_id: MemberId,
+    pub locked_at: i64,
+    /// SHA-256 (hex) of the newest sign-in link's token; the token itself
+    /// exists only in the email.
+    pub link_hash: String,
+    pub link_expires_at: i64,
+}
+
+impl Store {
+    /// Takes one of the `limit.max` guesses the address has in the current
+    /// window (fixed, one atomic conditional ADD, expiring by TTL), before
+    /// the guess is checked: concurrent guesses cannot share a slot. Returns
+    /// how many are taken, this one included; `None` when none is left.
+    pub async fn take_guess(&self, email: &Email, limit: Limit, now: i64) -> Result<Option<u32>, StoreError> {
+        let start = now - now.rem_euclid(limit.window_secs);
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::rate(GUESSES, email.as_str(), start).to_item()))
+            .update_expression("ADD hits :one SET expires_at = :exp")
+            .condition_expression("attribute_not_exists(hits) OR hits < :max")
+            .set_expression_attribute_values(Some(values([
+                (":one", n(1)),
+                (":max", n(limit.max)),
+                (":exp", n(start + limit.window_secs)),
+            ])))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match out {
+            Ok(out) => Ok(Some(
+                out.attributes
+                    .and_then(|a| a.get("hits").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+                    .unwrap_or(1),
+            )),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives a guess back: it was right.
+    pub async fn give_back_guess(&self, email: &Email, limit: Limit, now: i64) -> Result<(), StoreError> {
+        self.refund(GUESSES, email.as_str(), limit, now).await
+    }
+
+    pub async fn code_lock(&self, email: &Email) -> Result<Option<CodeLock>, StoreError> {
+        self.get(&Key::login_lock(email)).await
+    }
+
+    /// Locks sign-in by code, or replaces the link of the lock in place (the
+    /// newest link is the one that works).
+    pub async fn put_code_lock(&self, email: &Email, lock: &CodeLock) -> Result<(), StoreError> {
+        self.put(&Key::login_lock(email), lock).await
+    }
+
+    /// The transaction items that use up this exact, unexpired link: with
+    /// `unlock`, they end the lock and give the window's guesses back;
+    /// otherwise they only spend the link.
+    pub fn consume_code_lock_items(
+        &self,
+        email: &Email,
+        link_hash: &str,
+        unlock: Option<Limit>,
+        now: i64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let key = Key::login_lock(email);
+        let condition = "link_hash = :h AND link_expires_at > :now";
+        let mut vals = values([(":h", s(link_hash)), (":now", n(now))]);
+        match unlock {
+            Some(guesses) => Ok(vec![
+                self.tx_delete(&key, Some(condition), Some(vals))?,
+                self.reset_guesses_item(email, guesses, now)?,
+            ]),
+            None => {
+                vals.insert(":spent".into(), s(""));
+                Ok(vec![self.tx_update(&key, "SET link_hash = :spent", condition, vals)?])
+            }
+        }
+    }
+
+    /// Ends the lock and gives the window's guesses back (an admin's unlock).
+    /// False: there was no lock.
+    pub async fn clear_code_lock(&self, email: &Email, guesses: Limit, now: i64) -> Result<bool, StoreError> {
+        let was_locked = self.code_lock(email).await?.is_some();
+        self.transact(vec![
+            self.tx_delete(&Key::login_lock(email), None, None)?,
+            self.reset_guesses_item(email, guesses, now)?,
+        ])
+        .await?;
+        Ok(was_locked)
+    }
+
+    fn reset_guesses_item(&self, email: &Email, guesses: Limit, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let start = now - now.rem_euclid(guesses.window_secs);
+        self.tx_delete(&Key::rate(GUESSES, email.as_str(), start), None, None)
     }
 }

@@ -8,6 +8,7 @@ pub mod invites;
 pub mod keys;
 pub mod login_codes;
 pub mod members;
+pub mod once;
 pub mod rate;
 pub mod rule_drafts;
 pub mod sessions;

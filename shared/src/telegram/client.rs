@@ -15,9 +15,21 @@ use super::types::*;
 use crate::config::{ConfigError, Env, Secret};
 
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
-/// Bounded so a slow Bot API cannot eat a Lambda's whole timeout.
+/// The longest any one call may take, whatever the function's timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bot API calls one invocation makes in a row at most (a webhook update:
+/// a reply, an edit, a callback answer).
+pub const CALLS_PER_INVOCATION: u32 = 3;
+
+/// Per-call timeouts that fit `CALLS_PER_INVOCATION` calls in a quarter less
+/// than the function's timeout, the rest left for the table and the queue:
+/// a slow Bot API then fails the call, and the handler's own error path runs
+/// (releasing its claim) before Lambda would kill it.
+pub fn budget(function_timeout: Duration) -> (Duration, Duration) {
+    let request = (function_timeout / (CALLS_PER_INVOCATION + 1)).min(REQUEST_TIMEOUT);
+    (request, request.min(CONNECT_TIMEOUT))
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BotError {
@@ -94,9 +106,14 @@ impl fmt::Debug for BotApi {
 
 impl BotApi {
     pub fn new(base: &str, token: Secret) -> Self {
+        Self::with_timeouts(base, token, (REQUEST_TIMEOUT, CONNECT_TIMEOUT))
+    }
+
+    /// `timeouts` = (whole request, connect), as `budget` gives them.
+    pub fn with_timeouts(base: &str, token: Secret, (request, connect): (Duration, Duration)) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(request)
+            .connect_timeout(connect)
             .build()
             .expect("a client with timeouts builds");
         Self {
@@ -106,12 +123,13 @@ impl BotApi {
         }
     }
 
-    /// `LODGE_TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_BASE` (default: the real Bot API).
+    /// `LODGE_TELEGRAM_BOT_TOKEN` and `TELEGRAM_API_BASE` (default: the real
+    /// Bot API), with timeouts budgeted against `LODGE_FUNCTION_TIMEOUT_SECS`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let token = env.secret("LODGE_TELEGRAM_BOT_TOKEN", 8)?;
         let base = env.optional("TELEGRAM_API_BASE").unwrap_or(DEFAULT_API_BASE);
         url::Url::parse(base).map_err(|e| ConfigError::new("TELEGRAM_API_BASE", format!("is not a URL ({e})")))?;
-        Ok(Self::new(base, token))
+        Ok(Self::with_timeouts(base, token, budget(env.function_timeout()?)))
     }
 
     /// The token itself, for the Login Widget check (its key is SHA256(token)).
@@ -217,6 +235,21 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_timeouts_fit_the_function_timeout() {
+        assert_eq!(
+            budget(Duration::from_secs(10)),
+            (Duration::from_millis(2500), CONNECT_TIMEOUT)
+        );
+        assert_eq!(budget(Duration::from_secs(60)), (REQUEST_TIMEOUT, CONNECT_TIMEOUT));
+        for secs in 1..=900 {
+            let t = Duration::from_secs(secs);
+            let (request, connect) = budget(t);
+            assert!(request * CALLS_PER_INVOCATION <= t * 3 / 4, "{secs} s");
+            assert!(connect <= request && request <= REQUEST_TIMEOUT);
+        }
+    }
 
     #[test]
     fn debug_hides_the_token() {
