@@ -9,7 +9,9 @@ SHELL := /bin/bash
 # by file times, so a target dir shared by two clones can run the other
 # clone's code). Compiled dependencies are shared across clones through
 # sccache's content-addressed cache instead: a hit needs identical inputs.
-export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# So CARGO_TARGET_DIR is not exported: sccache hashes every CARGO_* variable
+# rustc sees, and a per-clone value would make every clone miss.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 export CARGO_TERM_COLOR ?= never
 VENV ?= .venv
 export LODGE_VENV := $(abspath $(VENV))
@@ -36,13 +38,14 @@ tools: $(VENV)/.installed
 
 dev: tools
 	cargo build --quiet -p lodge-local
-	$(CARGO_TARGET_DIR)/debug/lodge-local
+	$(TARGET_DIR)/debug/lodge-local
 
 browser:
 	bash infra/install-browser.sh
 
 lint: tools
 	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	bash infra/lint.sh
 	bash infra/policy-check.sh
 
@@ -61,7 +64,7 @@ bench: tools
 # fake Bot API; prints the figures in the README's forwarding section.
 bench-forward: tools
 	cargo build --quiet -p bench-forward
-	$(CARGO_TARGET_DIR)/debug/bench-forward
+	$(TARGET_DIR)/debug/bench-forward
 
 clean:
 	rm -rf .lodge

@@ -4,13 +4,13 @@
 #  2. the request path of the main flows, in-process (lodge-flows).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${CARGO_TARGET_DIR:=$PWD/target}"
-export CARGO_TARGET_DIR
+# Not exported when unset: sccache would hash a per-clone CARGO_TARGET_DIR.
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 binaries=$(grep -A2 'BuildProperties:' template.yaml | sed -n 's/^ *Binary: *//p' | sort -u)
 echo "Building release binaries: $(echo $binaries)"
 cargo build --release --quiet $(for b in $binaries; do printf -- '-p %s ' "$b"; done)
 cargo build --profile tools --quiet -p lodge-local -p lodge-bench
 echo
-"$CARGO_TARGET_DIR/tools/lodge-bench" "$CARGO_TARGET_DIR/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
+"$TARGET/tools/lodge-bench" "$TARGET/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
 echo
-LODGE_ROOT="$PWD" "$CARGO_TARGET_DIR/tools/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'
+LODGE_ROOT="$PWD" "$TARGET/tools/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'

@@ -18,8 +18,10 @@ CARGO_FUZZ_VERSION=0.13.2
 # Rust is memory-safe and we hunt panics, so no sanitizer (ASan would only
 # slow every execution); debug assertions and overflow checks stay on.
 BUILD_FLAGS=(--sanitizer none --debug-assertions --codegen-units 16)
-# Its own target dir, whatever the caller exported for the main workspace.
-export CARGO_TARGET_DIR="$PWD/fuzz/target"
+# cargo-fuzz's own target dir (fuzz/target), whatever the caller exported for
+# the main workspace; unset rather than set, because sccache hashes every
+# CARGO_* variable and a per-clone path would make every clone miss.
+unset CARGO_TARGET_DIR
 
 # cargo-fuzz needs nightly rustc (sanitizer-coverage flags).
 if ! cargo +"$TOOLCHAIN" --version >/dev/null 2>&1; then

@@ -299,9 +299,6 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
 
 /// The bot was added to, or removed from, a group or channel: keep the list `/rules` offers.
 async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<bool, WebError> {
-    if change.chat.is_private() {
-        return Ok(false);
-    }
     let listed = lodge::telegram::chats::listing(change, turn.now);
     turn.state.store.note_bot_chat(change.chat.id, listed.as_ref()).await?;
     tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = listed.is_some(), "bot membership");

@@ -89,7 +89,7 @@ pub const EXCERPT_CHARS: usize = 280;
 pub fn fuzz_render(data: &[u8]) {
     let src = String::from_utf8_lossy(data);
     let resolver = |handle: &str| {
-        (handle.len() % 2 == 0).then(|| MentionTarget {
+        handle.len().is_multiple_of(2).then(|| MentionTarget {
             member: MemberId::parse("0123456789abcdef0123456789abcdef").expect("a valid id"),
             url: format!("/members/{handle}"),
         })

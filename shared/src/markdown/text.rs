@@ -70,8 +70,7 @@ fn bare_url(s: &str) -> Option<&str> {
         .find(|c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '`'))
         .unwrap_or(s.len());
     let mut url = &s[..end];
-    loop {
-        let Some(last) = url.chars().next_back() else { break };
+    while let Some(last) = url.chars().next_back() {
         let unbalanced = last == ')' && url.matches(')').count() > url.matches('(').count();
         if matches!(last, '?' | '!' | '.' | ',' | ':' | ';' | '*' | '_' | '~' | '\'' | '"') || unbalanced {
             url = &url[..url.len() - 1];
@@ -144,7 +143,7 @@ mod tests {
         assert_eq!(pieces("xhttps://a.org"), [Text("xhttps://a.org")]);
         assert_eq!(
             pieces(&format!("@{}", "a".repeat(33))),
-            [Text(&*format!("@{}", "a".repeat(33)))]
+            [Text(&format!("@{}", "a".repeat(33)))]
         );
         assert_eq!(pieces("ёж @ёж"), [Text("ёж @ёж")]);
     }

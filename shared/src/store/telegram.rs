@@ -10,8 +10,6 @@ use crate::domain::{Member, MemberId, TelegramLink};
 
 /// Link tokens live 15 minutes and work once.
 pub const LINK_TOKEN_TTL_SECS: i64 = 15 * 60;
-/// Telegram retries a webhook for about a day; remember updates for two.
-pub const UPDATE_MEMORY_SECS: i64 = 2 * 86_400;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TelegramMarker {
@@ -348,21 +346,6 @@ impl Store {
 
     pub async fn intro_post(&self, member: &MemberId) -> Result<Option<IntroPost>, StoreError> {
         self.get(&Key::telegram_intro_post(member)).await
-    }
-
-    /// Claims webhook update `update_id`. False: it was taken before (a redelivery).
-    pub async fn claim_update(&self, update_id: i64, now: i64) -> Result<bool, StoreError> {
-        let item = serde_json::json!({"at": now, "expires_at": now + UPDATE_MEMORY_SECS});
-        match self.put_new(&Key::telegram_update(update_id), &item).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Gives an update back, so Telegram's redelivery is handled afresh.
-    pub async fn release_update(&self, update_id: i64) -> Result<(), StoreError> {
-        self.delete(&Key::telegram_update(update_id)).await
     }
 }
 

@@ -323,7 +323,7 @@ impl FakeTelegram {
             let roll = (i.rng % 1_000_000) as f64 / 1_000_000.0;
             if roll < faults.server_error {
                 i.injected_5xx += 1;
-                let status = if i.rng % 2 == 0 { 500 } else { 502 };
+                let status = if i.rng.is_multiple_of(2) { 500 } else { 502 };
                 let (status, body) = error(status, "Internal Server Error", None);
                 return Before::Answer(status, body);
             }
