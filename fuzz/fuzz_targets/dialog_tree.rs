@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use lodge::telegram::dialog::{DialogTree, Node, Step, MAX_DEPTH, MAX_NODES};
+use lodge::telegram::dialog::{DialogMove, DialogTree, Node, MAX_DEPTH, MAX_NODES};
 
 fuzz_target!(|data: &[u8]| {
     // The import refuses non-UTF-8 bodies before parsing.
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         for child in &node.children {
             let label = child.label.as_deref().expect("children have labels");
             match tree.step(Some(node.id()), label) {
-                Step::Descend(n) => assert_eq!(n.id(), child.id()),
+                DialogMove::Descend(n) => assert_eq!(n.id(), child.id()),
                 other => panic!("{label:?} from {} went {}", node.id(), other.kind()),
             }
             assert_eq!(tree.step(Some(child.id()), "back").node().id(), node.id());

@@ -21,8 +21,11 @@ async fn start() -> Option<Browser> {
 }
 
 async fn shot(b: &Browser, name: &str) {
-    let dir = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-        .join("screenshots");
+    // The workspace's target dir: tests run with tests/ as their working directory.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| lodge_tests::repo_root().join("target"));
+    let dir = target.join("screenshots");
     let _ = std::fs::create_dir_all(&dir);
     let _ = b.screenshot(&dir.join(format!("{name}.png"))).await;
 }
