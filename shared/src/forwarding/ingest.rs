@@ -125,7 +125,7 @@ impl Ingest {
         self.queue.send(&jobs).await?;
         tracing::info!(
             chat = post.chat_id,
-            message = post.message_id,
+            message_id = post.message_id,
             jobs = out.jobs,
             filtered = out.filtered,
             "forwarding ingest"
