@@ -61,7 +61,7 @@ bench: tools
 	bash infra/bench.sh
 
 # Channel forwarding through the local stack against a rate-limiting, flaky
-# fake Bot API; prints the figures in the README's forwarding section.
+# fake Bot API; prints the figures in docs/forwarding.md, “Benchmark”.
 bench-forward: tools
 	cargo build --quiet -p bench-forward
 	$(TARGET_DIR)/debug/bench-forward

@@ -6,7 +6,7 @@
 //! (`GUESSES_PER_ADDRESS`) lock sign-in by code for the address. The member is emailed a one-time
 //! sign-in link (and gets a fresh one instead of a code while locked); the
 //! link signs them in and ends the lock, as an admin can. The README's
-//! sign-in section has the arithmetic.
+//! design notes (“Guessing sign-in codes is bounded per address”) have the arithmetic.
 
 use askama::Template;
 
@@ -31,7 +31,7 @@ pub const CODES_PER_ADDRESS: Limit = Limit {
     window_secs: 3600,
 };
 /// Wrong guesses per address in one 24-hour window that lock sign-in by
-/// code. One: the README shows why a 24-hour window allows no more.
+/// code. One: the README's design notes show why a 24-hour window allows no more.
 pub const LOCK_AFTER_WRONG_GUESSES: u32 = 1;
 pub const GUESSES_PER_ADDRESS: Limit = Limit {
     max: LOCK_AFTER_WRONG_GUESSES,

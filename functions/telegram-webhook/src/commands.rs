@@ -9,7 +9,7 @@ use lodge::web::WebError;
 
 use crate::{chat_of, dialog, link, name_of, reply, rules, Command, Turn};
 
-/// What `setMyCommands` registers (see the README's Telegram section).
+/// What `setMyCommands` registers (see docs/telegram.md, “Set up the bot”).
 pub const COMMANDS: &[(&str, &str)] = &[
     ("start", "Start, or link your Lodge account"),
     ("help", "What I can do"),

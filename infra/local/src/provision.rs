@@ -273,7 +273,7 @@ fn queue_attributes(
 }
 
 /// SES refuses to send from an unverified identity; moto too. Verify the
-/// sender's domain (on AWS the deployer does this once, see README).
+/// sender's domain (on AWS the deployer does this once, see the README's “Deploy”).
 pub async fn verify_sender(ses: &aws_sdk_sesv2::Client, mail_from: &str) -> Result<(), String> {
     let address = mail_from
         .rsplit('<')

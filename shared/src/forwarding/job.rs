@@ -139,7 +139,7 @@ impl JobQueue {
     }
 
     /// Dead-letters a job ourselves, with the reason, when its retries are
-    /// spent (SQS's own redrive only catches crashes: see the README's forwarding section).
+    /// spent (SQS's own redrive only catches crashes: see docs/forwarding.md, “Exactly once”).
     pub async fn dead_letter(&self, body: &str, group: &str, dedup: &str, reason: &str) -> Result<(), String> {
         let reason_attr = aws_sdk_sqs::types::MessageAttributeValue::builder()
             .data_type("String")

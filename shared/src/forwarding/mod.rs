@@ -3,7 +3,7 @@
 //!
 //! Ingestion (`ingest`, called by `telegram-webhook`) turns updates into one
 //! SQS FIFO job per (source message, destination); the `forwarder` function
-//! delivers them (its `deliver` module). See the README's forwarding section.
+//! delivers them (its `deliver` module). See docs/forwarding.md.
 
 pub mod ingest;
 pub mod job;

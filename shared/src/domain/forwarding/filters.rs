@@ -1,4 +1,4 @@
-//! Rule filters, applied in a fixed order (documented in the README's forwarding section):
+//! Rule filters, applied in a fixed order (documented in docs/forwarding.md, “Filters, in this fixed order”):
 //!
 //! 1. `include` — keyword whitelist: if non-empty, the text or caption must
 //!    contain at least one keyword;
