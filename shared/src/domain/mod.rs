@@ -1,6 +1,36 @@
 //! Types that cannot hold bad values. Requests are parsed into these at the
 //! edge; everything behind the edge can trust them.
 
+/// What every string id type shares, whatever makes its values: conversions
+/// for serde (`try_from`/`into` String), `Display`, and a `Debug` that names
+/// the kind. The type must have `parse(&str) -> Result<Self, String>` and a
+/// `String` field; `fmt` must be in scope.
+macro_rules! id_string_impls {
+    ($name:ident, $what:literal) => {
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($what, "#{}"), &self.0)
+            }
+        }
+    };
+}
+
 mod bot_chat;
 mod decision;
 pub mod dialog;
