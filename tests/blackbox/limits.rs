@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lodge_local::{Options, Stack};
-use lodge_tests::{moto_url, repo_root, unique};
+use lodge_tests::{eventually, moto_url, repo_root, unique};
 use serde_json::{json, Value};
 
 /// A Bot API that accepts connections and never answers: whatever calls it
@@ -56,17 +56,6 @@ async fn stack(template: std::path::PathBuf, scale: f64, overrides: &[(&str, &st
     opts.visibility_scale = scale;
     opts.overrides = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     lodge_local::start(opts).await.expect("local stack starts")
-}
-
-async fn wait_until<F: FnMut() -> bool>(deadline: Duration, mut done: F) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < deadline {
-        if done() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    done()
 }
 
 #[tokio::test]
@@ -131,7 +120,7 @@ async fn an_sqs_batch_past_its_timeout_fails_whole_and_returns_after_the_visibil
         .await
         .unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || bot.calls().len() >= 2).await,
+        eventually(Duration::from_secs(10), async || bot.calls().len() >= 2).await,
         "the job was not tried twice: {:?}",
         bot.calls()
     );

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use lodge::forwarding::job::{ForwardJob, JobQueue, Work};
 use lodge::forwarding::post::Post;
 use lodge::forwarding::rule::{ForwardRule, RuleId};
-use lodge_tests::{test_visibility_scale, unique, TestApp};
+use lodge_tests::{eventually, test_visibility_scale, unique, TestApp};
 use serde_json::{json, Value};
 
 async fn send(app: &TestApp, body: String) {
@@ -26,18 +26,6 @@ fn email_message(id: &str, to: &str) -> String {
     json!({"v": 1, "kind": "email", "id": id, "to": to,
            "letter": {"subject": "Hello", "text": "plain", "html": "<p>Hello</p>"}})
     .to_string()
-}
-
-/// Polls `check` until it holds or `timeout` passes.
-async fn wait_for<F: AsyncFnMut() -> bool>(timeout: Duration, mut check: F) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    check().await
 }
 
 /// Messages in the queue, visible or in flight.
@@ -73,13 +61,13 @@ async fn notify_messages_are_delivered_once_even_if_redelivered() {
     let id = unique("msg");
     send(&app, email_message(&id, &to)).await;
     assert!(
-        wait_for(Duration::from_secs(10), async || app.mails_to(&to).await.len() == 1).await,
+        eventually(Duration::from_secs(10), async || app.mails_to(&to).await.len() == 1).await,
         "email not delivered"
     );
     // The same message again (as SQS may redeliver it): consumed, no second email.
     send(&app, email_message(&id, &to)).await;
     assert!(
-        wait_for(Duration::from_secs(10), async || messages_in(&app, "NotifyQueue").await
+        eventually(Duration::from_secs(10), async || messages_in(&app, "NotifyQueue").await
             == 0)
         .await,
         "the redelivered message was not consumed"
@@ -94,7 +82,7 @@ async fn a_poison_message_returns_after_each_visibility_timeout_then_is_dead_let
     send(&app, "{\"v\":1,\"kind\":\"no-such-kind\"}".into()).await;
     let dlq = app.queue_url("NotifyDLQ");
     let sqs = app.stack.sqs.clone();
-    let arrived = wait_for(Duration::from_secs(60), async || {
+    let arrived = eventually(Duration::from_secs(60), async || {
         let out = sqs
             .receive_message()
             .queue_url(&dlq)
@@ -193,7 +181,7 @@ async fn a_waiting_forward_job_does_not_stall_the_rest_of_its_group() {
     let stall = visibility(360);
     let start = Instant::now();
     // The forwarder's waits (retry_after, chat spacing) run on the stack's clock.
-    let delivered = wait_for(stall - Duration::from_secs(2), async || {
+    let delivered = eventually(stall - Duration::from_secs(2), async || {
         app.clock.advance(1);
         bot.copied.lock().unwrap().len() == 3
     })
