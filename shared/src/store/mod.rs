@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod forwarding;
 pub mod invites;
 pub mod keys;
+pub mod listing;
 pub mod login_codes;
 pub mod members;
 pub mod once;
