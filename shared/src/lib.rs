@@ -18,6 +18,7 @@ pub mod login;
 pub mod mail;
 pub mod markdown;
 pub mod moderation;
+pub mod notify;
 pub mod queue;
 pub mod session;
 pub mod store;

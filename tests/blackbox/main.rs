@@ -16,6 +16,8 @@ mod limits;
 mod lockout;
 mod moderation;
 mod notifier;
+// notifications (issue 13)
+mod notifications;
 mod queues;
 mod runner;
 mod telegram;

@@ -292,7 +292,7 @@ pub async fn me_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Some(v) => render(
             StatusCode::OK,
             MePage {
-                layout: Layout::new("Your account", Some(v.member.name().into())),
+                layout: Layout::for_member("Your account", &v.member),
                 joined: lodge::clock::format_utc(v.member.created_at),
                 member: &v.member,
             },

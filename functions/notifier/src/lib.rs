@@ -8,12 +8,14 @@
 //! and recorded as done; a transient failure fails the message, and its
 //! redelivery skips the deliveries already made.
 
+mod deliver;
+
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
 use lodge::domain::{DecisionSummary, Member, ReviewResult};
 use lodge::domain::{Email, MemberId};
 use lodge::mail::{self, Letter, Mailer};
-use lodge::queue::{self, MessageError, Notification};
+use lodge::queue::{self, MessageError, Notification, QueueSender};
 use lodge::store::once::{Attempt, Lease};
 use lodge::store::telegram::IntroPost;
 use lodge::store::{Store, StoreError};
@@ -31,6 +33,8 @@ pub struct State {
     admin_chat: Option<i64>,
     /// How long a delivery in progress holds its marker: the function's timeout.
     lease_secs: i64,
+    /// This function's own queue, to make a delivery wait out a 429.
+    notify: Option<QueueSender>,
 }
 
 impl State {
@@ -53,6 +57,9 @@ impl State {
                 .transpose()?,
             admin_chat: BotSettings::from_env(env)?.admin_chat_id,
             lease_secs: env.function_timeout()?.as_secs() as i64,
+            notify: env
+                .optional("LODGE_NOTIFY_QUEUE_URL")
+                .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
         })
     }
 }
@@ -63,6 +70,7 @@ pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
 
 async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
     match queue::parse::<Notification>(&msg)? {
+        Notification::Deliver { delivery } => deliver::run(state, msg.receipt_handle.as_deref(), delivery).await,
         Notification::Email { id, to, letter } => send_once(state, &id, &to, &letter).await,
         Notification::IntroSubmitted { member_id, at } => intro_submitted(state, &member_id, at).await,
         Notification::Decided { member_id, at } => decided(state, &member_id, at).await,
@@ -75,7 +83,7 @@ const MARKER_TTL_SECS: i64 = 7 * 86_400;
 
 /// The lease on delivery `id`; `None` when it was made (or refused for
 /// good) before. Another attempt in progress: the message comes back later.
-async fn take(state: &State, id: &str) -> Result<Option<Lease>, MessageError> {
+pub(crate) async fn take(state: &State, id: &str) -> Result<Option<Lease>, MessageError> {
     let now = state.clock.now();
     match state
         .store
@@ -91,7 +99,7 @@ async fn take(state: &State, id: &str) -> Result<Option<Lease>, MessageError> {
     }
 }
 
-async fn done(state: &State, lease: Lease) -> Result<(), MessageError> {
+pub(crate) async fn done(state: &State, lease: Lease) -> Result<(), MessageError> {
     lease.done(&state.store, state.clock.now()).await.map_err(retry)
 }
 
@@ -303,6 +311,6 @@ async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &Decisio
     }
 }
 
-fn retry(e: StoreError) -> MessageError {
+pub(crate) fn retry(e: StoreError) -> MessageError {
     MessageError::Retry(e.to_string())
 }

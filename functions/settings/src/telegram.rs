@@ -54,7 +54,7 @@ fn page(
     let m = &v.member;
     let query = web_query(&[("state", &widget_state(state, v.session.id.as_str()))]);
     let page = SettingsPage {
-        layout: Layout::new("Settings", Some(m.name().into())),
+        layout: Layout::for_member("Settings", m),
         member: m,
         linked_since: m.telegram.as_ref().map(|t| lodge::clock::format_utc(t.linked_at)),
         bot: state.bot.username.as_deref(),

@@ -30,6 +30,16 @@ macro_rules! http {
     }};
 }
 
+macro_rules! schedule {
+    ($state:expr, $handler:path) => {{
+        let state = Arc::new($state);
+        Invoker::Schedule(Arc::new(move |event| {
+            let state = state.clone();
+            Box::pin(async move { $handler(&state, event).await })
+        }))
+    }};
+}
+
 macro_rules! sqs {
     ($state:expr, $handler:path) => {{
         let state = Arc::new($state);
@@ -53,6 +63,10 @@ pub const KNOWN: &[&str] = &[
     "telegram-worker",
     "forwarder",
     "forward-rules",
+    // notifications (issue 13)
+    "fanout",
+    "notify-mail",
+    "notifications",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -94,6 +108,19 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "notifier" => sqs!(
             notifier::State::with_clock(env, aws, clock).map_err(cfg)?,
             notifier::handler
+        ),
+        // notifications (issue 13)
+        "fanout" => sqs!(
+            fanout::State::from_env(env, aws, clock).map_err(cfg)?,
+            fanout::handler
+        ),
+        "notify-mail" => schedule!(
+            notify_mail::State::from_env(env, aws, clock).map_err(cfg)?,
+            notify_mail::handler
+        ),
+        "notifications" => http!(
+            notifications::State::from_env(env, aws, clock).map_err(cfg)?,
+            notifications::handler
         ),
         other => {
             return Err(format!(

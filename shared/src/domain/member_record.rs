@@ -31,6 +31,10 @@ pub struct Member {
     /// The latest moderation decision, so a second moderator is told who decided.
     #[serde(default)]
     pub last_decision: Option<DecisionSummary>,
+    /// Unread inbox entries (issue 13), kept exact by the inbox's
+    /// transactions; the page header shows it at no extra read.
+    #[serde(default)]
+    pub unread_notifications: i64,
 }
 
 /// Moderators and admins, listed under one partition (`STAFF`) so
@@ -69,6 +73,7 @@ impl Member {
             links: Vec::new(),
             intro_submitted_at: None,
             last_decision: None,
+            unread_notifications: 0,
         }
     }
 

@@ -66,6 +66,16 @@ impl Mailer {
 
     /// Sends one letter; returns SES's message id.
     pub async fn send(&self, to: &Email, letter: &Letter) -> Result<String, MailError> {
+        self.send_with_headers(to, letter, &[]).await
+    }
+
+    /// Sends one letter with extra headers (e.g. RFC 8058 `List-Unsubscribe`).
+    pub async fn send_with_headers(
+        &self,
+        to: &Email,
+        letter: &Letter,
+        headers: &[(String, String)],
+    ) -> Result<String, MailError> {
         let utf8 = |data: &str| {
             Content::builder()
                 .data(data)
@@ -80,6 +90,22 @@ impl Mailer {
                     .text(utf8(&letter.text)?)
                     .html(utf8(&letter.html)?)
                     .build(),
+            )
+            .set_headers(
+                (!headers.is_empty())
+                    .then(|| {
+                        headers
+                            .iter()
+                            .map(|(name, value)| {
+                                aws_sdk_sesv2::types::MessageHeader::builder()
+                                    .name(name)
+                                    .value(value)
+                                    .build()
+                                    .map_err(|e| MailError::Rejected(e.to_string()))
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .transpose()?,
             )
             .build();
         let out = self

@@ -10,6 +10,7 @@ use super::MessageError;
 use crate::domain::{Email, MemberId};
 use crate::mail::Letter;
 use crate::moderation::Decision;
+use crate::notify::{ContentEvent, Delivery};
 
 /// A queue's message type. `VERSION` goes out with every message and must
 /// match on the way in, so consumers can evolve.
@@ -27,6 +28,9 @@ pub enum Notification {
     IntroSubmitted { member_id: MemberId, at: i64 },
     /// A moderator decided on a member (at `at`): tell the member.
     Decided { member_id: MemberId, at: i64 },
+    /// One notification to one member on one channel (issue 13), queued by
+    /// `fanout`; idempotent per `Delivery::key`.
+    Deliver { delivery: Delivery },
 }
 
 /// Every message carries its contract version so consumers can evolve.
@@ -62,6 +66,13 @@ pub enum TelegramJob {
 }
 
 impl Contract for TelegramJob {
+    const VERSION: u32 = 1;
+}
+
+/// The `content` queue (issue 13): something members may hear about, sent
+/// by the code that wrote it once its write committed; `fanout` turns it
+/// into recipients (`notify::ContentEvent`).
+impl Contract for ContentEvent {
     const VERSION: u32 = 1;
 }
 

@@ -30,6 +30,12 @@
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 //! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
+//! | inbox entry     | `INBOX#<member>`         | `<ms:013>.<event>` | `UNREAD#<member>` / sk, while unread |
+//! | sent notice (tg)| `TGNOTE#<chat>#<msg>`    | `TGNOTE`           |                                 |
+//! | pending email   | `MAILQ#<member>`         | `P#<ms:013>.<event>` |                               |
+//! | email window    | `MAILQ#<member>`         | `WINDOW`           | `MAILDUE` / `<due:010>#<member>`, while due |
+//! | post follower   | `POST#<post>`            | `FOLLOW#<member>`  | (docs/posts.md)                 |
+//! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     | (docs/posts.md)                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -197,6 +203,44 @@ impl Key {
         Self::new("HEALTH".into(), "HEALTH")
     }
 
+    // ---- notifications (issue 13, docs/notifications.md)
+
+    /// One entry of a member's inbox; `id` is `<ms:013>.<event key>`, so the
+    /// partition reads newest first.
+    pub fn inbox_entry(member: &MemberId, id: &str) -> Self {
+        Self::new(inbox_of(member), id)
+    }
+
+    /// A notification the bot sent: the reply and button mapping.
+    pub fn telegram_note(chat_id: i64, message_id: i64) -> Self {
+        Self::new(format!("TGNOTE#{chat_id}#{message_id}"), "TGNOTE")
+    }
+
+    /// One line waiting for the member's next coalesced email.
+    pub fn pending_email(member: &MemberId, id: &str) -> Self {
+        Self::new(mailbox_of(member), &format!("{PENDING_EMAIL}{id}"))
+    }
+
+    /// When the member's next coalesced email is due (in `MAILDUE` while it is).
+    pub fn email_window(member: &MemberId) -> Self {
+        Self::new(mailbox_of(member), "WINDOW")
+    }
+
+    /// A member following a post's whole thread (the author's is written at publish).
+    pub fn post_follower(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::new(format!("POST#{post}"), &format!("{FOLLOWER}{member}"))
+    }
+
+    /// A post's card, re-read at delivery (its `state`).
+    pub fn post_card(post: &crate::domain::PostId) -> Self {
+        Self::new(format!("POST#{post}"), "POST")
+    }
+
+    /// A comment at its thread path (`C#<path>`), re-read at delivery.
+    pub fn comment_at(post: &crate::domain::PostId, path: &str) -> Self {
+        Self::new(format!("POST#{post}"), &format!("C#{path}"))
+    }
+
     /// The primary key attributes only (for Get/Update/Delete).
     pub fn to_item(&self) -> super::Item {
         [
@@ -233,6 +277,30 @@ pub const FORWARD_RULES: &str = "FWDRULES";
 
 /// The partition of the chats the bot is in.
 pub const TELEGRAM_CHATS: &str = "TGCHATS";
+
+/// A member's inbox partition, and its `gsi1` partition of unread entries.
+pub fn inbox_of(member: &MemberId) -> String {
+    format!("INBOX#{member}")
+}
+pub fn unread_of(member: &MemberId) -> String {
+    format!("UNREAD#{member}")
+}
+/// A member's coalesced-email partition: `P#…` lines and the `WINDOW`.
+pub fn mailbox_of(member: &MemberId) -> String {
+    format!("MAILQ#{member}")
+}
+pub const PENDING_EMAIL: &str = "P#";
+/// `gsi1` partition of the email windows that are due or will be.
+pub const EMAIL_DUE: &str = "MAILDUE";
+/// Sort-key prefixes of a post's followers and a room's subscribers.
+pub const FOLLOWER: &str = "FOLLOW#";
+pub const SUBSCRIBER: &str = "SUB#";
+pub fn room_partition(room: &crate::domain::RoomSlug) -> String {
+    format!("ROOM#{room}")
+}
+pub fn post_partition(post: &crate::domain::PostId) -> String {
+    format!("POST#{post}")
+}
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {

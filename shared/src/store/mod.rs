@@ -9,6 +9,7 @@ pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
+pub mod notifications;
 pub mod once;
 pub mod rate;
 pub mod rule_drafts;

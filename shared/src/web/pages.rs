@@ -7,6 +7,8 @@ pub struct Layout {
     pub title: String,
     /// The signed-in member's display name, for the header.
     pub viewer: Option<String>,
+    /// Their unread notifications, for the header's bell (issue 13).
+    pub unread: i64,
 }
 
 impl Layout {
@@ -14,6 +16,17 @@ impl Layout {
         Self {
             title: title.into(),
             viewer,
+            unread: 0,
+        }
+    }
+
+    /// A page for a signed-in member: name and unread count come with the
+    /// profile the session check read anyway, so the bell costs no read.
+    pub fn for_member(title: impl Into<String>, member: &crate::domain::Member) -> Self {
+        Self {
+            title: title.into(),
+            viewer: Some(member.name().to_string()),
+            unread: member.unread_notifications.max(0),
         }
     }
 }

@@ -1,0 +1,271 @@
+//! Consumer of the `content` queue (`lodge::notify::ContentEvent`): turns
+//! one event into its recipients (issue 13's table, docs/notifications.md),
+//! writes each one's inbox entry and queues one delivery per (recipient,
+//! channel) on the `notify` queue, where `notifier` sends it.
+//!
+//! Redelivery is harmless: an inbox entry is written once (its key is the
+//! event's), and each delivery is done once by its own marker.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use lodge::domain::{MemberId, MemberStatus};
+use lodge::notify::render::{self, clip, Note};
+use lodge::notify::{audience, Channel, ContentEvent, Delivery, Facts, Kind};
+use lodge::queue::{self, MessageError, Notification, QueueSender};
+use lodge::store::notifications::{Content, InboxEntry, Recipient};
+use lodge::store::{Store, StoreError};
+use lodge::{ConfigError, Env, SharedClock};
+
+pub struct State {
+    store: Store,
+    /// The `notify` queue, where `notifier` delivers.
+    notify: QueueSender,
+    #[allow(dead_code)]
+    clock: SharedClock,
+}
+
+impl State {
+    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: Store::from_env(env, aws)?,
+            notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            clock,
+        })
+    }
+}
+
+pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
+    queue::consume(event, |msg| handle(state, msg)).await
+}
+
+async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
+    let event = queue::parse::<ContentEvent>(&msg)?;
+    fan_out(state, &event).await
+}
+
+/// Inbox entries written at once, per event.
+const CONCURRENCY: usize = 16;
+
+async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError> {
+    let notes = state.store.notifications();
+    let content = match event.post() {
+        None => None,
+        Some(post) => match notes
+            .content(post, event.comment().map(|(_, path)| path))
+            .await
+            .map_err(retry)?
+        {
+            None => return Err(MessageError::Drop("the post does not exist".into())),
+            Some(c) if !c.visible() => {
+                return Err(MessageError::Drop("hidden, deleted or unpublished: notifies no one".into()))
+            }
+            Some(c) => Some(c),
+        },
+    };
+    let facts = facts(state, event, content.as_ref()).await.map_err(retry)?;
+    let audience = audience(event, &facts);
+    let ids: Vec<MemberId> = audience.iter().map(|(id, _)| id.clone()).collect();
+    let recipients = notes.recipients(&ids).await.map_err(retry)?;
+    let kinds: std::collections::HashMap<_, _> = audience.into_iter().collect();
+
+    let plans: Vec<(Recipient, Kind, Note)> = recipients
+        .into_iter()
+        .filter(|r| r.status == MemberStatus::Approved)
+        .filter(|r| event.actor().is_none_or(|actor| !r.muted_members.contains(actor)))
+        .filter_map(|r| {
+            let kind = *kinds.get(&r.id)?;
+            let note = note(event, content.as_ref());
+            Some((r, kind, note))
+        })
+        .collect();
+
+    let mut deliveries = Vec::new();
+    for (r, kind, note) in &plans {
+        for channel in channels(event, r, *kind) {
+            deliveries.push(Notification::Deliver {
+                delivery: Delivery {
+                    event: event.key(),
+                    recipient: r.id.clone(),
+                    channel,
+                    about: *kind,
+                    post: event.post().cloned(),
+                    comment: event.comment().map(|(id, path)| (id.clone(), path.to_string())),
+                    note: note.clone(),
+                    at_ms: event.at_ms(),
+                },
+            });
+        }
+    }
+    let inbox_id = format!("{:013}.{}", event.at_ms(), event.key());
+    stream::iter(plans.iter().filter(|(r, kind, _)| {
+        r.notification_prefs
+            .wants(*kind, Channel::Web, r.telegram.is_some())
+    }))
+    .map(|(r, kind, note)| {
+        let entry = InboxEntry {
+            id: inbox_id.clone(),
+            kind: *kind,
+            note: note.clone(),
+            read: false,
+            at_ms: event.at_ms(),
+        };
+        async move { notes.add_to_inbox(&r.id, &entry).await.map(|_| ()) }
+    })
+    .buffer_unordered(CONCURRENCY)
+    .try_collect::<Vec<()>>()
+    .await
+    .map_err(retry)?;
+    state
+        .notify
+        .send_all(&deliveries)
+        .await
+        .map_err(MessageError::Retry)?;
+    tracing::info!(
+        event = %event.key(),
+        recipients = plans.len(),
+        deliveries = deliveries.len(),
+        "fanned out"
+    );
+    Ok(())
+}
+
+/// Followers for a comment; room subscribers for a post in a room.
+async fn facts(state: &State, event: &ContentEvent, content: Option<&Content>) -> Result<Facts, StoreError> {
+    let notes = state.store.notifications();
+    Ok(match event {
+        ContentEvent::CommentCreated { post, .. } => Facts {
+            post_author: content.map(|c| c.post_author.clone()),
+            followers: notes.followers(post).await?,
+            subscribers: Vec::new(),
+        },
+        ContentEvent::PostPublished { room: Some(room), .. } => Facts {
+            subscribers: notes.subscribers(room).await?,
+            ..Facts::default()
+        },
+        _ => Facts::default(),
+    })
+}
+
+/// The push channels for one recipient. Telegram when they want it and the
+/// bot can reach them, else (blocked, unlinked since) email instead; email
+/// when they want it. The decision on an intro is already mailed and sent
+/// to Telegram by `notifier` (`Notification::Decided`): only the inbox here.
+fn channels(event: &ContentEvent, r: &Recipient, kind: Kind) -> Vec<Channel> {
+    if matches!(event, ContentEvent::IntroDecided { .. }) {
+        return Vec::new();
+    }
+    let prefs = &r.notification_prefs;
+    let linked = r.telegram.is_some();
+    let mut out = Vec::new();
+    let wants_email = prefs.wants(kind, Channel::Email, linked);
+    if prefs.wants(kind, Channel::Telegram, linked) && linked {
+        if r.telegram_chat().is_some() {
+            out.push(Channel::Telegram);
+        } else if !wants_email {
+            out.push(Channel::Email);
+        }
+    }
+    if wants_email {
+        out.push(Channel::Email);
+    }
+    out
+}
+
+fn note(event: &ContentEvent, content: Option<&Content>) -> Note {
+    let title = content
+        .map(|c| clip(&c.title, render::TITLE_CHARS))
+        .unwrap_or_default();
+    match event {
+        ContentEvent::CommentCreated { post, comment, .. } => {
+            let c = content.and_then(|c| c.comment.as_ref());
+            Note {
+                actor_name: c.map(|c| c.author_name.clone()).unwrap_or_default(),
+                title,
+                excerpt: c
+                    .map(|c| clip(&c.body, render::EXCERPT_CHARS))
+                    .unwrap_or_default(),
+                path: render::comment_path(post, comment),
+            }
+        }
+        ContentEvent::PostPublished { post, .. } => Note {
+            actor_name: content.map(|c| c.post_author_name.clone()).unwrap_or_default(),
+            title,
+            excerpt: content
+                .map(|c| clip(&c.excerpt, render::EXCERPT_CHARS))
+                .unwrap_or_default(),
+            path: render::post_path(post),
+        },
+        ContentEvent::IntroDecided { approved, .. } => Note {
+            actor_name: String::new(),
+            title: String::new(),
+            excerpt: if *approved {
+                "Your intro was approved: welcome to the club.".into()
+            } else {
+                "Your intro was not approved yet: the moderators left a note.".into()
+            },
+            path: if *approved { "/".into() } else { "/intro".into() },
+        },
+        ContentEvent::ReportResolved {
+            post, comment, upheld, ..
+        } => Note {
+            actor_name: String::new(),
+            title,
+            excerpt: if *upheld {
+                "The moderators acted on your report. Thank you.".into()
+            } else {
+                "The moderators looked at your report and left the content up.".into()
+            },
+            path: match comment {
+                Some(c) => render::comment_path(post, c),
+                None => render::post_path(post),
+            },
+        },
+    }
+}
+
+fn retry(e: StoreError) -> MessageError {
+    MessageError::Retry(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lodge::domain::{Email, PostId, TelegramLink};
+    use lodge::notify::Prefs;
+
+    fn recipient(telegram: Option<bool>) -> Recipient {
+        Recipient {
+            id: MemberId::generate(),
+            email: Email::parse("b@example.org").unwrap(),
+            status: MemberStatus::Approved,
+            telegram: telegram.map(|unreachable| TelegramLink {
+                user_id: 7,
+                username: None,
+                linked_at: 0,
+                unreachable,
+            }),
+            muted_members: Vec::new(),
+            notification_prefs: Prefs::default(),
+        }
+    }
+
+    fn event() -> ContentEvent {
+        ContentEvent::PostPublished {
+            post: PostId::generate(1),
+            author: MemberId::generate(),
+            room: None,
+            mentions: vec![],
+            at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn telegram_when_reachable_else_email() {
+        assert_eq!(channels(&event(), &recipient(Some(false)), Kind::Mention), [Channel::Telegram]);
+        assert_eq!(channels(&event(), &recipient(Some(true)), Kind::Mention), [Channel::Email]);
+        assert_eq!(channels(&event(), &recipient(None), Kind::Mention), [Channel::Email]);
+        let mut quiet = recipient(Some(false));
+        quiet.notification_prefs.set(Kind::Mention, Channel::Telegram, false);
+        assert!(channels(&event(), &quiet, Kind::Mention).is_empty());
+    }
+}

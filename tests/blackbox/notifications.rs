@@ -1,0 +1,552 @@
+//! Notifications (issue 13): content events fan out to the inbox, Telegram
+//! DMs with buttons and the coalesced email; every delivery happens once.
+//!
+//! Until the `posts` and `comments` branches are merged, a test writes the
+//! post and comment items their store writes (docs/posts.md: `POST#<id>` /
+//! `POST` and `C#<path>`) and sends the `ContentEvent` their create paths
+//! send, to `ContentQueue`, as they will.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lodge::domain::{CommentId, Member, MemberId, MemberStatus, PostId, Role};
+use lodge::notify::ContentEvent;
+use lodge::Clock;
+use lodge_tests::telegram::{link, new_member, rand_id};
+use lodge_tests::{eventually, stays_false, wait_for, Mail, TestApp};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Someone {
+    member: Member,
+    cookie: String,
+    /// Their Telegram user id, when linked.
+    tg: Option<i64>,
+}
+
+async fn someone(app: &TestApp, name: &str, telegram: bool) -> Someone {
+    let member = new_member(app, name, Role::Member, MemberStatus::Approved).await;
+    let tg = if telegram {
+        let id = rand_id();
+        link(app, &member, id, &name.to_lowercase()).await;
+        Some(id)
+    } else {
+        None
+    };
+    let cookie = app.sign_in(member.email.as_str()).await;
+    Someone { member, cookie, tg }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+async fn put(app: &TestApp, item: Vec<(&str, AttributeValue)>) {
+    lodge::aws::dynamodb(&app.stack.aws)
+        .put_item()
+        .table_name(app.table())
+        .set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A published post by `author`, with the author following it (as publishing does).
+async fn post_by(app: &TestApp, author: &Member, title: &str) -> PostId {
+    let id = PostId::generate(app.clock.now_ms());
+    put(
+        app,
+        vec![
+            ("pk", s(&format!("POST#{id}"))),
+            ("sk", s("POST")),
+            ("state", s("published")),
+            ("title", s(title)),
+            ("author_id", s(author.id.as_str())),
+            ("author_name", s(author.name())),
+            ("excerpt", s("The start of the post.")),
+        ],
+    )
+    .await;
+    put(
+        app,
+        vec![
+            ("pk", s(&format!("POST#{id}"))),
+            ("sk", s(&format!("FOLLOW#{}", author.id))),
+            ("at", AttributeValue::N(app.clock.now().to_string())),
+        ],
+    )
+    .await;
+    id
+}
+
+/// A comment by `author` (under `parent`, when given) and the event its creation sends.
+async fn comment(
+    app: &TestApp,
+    post: &PostId,
+    author: &Member,
+    parent: Option<(&CommentId, &str, &MemberId)>,
+    body: &str,
+) -> (ContentEvent, CommentId, String) {
+    let at_ms = app.clock.now_ms() + i64::from(rand_id() as u16 % 1000);
+    let id = CommentId::generate(at_ms);
+    let path = match parent {
+        Some((_, parent_path, _)) => format!("{parent_path}#{id}"),
+        None => id.to_string(),
+    };
+    put(
+        app,
+        vec![
+            ("pk", s(&format!("POST#{post}"))),
+            ("sk", s(&format!("C#{path}"))),
+            ("id", s(id.as_str())),
+            ("author_id", s(author.id.as_str())),
+            ("author_name", s(author.name())),
+            ("body", s(body)),
+        ],
+    )
+    .await;
+    let event = ContentEvent::CommentCreated {
+        post: post.clone(),
+        comment: id.clone(),
+        path: path.clone(),
+        author: author.id.clone(),
+        parent_author: parent.map(|(_, _, a)| a.clone()),
+        mentions: vec![],
+        at_ms,
+    };
+    (event, id, path)
+}
+
+async fn send(app: &TestApp, event: &ContentEvent) {
+    app.stack
+        .sqs
+        .send_message()
+        .queue_url(app.queue_url("ContentQueue"))
+        .message_body(lodge::queue::encode(event))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn inbox(app: &TestApp, who: &Someone) -> Value {
+    let r = app
+        .as_member(&who.cookie)
+        .get("/notifications")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// The notification DMs the fake accepted for `chat` (not sign-in codes).
+fn dms(app: &TestApp, chat: i64) -> Vec<Value> {
+    app.telegram()
+        .calls_of("sendMessage")
+        .into_iter()
+        .filter(|p| p["chat_id"] == chat && p["text"].as_str().is_some_and(|t| t.starts_with("🔔")))
+        .collect()
+}
+
+fn delivered(app: &TestApp, chat: i64) -> usize {
+    app.telegram()
+        .deliveries_to(chat)
+        .iter()
+        .filter(|d| d.text.as_deref().is_some_and(|t| t.starts_with("🔔")))
+        .count()
+}
+
+/// Runs the every-minute email job now, as EventBridge would.
+async fn mail_run(app: &TestApp) {
+    let r = app.http.post(app.at("/_local/schedule/notify-mail")).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+}
+
+async fn notification_mails(app: &TestApp, who: &Someone) -> Vec<Mail> {
+    app.mails_to(who.member.email.as_str())
+        .await
+        .into_iter()
+        .filter(|m| !m.subject.to_lowercase().contains("code"))
+        .collect()
+}
+
+async fn settle(app: &TestApp) {
+    app.drained("ContentQueue").await;
+    app.drained("NotifyQueue").await;
+}
+
+/// Issue 13's loop as far as this branch reaches: A comments on B's post;
+/// B gets the inbox entry and a DM with 👍 and 🔕; a reply under A's
+/// comment reaches A in the inbox and Telegram; A blocks the bot; A's
+/// next notification comes by email, once, after the 15-minute window.
+#[tokio::test]
+async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to_email() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", true).await;
+    let b = someone(&app, "Bob", true).await;
+    let post = post_by(&app, &b.member, "Bob's <first> post").await;
+
+    let (event, a_comment, a_path) = comment(&app, &post, &a.member, None, "Nice post, Bob & co.").await;
+    send(&app, &event).await;
+    let entry = wait_for(WAIT, "Bob's inbox entry", async || {
+        let v = inbox(&app, &b).await;
+        (v["unread"] == 1).then(|| v["notifications"][0].clone())
+    })
+    .await;
+    assert_eq!(entry["kind"], "comment_on_post");
+    assert_eq!(entry["read"], false);
+    assert_eq!(entry["url"], format!("/posts/{post}#c-{a_comment}"));
+    let bob_tg = b.tg.unwrap();
+    let dm = wait_for(WAIT, "Bob's DM", async || dms(&app, bob_tg).pop()).await;
+    let text = dm["text"].as_str().unwrap();
+    assert!(text.contains("Ada commented on your post") && text.contains("&lt;first&gt;"), "{text}");
+    assert!(text.contains(&format!("/posts/{post}#c-{a_comment}")), "{text}");
+    let buttons = &dm["reply_markup"]["inline_keyboard"][0];
+    assert_eq!(buttons[0]["text"], "👍 Upvote");
+    assert_eq!(buttons[1]["text"], "🔕 Unfollow");
+    assert_eq!(delivered(&app, bob_tg), 1, "the fake accepted the DM (valid HTML, within limits)");
+    // The page header shows the count at no extra read.
+    let page = app.as_member(&b.cookie).get("/settings/notifications").send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("<strong data-unread>1</strong>"));
+
+    // Bob replies under Ada's comment (on the web until the Telegram reply lands).
+    let (reply, _, _) = comment(
+        &app,
+        &post,
+        &b.member,
+        Some((&a_comment, &a_path, &a.member.id)),
+        "Thanks!",
+    )
+    .await;
+    send(&app, &reply).await;
+    let ada_tg = a.tg.unwrap();
+    wait_for(WAIT, "Ada's DM", async || dms(&app, ada_tg).pop()).await;
+    let v = inbox(&app, &a).await;
+    assert_eq!(v["unread"], 1);
+    assert_eq!(v["notifications"][0]["kind"], "reply");
+
+    // Ada blocks the bot: the next DM gets 403, she is marked unreachable,
+    // and the notification comes by email instead.
+    app.telegram().block(ada_tg);
+    let (again, _, _) = comment(
+        &app,
+        &post,
+        &b.member,
+        Some((&a_comment, &a_path, &a.member.id)),
+        "One more thing.",
+    )
+    .await;
+    send(&app, &again).await;
+    settle(&app).await;
+    assert!(eventually(WAIT, async || app
+        .store()
+        .member(&a.member.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .telegram
+        .is_some_and(|t| t.unreachable))
+    .await);
+    mail_run(&app).await;
+    assert!(notification_mails(&app, &a).await.is_empty(), "the email waits for its window");
+    app.clock.advance(15 * 60);
+    mail_run(&app).await;
+    let mails = notification_mails(&app, &a).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].body.contains("Bob replied to your comment"), "{}", mails[0].body);
+    assert!(mails[0].body.contains(&format!("/posts/{post}#c-")));
+    // Later runs send nothing more.
+    app.clock.advance(15 * 60);
+    mail_run(&app).await;
+    assert_eq!(notification_mails(&app, &a).await.len(), 1);
+}
+
+/// Every queue message delivered twice: one inbox entry, one DM, one email.
+#[tokio::test]
+async fn every_message_twice_still_gives_one_of_each() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", true).await;
+    // Bob also wants email (off by default with Telegram linked).
+    let r = app
+        .as_member(&b.cookie)
+        .post_json("/settings/notifications", json!({"kinds": {"comment_on_post": {"email": true}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["kinds"]["comment_on_post"]["email"], true);
+    let post = post_by(&app, &b.member, "Twice").await;
+    let (event, _, _) = comment(&app, &post, &a.member, None, "Hello").await;
+    send(&app, &event).await;
+    send(&app, &event).await;
+    settle(&app).await;
+    // And every delivery it queued, once more.
+    let bob_tg = b.tg.unwrap();
+    assert!(eventually(WAIT, async || delivered(&app, bob_tg) == 1).await);
+    settle(&app).await;
+    let v = inbox(&app, &b).await;
+    assert_eq!(v["unread"], 1, "{v}");
+    assert_eq!(v["notifications"].as_array().unwrap().len(), 1);
+    app.clock.advance(15 * 60);
+    mail_run(&app).await;
+    mail_run(&app).await;
+    let mails = notification_mails(&app, &b).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].body.matches("Ada commented on your post").count(), 1, "{}", mails[0].body);
+    assert_eq!(delivered(&app, bob_tg), 1);
+}
+
+/// A member who muted the commenter hears nothing of them.
+#[tokio::test]
+async fn a_muted_commenter_notifies_nothing() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", true).await;
+    lodge::aws::dynamodb(&app.stack.aws)
+        .update_item()
+        .table_name(app.table())
+        .key("pk", s(&format!("MEMBER#{}", b.member.id)))
+        .key("sk", s("PROFILE"))
+        .update_expression("ADD muted_members :m")
+        .expression_attribute_values(":m", AttributeValue::Ss(vec![a.member.id.to_string()]))
+        .send()
+        .await
+        .unwrap();
+    let post = post_by(&app, &b.member, "Muted").await;
+    let (event, _, _) = comment(&app, &post, &a.member, None, "You will not hear this").await;
+    send(&app, &event).await;
+    settle(&app).await;
+    assert!(stays_false(Duration::from_secs(2), async || delivered(&app, b.tg.unwrap()) > 0).await);
+    assert_eq!(inbox(&app, &b).await["unread"], 0);
+}
+
+/// Coalescing: 5 replies in 10 minutes (test clock) give 1 email listing all 5.
+#[tokio::test]
+async fn five_replies_in_ten_minutes_give_one_email() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let post = post_by(&app, &b.member, "Busy").await;
+    for i in 0..5 {
+        let (event, _, _) = comment(&app, &post, &a.member, None, &format!("reply number {i}")).await;
+        send(&app, &event).await;
+        settle(&app).await;
+        mail_run(&app).await;
+        app.clock.advance(150);
+    }
+    assert!(notification_mails(&app, &b).await.is_empty());
+    app.clock.advance(15 * 60 - 5 * 150);
+    mail_run(&app).await;
+    let mails = notification_mails(&app, &b).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "5 new notifications on Lodge");
+    for i in 0..5 {
+        assert!(mails[0].body.contains(&format!("reply number {i}")), "{}", mails[0].body);
+    }
+}
+
+/// A DM waiting out Telegram's 429 is dropped when its comment was deleted meanwhile.
+#[tokio::test]
+async fn a_queued_notification_for_since_deleted_content_is_dropped() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", true).await;
+    let bob_tg = b.tg.unwrap();
+    app.telegram().fail_next(
+        "sendMessage",
+        429,
+        json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}}),
+    );
+    let post = post_by(&app, &b.member, "Soon gone").await;
+    let (event, _, path) = comment(&app, &post, &a.member, None, "Regrettable").await;
+    send(&app, &event).await;
+    assert!(
+        eventually(WAIT, async || !app
+            .telegram()
+            .calls_of("sendMessage")
+            .iter()
+            .all(|p| p["chat_id"] != bob_tg || !p["text"].as_str().unwrap_or("").starts_with("🔔")))
+        .await
+    );
+    lodge::aws::dynamodb(&app.stack.aws)
+        .update_item()
+        .table_name(app.table())
+        .key("pk", s(&format!("POST#{post}")))
+        .key("sk", s(&format!("C#{path}")))
+        .update_expression("SET deleted = :t")
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+    settle(&app).await;
+    assert_eq!(delivered(&app, bob_tg), 0);
+}
+
+/// The inbox pages, marks one and all read, and the bell follows a thread.
+#[tokio::test]
+async fn the_inbox_pages_and_marks_read_and_the_bell_follows() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let c = someone(&app, "Cy", false).await;
+    let post = post_by(&app, &b.member, "Threads").await;
+    // Cy follows the thread with the bell; Ada's comments then reach him too.
+    let r = app
+        .as_member(&c.cookie)
+        .post_json(&format!("/posts/{post}/follow"), json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["following"], true);
+    for i in 0..23 {
+        let (event, _, _) = comment(&app, &post, &a.member, None, &format!("c{i}")).await;
+        send(&app, &event).await;
+    }
+    assert!(eventually(WAIT, async || inbox(&app, &b).await["unread"] == 23).await);
+    assert!(eventually(WAIT, async || inbox(&app, &c).await["unread"] == 23).await);
+    let first = inbox(&app, &c).await;
+    assert_eq!(first["notifications"][0]["kind"], "followed_post");
+    let page1 = first["notifications"].as_array().unwrap().clone();
+    assert_eq!(page1.len(), 20);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let rest: Value = app
+        .as_member(&c.cookie)
+        .get(&format!("/notifications?cursor={cursor}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page2 = rest["notifications"].as_array().unwrap();
+    assert_eq!(page2.len(), 3);
+    assert!(rest["next_cursor"].is_null());
+    let mut ids: Vec<&str> = page1.iter().chain(page2).map(|e| e["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 23, "no duplicates across pages");
+    // A bad cursor is a 400 naming it.
+    let bad = app
+        .as_member(&c.cookie)
+        .get("/notifications?cursor=nope")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // Opening one from the page marks it read and lands on the comment.
+    let id = ids[0];
+    let r = app
+        .as_member(&c.cookie)
+        .post_form(&format!("/notifications/{id}/read"), &[("open", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, page1[0]["url"].as_str().unwrap());
+    assert!(to.contains("#c-"));
+    assert_eq!(inbox(&app, &c).await["unread"], 22);
+    // Marking it again changes nothing.
+    app.as_member(&c.cookie)
+        .post_json(&format!("/notifications/{id}/read"), json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox(&app, &c).await["unread"], 22);
+    let r = app
+        .as_member(&c.cookie)
+        .post_form("/notifications/read", &[])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let after = inbox(&app, &c).await;
+    assert_eq!(after["unread"], 0);
+    assert!(after["notifications"].as_array().unwrap().iter().all(|e| e["read"] == true));
+
+    // Unfollowing stops the thread's notifications.
+    app.as_member(&c.cookie)
+        .post_form(&format!("/posts/{post}/unfollow"), &[])
+        .send()
+        .await
+        .unwrap();
+    let (event, _, _) = comment(&app, &post, &a.member, None, "after").await;
+    send(&app, &event).await;
+    assert!(eventually(WAIT, async || inbox(&app, &b).await["unread"] == 24).await);
+    settle(&app).await;
+    assert_eq!(inbox(&app, &c).await["unread"], 0);
+    // A post that does not exist cannot be followed.
+    let r = app
+        .as_member(&c.cookie)
+        .post_json(&format!("/posts/{}/follow", PostId::generate(1)), json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+/// Preferences: defaults per Telegram link, a form sets every switch.
+#[tokio::test]
+async fn preferences_default_by_telegram_and_save_from_the_form() {
+    let app = TestApp::spawn().await;
+    let linked = someone(&app, "Ada", true).await;
+    let plain = someone(&app, "Bob", false).await;
+    let get = async |who: &Someone| -> Value {
+        app.as_member(&who.cookie)
+            .get("/settings/notifications")
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let l = get(&linked).await;
+    assert_eq!(l["kinds"]["reply"]["email"], false);
+    assert_eq!(l["kinds"]["reply"]["telegram"], true);
+    assert_eq!(l["digest_weekly_email"], true);
+    assert_eq!(l["digest_daily_telegram"], false);
+    let p = get(&plain).await;
+    assert_eq!(p["kinds"]["reply"]["email"], true);
+    let r = app
+        .as_member(&plain.cookie)
+        .post_form(
+            "/settings/notifications",
+            &[("mention.web", "on"), ("digest_daily_telegram", "on")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let p = get(&plain).await;
+    assert_eq!(p["kinds"]["mention"]["web"], true);
+    assert_eq!(p["kinds"]["reply"]["email"], false);
+    assert_eq!(p["digest_weekly_email"], false);
+    assert_eq!(p["digest_daily_telegram"], true);
+    let bad = app
+        .as_member(&plain.cookie)
+        .post_form("/settings/notifications", &[("reply.fax", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    // Cross-site posts are refused like every other form.
+    let forged = app
+        .http
+        .post(app.at("/settings/notifications"))
+        .header("cookie", &plain.cookie)
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("reply.email=on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
