@@ -160,7 +160,12 @@ fn delivered(app: &TestApp, chat: i64) -> usize {
 
 /// Runs the every-minute email job now, as EventBridge would.
 async fn mail_run(app: &TestApp) {
-    let r = app.http.post(app.at("/_local/schedule/notify-mail")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/_local/schedule/notify-mail"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
@@ -201,14 +206,26 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
     let bob_tg = b.tg.unwrap();
     let dm = wait_for(WAIT, "Bob's DM", async || dms(&app, bob_tg).pop()).await;
     let text = dm["text"].as_str().unwrap();
-    assert!(text.contains("Ada commented on your post") && text.contains("&lt;first&gt;"), "{text}");
+    assert!(
+        text.contains("Ada commented on your post") && text.contains("&lt;first&gt;"),
+        "{text}"
+    );
     assert!(text.contains(&format!("/posts/{post}#c-{a_comment}")), "{text}");
     let buttons = &dm["reply_markup"]["inline_keyboard"][0];
     assert_eq!(buttons[0]["text"], "👍 Upvote");
     assert_eq!(buttons[1]["text"], "🔕 Unfollow");
-    assert_eq!(delivered(&app, bob_tg), 1, "the fake accepted the DM (valid HTML, within limits)");
+    assert_eq!(
+        delivered(&app, bob_tg),
+        1,
+        "the fake accepted the DM (valid HTML, within limits)"
+    );
     // The page header shows the count at no extra read.
-    let page = app.as_member(&b.cookie).get("/settings/notifications").send().await.unwrap();
+    let page = app
+        .as_member(&b.cookie)
+        .get("/settings/notifications")
+        .send()
+        .await
+        .unwrap();
     assert!(page.text().await.unwrap().contains("<strong data-unread>1</strong>"));
 
     // Bob replies under Ada's comment (on the web until the Telegram reply lands).
@@ -240,22 +257,31 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
     .await;
     send(&app, &again).await;
     settle(&app).await;
-    assert!(eventually(WAIT, async || app
-        .store()
-        .member(&a.member.id)
+    assert!(
+        eventually(WAIT, async || app
+            .store()
+            .member(&a.member.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .telegram
+            .is_some_and(|t| t.unreachable))
         .await
-        .unwrap()
-        .unwrap()
-        .telegram
-        .is_some_and(|t| t.unreachable))
-    .await);
+    );
     mail_run(&app).await;
-    assert!(notification_mails(&app, &a).await.is_empty(), "the email waits for its window");
+    assert!(
+        notification_mails(&app, &a).await.is_empty(),
+        "the email waits for its window"
+    );
     app.clock.advance(15 * 60);
     mail_run(&app).await;
     let mails = notification_mails(&app, &a).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert!(mails[0].body.contains("Bob replied to your comment"), "{}", mails[0].body);
+    assert!(
+        mails[0].body.contains("Bob replied to your comment"),
+        "{}",
+        mails[0].body
+    );
     assert!(mails[0].body.contains(&format!("/posts/{post}#c-")));
     // Later runs send nothing more.
     app.clock.advance(15 * 60);
@@ -272,12 +298,18 @@ async fn every_message_twice_still_gives_one_of_each() {
     // Bob also wants email (off by default with Telegram linked).
     let r = app
         .as_member(&b.cookie)
-        .post_json("/settings/notifications", json!({"kinds": {"comment_on_post": {"email": true}}}))
+        .post_json(
+            "/settings/notifications",
+            json!({"kinds": {"comment_on_post": {"email": true}}}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["kinds"]["comment_on_post"]["email"], true);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["kinds"]["comment_on_post"]["email"],
+        true
+    );
     let post = post_by(&app, &b.member, "Twice").await;
     let (event, _, _) = comment(&app, &post, &a.member, None, "Hello").await;
     send(&app, &event).await;
@@ -295,7 +327,12 @@ async fn every_message_twice_still_gives_one_of_each() {
     mail_run(&app).await;
     let mails = notification_mails(&app, &b).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
-    assert_eq!(mails[0].body.matches("Ada commented on your post").count(), 1, "{}", mails[0].body);
+    assert_eq!(
+        mails[0].body.matches("Ada commented on your post").count(),
+        1,
+        "{}",
+        mails[0].body
+    );
     assert_eq!(delivered(&app, bob_tg), 1);
 }
 
@@ -344,7 +381,11 @@ async fn five_replies_in_ten_minutes_give_one_email() {
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].subject, "5 new notifications on Lodge");
     for i in 0..5 {
-        assert!(mails[0].body.contains(&format!("reply number {i}")), "{}", mails[0].body);
+        assert!(
+            mails[0].body.contains(&format!("reply number {i}")),
+            "{}",
+            mails[0].body
+        );
     }
 }
 
@@ -368,7 +409,9 @@ async fn a_queued_notification_for_since_deleted_content_is_dropped() {
             .telegram()
             .calls_of("sendMessage")
             .iter()
-            .all(|p| p["chat_id"] != bob_tg || !p["text"].as_str().unwrap_or("").starts_with("🔔")))
+            .all(
+                |p| p["chat_id"] != bob_tg || !p["text"].as_str().unwrap_or("").starts_with("🔔")
+            ))
         .await
     );
     lodge::aws::dynamodb(&app.stack.aws)
@@ -468,7 +511,11 @@ async fn the_inbox_pages_and_marks_read_and_the_bell_follows() {
     assert_eq!(r.status(), 303);
     let after = inbox(&app, &c).await;
     assert_eq!(after["unread"], 0);
-    assert!(after["notifications"].as_array().unwrap().iter().all(|e| e["read"] == true));
+    assert!(after["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["read"] == true));
 
     // Unfollowing stops the thread's notifications.
     app.as_member(&c.cookie)

@@ -57,7 +57,9 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
         {
             None => return Err(MessageError::Drop("the post does not exist".into())),
             Some(c) if !c.visible() => {
-                return Err(MessageError::Drop("hidden, deleted or unpublished: notifies no one".into()))
+                return Err(MessageError::Drop(
+                    "hidden, deleted or unpublished: notifies no one".into(),
+                ))
             }
             Some(c) => Some(c),
         },
@@ -97,10 +99,11 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
         }
     }
     let inbox_id = format!("{:013}.{}", event.at_ms(), event.key());
-    stream::iter(plans.iter().filter(|(r, kind, _)| {
-        r.notification_prefs
-            .wants(*kind, Channel::Web, r.telegram.is_some())
-    }))
+    stream::iter(
+        plans
+            .iter()
+            .filter(|(r, kind, _)| r.notification_prefs.wants(*kind, Channel::Web, r.telegram.is_some())),
+    )
     .map(|(r, kind, note)| {
         let entry = InboxEntry {
             id: inbox_id.clone(),
@@ -115,11 +118,7 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
     .try_collect::<Vec<()>>()
     .await
     .map_err(retry)?;
-    state
-        .notify
-        .send_all(&deliveries)
-        .await
-        .map_err(MessageError::Retry)?;
+    state.notify.send_all(&deliveries).await.map_err(MessageError::Retry)?;
     tracing::info!(
         event = %event.key(),
         recipients = plans.len(),
@@ -172,18 +171,14 @@ fn channels(event: &ContentEvent, r: &Recipient, kind: Kind) -> Vec<Channel> {
 }
 
 fn note(event: &ContentEvent, content: Option<&Content>) -> Note {
-    let title = content
-        .map(|c| clip(&c.title, render::TITLE_CHARS))
-        .unwrap_or_default();
+    let title = content.map(|c| clip(&c.title, render::TITLE_CHARS)).unwrap_or_default();
     match event {
         ContentEvent::CommentCreated { post, comment, .. } => {
             let c = content.and_then(|c| c.comment.as_ref());
             Note {
                 actor_name: c.map(|c| c.author_name.clone()).unwrap_or_default(),
                 title,
-                excerpt: c
-                    .map(|c| clip(&c.body, render::EXCERPT_CHARS))
-                    .unwrap_or_default(),
+                excerpt: c.map(|c| clip(&c.body, render::EXCERPT_CHARS)).unwrap_or_default(),
                 path: render::comment_path(post, comment),
             }
         }
@@ -261,8 +256,14 @@ mod tests {
 
     #[test]
     fn telegram_when_reachable_else_email() {
-        assert_eq!(channels(&event(), &recipient(Some(false)), Kind::Mention), [Channel::Telegram]);
-        assert_eq!(channels(&event(), &recipient(Some(true)), Kind::Mention), [Channel::Email]);
+        assert_eq!(
+            channels(&event(), &recipient(Some(false)), Kind::Mention),
+            [Channel::Telegram]
+        );
+        assert_eq!(
+            channels(&event(), &recipient(Some(true)), Kind::Mention),
+            [Channel::Email]
+        );
         assert_eq!(channels(&event(), &recipient(None), Kind::Mention), [Channel::Email]);
         let mut quiet = recipient(Some(false));
         quiet.notification_prefs.set(Kind::Mention, Channel::Telegram, false);

@@ -130,7 +130,10 @@ pub async fn mark_one(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         ctx.fields()?
     };
     let notes = state.store.notifications();
-    let entry = notes.entry(&v.member.id, &id.0).await?.ok_or_else(WebError::not_found)?;
+    let entry = notes
+        .entry(&v.member.id, &id.0)
+        .await?
+        .ok_or_else(WebError::not_found)?;
     let flipped = notes.mark_read(&v.member.id, &id.0).await?;
     if ctx.wants_json {
         let unread = (v.member.unread_notifications - i64::from(flipped)).max(0);
@@ -154,7 +157,14 @@ mod tests {
     #[test]
     fn entry_ids_are_checked() {
         assert!(EntryId::parse("1795000000123.c.01jz").is_ok());
-        for bad in ["", "123.c", "1795000000123.", "1795000000123.C.X", "1795000000123.c/../x", "x.c"] {
+        for bad in [
+            "",
+            "123.c",
+            "1795000000123.",
+            "1795000000123.C.X",
+            "1795000000123.c/../x",
+            "x.c",
+        ] {
             assert!(EntryId::parse(bad).is_err(), "{bad}");
         }
     }

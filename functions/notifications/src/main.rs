@@ -8,5 +8,8 @@ async fn main() -> Result<(), Error> {
         &lodge::aws::load().await,
         lodge::clock::system(),
     )?;
-    run(service_fn(|req: Request| async { Ok::<_, Error>(notifications::handler(&state, req).await) })).await
+    run(service_fn(|req: Request| async {
+        Ok::<_, Error>(notifications::handler(&state, req).await)
+    }))
+    .await
 }

@@ -50,7 +50,12 @@ fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, prefs: &Prefs, linked: bool, saved:
     if ctx.wants_json {
         let kinds: serde_json::Map<String, serde_json::Value> = rows(prefs, linked)
             .into_iter()
-            .map(|r| (r.kind.to_string(), json!({"web": r.web, "telegram": r.telegram, "email": r.email})))
+            .map(|r| {
+                (
+                    r.kind.to_string(),
+                    json!({"web": r.web, "telegram": r.telegram, "email": r.email}),
+                )
+            })
             .collect();
         return Ok(web::json(
             StatusCode::OK,
@@ -87,7 +92,10 @@ pub async fn save(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let notes = state.store.notifications();
     let (stored, linked) = notes.prefs(&v.member.id).await?;
-    let prefs = if ctx.header("content-type").is_some_and(|c| c.starts_with("application/json")) {
+    let prefs = if ctx
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
         let given: Prefs = ctx.fields()?;
         merge(stored, given)
     } else {
@@ -104,7 +112,11 @@ pub async fn save(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn merge(mut stored: Prefs, given: Prefs) -> Prefs {
     for (kind, s) in given.kinds {
-        for (channel, on) in [(Channel::Web, s.web), (Channel::Telegram, s.telegram), (Channel::Email, s.email)] {
+        for (channel, on) in [
+            (Channel::Web, s.web),
+            (Channel::Telegram, s.telegram),
+            (Channel::Email, s.email),
+        ] {
             if let Some(on) = on {
                 stored.set(kind, channel, on);
             }
@@ -123,7 +135,9 @@ mod tests {
     fn json_changes_only_what_it_names() {
         let mut stored = Prefs::default();
         stored.set(Kind::Reply, Channel::Email, true);
-        let given: Prefs = serde_json::from_str(r#"{"kinds": {"mention": {"telegram": false}}, "digest_weekly_email": false}"#).unwrap();
+        let given: Prefs =
+            serde_json::from_str(r#"{"kinds": {"mention": {"telegram": false}}, "digest_weekly_email": false}"#)
+                .unwrap();
         let p = merge(stored, given);
         assert!(p.wants(Kind::Reply, Channel::Email, true));
         assert!(!p.wants(Kind::Mention, Channel::Telegram, true));

@@ -26,7 +26,11 @@ pub(crate) async fn run(state: &State, receipt: Option<&str>, d: Delivery) -> Re
         let path = d.comment.as_ref().map(|(_, path)| path.as_str());
         match notes.content(post, path).await.map_err(retry)? {
             Some(c) if c.visible() => {}
-            _ => return Err(MessageError::Drop("hidden, deleted or unpublished since it was queued".into())),
+            _ => {
+                return Err(MessageError::Drop(
+                    "hidden, deleted or unpublished since it was queued".into(),
+                ))
+            }
         }
     }
     let Some(recipient) = notes
@@ -70,7 +74,12 @@ async fn telegram(state: &State, receipt: Option<&str>, d: &Delivery, r: &Recipi
                     at: now,
                     expires_at: now + SENT_TTL_SECS,
                 };
-                if let Err(e) = state.store.notifications().put_sent(sent.chat.id, sent.message_id, &note).await {
+                if let Err(e) = state
+                    .store
+                    .notifications()
+                    .put_sent(sent.chat.id, sent.message_id, &note)
+                    .await
+                {
                     // Sent but not answerable: still done (a resend would duplicate it).
                     tracing::error!(delivery = %d.key(), error = %e, "sent notice not recorded");
                 }
@@ -82,7 +91,10 @@ async fn telegram(state: &State, receipt: Option<&str>, d: &Delivery, r: &Recipi
             if let (Some(queue), Some(receipt)) = (&state.notify, receipt) {
                 queue.wait(receipt, seconds as i64).await.map_err(MessageError::Retry)?;
             }
-            Err(MessageError::Retry(format!("{}: Telegram asks to wait {seconds} s", d.key())))
+            Err(MessageError::Retry(format!(
+                "{}: Telegram asks to wait {seconds} s",
+                d.key()
+            )))
         }
         Err(e) if e.is_transient() => {
             let _ = lease.release(&state.store).await;

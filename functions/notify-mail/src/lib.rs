@@ -72,16 +72,18 @@ async fn flush(state: &State, member: &MemberId, due: i64) -> Result<(), String>
     let now = state.clock.now();
     let notes = state.store.notifications();
     let lines = notes.pending_before(member, due).await.map_err(err)?;
-    let recipient = notes
-        .recipients(std::slice::from_ref(member))
-        .await
-        .map_err(err)?
-        .pop();
+    let recipient = notes.recipients(std::slice::from_ref(member)).await.map_err(err)?.pop();
     let to = recipient.filter(|r| r.status == MemberStatus::Approved && !lines.is_empty());
     if let Some(r) = to {
         match state
             .store
-            .once(MARKERS, &format!("{member}#{due}"), now, state.lease_secs, MARKER_TTL_SECS)
+            .once(
+                MARKERS,
+                &format!("{member}#{due}"),
+                now,
+                state.lease_secs,
+                MARKER_TTL_SECS,
+            )
             .await
             .map_err(err)?
         {

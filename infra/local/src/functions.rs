@@ -110,10 +110,7 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
             notifier::handler
         ),
         // notifications (issue 13)
-        "fanout" => sqs!(
-            fanout::State::from_env(env, aws, clock).map_err(cfg)?,
-            fanout::handler
-        ),
+        "fanout" => sqs!(fanout::State::from_env(env, aws, clock).map_err(cfg)?, fanout::handler),
         "notify-mail" => schedule!(
             notify_mail::State::from_env(env, aws, clock).map_err(cfg)?,
             notify_mail::handler

@@ -51,7 +51,11 @@ pub enum ContentEvent {
         at_ms: i64,
     },
     /// A moderator approved or rejected a member's intro.
-    IntroDecided { member: MemberId, approved: bool, at_ms: i64 },
+    IntroDecided {
+        member: MemberId,
+        approved: bool,
+        at_ms: i64,
+    },
     /// A report a member filed was resolved.
     ReportResolved {
         reporter: MemberId,
@@ -150,7 +154,13 @@ impl ContentEvent {
             ContentEvent::CommentCreated { comment, .. } => format!("c.{comment}"),
             ContentEvent::PostPublished { post, at_ms, .. } => format!("p.{post}.{at_ms}"),
             ContentEvent::IntroDecided { member, at_ms, .. } => format!("i.{member}.{at_ms}"),
-            ContentEvent::ReportResolved { reporter, post, comment, at_ms, .. } => match comment {
+            ContentEvent::ReportResolved {
+                reporter,
+                post,
+                comment,
+                at_ms,
+                ..
+            } => match comment {
                 Some(c) => format!("r.{reporter}.{c}.{at_ms}"),
                 None => format!("r.{reporter}.{post}.{at_ms}"),
             },

@@ -85,10 +85,7 @@ impl Prefs {
             Channel::Email => !telegram_linked,
             Channel::Web | Channel::Telegram => true,
         };
-        self.kinds
-            .get(&kind)
-            .and_then(|s| s.get(channel))
-            .unwrap_or(default)
+        self.kinds.get(&kind).and_then(|s| s.get(channel)).unwrap_or(default)
     }
 
     pub fn set(&mut self, kind: Kind, channel: Channel, on: bool) {

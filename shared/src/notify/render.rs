@@ -118,7 +118,10 @@ mod tests {
             path: "/posts/p#c-1".into(),
         };
         let text = telegram_text(Kind::Reply, &note, "https://lodge.example/posts/p#c-1");
-        assert!(text.contains("&lt;b&gt;Eve&lt;/b&gt;") && text.contains("A &amp; B"), "{text}");
+        assert!(
+            text.contains("&lt;b&gt;Eve&lt;/b&gt;") && text.contains("A &amp; B"),
+            "{text}"
+        );
         assert!(text.chars().count() < 1200, "{}", text.chars().count());
         assert_eq!(clip("a  b\n c", 10), "a b c");
         assert_eq!(clip("abcdef", 4).chars().count(), 4);

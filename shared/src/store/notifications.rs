@@ -173,7 +173,12 @@ impl Notifications<'_> {
                     .send()
                     .await
                     .map_err(StoreError::from_sdk)?;
-                for item in page.responses.unwrap_or_default().remove(self.store.table()).unwrap_or_default() {
+                for item in page
+                    .responses
+                    .unwrap_or_default()
+                    .remove(self.store.table())
+                    .unwrap_or_default()
+                {
                     out.push(from_item(item)?);
                 }
                 keys = page
