@@ -233,7 +233,7 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
         &app,
         &post,
         &b.member,
-        Some((&a_comment, &a_path, &a.member.id)),
+        Some((&a_comment, a_path.as_str(), &a.member.id)),
         "Thanks!",
     )
     .await;
@@ -251,7 +251,7 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
         &app,
         &post,
         &b.member,
-        Some((&a_comment, &a_path, &a.member.id)),
+        Some((&a_comment, a_path.as_str(), &a.member.id)),
         "One more thing.",
     )
     .await;
