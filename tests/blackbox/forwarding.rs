@@ -138,7 +138,7 @@ async fn forwarding_admin_api_manages_rules_and_names_the_bad_field() {
         lodge::domain::MemberStatus::Approved,
         lodge::Clock::now(&*app.clock),
     );
-    app.store().create_member(&m).await.unwrap();
+    app.store().members().create(&m).await.unwrap();
     let member_cookie = app.sign_in(&member).await;
     let (status, _) = api(
         &app,

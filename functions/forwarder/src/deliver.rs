@@ -116,7 +116,8 @@ impl Forwarder {
                     .await
                     .map_err(MessageError::Retry)?;
                 self.store
-                    .finish_forward_job(&job.id, JobStatus::Failed, &reason, &[], self.clock.now())
+                    .forwarding()
+                    .finish_job(&job.id, JobStatus::Failed, &reason, &[], self.clock.now())
                     .await
                     .map_err(|e| MessageError::Retry(e.to_string()))?;
                 Err(MessageError::Drop(format!("job {} dead-lettered: {reason}", job.id)))
@@ -127,7 +128,7 @@ impl Forwarder {
 
     pub async fn run(&self, job: &ForwardJob) -> Result<JobOutcome, StoreError> {
         let now = self.clock.now();
-        if let Some(record) = self.store.forward_job(&job.id).await? {
+        if let Some(record) = self.store.forwarding().job(&job.id).await? {
             if record.status != JobStatus::Pending {
                 metrics::deduplicated("redelivery");
                 return Ok(JobOutcome::Done);
@@ -146,7 +147,11 @@ impl Forwarder {
                 if *flush_at > now {
                     return Ok(JobOutcome::Wait(flush_at - now));
                 }
-                let items = self.store.flush_album(first.chat_id, media_group_id).await?;
+                let items = self
+                    .store
+                    .forwarding()
+                    .flush_album(first.chat_id, media_group_id)
+                    .await?;
                 let items = if items.is_empty() { vec![first.clone()] } else { items };
                 let kinds: Vec<_> = items.iter().map(|p| p.kind).collect();
                 // The album's caption is the first caption found (Telegram shows one).
@@ -172,7 +177,8 @@ impl Forwarder {
         maps: &[(Key, CopyMap)],
     ) -> Result<(), StoreError> {
         self.store
-            .finish_forward_job(&job.id, status, outcome, maps, self.clock.now())
+            .forwarding()
+            .finish_job(&job.id, status, outcome, maps, self.clock.now())
             .await
     }
 
@@ -183,6 +189,7 @@ impl Forwarder {
         let now = self.clock.now();
         if self
             .store
+            .forwarding()
             .claim_content(&dest_key, &hash, &job.id, now, now + self.settings.dedup_window_secs)
             .await?
             == Claim::Duplicate
@@ -228,7 +235,10 @@ impl Forwarder {
                     let step = self.failed(job, e).await?;
                     // A job that will never deliver must not keep the content claimed.
                     if !matches!(step, JobOutcome::Wait(_)) {
-                        self.store.release_content(&dest_key, &hash, &job.id).await?;
+                        self.store
+                            .forwarding()
+                            .release_content(&dest_key, &hash, &job.id)
+                            .await?;
                     }
                     return Ok(step);
                 }
@@ -238,7 +248,7 @@ impl Forwarder {
 
     async fn edit(&self, job: &ForwardJob, post: &Post) -> Result<JobOutcome, StoreError> {
         let key = Key::copy_map(post.chat_id, post.message_id, job.rule.id.as_str(), &job.dest.key());
-        let Some(map) = self.store.copy_map(&key).await? else {
+        let Some(map) = self.store.forwarding().copy_map(&key).await? else {
             // Never delivered (filtered, duplicate, or older than the map's TTL).
             metrics::edit_skipped("no copy");
             self.finish(job, JobStatus::Done, "edit: no copy", &[]).await?;
@@ -314,7 +324,7 @@ impl Forwarder {
             BotError::RetryAfter { seconds } => {
                 let secs = *seconds as i64;
                 metrics::retried("retry_after", secs);
-                self.store.defer_forward_job(&job.id, now + secs, now).await?;
+                self.store.forwarding().defer_job(&job.id, now + secs, now).await?;
                 Ok(JobOutcome::Wait(secs))
             }
             _ if is_permanent_for_rule(&e) => {
@@ -325,7 +335,7 @@ impl Forwarder {
                     destination: job.dest,
                     at: now,
                 };
-                if self.store.mark_forward_rule_broken(&job.rule, &broken).await? {
+                if self.store.forwarding().mark_rule_broken(&job.rule, &broken).await? {
                     self.alert_admins(job, &job.dest, &reason).await;
                 }
                 self.finish(job, JobStatus::Failed, &reason, &[]).await?;
@@ -339,9 +349,19 @@ impl Forwarder {
                 Ok(JobOutcome::Done)
             }
             _ => {
-                let attempts_so_far = self.store.forward_job(&job.id).await?.map(|r| r.attempts).unwrap_or(0);
+                let attempts_so_far = self
+                    .store
+                    .forwarding()
+                    .job(&job.id)
+                    .await?
+                    .map(|r| r.attempts)
+                    .unwrap_or(0);
                 let backoff = (self.settings.backoff_secs << attempts_so_far.min(10)).min(900);
-                let attempts = self.store.record_forward_attempt(&job.id, now + backoff, now).await?;
+                let attempts = self
+                    .store
+                    .forwarding()
+                    .record_attempt(&job.id, now + backoff, now)
+                    .await?;
                 metrics::retried(kind_of(&e), 0);
                 if attempts >= self.settings.max_attempts {
                     metrics::failed(kind_of(&e));
@@ -360,7 +380,7 @@ impl Forwarder {
             lodge::telegram::escape(reason),
         );
         let mut chats: Vec<i64> = self.settings.admin_chat_id.into_iter().collect();
-        match self.store.admin_telegram_ids().await {
+        match self.store.members().admin_telegram_ids().await {
             Ok(ids) => chats.extend(ids),
             Err(e) => lodge::telemetry::error("the database", &e),
         }

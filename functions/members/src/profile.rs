@@ -14,9 +14,9 @@ use lodge::web::page as render;
 pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let now = state.clock.now();
-    let invites = state.store.invites_of(&v.member.id).await?;
+    let invites = state.store.invites().of(&v.member.id).await?;
     let on_review = if v.member.role.can_moderate() {
-        state.store.members_in_status(MemberStatus::OnReview).await?.len()
+        state.store.members().in_status(MemberStatus::OnReview).await?.len()
     } else {
         0
     };
@@ -36,14 +36,16 @@ pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let id = ctx.path_param("id", lodge::domain::MemberId::parse)?;
     let member = state
         .store
-        .member(&id)
+        .members()
+        .get(&id)
         .await?
         .filter(|m| m.status == MemberStatus::Approved)
         .ok_or_else(WebError::not_found)?;
     let invited_by = match &member.invited_by {
         Some(by) => state
             .store
-            .member(by)
+            .members()
+            .get(by)
             .await?
             .map(|m| (lodge::web::paths::member(&m.id), m.name().to_string())),
         None => None,

@@ -131,7 +131,8 @@ fn all_of(results: Vec<Result<(), MessageError>>) -> Result<(), MessageError> {
 async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
     let member = state
         .store
-        .member(member_id)
+        .members()
+        .get(member_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| MessageError::Drop("member gone".into()))?;
@@ -146,7 +147,7 @@ async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result
         Some(("Open the moderation queue", &review)),
     );
     let mut results = Vec::new();
-    for staff in state.store.staff().await.map_err(retry)? {
+    for staff in state.store.members().staff().await.map_err(retry)? {
         if staff.member_id != member.id {
             let id = format!("intro#{member_id}#{at}#{}", staff.member_id);
             results.push(send_once(state, &id, &staff.email, &letter).await);
@@ -188,7 +189,7 @@ async fn telegram_once(
                     at: now,
                     expires_at: now + 90 * 86_400,
                 };
-                if let Err(e) = state.store.put_intro_post(member, &post).await {
+                if let Err(e) = state.store.telegram().put_intro_post(member, &post).await {
                     let _ = lease.release(&state.store).await;
                     return Err(retry(e));
                 }
@@ -225,7 +226,8 @@ enum Delivery {
 async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
     let member = state
         .store
-        .member(member_id)
+        .members()
+        .get(member_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| MessageError::Drop("member gone".into()))?;
@@ -273,7 +275,8 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
                 // Stop messaging them until they write to the bot again.
                 Ok(Delivery::Blocked) => state
                     .store
-                    .set_telegram_unreachable(&member.id, link.user_id, true)
+                    .telegram()
+                    .set_unreachable(&member.id, link.user_id, true)
                     .await
                     .map_err(retry),
                 other => other.map(|_| ()),
@@ -288,7 +291,7 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
 /// made), removing its buttons. Repeating it changes nothing.
 async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &DecisionSummary) -> Result<(), MessageError> {
     let Some(bot) = &state.bot else { return Ok(()) };
-    let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else {
+    let Some(post) = state.store.telegram().intro_post(&member.id).await.map_err(retry)? else {
         return Ok(());
     };
     let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());

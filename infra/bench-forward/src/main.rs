@@ -122,7 +122,7 @@ async fn run() -> Result<(), String> {
                     "mode": if copy { "copy" } else { "forward" }}),
         )
         .map_err(|e| e.to_string())?;
-        store.create_forward_rule(&rule).await.map_err(|e| e.to_string())?;
+        store.forwarding().create_rule(&rule).await.map_err(|e| e.to_string())?;
         dests_of.insert(source, (dests, copy));
     }
 

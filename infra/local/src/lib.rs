@@ -248,6 +248,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         let store = lodge::store::Store::new(clients.dynamodb.clone(), physical.refs[table_id].clone());
         let email = lodge::domain::Email::parse(&opts.admin_email).map_err(|e| format!("LODGE_ADMIN_EMAIL: {e}"))?;
         store
+            .members()
             .ensure_admin(&email, opts.clock.now())
             .await
             .map_err(|e| format!("seeding the admin: {e}"))?;

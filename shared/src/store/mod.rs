@@ -75,7 +75,13 @@ fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>
     }
 }
 
-/// A handle on the table, cheap to clone, created once per container.
+/// A handle on the table, cheap to clone, created once per container. It
+/// holds the generic primitives (items, queries that page, transactions,
+/// `once`); each aggregate's operations sit on a handle in its module:
+/// `store.members()`, `store.invites()`, `store.sessions()`,
+/// `store.login_codes()`, `store.telegram()`, `store.telegram_chats()`,
+/// `store.dialog()`, `store.forwarding()`, `store.rule_drafts()`,
+/// `store.rate_limits()`. New aggregates follow the same pattern.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
@@ -141,12 +147,12 @@ impl Store {
     }
 
     /// Writes an item only if none exists under its key.
-    pub async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+    pub(crate) async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
         self.put_if(key, value, "attribute_not_exists(pk)", None).await
     }
 
     /// Writes an item only if `condition` holds; `Conflict` if it does not.
-    pub async fn put_if<T: Serialize>(
+    pub(crate) async fn put_if<T: Serialize>(
         &self,
         key: &Key,
         value: &T,
@@ -165,7 +171,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+    pub(crate) async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -178,7 +184,7 @@ impl Store {
 
     /// Every item of one partition, in sort-key order, paging through
     /// (strongly consistent: used where a just-written item must show).
-    pub async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
         self.query_prefix(pk, None).await
     }
 
@@ -224,7 +230,7 @@ impl Store {
 
     /// Items of one `gsi1` partition (optionally with a sort-key prefix),
     /// in sort-key order or reversed.
-    pub async fn query_gsi1<T: DeserializeOwned>(
+    pub(crate) async fn query_gsi1<T: DeserializeOwned>(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -328,7 +334,7 @@ impl Store {
     }
 
     /// An `Update` for a transaction.
-    pub fn tx_update(
+    pub(crate) fn tx_update(
         &self,
         key: &Key,
         update: &str,
@@ -377,7 +383,7 @@ impl Store {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    pub fn tx_delete(
+    pub(crate) fn tx_delete(
         &self,
         key: &Key,
         condition: Option<&str>,
