@@ -4,13 +4,16 @@
 
 pub mod dialog;
 pub mod forwarding;
+pub mod handles;
 pub mod invites;
 pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
 pub mod once;
+pub mod posts;
 pub mod rate;
+pub mod reports;
 pub mod ring;
 pub mod rule_drafts;
 pub mod sessions;
