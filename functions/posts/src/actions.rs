@@ -102,6 +102,9 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
             Value::Null
         }
         "pin" => {
+            if !me.moderator {
+                return Err(WebError::forbidden("Only moderators can pin posts."));
+            }
             let until = form
                 .until
                 .as_deref()
@@ -114,6 +117,9 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
             Value::Null
         }
         "close" => {
+            if !me.moderator {
+                return Err(WebError::forbidden("Only moderators can close comments."));
+            }
             let closed = yes(form.closed.as_deref(), true)?;
             posts.close(&id, me, closed).await.map_err(errors::web)?;
             Value::Null
