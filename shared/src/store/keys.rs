@@ -30,6 +30,12 @@
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 //! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
+//! | comment         | `POST#<post id>`         | `C#<path>`         |                                 |
+//! | comment locator | `COMMENT#<id>`           | `REF`              | `CDAY#<yyyy-mm-dd>` / `<ms:013>#<id>` |
+//! | comment vote    | `POST#<post id>`         | `CVOTE#<member>#<comment>` |                         |
+//! | post reader     | `POST#<post id>`         | `READER#<member>`  |                                 |
+//! | rate ring       | `RATE#<what>#<member>`   | `RING`             |                                 |
+//! | weekly tally    | `MEMBER#<id>`            | `WEEK#<yyyy-Www>`  |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -197,6 +203,45 @@ impl Key {
         Self::new("HEALTH".into(), "HEALTH")
     }
 
+    // Comments (docs/posts.md, "A post's partition" and "Elsewhere").
+
+    /// One item of a post's partition: `POST`, `LIST#…`, `C#…`.
+    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
+        Self::new(format!("POST#{post}"), sk)
+    }
+
+    /// A comment, under its path of ancestor ids (`<c1>#<c2>#<c3>`).
+    pub fn comment(post: &crate::domain::PostId, path: &str) -> Self {
+        Self::post_item(post, &format!("{COMMENT_PREFIX}{path}"))
+    }
+
+    /// `/comments/{id}/…` routes carry only the id: this names the post and path.
+    pub fn comment_ref(id: &crate::domain::CommentId, created_ms: i64) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF").with_gsi1(
+            format!("CDAY#{}", crate::clock::rfc3339(created_ms.div_euclid(1000)).get(..10).unwrap_or_default()),
+            format!("{created_ms:013}#{id}"),
+        )
+    }
+
+    pub fn comment_vote(post: &crate::domain::PostId, member: &MemberId, comment: &crate::domain::CommentId) -> Self {
+        Self::post_item(post, &format!("{}{comment}", comment_votes_of(member)))
+    }
+
+    /// One member's state on one post (votes, bookmark, what they have seen).
+    pub fn reader(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("READER#{member}"))
+    }
+
+    /// A sliding-24-hour rate ring (docs/posts.md, "Rate limits").
+    pub fn ring(what: &str, member: &MemberId) -> Self {
+        Self::new(format!("RATE#{what}#{member}"), "RING")
+    }
+
+    /// A member's weekly tally (`replies`, `upvotes`) for the digest.
+    pub fn weekly_tally(member: &MemberId, week: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{week}"))
+    }
+
     /// The primary key attributes only (for Get/Update/Delete).
     pub fn to_item(&self) -> super::Item {
         [
@@ -233,6 +278,14 @@ pub const FORWARD_RULES: &str = "FWDRULES";
 
 /// The partition of the chats the bot is in.
 pub const TELEGRAM_CHATS: &str = "TGCHATS";
+
+/// Sort-key prefix of a post's comments: one `begins_with` reads the thread.
+pub const COMMENT_PREFIX: &str = "C#";
+
+/// Sort-key prefix of one member's comment votes on a post.
+pub fn comment_votes_of(member: &MemberId) -> String {
+    format!("CVOTE#{member}#")
+}
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {
