@@ -53,6 +53,7 @@ pub const KNOWN: &[&str] = &[
     "telegram-worker",
     "forwarder",
     "forward-rules",
+    "comments",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -70,6 +71,10 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "members" => http!(
             members::State::from_env(env, aws, clock).map_err(cfg)?,
             members::handler
+        ),
+        "comments" => http!(
+            comments::State::from_env(env, aws, clock).map_err(cfg)?,
+            comments::handler
         ),
         "telegram-webhook" => http!(
             telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?,
