@@ -198,8 +198,25 @@ pub async fn decide(
         by_name: record.by_name.clone(),
         at: now,
     });
-    match store.record_decision(&updated, &record).await {
-        Ok(()) => Ok(Outcome::Applied { member: updated }),
+    // An approved member's intro becomes an `intro` post, in the approval's
+    // own transaction: it happens exactly once, with the decision.
+    let also = match &decision {
+        Decision::Approve => store
+            .posts()
+            .intro_items(&updated, now * 1000)
+            .map_err(|e| StoreError::Backend(format!("intro post: {e}")))?,
+        Decision::Reject(_) => Vec::new(),
+    };
+    match store.record_decision_with(&updated, &record, also).await {
+        Ok(()) => {
+            if decision == Decision::Approve {
+                // Their @handle, for mentions; claimed again lazily if this fails.
+                if let Err(e) = store.handles().ensure(&updated).await {
+                    tracing::warn!(error = %e, "could not claim the member's handle");
+                }
+            }
+            Ok(Outcome::Applied { member: updated })
+        }
         Err(e) if e.failed_at(0) => {
             let current = store.member(member_id).await?.ok_or(ModerationError::NotFound)?;
             already_decided(&current)

@@ -66,7 +66,36 @@ async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
         Notification::Email { id, to, letter } => send_once(state, &id, &to, &letter).await,
         Notification::IntroSubmitted { member_id, at } => intro_submitted(state, &member_id, at).await,
         Notification::Decided { member_id, at } => decided(state, &member_id, at).await,
+        Notification::Reported { target, reporter, at } => reported(state, &target, &reporter, at).await,
     }
+}
+
+/// A report on a post or comment: one message in the admin chat, when a bot
+/// and a chat are configured (the web queue at `/admin/reports` has it anyway).
+async fn reported(state: &State, target: &str, reporter: &MemberId, at: i64) -> Result<(), MessageError> {
+    let Some(chat) = state.admin_chat else {
+        return Ok(());
+    };
+    let target = lodge::store::reports::ReportTarget::try_from(target.to_string()).map_err(MessageError::Drop)?;
+    let (reports, _) = state.store.reports().of(&target).await.map_err(retry)?;
+    let Some(report) = reports.into_iter().find(|r| &r.reporter == reporter) else {
+        return Err(MessageError::Drop(format!("report on {target} by {reporter} is gone")));
+    };
+    let link = match &target {
+        lodge::store::reports::ReportTarget::Post(id) => state.app.join(&format!("/posts/{id}")),
+        lodge::store::reports::ReportTarget::Comment(id) => state.app.join(&format!("/comments/{id}")),
+    };
+    let esc = lodge::telegram::client::escape;
+    let text = format!(
+        "🚩 <b>Report</b> on <a href=\"{}\">{}</a>\n{}\n— {}\n\nResolve it at {}",
+        esc(&link),
+        esc(&report.label),
+        esc(&report.reason),
+        esc(&report.reporter_name),
+        esc(&state.app.join("/admin/reports")),
+    );
+    let id = format!("report-tg#{target}#{reporter}#{at}");
+    telegram_once(state, &id, &SendMessage::html(chat, text), None).await.map(|_| ())
 }
 
 /// Delivery markers: the scope, and how long a delivery is remembered.

@@ -47,6 +47,7 @@ pub const KNOWN: &[&str] = &[
     "auth-email",
     "invites",
     "members",
+    "posts",
     "notifier",
     "telegram-webhook",
     "settings",
@@ -76,6 +77,7 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
             comments::State::from_env(env, aws, clock).map_err(cfg)?,
             comments::handler
         ),
+        "posts" => http!(posts::State::from_env(env, aws, clock).map_err(cfg)?, posts::handler),
         "telegram-webhook" => http!(
             telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?,
             telegram_webhook::handler

@@ -31,6 +31,9 @@ pub struct Member {
     /// The latest moderation decision, so a second moderator is told who decided.
     #[serde(default)]
     pub last_decision: Option<DecisionSummary>,
+    /// The `@name` mentions resolve through (unique, see `store::handles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// Moderators and admins, listed under one partition (`STAFF`) so
@@ -69,6 +72,7 @@ impl Member {
             links: Vec::new(),
             intro_submitted_at: None,
             last_decision: None,
+            handle: None,
         }
     }
 

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
 use super::listing::{hot_partition, Listing};
-use super::{from_item, n, s, values, Item, Store, StoreError};
+use super::ring::Ring;
+use super::{from_item, n, s, values, Store, StoreError};
 use crate::domain::{CommentId, MemberId, PostId, PostKind, RoomSlug, Visibility};
 use crate::feed::hot::{self, Activity, Hot};
 
@@ -23,15 +24,10 @@ pub const MAX_DEPTH: u8 = 3;
 pub const EDIT_WINDOW_MS: i64 = 48 * 3600 * 1000;
 /// A vote may be retracted for this long (ms).
 pub const RETRACT_WINDOW_MS: i64 = 24 * 3600 * 1000;
-/// Comments per member per sliding 24 hours (moderators exempt).
-pub const COMMENTS_PER_DAY: usize = 100;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Attempts at a transaction whose conditions or locks lost to a concurrent write.
 const ATTEMPTS: u32 = 8;
 /// DynamoDB's bound on the items of one transaction.
 const TX_MAX: usize = 100;
-/// The ring the comment limit is kept in (`RATE#comments#<member>/RING`).
-const RING: &str = "comments";
 
 /// A comment as stored under `POST#<post>` / `C#<path>`. Times are ms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -267,7 +263,7 @@ impl Comments<'_> {
     pub async fn thread(&self, post: &PostId, viewer: &MemberId) -> Result<ThreadRead, StoreError> {
         let votes_prefix = keys::comment_votes_of(viewer);
         let pk = format!("POST#{post}");
-        let reader_key = Key::reader(post, viewer);
+        let reader_key = Key::post_reader(post, viewer);
         let (head, comments, votes, reader, muted) = tokio::join!(
             self.post_head(post),
             self.of_post(post),
@@ -310,7 +306,7 @@ impl Comments<'_> {
         let out = self
             .store
             .update(
-                &Key::reader(post, viewer),
+                &Key::post_reader(post, viewer),
                 "SET seen_seq = :s, last_visit = :now",
                 Some("attribute_not_exists(seen_seq) OR seen_seq < :s"),
                 &[],
@@ -348,10 +344,10 @@ impl Comments<'_> {
         let ring = async {
             match actor.moderator {
                 true => Ok(None),
-                false => read_ring(self.store, &actor.id).await.map(Some),
+                false => self.store.rings().read(Ring::COMMENTS, &actor.id).await.map(Some),
             }
         };
-        let reader_key = Key::reader(&new.post, &actor.id);
+        let reader_key = Key::post_reader(&new.post, &actor.id);
         let (head, parent, reader, ring) = tokio::join!(
             self.post_head(&new.post),
             parent,
@@ -371,10 +367,10 @@ impl Comments<'_> {
             return Err(CommentError::Deleted);
         }
         let ring = ring?;
-        if let Some(ring) = &ring {
-            if let Some(retry_after_secs) = ring.blocked_for(now_ms) {
-                return Err(CommentError::Limited { retry_after_secs });
-            }
+        if let Some(Err(full)) = ring.as_ref().map(|r| r.check(now_ms)) {
+            return Err(CommentError::Limited {
+                retry_after_secs: full.retry_after_secs,
+            });
         }
 
         let id = CommentId::generate(now_ms);
@@ -442,14 +438,21 @@ impl Comments<'_> {
         )?);
         if first {
             tx.push(st.tx_update(
-                &Key::reader(&new.post, &actor.id),
+                &Key::post_reader(&new.post, &actor.id),
                 "SET commented_at = :now",
                 "attribute_not_exists(commented_at)",
                 values([(":now", n(now_ms))]),
             )?);
         }
         if let Some(ring) = &ring {
-            tx.push(ring.take(st, &actor.id, now_ms)?);
+            match st.rings().take(ring, now_ms)? {
+                Ok(item) => tx.push(item),
+                Err(full) => {
+                    return Err(CommentError::Limited {
+                        retry_after_secs: full.retry_after_secs,
+                    })
+                }
+            }
         }
         if let Some(p) = &parent {
             // The parent may have been deleted since it was read.
@@ -1063,7 +1066,7 @@ struct ReaderCommented {
 fn tally(store: &Store, member: &MemberId, at_ms: i64, what: &str, d: i64) -> Result<TransactWriteItem, StoreError> {
     let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(store.table())
-        .set_key(Some(Key::weekly_tally(member, &week_of(at_ms)).to_item()))
+        .set_key(Some(Key::member_week(member, &week_of(at_ms)).to_item()))
         .update_expression("ADD #w :d")
         .expression_attribute_names("#w", what)
         .expression_attribute_values(":d", n(d))
@@ -1085,73 +1088,6 @@ fn delete_vote(store: &Store, key: &Key, at: i64) -> Result<TransactWriteItem, S
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-// ---- the rate ring -----------------------------------------------------------
-
-/// `RATE#comments#<member>` / `RING`: `n` comments ever made, and the times of
-/// the last `COMMENTS_PER_DAY` in slots `s0…s99` (docs/posts.md, "Rate limits").
-struct Ring {
-    n: i64,
-    /// The time in the slot the next comment takes, if any.
-    slot_at: Option<i64>,
-}
-
-async fn read_ring(store: &Store, member: &MemberId) -> Result<Ring, StoreError> {
-    let out = store
-        .client()
-        .get_item()
-        .table_name(store.table())
-        .set_key(Some(Key::ring(RING, member).to_item()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(StoreError::from_sdk)?;
-    let item: Item = out.item.unwrap_or_default();
-    let num = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
-    let n_made = num("n").unwrap_or(0);
-    let slot = n_made.rem_euclid(COMMENTS_PER_DAY as i64);
-    Ok(Ring {
-        n: n_made,
-        slot_at: num(&format!("s{slot}")),
-    })
-}
-
-impl Ring {
-    /// Seconds until the next comment's slot frees, if it is still taken.
-    fn blocked_for(&self, now_ms: i64) -> Option<i64> {
-        let at = self.slot_at?;
-        let frees = at + DAY_MS;
-        (frees > now_ms).then(|| (frees - now_ms + 999).div_euclid(1000).max(1))
-    }
-
-    fn slot(&self) -> String {
-        format!("s{}", self.n.rem_euclid(COMMENTS_PER_DAY as i64))
-    }
-
-    /// Takes the next slot, if `n` is still what was read and the slot is free.
-    fn take(&self, store: &Store, member: &MemberId, now_ms: i64) -> Result<TransactWriteItem, StoreError> {
-        let slot = self.slot();
-        let cond = match self.n {
-            0 => "attribute_not_exists(#n) AND (attribute_not_exists(#slot) OR #slot <= :free)",
-            _ => "#n = :n AND (attribute_not_exists(#slot) OR #slot <= :free)",
-        };
-        let mut vals = values([
-            (":n1", n(self.n + 1)),
-            (":now", n(now_ms)),
-            (":free", n(now_ms - DAY_MS)),
-        ]);
-        if self.n != 0 {
-            vals.insert(":n".into(), n(self.n));
-        }
-        store.tx_update_named(
-            &Key::ring(RING, member),
-            "SET #n = :n1, #slot = :now",
-            cond,
-            &[("#n", "n"), ("#slot", slot.as_str())],
-            vals,
-        )
-    }
-}
-
 // ---- retries -----------------------------------------------------------------
 
 /// Sorts a failed transaction: a failed condition means "read again"; a
@@ -1160,6 +1096,7 @@ impl Ring {
 fn contended<T>(e: StoreError) -> Result<Attempt<T>, CommentError> {
     match e {
         StoreError::Cancelled { .. } | StoreError::Conflict => Ok(Attempt::Reread),
+        StoreError::Contended => Err(CommentError::Busy),
         StoreError::Backend(msg) if is_contention(&msg) => Err(CommentError::Busy),
         other => Err(other.into()),
     }

@@ -33,9 +33,12 @@
 //! | comment         | `POST#<post id>`         | `C#<path>`         |                                 |
 //! | comment locator | `COMMENT#<id>`           | `REF`              | `CDAY#<yyyy-mm-dd>` / `<ms:013>#<id>` |
 //! | comment vote    | `POST#<post id>`         | `CVOTE#<member>#<comment>` |                         |
-//! | post reader     | `POST#<post id>`         | `READER#<member>`  |                                 |
+//! | post and parts  | `POST#<id>`              | `POST`, `BODY`, `HTML`, `REV#<t>#<v>`, `LIST#…`, `READER#<m>`, `RSVP#<m>`, `FOLLOW#<m>` | see docs/posts.md |
 //! | rate ring       | `RATE#<what>#<member>`   | `RING`             |                                 |
-//! | weekly tally    | `MEMBER#<id>`            | `WEEK#<yyyy-Www>`  |                                 |
+//! | pinned post     | `PINNED`                 | `<post id>`        |                                 |
+//! | report          | `REPORTS#<target>`       | `<reporter>`, `DECISION#<t>` | `REPORTS#open` / `<t>#<target>#<reporter>` |
+//! | member handle   | `HANDLE#<lower>`         | `HANDLE`           |                                 |
+//! | room            | `ROOMS`                  | `ROOM#<slug>`      |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -199,16 +202,71 @@ impl Key {
         Self::new(format!("RATE#{what}#{key}"), month)
     }
 
+    // --- posts (docs/posts.md): a post's partition, rings, pins, reports, handles, rooms ---
+
+    /// One item of a post's partition, e.g. `POST`, `BODY`, `HTML`, `LIST#TYPE`.
+    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
+        Self::new(format!("POST#{post}"), sk)
+    }
+
+    /// An earlier version of a post (its edit history), sorted by time.
+    pub fn post_revision(post: &crate::domain::PostId, at_ms: i64, version: u64) -> Self {
+        Self::post_item(post, &format!("REV#{at_ms:013}#{version:06}"))
+    }
+
+    /// One member's state on one post: vote, bookmark, visits.
+    pub fn post_reader(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("READER#{member}"))
+    }
+
+    pub fn post_rsvp(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("RSVP#{member}"))
+    }
+
+    pub fn post_follow(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("FOLLOW#{member}"))
+    }
+
+    /// A sliding-window rate ring (`store::ring`).
+    pub fn ring(what: &str, member: &MemberId) -> Self {
+        Self::new(format!("RATE#{what}#{member}"), "RING")
+    }
+
+    pub fn pinned(post: &crate::domain::PostId) -> Self {
+        Self::new(PINNED.into(), post.as_str())
+    }
+
+    /// One member's report on one item; `target` is `POST#<id>` or `COMMENT#<id>`.
+    pub fn report(target: &str, reporter: &MemberId) -> Self {
+        Self::new(format!("REPORTS#{target}"), reporter.as_str())
+    }
+
+    pub fn report_decision(target: &str, at_ms: i64) -> Self {
+        Self::new(format!("REPORTS#{target}"), &format!("DECISION#{at_ms:013}"))
+    }
+
+    /// `@handle` (lower-cased) → member: unique by key.
+    pub fn handle(lower: &str) -> Self {
+        Self::new(format!("HANDLE#{lower}"), "HANDLE")
+    }
+
+    /// A room (the feed's rooms admin writes them; posts check they exist).
+    pub fn room(slug: &crate::domain::RoomSlug) -> Self {
+        Self::new(ROOMS.into(), &format!("ROOM#{slug}"))
+    }
+
+    /// A member's weekly tally (`replies`, `upvotes` received), e.g. `2026-W49`.
+    pub fn member_week(member: &MemberId, week: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{week}"))
+    }
+
+    // --- end of posts ---
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
 
     // Comments (docs/posts.md, "A post's partition" and "Elsewhere").
-
-    /// One item of a post's partition: `POST`, `LIST#…`, `C#…`.
-    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
-        Self::new(format!("POST#{post}"), sk)
-    }
 
     /// A comment, under its path of ancestor ids (`<c1>#<c2>#<c3>`).
     pub fn comment(post: &crate::domain::PostId, path: &str) -> Self {
@@ -227,21 +285,6 @@ impl Key {
         Self::post_item(post, &format!("{}{comment}", comment_votes_of(member)))
     }
 
-    /// One member's state on one post (votes, bookmark, what they have seen).
-    pub fn reader(post: &crate::domain::PostId, member: &MemberId) -> Self {
-        Self::post_item(post, &format!("READER#{member}"))
-    }
-
-    /// A sliding-24-hour rate ring (docs/posts.md, "Rate limits").
-    pub fn ring(what: &str, member: &MemberId) -> Self {
-        Self::new(format!("RATE#{what}#{member}"), "RING")
-    }
-
-    /// A member's weekly tally (`replies`, `upvotes`) for the digest.
-    pub fn weekly_tally(member: &MemberId, week: &str) -> Self {
-        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{week}"))
-    }
-
     /// The primary key attributes only (for Get/Update/Delete).
     pub fn to_item(&self) -> super::Item {
         [
@@ -254,6 +297,12 @@ impl Key {
 }
 
 pub const DIALOG_LOG: &str = "DIALOGLOG";
+
+/// Partition of pinned posts (home reads it whole), of rooms, and the open
+/// reports' `gsi1` partition.
+pub const PINNED: &str = "PINNED";
+pub const ROOMS: &str = "ROOMS";
+pub const REPORTS_OPEN: &str = "REPORTS#open";
 
 /// Partition of the staff list (moderators and admins).
 pub const STAFF: &str = "STAFF";

@@ -261,6 +261,17 @@ impl Store {
     /// decision, and a history line, together. `Cancelled` at 0 when the
     /// member was no longer on review (someone decided first).
     pub async fn record_decision(&self, member: &Member, record: &DecisionRecord) -> Result<(), StoreError> {
+        self.record_decision_with(member, record, Vec::new()).await
+    }
+
+    /// `record_decision`, with more writes that must happen exactly when the
+    /// decision does (an approval's intro post), in the same transaction.
+    pub async fn record_decision_with(
+        &self,
+        member: &Member,
+        record: &DecisionRecord,
+        also: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<(), StoreError> {
         let status = record.decision.status();
         let (gpk, gsk) = status_index(member, status);
         let summary = serde_dynamo::to_attribute_value(member.last_decision.as_ref())
@@ -271,7 +282,8 @@ impl Store {
             None,
             None,
         )?;
-        self.transact(vec![
+        self.transact(
+            [
             self.tx_update_named(
                 &Key::member(&member.id),
                 "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
@@ -286,7 +298,10 @@ impl Store {
                 ]),
             )?,
             history,
-        ])
+        ]
+        .into_iter()
+        .chain(also)
+        .collect())
         .await
     }
 

@@ -5,13 +5,17 @@
 pub mod comments;
 pub mod dialog;
 pub mod forwarding;
+pub mod handles;
 pub mod invites;
 pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
 pub mod once;
+pub mod posts;
 pub mod rate;
+pub mod reports;
+pub mod ring;
 pub mod rule_drafts;
 pub mod sessions;
 pub mod telegram;
@@ -41,6 +45,10 @@ pub enum StoreError {
     /// A transaction was cancelled; `failed[i]` says whether item `i`'s condition failed.
     #[error("transaction cancelled (conditions failed at {failed:?})")]
     Cancelled { failed: Vec<bool> },
+    /// A transaction lost a race with another one on the same items
+    /// (`TransactionConflict`): retrying after a short pause can succeed.
+    #[error("transaction conflict with a concurrent write")]
+    Contended,
     #[error("DynamoDB: {0}")]
     Backend(String),
     #[error("stored item does not match its type: {0}")]
@@ -295,6 +303,12 @@ impl Store {
                     failed.resize(n, false);
                     if failed.iter().any(|f| *f) {
                         Err(StoreError::Cancelled { failed })
+                    } else if t
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"))
+                    {
+                        Err(StoreError::Contended)
                     } else {
                         // Cancelled for another reason (conflict with a concurrent transaction, throttling).
                         Err(StoreError::Backend(format!("transaction cancelled: {:?}", t.message())))

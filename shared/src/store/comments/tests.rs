@@ -168,7 +168,7 @@ async fn a_comment_moves_every_listing_copy_and_marks_the_commenter() {
     struct Reader {
         commented_at: i64,
     }
-    let reader: Reader = store.get(&Key::reader(&post, &bob.id)).await.unwrap().unwrap();
+    let reader: Reader = store.get(&Key::post_reader(&post, &bob.id)).await.unwrap().unwrap();
     assert_eq!(reader.commented_at, T0 + 1000);
 }
 
@@ -266,21 +266,21 @@ async fn the_101st_comment_in_24_hours_waits_for_the_oldest_slot() {
     let cs = store.comments();
     // 99 comments already in the ring, one a minute from T0.
     let slots = (0..99).map(|i| (format!("s{i}"), T0 + i * 60_000)).collect();
-    store.put(&Key::ring(RING, &bob.id), &SeedRing { n: 99, slots }).await.unwrap();
+    store.put(&Key::ring(Ring::COMMENTS.what, &bob.id), &SeedRing { n: 99, slots }).await.unwrap();
     let now = T0 + 99 * 60_000;
     cs.create(&actor(&bob), &text(&post, None, "the 100th"), now).await.unwrap();
     let r = cs.create(&actor(&bob), &text(&post, None, "the 101st"), now + 1).await;
     // Slot 0 (T0) frees at T0 + 24 h.
-    let expect = (T0 + DAY_MS - (now + 1) + 999) / 1000;
+    let expect = (T0 + crate::store::ring::DAY_MS - (now + 1) + 999) / 1000;
     assert!(matches!(r, Err(CommentError::Limited { retry_after_secs }) if retry_after_secs == expect), "{r:?}");
     assert_eq!(cards(&store, &post).await.comment_count, 1);
     // A moderator is exempt, and writes no ring.
     let m = member(&store, "mod", Role::Moderator).await;
-    store.put(&Key::ring(RING, &m.id), &SeedRing { n: 100, slots: (0..100).map(|i| (format!("s{i}"), now)).collect() }).await.unwrap();
+    store.put(&Key::ring(Ring::COMMENTS.what, &m.id), &SeedRing { n: 100, slots: (0..100).map(|i| (format!("s{i}"), now)).collect() }).await.unwrap();
     cs.create(&actor(&m), &text(&post, None, "mod"), now + 2).await.unwrap();
     // At T0 + 24 h the oldest slot is free again, and only it.
-    cs.create(&actor(&bob), &text(&post, None, "next day"), T0 + DAY_MS).await.unwrap();
-    let r = cs.create(&actor(&bob), &text(&post, None, "too soon"), T0 + DAY_MS + 1).await;
+    cs.create(&actor(&bob), &text(&post, None, "next day"), T0 + crate::store::ring::DAY_MS).await.unwrap();
+    let r = cs.create(&actor(&bob), &text(&post, None, "too soon"), T0 + crate::store::ring::DAY_MS + 1).await;
     assert!(matches!(r, Err(CommentError::Limited { retry_after_secs }) if retry_after_secs == 60), "{r:?}");
 }
 
@@ -290,7 +290,7 @@ async fn concurrent_comments_by_one_member_never_pass_the_ring() {
     let (alice, bob) = (member(&store, "alice", Role::Member).await, member(&store, "bob", Role::Member).await);
     let post = seed_post(&store, &alice, T0).await;
     let slots = (0..98).map(|i| (format!("s{i}"), T0 + i)).collect();
-    store.put(&Key::ring(RING, &bob.id), &SeedRing { n: 98, slots }).await.unwrap();
+    store.put(&Key::ring(Ring::COMMENTS.what, &bob.id), &SeedRing { n: 98, slots }).await.unwrap();
     let cs = store.comments();
     let a = actor(&bob);
     let tries = (0..6).map(|i| {
