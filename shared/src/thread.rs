@@ -124,16 +124,26 @@ pub fn shape(read: &ThreadRead, viewer: &MemberId, order: ThreadOrder) -> Thread
     }
     for (parent, list) in children.iter_mut() {
         list.sort_by(|a, b| {
-            let pinned = if parent.is_none() { b.pinned.cmp(&a.pinned) } else { std::cmp::Ordering::Equal };
+            let pinned = if parent.is_none() {
+                b.pinned.cmp(&a.pinned)
+            } else {
+                std::cmp::Ordering::Equal
+            };
             let votes = match order {
                 ThreadOrder::Top => b.upvotes.cmp(&a.upvotes),
                 ThreadOrder::New => std::cmp::Ordering::Equal,
             };
-            pinned.then(votes).then(a.created_at.cmp(&b.created_at)).then(a.id.cmp(&b.id))
+            pinned
+                .then(votes)
+                .then(a.created_at.cmp(&b.created_at))
+                .then(a.id.cmp(&b.id))
         });
     }
     let mut out = Thread::default();
-    let mut stack: Vec<&CommentRecord> = children.get(&None).map(|v| v.iter().rev().copied().collect()).unwrap_or_default();
+    let mut stack: Vec<&CommentRecord> = children
+        .get(&None)
+        .map(|v| v.iter().rev().copied().collect())
+        .unwrap_or_default();
     while let Some(c) = stack.pop() {
         let shown = show(c, read, viewer);
         out.new_count += usize::from(shown.new);
@@ -249,7 +259,16 @@ mod tests {
         let t = read(vec![a.clone(), a1.clone(), a2.clone(), b.clone(), pinned.clone()]);
         let ids = |th: &Thread| th.comments.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
         let top = shape(&t, &me, ThreadOrder::Top);
-        assert_eq!(ids(&top), [pinned.id.clone(), b.id.clone(), a.id.clone(), a2.id.clone(), a1.id.clone()]);
+        assert_eq!(
+            ids(&top),
+            [
+                pinned.id.clone(),
+                b.id.clone(),
+                a.id.clone(),
+                a2.id.clone(),
+                a1.id.clone()
+            ]
+        );
         let new = shape(&t, &me, ThreadOrder::New);
         assert_eq!(ids(&new), [pinned.id, a.id, a1.id, a2.id, b.id]);
         // seq > 2 is new, except the viewer's own (a2, seq 4).

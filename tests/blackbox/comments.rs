@@ -51,7 +51,10 @@ async fn seed_post(app: &TestApp, author: &Member) -> PostId {
             version: 1,
             listing: ListingAttrs::new(&listing, &post, at, at, Hot::published(at / 1000), 0),
         };
-        app.store().put(&Key::post_item(&post, listing.sort_key()), &card).await.unwrap();
+        app.store()
+            .put(&Key::post_item(&post, listing.sort_key()), &card)
+            .await
+            .unwrap();
     }
     post
 }
@@ -70,7 +73,10 @@ async fn counters(app: &TestApp, post: &PostId) -> (i64, i64, i64) {
         let c: Counters = app.store().get(&Key::post_item(post, sk)).await.unwrap().unwrap();
         seen.push((c.comment_count, c.comment_seq, c.activity));
     }
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "listing copies disagree: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "listing copies disagree: {seen:?}"
+    );
     seen[0]
 }
 
@@ -142,7 +148,10 @@ async fn replies_nest_three_deep_deletes_keep_the_shape_and_counts_stay_exact() 
     let top = created(&app, &b, &post, "First! **bold**", None).await;
     assert_eq!(top["parent_id"], Value::Null);
     assert_eq!(top["author"]["name"], "Bob");
-    assert_eq!((top["upvotes"].as_i64(), top["deleted"].as_bool()), (Some(0), Some(false)));
+    assert_eq!(
+        (top["upvotes"].as_i64(), top["deleted"].as_bool()),
+        (Some(0), Some(false))
+    );
     assert!(top["html"].as_str().unwrap().contains("<strong>bold</strong>"));
     let l2 = created(&app, &a, &post, "reply", Some(&id(&top))).await;
     let l3 = created(&app, &b, &post, "reply to reply", Some(&id(&l2))).await;
@@ -171,7 +180,10 @@ async fn replies_nest_three_deep_deletes_keep_the_shape_and_counts_stay_exact() 
     let t = thread(&app, &a, &post, "new").await;
     let shown = t["comments"].as_array().unwrap();
     assert_eq!(shown.len(), 4);
-    assert_eq!((shown[0]["deleted"].as_bool(), shown[0]["html"].as_str()), (Some(true), Some("")));
+    assert_eq!(
+        (shown[0]["deleted"].as_bool(), shown[0]["html"].as_str()),
+        (Some(true), Some(""))
+    );
     assert_eq!(shown[1]["parent_id"], top["id"]);
     assert_eq!(counters(&app, &post).await.0, 2);
     let html = app
@@ -221,7 +233,11 @@ async fn permissions_for_author_other_member_moderator_and_signed_out() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = app.post_json(&format!("/comments/{}/vote", id(&c)), json!({})).send().await.unwrap();
+    let r = app
+        .post_json(&format!("/comments/{}/vote", id(&c)), json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     // A form from another site is refused before anything else.
     let r = app
@@ -291,7 +307,10 @@ async fn the_author_edits_for_48_hours_by_the_clock_and_moderators_after() {
     assert_eq!(status, 200);
     app.clock.advance(1);
     let (status, body) = act(&app, &a, &edit, json!({"body": "v3"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("edit_window_closed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("edit_window_closed"))
+    );
     let closed = lodge::clock::format_utc(c["created_at"].as_i64().unwrap() / 1000 + 48 * 3600);
     assert!(body["error"]["message"].as_str().unwrap().contains(&closed), "{body}");
     let (status, body) = act(&app, &m, &edit, json!({"body": "moderated"})).await;
@@ -388,7 +407,10 @@ async fn twenty_voters_give_twenty_and_one_voter_twenty_times_gives_one() {
     let t = thread(&app, &voters[0], &post, "top").await;
     let shown = t["comments"].as_array().unwrap();
     assert_eq!(shown[1]["upvotes"], 1);
-    assert_eq!((shown[0]["voted"].as_bool(), shown[1]["voted"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (shown[0]["voted"].as_bool(), shown[1]["voted"].as_bool()),
+        (Some(true), Some(true))
+    );
 
     // Not your own; retract within 24 hours only.
     let (status, body) = act(&app, &a, &vote, json!({})).await;
@@ -400,7 +422,10 @@ async fn twenty_voters_give_twenty_and_one_voter_twenty_times_gives_one() {
     assert_eq!(body, json!({"upvotes": 1, "voted": true}));
     app.clock.advance(24 * 3600);
     let (status, body) = act(&app, &voters[0], &unvote, json!({})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("retract_window_closed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("retract_window_closed"))
+    );
     #[derive(serde::Deserialize)]
     struct Received {
         received_upvotes: i64,
@@ -418,7 +443,10 @@ async fn another_member_sees_what_is_new_since_their_last_visit() {
     let old = created(&app, &a, &post, "before Bob came", None).await;
     // A first visit marks nothing, and records what Bob saw.
     let t = thread(&app, &b, &post, "new").await;
-    assert_eq!((t["new_comments"].as_i64(), t["comments"][0]["new"].as_bool()), (Some(0), Some(false)));
+    assert_eq!(
+        (t["new_comments"].as_i64(), t["comments"][0]["new"].as_bool()),
+        (Some(0), Some(false))
+    );
     let fresh = created(&app, &a, &post, "after Bob's visit", Some(&id(&old))).await;
     let html = app
         .as_member(&b)
@@ -430,7 +458,10 @@ async fn another_member_sees_what_is_new_since_their_last_visit() {
         .await
         .unwrap();
     assert!(html.contains("1 new since your last visit"), "{html}");
-    assert!(html.contains(&format!("class=\"comment new\" id=\"c-{}\"", id(&fresh))), "{html}");
+    assert!(
+        html.contains(&format!("class=\"comment new\" id=\"c-{}\"", id(&fresh))),
+        "{html}"
+    );
     // That visit counted: nothing is new now.
     let t = thread(&app, &b, &post, "new").await;
     assert_eq!(t["new_comments"], 0);
@@ -447,7 +478,10 @@ async fn forms_work_without_javascript_and_land_on_the_comment() {
     let post = seed_post(&app, &alice).await;
     let r = app
         .as_member(&b)
-        .post_form(&format!("/posts/{post}/comments"), &[("body", "from a form"), ("parent_id", "")])
+        .post_form(
+            &format!("/posts/{post}/comments"),
+            &[("body", "from a form"), ("parent_id", "")],
+        )
         .send()
         .await
         .unwrap();
@@ -471,8 +505,14 @@ async fn forms_work_without_javascript_and_land_on_the_comment() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains(&format!("action=\"/comments/{cid}/unvote\"")), "voted: the form now retracts");
-    assert!(html.contains(&format!("name=\"parent_id\" value=\"{cid}\"")), "a reply form per comment");
+    assert!(
+        html.contains(&format!("action=\"/comments/{cid}/unvote\"")),
+        "voted: the form now retracts"
+    );
+    assert!(
+        html.contains(&format!("name=\"parent_id\" value=\"{cid}\"")),
+        "a reply form per comment"
+    );
     assert!(html.contains("from a form"));
 }
 

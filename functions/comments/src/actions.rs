@@ -52,9 +52,7 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let body = body_of(&form.body)?;
     let parent = match form.parent_id.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) => Some(
-            CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?,
-        ),
+        Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
     let rendered = markdown::render(body.as_str(), &NoMentions);
     let new = NewComment {
@@ -88,7 +86,14 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let record = state
         .store
         .comments()
-        .edit(&actor(&v), &id, body.as_str(), &rendered.html, &mentions, state.clock.now_ms())
+        .edit(
+            &actor(&v),
+            &id,
+            body.as_str(),
+            &rendered.html,
+            &mentions,
+            state.clock.now_ms(),
+        )
         .await
         .map_err(errors::web)?;
     if ctx.wants_json {
@@ -108,10 +113,15 @@ pub async fn delete(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let now = state.clock.now_ms();
     let (post, count) = if subtree {
         if !v.member.role.can_moderate() {
-            return Err(WebError::forbidden("Only moderators can delete a comment with its replies.")
-                .with_code("not_moderator"));
+            return Err(
+                WebError::forbidden("Only moderators can delete a comment with its replies.")
+                    .with_code("not_moderator"),
+            );
         }
-        comments.delete_subtree(&actor(&v), &id, now).await.map_err(errors::web)?
+        comments
+            .delete_subtree(&actor(&v), &id, now)
+            .await
+            .map_err(errors::web)?
     } else {
         (comments.delete(&actor(&v), &id, now).await.map_err(errors::web)?, 1)
     };

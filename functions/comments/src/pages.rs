@@ -24,12 +24,23 @@ pub async fn thread(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let comments = state.store.comments();
     let read = comments.thread(&post, &v.member.id).await?;
     let Some(head) = read.head.as_ref().filter(|h| h.is_published()) else {
-        return Err(WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such post."));
+        return Err(WebError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such post.",
+        ));
     };
     let shaped = thread::shape(&read, &v.member.id, order);
-    let (seq, count, closed, author) = (head.comment_seq, head.comment_count, head.is_closed(), head.author_id.clone());
+    let (seq, count, closed, author) = (
+        head.comment_seq,
+        head.comment_count,
+        head.is_closed(),
+        head.author_id.clone(),
+    );
     // The highlight above used the visit before this one.
-    comments.mark_seen(&post, &v.member.id, seq, state.clock.now_ms()).await?;
+    comments
+        .mark_seen(&post, &v.member.id, seq, state.clock.now_ms())
+        .await?;
     if ctx.wants_json {
         return Ok(web::json(
             StatusCode::OK,

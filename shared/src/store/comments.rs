@@ -421,7 +421,12 @@ impl Comments<'_> {
                 Some("attribute_not_exists(pk)"),
                 None,
             )?,
-            st.tx_put(&Key::comment_ref(&id, now_ms), &locator, Some("attribute_not_exists(pk)"), None)?,
+            st.tx_put(
+                &Key::comment_ref(&id, now_ms),
+                &locator,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )?,
         ];
         // The post's author commenting on their own post adds no heat.
         let heat = (first && head.author_id != actor.id).then(|| HeatChange::of(&head, Activity::Commenter, now_ms));
@@ -604,7 +609,12 @@ impl Comments<'_> {
             let batch: Vec<&CommentRecord> = live.into_iter().take(chunk).collect();
             let gone: HashSet<&CommentId> = batch.iter().map(|c| &c.id).collect();
             let activity = match head.activity {
-                Some(a) if head.is_published() && gone.iter().any(|g| thread.iter().any(|c| &c.id == *g && c.created_at == a)) => {
+                Some(a)
+                    if head.is_published()
+                        && gone
+                            .iter()
+                            .any(|g| thread.iter().any(|c| &c.id == *g && c.created_at == a)) =>
+                {
                     Some((latest_activity(&head, &thread, &gone), Some(a)))
                 }
                 _ => None,
@@ -770,7 +780,12 @@ impl Comments<'_> {
         retry(|| self.try_vote(voter, id, now_ms)).await
     }
 
-    async fn try_vote(&self, voter: &MemberId, id: &CommentId, now_ms: i64) -> Result<Attempt<VoteState>, CommentError> {
+    async fn try_vote(
+        &self,
+        voter: &MemberId,
+        id: &CommentId,
+        now_ms: i64,
+    ) -> Result<Attempt<VoteState>, CommentError> {
         let r = self.locate(id).await?.ok_or(CommentError::NoComment)?;
         if r.deleted {
             return Err(CommentError::Deleted);
@@ -837,7 +852,12 @@ impl Comments<'_> {
         retry(|| self.try_unvote(voter, id, now_ms)).await
     }
 
-    async fn try_unvote(&self, voter: &MemberId, id: &CommentId, now_ms: i64) -> Result<Attempt<VoteState>, CommentError> {
+    async fn try_unvote(
+        &self,
+        voter: &MemberId,
+        id: &CommentId,
+        now_ms: i64,
+    ) -> Result<Attempt<VoteState>, CommentError> {
         let r = self.locate(id).await?.ok_or(CommentError::NoComment)?;
         let marker_key = Key::comment_vote(&r.post_id, voter, id);
         let Some(marker) = self.store.get::<VoteMarker>(&marker_key).await? else {
@@ -855,9 +875,24 @@ impl Comments<'_> {
         let minus = || values([(":m", n(-1))]);
         let tx = vec![
             delete_vote(st, &marker_key, marker.at)?,
-            st.tx_update(&Key::comment(&r.post_id, &r.path), "ADD upvotes :m", "attribute_exists(pk)", minus())?,
-            st.tx_update(&Key::comment_ref(id, r.created_at), "ADD upvotes :m", "attribute_exists(pk)", minus())?,
-            st.tx_update(&Key::member(&r.author_id), "ADD received_upvotes :m", "attribute_exists(pk)", minus())?,
+            st.tx_update(
+                &Key::comment(&r.post_id, &r.path),
+                "ADD upvotes :m",
+                "attribute_exists(pk)",
+                minus(),
+            )?,
+            st.tx_update(
+                &Key::comment_ref(id, r.created_at),
+                "ADD upvotes :m",
+                "attribute_exists(pk)",
+                minus(),
+            )?,
+            st.tx_update(
+                &Key::member(&r.author_id),
+                "ADD received_upvotes :m",
+                "attribute_exists(pk)",
+                minus(),
+            )?,
             tally(st, &r.author_id, marker.at, "upvotes", -1)?,
         ];
         match st.transact(tx).await {
@@ -944,9 +979,13 @@ impl Placement {
                 reply_to: None,
             },
             Some(p) => {
-                let (grand_path, grand) = p.path.rsplit_once('#').map(|(g, _)| g).map_or((p.path.as_str(), None), |g| {
-                    (g, g.rsplit('#').next().and_then(|i| CommentId::parse(i).ok()))
-                });
+                let (grand_path, grand) = p
+                    .path
+                    .rsplit_once('#')
+                    .map(|(g, _)| g)
+                    .map_or((p.path.as_str(), None), |g| {
+                        (g, g.rsplit('#').next().and_then(|i| CommentId::parse(i).ok()))
+                    });
                 Self {
                     path: format!("{grand_path}#{id}"),
                     depth: MAX_DEPTH,
