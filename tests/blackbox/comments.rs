@@ -281,6 +281,24 @@ async fn permissions_for_author_other_member_moderator_and_signed_out() {
     let (status, body) = act(&app, &m, &subtree, json!({})).await;
     assert_eq!((status, body["count"].as_i64()), (200, Some(2)));
     assert_eq!(counters(&app, &post).await.0, 1);
+    // Any member reports a comment once, with a reason; moderators see it.
+    let report = format!("/comments/{}/report", id(&late));
+    let (status, _) = act(&app, &a, &report, json!({"reason": ""})).await;
+    assert_eq!(status, 422);
+    let (status, body) = act(&app, &a, &report, json!({"reason": "off topic"})).await;
+    assert_eq!((status, body["new"].as_bool()), (201, Some(true)));
+    let (status, body) = act(&app, &a, &report, json!({"reason": "again"})).await;
+    assert_eq!((status, body["new"].as_bool()), (200, Some(false)));
+    let r = app
+        .as_member(&m)
+        .get("/admin/reports")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let open: Value = r.json().await.unwrap();
+    let targets: Vec<&str> = open["reports"].as_array().unwrap().iter().filter_map(|r| r["target"].as_str()).collect();
+    assert_eq!(targets, [format!("COMMENT#{}", id(&late))]);
     // Unknown ids are 404s.
     let (status, _) = act(&app, &m, "/comments/01kbf0000000000000000000zz/vote", json!({})).await;
     assert_eq!(status, 404);

@@ -5,7 +5,9 @@ use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
 use lodge::domain::{CommentBody, CommentId, PostId};
 use lodge::markdown::{self, NoMentions};
+use lodge::queue::Notification;
 use lodge::store::comments::{Actor, NewComment};
+use lodge::store::reports::{Report, ReportReason, ReportTarget};
 use lodge::thread;
 use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
@@ -164,4 +166,60 @@ pub async fn pin(state: &State, ctx: &Ctx, pinned: bool) -> Result<Reply, WebErr
         return Ok(web::json(StatusCode::OK, &json!({ "id": id, "pinned": pinned })));
     }
     Ok(web::redirect(&anchor(&post, &id)))
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Any member reports a comment once, with a reason; moderators see it in
+/// `/admin/reports` and, when one is configured, in the Telegram admin chat.
+pub async fn report(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require_approved(ctx).await?;
+    let id = ctx.path_param("id", CommentId::parse)?;
+    let form: ReportForm = ctx.fields()?;
+    let why = ReportReason::parse(&form.reason).map_err(|e| WebError::invalid(e.to_string()))?;
+    let comment = state
+        .store
+        .comments()
+        .get(&id)
+        .await?
+        .ok_or_else(|| errors::web(lodge::store::comments::CommentError::NoComment))?;
+    if comment.deleted {
+        return Err(errors::web(lodge::store::comments::CommentError::Deleted));
+    }
+    let report = Report {
+        target: ReportTarget::Comment(id.clone()),
+        reporter: v.member.id.clone(),
+        reporter_name: v.member.name().to_string(),
+        reason: why.as_str().to_string(),
+        label: label(&comment.body, &comment.author_name),
+        at: state.clock.now_ms(),
+        resolution: None,
+    };
+    let new = state.store.reports().file(&report).await?;
+    if new {
+        let msg = Notification::Reported {
+            target: report.target.key(),
+            reporter: report.reporter.clone(),
+            at: report.at,
+        };
+        if let Err(e) = state.notify.send(&msg).await {
+            tracing::error!(dependency = "the notification queue", error = %e, "report not announced");
+        }
+    }
+    if ctx.wants_json {
+        let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+        return Ok(web::json(status, &json!({"reported": true, "new": new})));
+    }
+    Ok(web::redirect(&anchor(&comment.post_id, &id)))
+}
+
+/// "Bob: the first 60 characters…", for the moderators' queue.
+fn label(body: &str, author: &str) -> String {
+    let start: String = body.chars().take(60).collect();
+    let more = if body.chars().count() > 60 { "…" } else { "" };
+    format!("{author}: {start}{more}")
 }

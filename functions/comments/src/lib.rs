@@ -1,5 +1,5 @@
 //! Comments: write, reply, edit, delete (and a moderator's subtree delete),
-//! vote, pin, and a post's thread on its own (`GET /posts/{id}/comments`;
+//! vote, pin, report, and a post's thread on its own (`GET /posts/{id}/comments`;
 //! the post page shows the same thread). Members only, even on public posts.
 
 mod actions;
@@ -9,6 +9,7 @@ mod pages;
 use lambda_http::Request;
 use lodge::auth::Sessions;
 use lodge::config::AppUrl;
+use lodge::queue::QueueSender;
 use lodge::store::Store;
 use lodge::web::{self, Reply, WebError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -16,6 +17,8 @@ use lodge::{ConfigError, Env, SharedClock};
 pub struct State {
     pub(crate) store: Store,
     pub(crate) sessions: Sessions,
+    /// Reports reach the Telegram admin chat through the notifier.
+    pub(crate) notify: QueueSender,
     pub(crate) app: Option<AppUrl>,
     pub(crate) clock: SharedClock,
 }
@@ -25,6 +28,7 @@ impl State {
         let store = Store::from_env(env, aws)?;
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
+            notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
             app: env.app_url()?,
             store,
             clock,
@@ -47,6 +51,7 @@ pub async fn handler(state: &State, req: Request) -> Reply {
             "POST /comments/{id}/unvote" => actions::vote(state, &ctx, false).await,
             "POST /comments/{id}/pin" => actions::pin(state, &ctx, true).await,
             "POST /comments/{id}/unpin" => actions::pin(state, &ctx, false).await,
+            "POST /comments/{id}/report" => actions::report(state, &ctx).await,
             _ => Err(WebError::not_found()),
         }
     })
