@@ -23,6 +23,7 @@ pub mod session;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
+pub mod thread;
 pub mod web;
 
 pub use clock::{Clock, SharedClock};

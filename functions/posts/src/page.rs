@@ -49,6 +49,23 @@ pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
     let (v, page, access) = load(state, ctx).await?;
     let card = &page.card;
     let fresh = new_comments(card, &page.reader, v.is_some());
+    // The comment thread (the comments function's part of this page): members
+    // only, read before the visit below moves `seen_seq`, so "new" shows.
+    let thread = match &v {
+        Some(v) if card.state == PostState::Published => {
+            let read = state.store.comments().thread(&card.id, &v.member.id).await?;
+            let order = lodge::thread::ThreadOrder::parse(ctx.query_param("comments"));
+            Some(lodge::thread::ThreadView {
+                post_id: card.id.to_string(),
+                thread: lodge::thread::shape(&read, &v.member.id, order),
+                order,
+                moderator: v.member.role.can_moderate(),
+                post_author: card.is_author(&v.member.id),
+                closed: card.closed,
+            })
+        }
+        _ => None,
+    };
     if let Some(v) = &v {
         // The visit: what the next "new comments" count starts from.
         if let Err(e) = state
@@ -69,11 +86,12 @@ pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
                 .map(|r| json!({"id": r.member_id, "name": r.name}))
                 .collect::<Vec<_>>());
         }
-        // The thread is the comments function's part of this page.
-        return Ok(web::json(StatusCode::OK, &json!({"post": post, "comments": []})));
+        let comments = thread.map(|t| t.thread.comments).unwrap_or_default();
+        return Ok(web::json(StatusCode::OK, &json!({"post": post, "comments": comments})));
     }
     let url = app.join(&format!("/posts/{}", card.id));
-    let view = PostView::new(&page, access, v.as_ref(), fresh, url);
+    let mut view = PostView::new(&page, access, v.as_ref(), fresh, url);
+    view.thread = thread;
     render(StatusCode::OK, view.page(v.as_ref().and_then(|v| v.name())))
 }
 

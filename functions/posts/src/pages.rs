@@ -109,6 +109,8 @@ pub struct PostView<'a> {
     pub going: bool,
     pub is_self: bool,
     pub can_edit: bool,
+    /// The comment thread, for approved members (set by the page handler).
+    pub thread: Option<lodge::thread::ThreadView>,
 }
 
 impl<'a> PostView<'a> {
@@ -127,6 +129,7 @@ impl<'a> PostView<'a> {
             going: page.reader.rsvp_at.is_some(),
             is_self: viewer.is_some_and(|v| card.is_author(&v.member.id)),
             can_edit: access.can_edit(card),
+            thread: None,
             page,
         }
     }

@@ -54,6 +54,7 @@ pub const KNOWN: &[&str] = &[
     "telegram-worker",
     "forwarder",
     "forward-rules",
+    "comments",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -71,6 +72,10 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "members" => http!(
             members::State::from_env(env, aws, clock).map_err(cfg)?,
             members::handler
+        ),
+        "comments" => http!(
+            comments::State::from_env(env, aws, clock).map_err(cfg)?,
+            comments::handler
         ),
         "posts" => http!(posts::State::from_env(env, aws, clock).map_err(cfg)?, posts::handler),
         "telegram-webhook" => http!(

@@ -30,6 +30,9 @@
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 //! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
+//! | comment         | `POST#<post id>`         | `C#<path>`         |                                 |
+//! | comment locator | `COMMENT#<id>`           | `REF`              | `CDAY#<yyyy-mm-dd>` / `<ms:013>#<id>` |
+//! | comment vote    | `POST#<post id>`         | `CVOTE#<member>#<comment>` |                         |
 //! | post and parts  | `POST#<id>`              | `POST`, `BODY`, `HTML`, `REV#<t>#<v>`, `LIST#…`, `READER#<m>`, `RSVP#<m>`, `FOLLOW#<m>` | see docs/posts.md |
 //! | rate ring       | `RATE#<what>#<member>`   | `RING`             |                                 |
 //! | pinned post     | `PINNED`                 | `<post id>`        |                                 |
@@ -263,6 +266,25 @@ impl Key {
         Self::new("HEALTH".into(), "HEALTH")
     }
 
+    // Comments (docs/posts.md, "A post's partition" and "Elsewhere").
+
+    /// A comment, under its path of ancestor ids (`<c1>#<c2>#<c3>`).
+    pub fn comment(post: &crate::domain::PostId, path: &str) -> Self {
+        Self::post_item(post, &format!("{COMMENT_PREFIX}{path}"))
+    }
+
+    /// `/comments/{id}/…` routes carry only the id: this names the post and path.
+    pub fn comment_ref(id: &crate::domain::CommentId, created_ms: i64) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF").with_gsi1(
+            format!("CDAY#{}", crate::clock::rfc3339(created_ms.div_euclid(1000)).get(..10).unwrap_or_default()),
+            format!("{created_ms:013}#{id}"),
+        )
+    }
+
+    pub fn comment_vote(post: &crate::domain::PostId, member: &MemberId, comment: &crate::domain::CommentId) -> Self {
+        Self::post_item(post, &format!("{}{comment}", comment_votes_of(member)))
+    }
+
     /// The primary key attributes only (for Get/Update/Delete).
     pub fn to_item(&self) -> super::Item {
         [
@@ -305,6 +327,14 @@ pub const FORWARD_RULES: &str = "FWDRULES";
 
 /// The partition of the chats the bot is in.
 pub const TELEGRAM_CHATS: &str = "TGCHATS";
+
+/// Sort-key prefix of a post's comments: one `begins_with` reads the thread.
+pub const COMMENT_PREFIX: &str = "C#";
+
+/// Sort-key prefix of one member's comment votes on a post.
+pub fn comment_votes_of(member: &MemberId) -> String {
+    format!("CVOTE#{member}#")
+}
 
 /// GSI partition listing a member's sessions.
 pub fn sessions_of(member: &MemberId) -> String {

@@ -2,6 +2,7 @@
 //! with `serde_dynamo`, and invariants are enforced by condition expressions
 //! and transactions — never by read-then-write.
 
+pub mod comments;
 pub mod dialog;
 pub mod forwarding;
 pub mod handles;
