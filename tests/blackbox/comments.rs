@@ -297,7 +297,12 @@ async fn permissions_for_author_other_member_moderator_and_signed_out() {
         .await
         .unwrap();
     let open: Value = r.json().await.unwrap();
-    let targets: Vec<&str> = open["reports"].as_array().unwrap().iter().filter_map(|r| r["target"].as_str()).collect();
+    let targets: Vec<&str> = open["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["target"].as_str())
+        .collect();
     assert_eq!(targets, [format!("COMMENT#{}", id(&late))]);
     // Unknown ids are 404s.
     let (status, _) = act(&app, &m, "/comments/01kbf0000000000000000000zz/vote", json!({})).await;

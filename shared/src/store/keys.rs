@@ -276,7 +276,12 @@ impl Key {
     /// `/comments/{id}/…` routes carry only the id: this names the post and path.
     pub fn comment_ref(id: &crate::domain::CommentId, created_ms: i64) -> Self {
         Self::new(format!("COMMENT#{id}"), "REF").with_gsi1(
-            format!("CDAY#{}", crate::clock::rfc3339(created_ms.div_euclid(1000)).get(..10).unwrap_or_default()),
+            format!(
+                "CDAY#{}",
+                crate::clock::rfc3339(created_ms.div_euclid(1000))
+                    .get(..10)
+                    .unwrap_or_default()
+            ),
             format!("{created_ms:013}#{id}"),
         )
     }
