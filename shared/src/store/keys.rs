@@ -30,6 +30,9 @@
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 //! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
+//! | feed (read side; docs/posts.md): post items, pins, rooms as the posts branch names them |
+//! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     |                                 |
+//! | feed token      | (on the member's `PROFILE`: `feed_token_hash`) |    |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -193,6 +196,41 @@ impl Key {
         Self::new(format!("RATE#{what}#{key}"), month)
     }
 
+    // --- feed (docs/posts.md): the items the feed reads. `post_item`,
+    // `post_reader`, `pinned` and `room` are the posts branch's, word for word:
+    // keep one copy when merging. ---
+
+    /// One item of a post's partition, e.g. `POST`, `BODY`, `HTML`, `LIST#TYPE`.
+    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
+        Self::new(format!("POST#{post}"), sk)
+    }
+
+    /// One member's state on one post: vote, bookmark, visits.
+    pub fn post_reader(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("READER#{member}"))
+    }
+
+    pub fn pinned(post: &crate::domain::PostId) -> Self {
+        Self::new(PINNED.into(), post.as_str())
+    }
+
+    /// A room (the feed's rooms admin writes them; posts check they exist).
+    pub fn room(slug: &crate::domain::RoomSlug) -> Self {
+        Self::new(ROOMS.into(), &format!("ROOM#{slug}"))
+    }
+
+    /// A member subscribed to a room (issue 13 fans new posts out to them).
+    pub fn room_subscriber(slug: &crate::domain::RoomSlug, member: &MemberId) -> Self {
+        Self::new(room_subscribers(slug), &format!("SUB#{member}"))
+    }
+
+    /// Where a comment lives (`/comments/{id}/…` routes carry only its id).
+    pub fn comment_locator(id: &crate::domain::CommentId) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF")
+    }
+
+    // --- end of feed ---
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
@@ -209,6 +247,22 @@ impl Key {
 }
 
 pub const DIALOG_LOG: &str = "DIALOGLOG";
+
+/// Partition of pinned posts (home reads it whole), of rooms, and the open
+/// reports' `gsi1` partition.
+pub const PINNED: &str = "PINNED";
+pub const ROOMS: &str = "ROOMS";
+
+/// The partition of a room's subscribers.
+pub fn room_subscribers(slug: &crate::domain::RoomSlug) -> String {
+    format!("ROOM#{slug}")
+}
+
+/// `gsi1` partitions the feed reads: a member's bookmarks, the event calendar.
+pub fn bookmarks_of(member: &MemberId) -> String {
+    format!("BOOKMARKS#{member}")
+}
+pub const EVENTS: &str = "EVENTS";
 
 /// Partition of the staff list (moderators and admins).
 pub const STAFF: &str = "STAFF";

@@ -3,15 +3,19 @@
 //! and transactions — never by read-then-write.
 
 pub mod dialog;
+pub mod feed;
 pub mod forwarding;
 pub mod invites;
 pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
+pub mod mutes;
 pub mod once;
 pub mod rate;
+pub mod rooms;
 pub mod rule_drafts;
+pub mod seed;
 pub mod sessions;
 pub mod telegram;
 pub mod telegram_chats;
