@@ -36,12 +36,24 @@ pub struct Member {
     // --- feed: what this member left out of their feed, and their private
     // feed link (docs/posts.md, "Feed"). String sets in DynamoDB, so mutes
     // are single `ADD`/`DELETE` updates; omitted when empty (a set cannot be).
-    #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub muted_rooms: BTreeSet<RoomSlug>,
     /// At most `MAX_MUTED_MEMBERS`; never a moderator.
-    #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub muted_members: BTreeSet<MemberId>,
-    #[serde(default, with = "serde_dynamo::string_set", skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub subscribed_rooms: BTreeSet<RoomSlug>,
     /// SHA-256 (hex) of the private feed token; `None`: no private feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

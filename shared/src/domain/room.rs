@@ -48,6 +48,9 @@ mod tests {
         assert!(RoomTitle::parse(&"я".repeat(60)).is_ok());
         assert!(RoomTitle::parse(&"я".repeat(61)).is_err());
         assert!(RoomDescription::parse("").unwrap().as_str().is_empty());
-        assert_eq!(RoomDescription::parse(&"x".repeat(501)).unwrap_err().field, "description");
+        assert_eq!(
+            RoomDescription::parse(&"x".repeat(501)).unwrap_err().field,
+            "description"
+        );
     }
 }

@@ -195,7 +195,10 @@ pub struct Cursor {
 }
 
 fn bad_cursor() -> FieldError {
-    FieldError::new("cursor", "is not a cursor of this feed (start again from the first page)")
+    FieldError::new(
+        "cursor",
+        "is not a cursor of this feed (start again from the first page)",
+    )
 }
 
 impl Cursor {
@@ -210,7 +213,9 @@ impl Cursor {
         let prefix = format!("{lst}#");
         let partitions_fit = !c.b.is_empty()
             && c.b.len() <= 13
-            && c.b.iter().all(|b| b.p == lst || b.p.starts_with(&prefix) || order == "bookmarks");
+            && c.b
+                .iter()
+                .all(|b| b.p == lst || b.p.starts_with(&prefix) || order == "bookmarks");
         if c.l != lst || c.o != order || !partitions_fit {
             return Err(bad_cursor());
         }
@@ -359,7 +364,8 @@ fn attr_text(item: &Item, name: &str) -> Option<String> {
 }
 
 fn position_of(item: &Item, spec: IndexSpec) -> Result<Position, StoreError> {
-    let get = |name: &str| attr_text(item, name).ok_or_else(|| StoreError::Corrupt(format!("listing item without {name}")));
+    let get =
+        |name: &str| attr_text(item, name).ok_or_else(|| StoreError::Corrupt(format!("listing item without {name}")));
     Ok(Position {
         pk: get("pk")?,
         sk: get("sk")?,
@@ -488,14 +494,16 @@ impl Feed<'_> {
             {
                 break;
             }
-            let best = (0..parsed.len()).filter(|&i| taken[i] < parsed[i].len()).max_by(|&a, &b| {
-                let (ra, rb) = (
-                    rank(&parsed[a][taken[a]].0, order, era),
-                    rank(&parsed[b][taken[b]].0, order, era),
-                );
-                // Ties go to the earlier (newer) bucket: max_by keeps the last maximum.
-                ra.total_cmp(&rb).then(b.cmp(&a))
-            });
+            let best = (0..parsed.len())
+                .filter(|&i| taken[i] < parsed[i].len())
+                .max_by(|&a, &b| {
+                    let (ra, rb) = (
+                        rank(&parsed[a][taken[a]].0, order, era),
+                        rank(&parsed[b][taken[b]].0, order, era),
+                    );
+                    // Ties go to the earlier (newer) bucket: max_by keeps the last maximum.
+                    ra.total_cmp(&rb).then(b.cmp(&a))
+                });
             let Some(i) = best else { break };
             page.push(parsed[i][taken[i]].0.clone());
             taken[i] += 1;
@@ -711,7 +719,13 @@ impl Feed<'_> {
             }));
         }
         let read = self
-            .read(NEW, &partition, bucket.at.as_ref(), PAGE, &Filter::new(&Mutes::default(), None))
+            .read(
+                NEW,
+                &partition,
+                bucket.at.as_ref(),
+                PAGE,
+                &Filter::new(&Mutes::default(), None),
+            )
             .await?;
         match (&read.last, read.items.last()) {
             (Some(_), Some((_, pos))) => bucket.at = Some(pos.clone()),
@@ -787,10 +801,7 @@ impl Feed<'_> {
     async fn batch_get(&self, mut keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
         let mut seen = std::collections::HashSet::new();
         keys.retain(|k| seen.insert((k.pk.clone(), k.sk.clone())));
-        let chunks: Vec<Vec<Item>> = keys
-            .chunks(100)
-            .map(|c| c.iter().map(Key::to_item).collect())
-            .collect();
+        let chunks: Vec<Vec<Item>> = keys.chunks(100).map(|c| c.iter().map(Key::to_item).collect()).collect();
         let reads = futures::future::try_join_all(chunks.into_iter().map(|chunk| self.batch_chunk(chunk))).await?;
         Ok(reads.into_iter().flatten().collect())
     }
@@ -899,7 +910,10 @@ mod tests {
                 FeedOrder::Activity => c.activity.unwrap() as f64,
                 _ => rank(c, order, era_of(NOW / 1000)),
             };
-            assert!(cards.windows(2).all(|w| key(&w[0]) >= key(&w[1])), "{order:?} out of order");
+            assert!(
+                cards.windows(2).all(|w| key(&w[0]) >= key(&w[1])),
+                "{order:?} out of order"
+            );
         }
         // 75 posts over 9 days: the week holds those of the last 7 days.
         let week = all(&feed, &Listing::All, FeedOrder::Top(TopPeriod::Week), &none, NOW).await;

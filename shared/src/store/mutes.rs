@@ -109,7 +109,10 @@ mod tests {
         }
         // Again: a no-op, even at the limit.
         mutes.mute(&me.id, &targets[0].id).await.unwrap().unwrap();
-        assert_eq!(mutes.mute(&me.id, &targets[50].id).await.unwrap(), Err(MuteRefusal::Limit));
+        assert_eq!(
+            mutes.mute(&me.id, &targets[50].id).await.unwrap(),
+            Err(MuteRefusal::Limit)
+        );
         mutes.unmute(&me.id, &targets[0].id).await.unwrap();
         mutes.mute(&me.id, &targets[50].id).await.unwrap().unwrap();
         assert_eq!(store.member(&me.id).await.unwrap().unwrap().muted_members.len(), 50);
@@ -124,6 +127,9 @@ mod tests {
             mutes.mute(&other.id, &MemberId::generate()).await.unwrap(),
             Err(MuteRefusal::NoSuchMember)
         );
-        assert_eq!(mutes.mute(&other.id, &other.id).await.unwrap(), Err(MuteRefusal::Yourself));
+        assert_eq!(
+            mutes.mute(&other.id, &other.id).await.unwrap(),
+            Err(MuteRefusal::Yourself)
+        );
     }
 }

@@ -128,7 +128,10 @@ impl Rooms<'_> {
             self.room_exists(slug)?,
             self.store.tx_put(
                 &Key::room_subscriber(slug, member),
-                &Subscriber { member_id: member, at: now },
+                &Subscriber {
+                    member_id: member,
+                    at: now,
+                },
                 None,
                 None,
             )?,
@@ -241,20 +244,31 @@ mod tests {
         let rooms = store.rooms();
         let title = RoomTitle::parse("Travel").unwrap();
         let about = RoomDescription::parse("Trips and tips").unwrap();
-        rooms.create(&slug("travel"), &title, &about, 10).await.unwrap().unwrap();
+        rooms
+            .create(&slug("travel"), &title, &about, 10)
+            .await
+            .unwrap()
+            .unwrap();
         rooms.create(&slug("books"), &title, &about, 11).await.unwrap().unwrap();
         assert_eq!(
             rooms.create(&slug("travel"), &title, &about, 12).await.unwrap(),
             Err(RoomRefusal::Exists)
         );
         let renamed = RoomTitle::parse("Journeys").unwrap();
-        rooms.edit(&slug("travel"), &renamed, &about, 13).await.unwrap().unwrap();
+        rooms
+            .edit(&slug("travel"), &renamed, &about, 13)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             rooms.edit(&slug("nowhere"), &renamed, &about, 13).await.unwrap(),
             Err(RoomRefusal::NoSuchRoom)
         );
         let list = rooms.list().await.unwrap();
-        assert_eq!(list.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(), ["books", "travel"]);
+        assert_eq!(
+            list.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(),
+            ["books", "travel"]
+        );
         assert_eq!(list[1].title, "Journeys");
 
         let m = member(&store).await;

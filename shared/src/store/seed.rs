@@ -160,7 +160,8 @@ impl Seed<'_> {
                 items.push(item);
             }
             if let (PostKind::Event, Some(starts)) = (p.kind, p.starts_at) {
-                let key = Key::post_item(&p.id, "LIST#EVENTS").with_gsi1(keys::EVENTS.into(), format!("{starts:013}#{}", p.id));
+                let key = Key::post_item(&p.id, "LIST#EVENTS")
+                    .with_gsi1(keys::EVENTS.into(), format!("{starts:013}#{}", p.id));
                 items.push(to_item(&key, &card)?);
             }
         }
@@ -179,7 +180,14 @@ impl Seed<'_> {
         if let Some(at) = bookmarked_at {
             key = key.with_gsi1(keys::bookmarks_of(member), format!("{at:013}#{post}"));
         }
-        self.write(vec![to_item(&key, &Reader { seen_seq, bookmarked_at })?]).await
+        self.write(vec![to_item(
+            &key,
+            &Reader {
+                seen_seq,
+                bookmarked_at,
+            },
+        )?])
+        .await
     }
 
     /// Pins a post to the top of home until `until_ms`.
