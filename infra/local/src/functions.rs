@@ -55,6 +55,7 @@ pub const KNOWN: &[&str] = &[
     "forwarder",
     "forward-rules",
     "comments",
+    "feed",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -98,6 +99,7 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
             forward_rules::State::from_env(env, aws, clock).map_err(cfg)?,
             forward_rules::handler
         ),
+        "feed" => http!(feed::State::from_env(env, aws, clock).map_err(cfg)?, feed::handler),
         "notifier" => sqs!(
             notifier::State::with_clock(env, aws, clock).map_err(cfg)?,
             notifier::handler

@@ -39,6 +39,9 @@
 //! | report          | `REPORTS#<target>`       | `<reporter>`, `DECISION#<t>` | `REPORTS#open` / `<t>#<target>#<reporter>` |
 //! | member handle   | `HANDLE#<lower>`         | `HANDLE`           |                                 |
 //! | room            | `ROOMS`                  | `ROOM#<slug>`      |                                 |
+//! | feed (read side; docs/posts.md): post items, pins, rooms as the posts branch names them |
+//! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     |                                 |
+//! | feed token      | (on the member's `PROFILE`: `feed_token_hash`) |    |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -203,6 +206,9 @@ impl Key {
     }
 
     // --- posts (docs/posts.md): a post's partition, rings, pins, reports, handles, rooms ---
+    // --- feed (docs/posts.md): the items the feed reads. `post_item`,
+    // `post_reader`, `pinned` and `room` are the posts branch's, word for word:
+    // keep one copy when merging. ---
 
     /// One item of a post's partition, e.g. `POST`, `BODY`, `HTML`, `LIST#TYPE`.
     pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
@@ -261,6 +267,17 @@ impl Key {
     }
 
     // --- end of posts ---
+    /// A member subscribed to a room (issue 13 fans new posts out to them).
+    pub fn room_subscriber(slug: &crate::domain::RoomSlug, member: &MemberId) -> Self {
+        Self::new(room_subscribers(slug), &format!("SUB#{member}"))
+    }
+
+    /// Where a comment lives (`/comments/{id}/…` routes carry only its id).
+    pub fn comment_locator(id: &crate::domain::CommentId) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF")
+    }
+
+    // --- end of feed ---
 
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
@@ -308,6 +325,17 @@ pub const DIALOG_LOG: &str = "DIALOGLOG";
 pub const PINNED: &str = "PINNED";
 pub const ROOMS: &str = "ROOMS";
 pub const REPORTS_OPEN: &str = "REPORTS#open";
+
+/// The partition of a room's subscribers.
+pub fn room_subscribers(slug: &crate::domain::RoomSlug) -> String {
+    format!("ROOM#{slug}")
+}
+
+/// `gsi1` partitions the feed reads: a member's bookmarks, the event calendar.
+pub fn bookmarks_of(member: &MemberId) -> String {
+    format!("BOOKMARKS#{member}")
+}
+pub const EVENTS: &str = "EVENTS";
 
 /// Partition of the staff list (moderators and admins).
 pub const STAFF: &str = "STAFF";

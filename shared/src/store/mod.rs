@@ -4,6 +4,7 @@
 
 pub mod comments;
 pub mod dialog;
+pub mod feed;
 pub mod forwarding;
 pub mod handles;
 pub mod invites;
@@ -11,12 +12,15 @@ pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
+pub mod mutes;
 pub mod once;
 pub mod posts;
 pub mod rate;
 pub mod reports;
 pub mod ring;
+pub mod rooms;
 pub mod rule_drafts;
+pub mod seed;
 pub mod sessions;
 pub mod telegram;
 pub mod telegram_chats;
