@@ -69,7 +69,10 @@ async fn a_post_with_a_table_a_link_and_a_mention_renders_and_an_event_takes_an_
     b.wait_for("#body table", WAIT).await.unwrap();
     assert_eq!(b.text("#body table td").await.unwrap(), "Vienna");
     assert_eq!(
-        b.attribute("#body a[href='https://example.org/page']", "href").await.unwrap().as_deref(),
+        b.attribute("#body a[href='https://example.org/page']", "href")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("https://example.org/page")
     );
     let mention = format!("#body a[href='/members/{}']", bob.id);
@@ -96,7 +99,10 @@ async fn a_post_with_a_table_a_link_and_a_mention_renders_and_an_event_takes_an_
         assert!(std::time::Instant::now() < deadline, "the going count did not update");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(b.execute("return window.__noReload === true;", vec![]).await.unwrap(), true);
+    assert_eq!(
+        b.execute("return window.__noReload === true;", vec![]).await.unwrap(),
+        true
+    );
     assert_eq!(b.current_url().await.unwrap(), page);
     let hidden = b
         .execute("return document.querySelector('#rsvp').closest('form').hidden;", vec![])
@@ -111,7 +117,10 @@ async fn a_post_with_a_table_a_link_and_a_mention_renders_and_an_event_takes_an_
         .await
         .unwrap();
     let ics = ics.as_str().unwrap();
-    assert!(ics.contains("BEGIN:VEVENT\r\n") && ics.contains("SUMMARY:Winter dinner\r\n"), "{ics}");
+    assert!(
+        ics.contains("BEGIN:VEVENT\r\n") && ics.contains("SUMMARY:Winter dinner\r\n"),
+        "{ics}"
+    );
     assert!(ics.contains("DTSTART:20261220T190000Z"), "{ics}");
     b.quit().await;
 }

@@ -67,11 +67,19 @@ async fn three_posts_per_24_hours_then_429_until_the_first_frees_up_and_moderato
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
     // A draft is a creation too: counted, refused the same way.
-    let r = create(&app, &ada, json!({"type": "question", "title": "Draft?", "draft": "on"})).await;
+    let r = create(
+        &app,
+        &ada,
+        json!({"type": "question", "title": "Draft?", "draft": "on"}),
+    )
+    .await;
     assert_eq!(r.status(), 429);
     app.clock.advance(86_400 - 180 - 1);
     let r = create(&app, &ada, text("Still early")).await;
-    assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "1"));
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()),
+        (429, "1")
+    );
     app.clock.advance(1);
     assert_eq!(create(&app, &ada, text("Now")).await.status(), 201);
     assert_eq!(create(&app, &ada, text("But not two")).await.status(), 429);
@@ -102,7 +110,12 @@ async fn who_may_read_edit_delete_restore_and_hide() {
         json!({"type": "post", "title": "For everyone", "body": "Hello, world", "public": "on"}),
     )
     .await;
-    let draft = post(&app, &ada, json!({"type": "post", "title": "Not yet", "body": "x", "draft": "on"})).await;
+    let draft = post(
+        &app,
+        &ada,
+        json!({"type": "post", "title": "Not yet", "body": "x", "draft": "on"}),
+    )
+    .await;
 
     // Reading.
     let r = get_json(&app, Some(&bob), &format!("/posts/{members_only}")).await;
@@ -111,32 +124,74 @@ async fn who_may_read_edit_delete_restore_and_hide() {
     assert_eq!(page["post"]["title"], "For members");
     assert_eq!(page["post"]["author"]["name"], "Ada");
     assert!(page["post"]["html"].as_str().unwrap().contains("<strong>text</strong>"));
-    for field in ["id", "type", "room", "public", "upvotes", "comment_count", "new_comments", "created_at"] {
+    for field in [
+        "id",
+        "type",
+        "room",
+        "public",
+        "upvotes",
+        "comment_count",
+        "new_comments",
+        "created_at",
+    ] {
         assert!(page["post"].get(field).is_some(), "{field}");
     }
     assert_eq!(page["comments"], json!([]));
     let r = app.get(&format!("/posts/{members_only}")).send().await.unwrap();
     assert_eq!(r.status(), 303, "signed out: sign in first");
     assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
-    assert_eq!(get_json(&app, None, &format!("/posts/{members_only}")).await.status(), 401);
+    assert_eq!(
+        get_json(&app, None, &format!("/posts/{members_only}")).await.status(),
+        401
+    );
     let r = app.get(&format!("/posts/{public}")).send().await.unwrap();
     assert_eq!(r.status(), 200, "public posts are readable signed out");
     let html = r.text().await.unwrap();
-    assert!(html.contains(r#"<meta property="og:title" content="For everyone">"#), "{html}");
-    assert!(!html.contains(r#"action="/posts/"#) || !html.contains("/vote"), "no actions signed out");
-    assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{draft}")).await.status(), 404);
-    assert_eq!(get_json(&app, Some(&mo), &format!("/posts/{draft}")).await.status(), 404);
-    assert_eq!(get_json(&app, Some(&ada), &format!("/posts/{draft}")).await.status(), 200);
+    assert!(
+        html.contains(r#"<meta property="og:title" content="For everyone">"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"action="/posts/"#) || !html.contains("/vote"),
+        "no actions signed out"
+    );
+    assert_eq!(
+        get_json(&app, Some(&bob), &format!("/posts/{draft}")).await.status(),
+        404
+    );
+    assert_eq!(
+        get_json(&app, Some(&mo), &format!("/posts/{draft}")).await.status(),
+        404
+    );
+    assert_eq!(
+        get_json(&app, Some(&ada), &format!("/posts/{draft}")).await.status(),
+        200
+    );
     assert_eq!(get_json(&app, Some(&bob), "/posts/not-an-id").await.status(), 404);
 
     // Editing and its history.
     let edit = json!({"title": "For members (v2)", "body": "Better *text*"});
-    assert_eq!(action(&app, &bob, &members_only, "edit", edit.clone()).await.status(), 403);
+    assert_eq!(
+        action(&app, &bob, &members_only, "edit", edit.clone()).await.status(),
+        403
+    );
     let r = action(&app, &ada, &members_only, "edit", edit).await;
     assert_eq!(r.status(), 200);
-    let r = action(&app, &mo, &members_only, "edit", json!({"title": "For members (v3)", "body": "Moderated"})).await;
+    let r = action(
+        &app,
+        &mo,
+        &members_only,
+        "edit",
+        json!({"title": "For members (v3)", "body": "Moderated"}),
+    )
+    .await;
     assert_eq!(r.status(), 200, "moderators may edit");
-    assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{members_only}/history")).await.status(), 403);
+    assert_eq!(
+        get_json(&app, Some(&bob), &format!("/posts/{members_only}/history"))
+            .await
+            .status(),
+        403
+    );
     let r = get_json(&app, Some(&ada), &format!("/posts/{members_only}/history")).await;
     assert_eq!(r.status(), 200);
     let history: Value = r.json().await.unwrap();
@@ -152,34 +207,99 @@ async fn who_may_read_edit_delete_restore_and_hide() {
     assert_eq!(r.status(), 422);
 
     // Deleting (soft) and restoring.
-    assert_eq!(action(&app, &bob, &members_only, "delete", json!({})).await.status(), 403);
-    assert_eq!(action(&app, &ada, &members_only, "delete", json!({})).await.status(), 200);
-    assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{members_only}")).await.status(), 404);
-    assert_eq!(get_json(&app, Some(&mo), &format!("/posts/{members_only}")).await.status(), 200);
-    assert_eq!(action(&app, &ada, &members_only, "restore", json!({})).await.status(), 403);
-    assert_eq!(action(&app, &mo, &members_only, "restore", json!({})).await.status(), 200);
-    assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{members_only}")).await.status(), 200);
+    assert_eq!(
+        action(&app, &bob, &members_only, "delete", json!({})).await.status(),
+        403
+    );
+    assert_eq!(
+        action(&app, &ada, &members_only, "delete", json!({})).await.status(),
+        200
+    );
+    assert_eq!(
+        get_json(&app, Some(&bob), &format!("/posts/{members_only}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        get_json(&app, Some(&mo), &format!("/posts/{members_only}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        action(&app, &ada, &members_only, "restore", json!({})).await.status(),
+        403
+    );
+    assert_eq!(
+        action(&app, &mo, &members_only, "restore", json!({})).await.status(),
+        200
+    );
+    assert_eq!(
+        get_json(&app, Some(&bob), &format!("/posts/{members_only}"))
+            .await
+            .status(),
+        200
+    );
 
     // Hiding, with a reason the author sees.
-    assert_eq!(action(&app, &bob, &public, "hide", json!({"reason": "Spam"})).await.status(), 403);
-    assert_eq!(action(&app, &mo, &public, "hide", json!({})).await.status(), 422, "a reason is required");
-    assert_eq!(action(&app, &mo, &public, "hide", json!({"reason": "Off topic here"})).await.status(), 200);
-    assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{public}")).await.status(), 404);
+    assert_eq!(
+        action(&app, &bob, &public, "hide", json!({"reason": "Spam"}))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        action(&app, &mo, &public, "hide", json!({})).await.status(),
+        422,
+        "a reason is required"
+    );
+    assert_eq!(
+        action(&app, &mo, &public, "hide", json!({"reason": "Off topic here"}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        get_json(&app, Some(&bob), &format!("/posts/{public}")).await.status(),
+        404
+    );
     assert_eq!(app.get(&format!("/posts/{public}")).send().await.unwrap().status(), 303);
-    let r = app.as_member(&ada).get(&format!("/posts/{public}")).send().await.unwrap();
+    let r = app
+        .as_member(&ada)
+        .get(&format!("/posts/{public}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("Hidden by the moderators: Off topic here"));
-    let own: Value = get_json(&app, Some(&ada), &format!("/posts/{public}")).await.json().await.unwrap();
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Hidden by the moderators: Off topic here"));
+    let own: Value = get_json(&app, Some(&ada), &format!("/posts/{public}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(own["post"]["hidden_reason"], "Off topic here");
 
     // Pins and closing are for moderators.
-    assert_eq!(action(&app, &ada, &members_only, "pin", json!({"until": "2099-01-01"})).await.status(), 403);
+    assert_eq!(
+        action(&app, &ada, &members_only, "pin", json!({"until": "2099-01-01"}))
+            .await
+            .status(),
+        403
+    );
     let until = lodge::clock::rfc3339(lodge::clock::Clock::now(app.clock.as_ref()) + 86_400);
     let r = action(&app, &mo, &members_only, "pin", json!({"until": &until[..10]})).await;
     assert_eq!(r.status(), 200);
     let pinned: Value = r.json().await.unwrap();
     assert!(pinned["post"]["pinned_until"].is_string());
-    assert_eq!(action(&app, &ada, &members_only, "close", json!({})).await.status(), 403);
+    assert_eq!(
+        action(&app, &ada, &members_only, "close", json!({})).await.status(),
+        403
+    );
     let r = action(&app, &mo, &members_only, "close", json!({})).await;
     let closed: Value = r.json().await.unwrap();
     assert_eq!(closed["post"]["closed"], true);
@@ -191,7 +311,10 @@ async fn who_may_read_edit_delete_restore_and_hide() {
         .send()
         .await
         .unwrap();
-    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, &*format!("/posts/{members_only}")));
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["location"].to_str().unwrap()),
+        (303, &*format!("/posts/{members_only}"))
+    );
     let r = app
         .http
         .post(app.at(&format!("/posts/{members_only}/vote")))
@@ -220,7 +343,11 @@ async fn twenty_voters_at_once_give_twenty_one_voter_twenty_times_gives_one() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["voted"], true);
     }
-    let page: Value = get_json(&app, Some(&ada), &format!("/posts/{id}")).await.json().await.unwrap();
+    let page: Value = get_json(&app, Some(&ada), &format!("/posts/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["post"]["upvotes"], 20);
 
     let other = post(&app, &voters[0], text("Vote once")).await;
@@ -229,8 +356,15 @@ async fn twenty_voters_at_once_give_twenty_one_voter_twenty_times_gives_one() {
     for r in futures::future::join_all(tries).await {
         assert_eq!(r.status(), 200);
     }
-    let page: Value = get_json(&app, Some(one), &format!("/posts/{other}")).await.json().await.unwrap();
-    assert_eq!((page["post"]["upvotes"].as_i64(), page["post"]["voted"].as_bool()), (Some(1), Some(true)));
+    let page: Value = get_json(&app, Some(one), &format!("/posts/{other}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (page["post"]["upvotes"].as_i64(), page["post"]["voted"].as_bool()),
+        (Some(1), Some(true))
+    );
 
     // Not one's own post.
     let r = action(&app, &voters[0], &other, "vote", json!({})).await;
@@ -244,12 +378,19 @@ async fn twenty_voters_at_once_give_twenty_one_voter_twenty_times_gives_one() {
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"upvotes": 1, "voted": true}));
     app.clock.advance(86_400 - 1);
     assert_eq!(action(&app, &voters[2], &other, "vote", json!({})).await.status(), 200);
-    assert_eq!(action(&app, &voters[2], &other, "unvote", json!({})).await.status(), 200);
+    assert_eq!(
+        action(&app, &voters[2], &other, "unvote", json!({})).await.status(),
+        200
+    );
     app.clock.advance(1);
     let r = action(&app, one, &other, "unvote", json!({})).await;
     assert_eq!(r.status(), 409);
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "retract_window");
-    let page: Value = get_json(&app, Some(one), &format!("/posts/{other}")).await.json().await.unwrap();
+    let page: Value = get_json(&app, Some(one), &format!("/posts/{other}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["post"]["upvotes"], 1);
 }
 
@@ -258,8 +399,17 @@ async fn drafts_publish_and_unpublish_only_under_ten_comments() {
     let app = TestApp::spawn().await;
     let (_, ada) = member(&app, "Ada", Role::Member).await;
     let (_, bob) = member(&app, "Bob", Role::Member).await;
-    let id = post(&app, &ada, json!({"type": "post", "title": "Draft", "body": "x", "draft": "on"})).await;
-    assert_eq!(action(&app, &bob, &id, "vote", json!({})).await.status(), 404, "no votes on drafts");
+    let id = post(
+        &app,
+        &ada,
+        json!({"type": "post", "title": "Draft", "body": "x", "draft": "on"}),
+    )
+    .await;
+    assert_eq!(
+        action(&app, &bob, &id, "vote", json!({})).await.status(),
+        404,
+        "no votes on drafts"
+    );
     assert_eq!(action(&app, &bob, &id, "publish", json!({})).await.status(), 404);
     let r = action(&app, &ada, &id, "publish", json!({})).await;
     assert_eq!(r.status(), 200);
@@ -292,14 +442,26 @@ async fn an_event_takes_rsvps_and_downloads_as_ics() {
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"going": 1, "rsvp": true}));
     let r = action(&app, &bob, &id, "rsvp", json!({"going": "yes"})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["going"], 1, "once per member");
-    let page: Value = get_json(&app, Some(&ada), &format!("/posts/{id}")).await.json().await.unwrap();
+    let page: Value = get_json(&app, Some(&ada), &format!("/posts/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["post"]["event"]["going"], 1);
     assert_eq!(page["post"]["event"]["going_members"][0]["name"], "Bob");
     assert_eq!(page["post"]["event"]["starts_at"], "2026-12-20T19:00:00Z");
 
-    let r = app.as_member(&bob).get(&format!("/posts/{id}/event.ics")).send().await.unwrap();
+    let r = app
+        .as_member(&bob)
+        .get(&format!("/posts/{id}/event.ics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
     let ics = r.text().await.unwrap();
     assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"), "{ics}");
     assert!(ics.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"), "{ics}");
@@ -313,9 +475,24 @@ async fn an_event_takes_rsvps_and_downloads_as_ics() {
     ] {
         assert!(ics.contains(line), "{line} in {ics}");
     }
-    assert_eq!(app.get(&format!("/posts/{id}/event.ics")).send().await.unwrap().status(), 303);
+    assert_eq!(
+        app.get(&format!("/posts/{id}/event.ics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
     let plain = post(&app, &ada, text("Not an event")).await;
-    assert_eq!(app.as_member(&bob).get(&format!("/posts/{plain}/event.ics")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.as_member(&bob)
+            .get(&format!("/posts/{plain}/event.ics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     assert_eq!(action(&app, &bob, &plain, "rsvp", json!({})).await.status(), 409);
     let r = action(&app, &bob, &id, "rsvp", json!({"going": "no"})).await;
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"going": 0, "rsvp": false}));
@@ -330,9 +507,25 @@ async fn reports_reach_moderators_on_the_web_and_in_the_admin_chat_and_resolve_o
     let (_, mo) = member(&app, "Mo", Role::Moderator).await;
     let id = post(&app, &ada, text("Buy my stuff")).await;
     assert_eq!(action(&app, &bob, &id, "report", json!({})).await.status(), 422);
-    assert_eq!(action(&app, &bob, &id, "report", json!({"reason": "Spam"})).await.status(), 201);
-    assert_eq!(action(&app, &bob, &id, "report", json!({"reason": "Spam!"})).await.status(), 200, "once per member");
-    assert_eq!(action(&app, &carol, &id, "report", json!({"reason": "Ads"})).await.status(), 201);
+    assert_eq!(
+        action(&app, &bob, &id, "report", json!({"reason": "Spam"}))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        action(&app, &bob, &id, "report", json!({"reason": "Spam!"}))
+            .await
+            .status(),
+        200,
+        "once per member"
+    );
+    assert_eq!(
+        action(&app, &carol, &id, "report", json!({"reason": "Ads"}))
+            .await
+            .status(),
+        201
+    );
     assert_eq!(get_json(&app, Some(&bob), "/admin/reports").await.status(), 403);
     let queue: Value = get_json(&app, Some(&mo), "/admin/reports").await.json().await.unwrap();
     assert_eq!(queue["reports"].as_array().unwrap().len(), 2);
@@ -341,7 +534,9 @@ async fn reports_reach_moderators_on_the_web_and_in_the_admin_chat_and_resolve_o
         calls(&app).await.iter().any(|c| {
             c.method == "sendMessage"
                 && c.params["chat_id"] == ADMIN_CHAT
-                && c.params["text"].as_str().is_some_and(|t| t.contains("Report") && t.contains("Ads"))
+                && c.params["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("Report") && t.contains("Ads"))
         })
     })
     .await;
@@ -349,7 +544,10 @@ async fn reports_reach_moderators_on_the_web_and_in_the_admin_chat_and_resolve_o
     let target = format!("POST#{id}");
     let r = app
         .as_member(&mo)
-        .post_json("/admin/reports/resolve", json!({"target": target, "decision": "hide", "reason": "Advertising"}))
+        .post_json(
+            "/admin/reports/resolve",
+            json!({"target": target, "decision": "hide", "reason": "Advertising"}),
+        )
         .send()
         .await
         .unwrap();
@@ -358,12 +556,19 @@ async fn reports_reach_moderators_on_the_web_and_in_the_admin_chat_and_resolve_o
     let queue: Value = get_json(&app, Some(&mo), "/admin/reports").await.json().await.unwrap();
     assert!(queue["reports"].as_array().unwrap().is_empty());
     assert_eq!(get_json(&app, Some(&bob), &format!("/posts/{id}")).await.status(), 404);
-    let own: Value = get_json(&app, Some(&ada), &format!("/posts/{id}")).await.json().await.unwrap();
+    let own: Value = get_json(&app, Some(&ada), &format!("/posts/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(own["post"]["hidden_reason"], "Advertising");
     // A second resolution finds nothing open and changes nothing.
     let r = app
         .as_member(&mo)
-        .post_json("/admin/reports/resolve", json!({"target": target, "decision": "dismiss"}))
+        .post_json(
+            "/admin/reports/resolve",
+            json!({"target": target, "decision": "dismiss"}),
+        )
         .send()
         .await
         .unwrap();
@@ -422,7 +627,11 @@ async fn an_approved_members_intro_becomes_one_intro_post() {
     assert_eq!(theirs.len(), 1, "{intros:#?}");
     assert_eq!(theirs[0]["title"], "Meet Grace Hopper");
     let post_id = theirs[0]["id"].as_str().unwrap();
-    let page: Value = get_json(&app, Some(&newcomer), &format!("/posts/{post_id}")).await.json().await.unwrap();
+    let page: Value = get_json(&app, Some(&newcomer), &format!("/posts/{post_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["post"]["type"], "intro");
     assert!(page["post"]["html"].as_str().unwrap().contains("studied here in 2015"));
 }
@@ -432,7 +641,15 @@ async fn the_script_is_served_with_a_long_cache_and_linked_by_version() {
     let app = TestApp::spawn().await;
     let (_, ada) = member(&app, "Ada", Role::Member).await;
     let id = post(&app, &ada, text("Script")).await;
-    let html = app.as_member(&ada).get(&format!("/posts/{id}")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .as_member(&ada)
+        .get(&format!("/posts/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let src = html
         .split("<script src=\"")
         .nth(1)
@@ -442,7 +659,13 @@ async fn the_script_is_served_with_a_long_cache_and_linked_by_version() {
     assert!(src.starts_with("/static/lodge.js?v="), "{src}");
     let r = app.get(&src).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age=31536000"));
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=31536000"));
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
     assert!(r.text().await.unwrap().contains("data-enhance"));
 }

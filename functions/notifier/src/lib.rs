@@ -95,7 +95,9 @@ async fn reported(state: &State, target: &str, reporter: &MemberId, at: i64) -> 
         esc(&state.app.join("/admin/reports")),
     );
     let id = format!("report-tg#{target}#{reporter}#{at}");
-    telegram_once(state, &id, &SendMessage::html(chat, text), None).await.map(|_| ())
+    telegram_once(state, &id, &SendMessage::html(chat, text), None)
+        .await
+        .map(|_| ())
 }
 
 /// Delivery markers: the scope, and how long a delivery is remembered.

@@ -60,7 +60,11 @@ pub fn parse_until(raw: &str) -> Option<i64> {
 pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let id = post_id(ctx)?;
-    let form: ActionForm = if ctx.body.is_empty() { ActionForm::default() } else { ctx.fields()? };
+    let form: ActionForm = if ctx.body.is_empty() {
+        ActionForm::default()
+    } else {
+        ctx.fields()?
+    };
     let posts = state.store.posts();
     let now = state.clock.now_ms();
     let me = Actor::of(&v.member);
@@ -135,7 +139,10 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
     }
     let card = posts.card(&id).await?.ok_or_else(WebError::not_found)?;
     let reader = posts.reader(&id, &v.member.id).await?;
-    Ok(web::json(StatusCode::OK, &json!({"post": post_json(&card, None, &reader, true)})))
+    Ok(web::json(
+        StatusCode::OK,
+        &json!({"post": post_json(&card, None, &reader, true)}),
+    ))
 }
 
 async fn report(
@@ -180,7 +187,10 @@ mod tests {
     #[test]
     fn pin_dates_parse() {
         assert_eq!(parse_until("2026-12-05T18:00"), Some(1_796_493_600_000));
-        assert_eq!(parse_until("2026-12-05"), Some((1_796_493_600 - 18 * 3600 + 86_399) * 1000));
+        assert_eq!(
+            parse_until("2026-12-05"),
+            Some((1_796_493_600 - 18 * 3600 + 86_399) * 1000)
+        );
         for bad in ["", "2026-13-01", "tomorrow", "2026-12-05T25:00", "2026/12/05"] {
             assert_eq!(parse_until(bad), None, "{bad}");
         }

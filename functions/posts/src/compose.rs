@@ -102,7 +102,9 @@ pub async fn edit_form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         return Err(WebError::not_found());
     }
     if !access.can_edit(&card) {
-        return Err(WebError::forbidden("Only the author or a moderator can edit this post."));
+        return Err(WebError::forbidden(
+            "Only the author or a moderator can edit this post.",
+        ));
     }
     render(
         StatusCode::OK,
@@ -147,7 +149,14 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let card = state
         .store
         .posts()
-        .edit(&id, Actor::of(&v.member), &title, &body, &rendered, state.clock.now_ms())
+        .edit(
+            &id,
+            Actor::of(&v.member),
+            &title,
+            &body,
+            &rendered,
+            state.clock.now_ms(),
+        )
         .await
         .map_err(errors::web)?;
     if ctx.wants_json {

@@ -52,7 +52,10 @@ pub fn event(card: &Card, url: &str, host: &str) -> Option<String> {
     line(&mut out, "METHOD:PUBLISH");
     line(&mut out, "BEGIN:VEVENT");
     line(&mut out, &format!("UID:{}@{}", card.id, escape(host)));
-    line(&mut out, &format!("DTSTAMP:{}", utc(card.edited_at.unwrap_or(card.created_at))));
+    line(
+        &mut out,
+        &format!("DTSTAMP:{}", utc(card.edited_at.unwrap_or(card.created_at))),
+    );
     line(&mut out, &format!("DTSTART:{}", utc(starts)));
     if let Some(ends) = card.ends_at {
         line(&mut out, &format!("DTEND:{}", utc(ends)));
@@ -65,7 +68,10 @@ pub fn event(card: &Card, url: &str, host: &str) -> Option<String> {
         line(&mut out, &format!("DESCRIPTION:{}", escape(&card.excerpt)));
     }
     line(&mut out, &format!("URL:{url}"));
-    line(&mut out, &format!("ORGANIZER;CN={}:{url}", quote_param(&card.author_name)));
+    line(
+        &mut out,
+        &format!("ORGANIZER;CN={}:{url}", quote_param(&card.author_name)),
+    );
     line(&mut out, "END:VEVENT");
     line(&mut out, "END:VCALENDAR");
     Some(out)

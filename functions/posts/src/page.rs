@@ -86,7 +86,9 @@ pub async fn history(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         return Err(WebError::not_found());
     }
     if !(access.author || access.moderator) {
-        return Err(WebError::forbidden("Only the author and moderators can see the edit history."));
+        return Err(WebError::forbidden(
+            "Only the author and moderators can see the edit history.",
+        ));
     }
     let revisions = state.store.posts().history(&id).await?;
     if ctx.wants_json {
@@ -133,7 +135,10 @@ pub async fn ics(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebErr
     Ok(lambda_http::Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/calendar; charset=utf-8")
-        .header("content-disposition", format!("attachment; filename=\"event-{}.ics\"", card.id))
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"event-{}.ics\"", card.id),
+        )
         .body(lambda_http::Body::Text(body))
         .expect("static headers are valid"))
 }

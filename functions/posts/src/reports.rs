@@ -75,7 +75,8 @@ struct ResolveForm {
 pub async fn resolve(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_staff(ctx).await?;
     let form: ResolveForm = ctx.fields()?;
-    let target = ReportTarget::try_from(form.target.clone()).map_err(|_| WebError::invalid("target: not a reported item"))?;
+    let target =
+        ReportTarget::try_from(form.target.clone()).map_err(|_| WebError::invalid("target: not a reported item"))?;
     let now = state.clock.now_ms();
     let (resolution, hide) = match form.decision.as_str() {
         "dismiss" => (Resolution::Dismiss, Vec::new()),

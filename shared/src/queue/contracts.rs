@@ -29,7 +29,11 @@ pub enum Notification {
     Decided { member_id: MemberId, at: i64 },
     /// A member reported a post or comment (`target` is `POST#<id>` or
     /// `COMMENT#<id>`): tell the admin chat, when one is configured.
-    Reported { target: String, reporter: MemberId, at: i64 },
+    Reported {
+        target: String,
+        reporter: MemberId,
+        at: i64,
+    },
 }
 
 /// Every message carries its contract version so consumers can evolve.

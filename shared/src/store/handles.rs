@@ -86,7 +86,14 @@ impl Handles<'_> {
                     let marker = self.store.get::<HandleMarker>(&Key::handle(&handle)).await?;
                     if marker.is_some_and(|m| m.member_id == member.id) {
                         self.store
-                            .update(&Key::member(&member.id), "SET handle = :h", None, &[], values([(":h", s(&handle))]), None)
+                            .update(
+                                &Key::member(&member.id),
+                                "SET handle = :h",
+                                None,
+                                &[],
+                                values([(":h", s(&handle))]),
+                                None,
+                            )
                             .await?;
                         return Ok(handle);
                     }
@@ -128,9 +135,19 @@ mod tests {
     #[tokio::test]
     async fn handles_are_unique_and_claimed_once() {
         let store = testing::store().await;
-        let mut a = Member::new(Email::parse("a@x.org").unwrap(), Role::Member, MemberStatus::Approved, 0);
+        let mut a = Member::new(
+            Email::parse("a@x.org").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            0,
+        );
         a.display_name = Some("Ada L".into());
-        let mut b = Member::new(Email::parse("b@x.org").unwrap(), Role::Member, MemberStatus::Approved, 0);
+        let mut b = Member::new(
+            Email::parse("b@x.org").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            0,
+        );
         b.display_name = Some("ada l".into());
         store.create_member(&a).await.unwrap();
         store.create_member(&b).await.unwrap();
@@ -138,7 +155,11 @@ mod tests {
         assert_eq!(store.handles().ensure(&b).await.unwrap(), "adal2");
         // A stale copy of `a` (no handle yet) gets the one already claimed.
         assert_eq!(store.handles().ensure(&a).await.unwrap(), "adal");
-        let found = store.handles().resolve(&["adal".into(), "adal2".into(), "nobody".into()]).await.unwrap();
+        let found = store
+            .handles()
+            .resolve(&["adal".into(), "adal2".into(), "nobody".into()])
+            .await
+            .unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found["adal2"], b.id);
     }

@@ -282,8 +282,7 @@ impl Store {
             None,
             None,
         )?;
-        self.transact(
-            [
+        let mut items = vec![
             self.tx_update_named(
                 &Key::member(&member.id),
                 "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
@@ -298,11 +297,9 @@ impl Store {
                 ]),
             )?,
             history,
-        ]
-        .into_iter()
-        .chain(also)
-        .collect())
-        .await
+        ];
+        items.extend(also);
+        self.transact(items).await
     }
 
     /// A member's moderation history, oldest first.

@@ -462,13 +462,22 @@ impl Posts<'_> {
 
     /// The items that create `card` (published or draft) with its body and
     /// HTML; the room check, if any, first.
-    fn create_items(&self, card: &Card, body: &str, html: &Html, now_ms: i64) -> Result<Vec<TransactWriteItem>, PostError> {
+    fn create_items(
+        &self,
+        card: &Card,
+        body: &str,
+        html: &Html,
+        now_ms: i64,
+    ) -> Result<Vec<TransactWriteItem>, PostError> {
         if body.len() > MAX_ITEM_BYTES || html.html.len() > MAX_ITEM_BYTES {
             return Err(PostError::TooLarge);
         }
         let mut items = Vec::new();
         if let Some(room) = &card.room {
-            items.push(self.store.tx_check(&Key::room(room), "attribute_exists(pk)", &[], Item::new())?);
+            items.push(
+                self.store
+                    .tx_check(&Key::room(room), "attribute_exists(pk)", &[], Item::new())?,
+            );
         }
         let key = Key::post_item(&card.id, "POST");
         let item = match card.state {
@@ -479,7 +488,12 @@ impl Posts<'_> {
             )?,
         };
         items.push(self.put_raw(item, Some("attribute_not_exists(pk)"))?);
-        items.push(self.store.tx_put(&Key::post_item(&card.id, "BODY"), &Body { body: body.into() }, None, None)?);
+        items.push(self.store.tx_put(
+            &Key::post_item(&card.id, "BODY"),
+            &Body { body: body.into() },
+            None,
+            None,
+        )?);
         items.push(self.store.tx_put(&Key::post_item(&card.id, "HTML"), html, None, None)?);
         if card.state == PostState::Published {
             items.extend(self.put_copies(card, now_ms)?);
@@ -530,7 +544,11 @@ impl Posts<'_> {
             author_name: author.name().to_string(),
             room: post.room.clone(),
             visibility: post.visibility,
-            state: if published { PostState::Published } else { PostState::Draft },
+            state: if published {
+                PostState::Published
+            } else {
+                PostState::Draft
+            },
             restore_to: None,
             hidden_reason: None,
             closed: false,
@@ -650,7 +668,11 @@ impl Posts<'_> {
             version: card.version,
         };
         let next = card.version + 1;
-        let image = rendered.first_image.clone().map(s).unwrap_or(AttributeValue::Null(true));
+        let image = rendered
+            .first_image
+            .clone()
+            .map(s)
+            .unwrap_or(AttributeValue::Null(true));
         let vals = values([
             (":t", s(title.as_str())),
             (":x", s(&rendered.excerpt)),
@@ -672,8 +694,14 @@ impl Posts<'_> {
             )?,
             self.store
                 .tx_put(&Key::post_revision(id, now_ms, card.version), &revision, None, None)?,
-            self.store
-                .tx_put(&Key::post_item(id, "BODY"), &Body { body: body.as_str().into() }, None, None)?,
+            self.store.tx_put(
+                &Key::post_item(id, "BODY"),
+                &Body {
+                    body: body.as_str().into(),
+                },
+                None,
+                None,
+            )?,
             self.store.tx_put(&Key::post_item(id, "HTML"), &html, None, None)?,
         ];
         if card.state == PostState::Published {
@@ -995,13 +1023,7 @@ impl Posts<'_> {
         let (era, term) = hot::term(activity, now_s);
         let current = card.score(now_ms);
         if current.era == era {
-            (
-                Hot {
-                    era,
-                    score: term,
-                },
-                false,
-            )
+            (Hot { era, score: term }, false)
         } else {
             (current.apply(activity, now_s), true)
         }
@@ -1080,7 +1102,9 @@ impl Posts<'_> {
     pub async fn vote(&self, id: &PostId, voter: &MemberId, now_ms: i64) -> Result<VoteCount, PostError> {
         for attempt in 1..=ATTEMPTS {
             let (card, reader) = tokio::join!(self.card(id), self.reader(id, voter));
-            let card = card?.filter(|c| c.state == PostState::Published).ok_or(PostError::NotFound)?;
+            let card = card?
+                .filter(|c| c.state == PostState::Published)
+                .ok_or(PostError::NotFound)?;
             if card.is_author(voter) {
                 return Err(PostError::OwnPost);
             }
@@ -1129,7 +1153,9 @@ impl Posts<'_> {
     pub async fn unvote(&self, id: &PostId, voter: &MemberId, now_ms: i64) -> Result<VoteCount, PostError> {
         for attempt in 1..=ATTEMPTS {
             let (card, reader) = tokio::join!(self.card(id), self.reader(id, voter));
-            let card = card?.filter(|c| c.state == PostState::Published).ok_or(PostError::NotFound)?;
+            let card = card?
+                .filter(|c| c.state == PostState::Published)
+                .ok_or(PostError::NotFound)?;
             let Some(voted_at) = reader?.voted_at else {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
@@ -1216,7 +1242,11 @@ impl Posts<'_> {
 
     /// "Going" (or no longer) to an event; repeating either is a no-op.
     pub async fn rsvp(&self, id: &PostId, member: &Member, going: bool, now_ms: i64) -> Result<i64, PostError> {
-        let card = self.card(id).await?.filter(|c| c.state == PostState::Published).ok_or(PostError::NotFound)?;
+        let card = self
+            .card(id)
+            .await?
+            .filter(|c| c.state == PostState::Published)
+            .ok_or(PostError::NotFound)?;
         if card.kind != PostKind::Event {
             return Err(PostError::NotEvent);
         }
@@ -1231,7 +1261,13 @@ impl Posts<'_> {
             };
             vec![
                 self.store.tx_put(&key, &rsvp, Some("attribute_not_exists(pk)"), None)?,
-                self.update(&Key::post_item(id, "POST"), "ADD going :d", post_cond, &[("#state", "state")], post_vals(1))?,
+                self.update(
+                    &Key::post_item(id, "POST"),
+                    "ADD going :d",
+                    post_cond,
+                    &[("#state", "state")],
+                    post_vals(1),
+                )?,
                 self.update(
                     &Key::post_reader(id, &member.id),
                     "SET rsvp_at = :now",
@@ -1243,7 +1279,13 @@ impl Posts<'_> {
         } else {
             vec![
                 self.store.tx_delete(&key, Some("attribute_exists(pk)"), None)?,
-                self.update(&Key::post_item(id, "POST"), "ADD going :d", post_cond, &[("#state", "state")], post_vals(-1))?,
+                self.update(
+                    &Key::post_item(id, "POST"),
+                    "ADD going :d",
+                    post_cond,
+                    &[("#state", "state")],
+                    post_vals(-1),
+                )?,
                 self.update(
                     &Key::post_reader(id, &member.id),
                     "REMOVE rsvp_at",

@@ -64,7 +64,10 @@ impl ReportReason {
         let t = raw.trim();
         match t.chars().count() {
             0 => Err(FieldError::new("reason", "say what is wrong")),
-            n if n > 500 => Err(FieldError::new("reason", format!("is too long ({n} characters, at most 500)"))),
+            n if n > 500 => Err(FieldError::new(
+                "reason",
+                format!("is too long ({n} characters, at most 500)"),
+            )),
             _ => Ok(Self(t.to_string())),
         }
     }
@@ -200,7 +203,10 @@ impl Reports<'_> {
             at: now_ms,
             reports: open.len(),
         };
-        items.push(self.store.tx_put(&Key::report_decision(&key, now_ms), &decision, None, None)?);
+        items.push(
+            self.store
+                .tx_put(&Key::report_decision(&key, now_ms), &decision, None, None)?,
+        );
         items.extend(hide);
         self.store.transact(items).await?;
         Ok(open.len())
@@ -231,7 +237,10 @@ mod tests {
         let comment = ReportTarget::Comment(CommentId::generate(2));
         let (a, b) = (MemberId::generate(), MemberId::generate());
         assert!(store.reports().file(&report(&post, &a, 10)).await.unwrap());
-        assert!(!store.reports().file(&report(&post, &a, 11)).await.unwrap(), "twice by one member");
+        assert!(
+            !store.reports().file(&report(&post, &a, 11)).await.unwrap(),
+            "twice by one member"
+        );
         assert!(store.reports().file(&report(&post, &b, 12)).await.unwrap());
         assert!(store.reports().file(&report(&comment, &a, 13)).await.unwrap());
         assert_eq!(store.reports().open().await.unwrap().len(), 3);
@@ -248,9 +257,16 @@ mod tests {
         let (reports, decisions) = store.reports().of(&post).await.unwrap();
         assert!(reports.iter().all(|r| r.resolution.as_deref() == Some("dismissed")));
         assert_eq!(decisions.len(), 1);
-        assert_eq!((decisions[0].reports, &decisions[0].resolution), (2, &Resolution::Dismiss));
+        assert_eq!(
+            (decisions[0].reports, &decisions[0].resolution),
+            (2, &Resolution::Dismiss)
+        );
         // Nothing open any more: nothing to resolve.
-        let again = store.reports().resolve(&post, Resolution::Dismiss, &b, "Mod", vec![], 21).await.unwrap();
+        let again = store
+            .reports()
+            .resolve(&post, Resolution::Dismiss, &b, "Mod", vec![], 21)
+            .await
+            .unwrap();
         assert_eq!(again, 0);
         // A member who reported before may not report again after a resolution.
         assert!(!store.reports().file(&report(&post, &a, 30)).await.unwrap());

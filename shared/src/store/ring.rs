@@ -223,7 +223,12 @@ mod tests {
         store
             .rings()
             .transact_paid(ring, member, false, now_ms, || {
-                Ok(vec![store.tx_put(&marker, &serde_json::json!({"at": now_ms}), None, None)?])
+                Ok(vec![store.tx_put(
+                    &marker,
+                    &serde_json::json!({"at": now_ms}),
+                    None,
+                    None,
+                )?])
             })
             .await
     }
@@ -259,7 +264,10 @@ mod tests {
         }
         assert_eq!(store.rings().read(ring, &me).await.unwrap().n, 4);
         // Another member has their own ring.
-        assert_eq!(create(&store, ring, &MemberId::generate(), T).await.unwrap(), Paid::Done);
+        assert_eq!(
+            create(&store, ring, &MemberId::generate(), T).await.unwrap(),
+            Paid::Done
+        );
     }
 
     #[tokio::test]
@@ -293,7 +301,12 @@ mod tests {
         let out = store
             .rings()
             .transact_paid(Ring::POSTS, &me, false, T, || {
-                Ok(vec![store.tx_put(&key, &serde_json::json!({}), Some("attribute_not_exists(pk)"), None)?])
+                Ok(vec![store.tx_put(
+                    &key,
+                    &serde_json::json!({}),
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )?])
             })
             .await;
         assert!(matches!(&out, Err(e) if e.failed_at(0)), "{out:?}");
