@@ -6,6 +6,7 @@ mod aws_faults;
 mod bad_input;
 mod browser;
 mod browser_flows;
+mod digests;
 mod events;
 mod forwarding;
 mod health;

@@ -33,6 +33,7 @@ macro_rules! id_string_impls {
 
 mod bot_chat;
 mod decision;
+pub mod digest;
 pub mod dialog;
 mod email;
 mod event;

@@ -30,6 +30,10 @@
 //! | copy map        | `FWDMAP#<chat>#<msg>`    | `<rule>#<dest>`    |                                 |
 //! | rule draft      | `FWDDRAFT#<user id>`     | `DRAFT`            |                                 |
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
+//! | digest issue    | `DIGEST#<issue id>`      | `ISSUE`            | `DIGESTS` / `<issue id>`        |
+//! | digest note     | `DIGESTNOTE`             | `NEXT`             |                                 |
+//! | bounce counts   | `MAILSTATS`              | `TOTAL`            |                                 |
+//! | weekly tally    | `MEMBER#<id>`            | `WEEK#<yyyy-Www>`  |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -195,6 +199,43 @@ impl Key {
 
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
+    }
+
+    // Digests (issue 14, docs/digests.md). The send ledger is `Store::once`
+    // (`DONE#digest#<issue>#<member>`), one item per (issue, member).
+
+    /// The `gsi1` partition of the digest archive, by issue id.
+    pub const DIGESTS: &'static str = "DIGESTS";
+
+    /// A digest issue and its shared content; in the archive (`DIGESTS`) unless skipped.
+    pub fn digest_issue(id: &crate::domain::digest::IssueId) -> Self {
+        Self::new(format!("DIGEST#{id}"), "ISSUE")
+    }
+
+    /// The admin's editorial note for the next issue.
+    pub fn digest_note() -> Self {
+        Self::new("DIGESTNOTE".into(), "NEXT")
+    }
+
+    /// Bounce, complaint and rejection counts (admin page).
+    pub fn mail_stats() -> Self {
+        Self::new("MAILSTATS".into(), "TOTAL")
+    }
+
+    /// A member's tally for one ISO week (`replies`, `upvotes`), kept by the
+    /// vote and comment transactions (docs/posts.md).
+    pub fn week_tally(member: &MemberId, iso_week: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{iso_week}"))
+    }
+
+    /// An item of a post's partition (`POST#<id>`: `POST`, `LIST#…`, `C#<path>`; docs/posts.md).
+    pub fn post_item(post_id: &str, sk: &str) -> Self {
+        Self::new(format!("POST#{post_id}"), sk)
+    }
+
+    /// A comment's locator (docs/posts.md), in `gsi1` `CDAY#<day>`.
+    pub fn comment_ref(comment_id: &str) -> Self {
+        Self::new(format!("COMMENT#{comment_id}"), "REF")
     }
 
     /// The primary key attributes only (for Get/Update/Delete).

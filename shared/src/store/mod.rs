@@ -3,6 +3,7 @@
 //! and transactions — never by read-then-write.
 
 pub mod dialog;
+pub mod digests;
 pub mod forwarding;
 pub mod invites;
 pub mod keys;
