@@ -146,10 +146,14 @@ async fn fan_out(state: &State, mut issue: IssueRecord) -> Result<Outcome, PlanE
             }
             // Another run moved on meanwhile: continue from where it is.
             Err(StoreError::Conflict) => {
-                issue = d
+                let fresh = d
                     .issue(&issue.id)
                     .await?
-                    .ok_or(StoreError::Corrupt("issue vanished".into()))?
+                    .ok_or(StoreError::Corrupt("issue vanished".into()))?;
+                if fresh.fanout_after == issue.fanout_after {
+                    return Err(StoreError::Corrupt("the fan-out's progress is not where it was read".into()).into());
+                }
+                issue = fresh;
             }
             Err(e) => return Err(e.into()),
         }

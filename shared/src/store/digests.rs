@@ -38,15 +38,16 @@ pub enum IssueStatus {
 pub struct IssueRecord {
     pub id: IssueId,
     pub status: IssueStatus,
-    #[serde(default)]
+    // Absent, not NULL: conditions test `attribute_not_exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<IssueContent>,
     pub planned_at: i64,
     /// The ISO week of the personal tallies (the week the window covers).
     pub tally_week: String,
     /// The last member (`gsi1sk` of `STATUS#approved`) already enqueued.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fanout_after: Option<String>,
     #[serde(default)]
     pub fanout_done: bool,
