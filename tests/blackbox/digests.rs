@@ -70,10 +70,18 @@ async fn seed_week(c: &Club) -> String {
         upvotes: up,
         comments: com,
     };
-    let top = seed::post(&store, &post("Hiking the ridge", PostKind::Post, 9, 3, 30)).await.unwrap();
-    seed::post(&store, &post("A quiet question", PostKind::Question, 1, 0, 50)).await.unwrap();
-    let event = seed::post(&store, &post("Winter picnic", PostKind::Event, 2, 1, 60)).await.unwrap();
-    seed::event(&store, &event, "Winter picnic", now_ms + 3 * DAY * 1000, "Old park").await.unwrap();
+    let top = seed::post(&store, &post("Hiking the ridge", PostKind::Post, 9, 3, 30))
+        .await
+        .unwrap();
+    seed::post(&store, &post("A quiet question", PostKind::Question, 1, 0, 50))
+        .await
+        .unwrap();
+    let event = seed::post(&store, &post("Winter picnic", PostKind::Event, 2, 1, 60))
+        .await
+        .unwrap();
+    seed::event(&store, &event, "Winter picnic", now_ms + 3 * DAY * 1000, "Old park")
+        .await
+        .unwrap();
     let intro = SeedPost {
         kind: PostKind::Intro,
         title: "Hi, I am Bob",
@@ -84,18 +92,34 @@ async fn seed_week(c: &Club) -> String {
         comments: 0,
     };
     seed::post(&store, &intro).await.unwrap();
-    seed::comment(&store, &top, "Bob", "What a view from the top!", now_ms - 10 * HOUR * 1000, 4)
+    seed::comment(
+        &store,
+        &top,
+        "Bob",
+        "What a view from the top!",
+        now_ms - 10 * HOUR * 1000,
+        4,
+    )
+    .await
+    .unwrap();
+    let week = lodge::digest::issue_for(c.app.clock.now()).1;
+    seed::tally(&store, &c.alice.id, &week, WeekTally { replies: 2, upvotes: 5 })
         .await
         .unwrap();
-    let week = lodge::digest::issue_for(c.app.clock.now()).1;
-    seed::tally(&store, &c.alice.id, &week, WeekTally { replies: 2, upvotes: 5 }).await.unwrap();
     // Outside the window: not in this issue.
-    seed::post(&store, &post("Last month", PostKind::Post, 50, 50, 24 * 9)).await.unwrap();
+    seed::post(&store, &post("Last month", PostKind::Post, 50, 50, 24 * 9))
+        .await
+        .unwrap();
     "Hiking the ridge".to_string()
 }
 
 async fn run(app: &TestApp, function: &str) {
-    let r = app.http.post(app.at(&format!("/_local/schedule/{function}"))).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at(&format!("/_local/schedule/{function}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
@@ -115,7 +139,10 @@ async fn plan_and_send(app: &TestApp) {
 
 fn headings(mail: &Mail) -> Vec<String> {
     let text = mail.text.as_deref().expect("the text part is in the outbox");
-    text.lines().filter_map(|l| l.strip_prefix("## ")).map(str::to_string).collect()
+    text.lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(str::to_string)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -149,10 +176,19 @@ async fn a_seeded_week_gives_each_member_their_sections_in_order() {
     assert_eq!(headings(&bob[0]), shared, "Bob's week is empty: no personal section");
     let text = alice[0].text.clone().unwrap();
     assert!(text.contains("2 replies to you · 5 upvotes your posts got"), "{text}");
-    let first_post = text.split("## Top posts of the week").nth(1).unwrap().lines().nth(2).unwrap();
+    let first_post = text
+        .split("## Top posts of the week")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .nth(2)
+        .unwrap();
     assert_eq!(first_post, top, "ranked by the stated score");
     assert!(!text.contains("Last month"), "outside the window");
-    assert!(alice[0].body.contains("<strong>December</strong>"), "the note is rendered");
+    assert!(
+        alice[0].body.contains("<strong>December</strong>"),
+        "the note is rendered"
+    );
     assert!(alice[0].body.len() < 100 * 1024);
     let unsubscribe = &alice[0].headers["List-Unsubscribe"];
     assert!(unsubscribe.starts_with(&format!("<{}/u/", c.app.url)), "{unsubscribe}");
@@ -161,13 +197,38 @@ async fn a_seeded_week_gives_each_member_their_sections_in_order() {
     // The archive lists the issue for members.
     let week = lodge::digest::issue_for(c.app.clock.now()).0;
     let cookie = c.app.sign_in(c.alice.email.as_str()).await;
-    let list = c.app.as_member(&cookie).get("/digests").send().await.unwrap().text().await.unwrap();
+    let list = c
+        .app
+        .as_member(&cookie)
+        .get("/digests")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains(week.as_str()), "{list}");
-    let page = c.app.as_member(&cookie).get(&format!("/digests/{week}")).send().await.unwrap();
+    let page = c
+        .app
+        .as_member(&cookie)
+        .get(&format!("/digests/{week}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(&top));
     // The note went into this issue and is not reused next week.
-    let admin: Value = c.app.as_member(&c.admin_cookie).get("/admin/digest").header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    let admin: Value = c
+        .app
+        .as_member(&c.admin_cookie)
+        .get("/admin/digest")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(admin["note"], "");
 }
 
@@ -201,13 +262,19 @@ async fn the_planner_run_twice_sends_one_email_each() {
     for who in [&c.alice, &c.bob] {
         let app = &c.app;
         assert!(
-            eventually(Duration::from_secs(10), async || weekly_to(app, &who.email).await.len() == 1).await,
+            eventually(Duration::from_secs(10), async || weekly_to(app, &who.email).await.len()
+                == 1)
+            .await,
             "one digest for {}",
             who.email
         );
     }
     assert!(
-        stays_false(Duration::from_secs(2), async || weekly_to(&c.app, &c.alice.email).await.len() > 1).await,
+        stays_false(Duration::from_secs(2), async || weekly_to(&c.app, &c.alice.email)
+            .await
+            .len()
+            > 1)
+        .await,
         "no second digest"
     );
 }
@@ -251,7 +318,12 @@ async fn planned_messages(app: &TestApp) -> Vec<String> {
         }
         for m in got {
             bodies.push(m.body.unwrap());
-            sqs.delete_message().queue_url(&queue).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            sqs.delete_message()
+                .queue_url(&queue)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
 }
@@ -259,7 +331,9 @@ async fn planned_messages(app: &TestApp) -> Vec<String> {
 async fn everyone_got_exactly_one(app: &TestApp, members: &[&Member]) {
     for m in members {
         assert!(
-            eventually(Duration::from_secs(15), async || weekly_to(app, &m.email).await.len() == 1).await,
+            eventually(Duration::from_secs(15), async || weekly_to(app, &m.email).await.len()
+                == 1)
+            .await,
             "one digest for {}: got {}",
             m.email,
             weekly_to(app, &m.email).await.len()
@@ -291,7 +365,15 @@ async fn every_message_delivered_twice_sends_one_email_each() {
     // Each message twice, at once: the stack's senders take them concurrently.
     let queue = c.app.queue_url("DigestQueue");
     for body in bodies.iter().chain(bodies.iter()) {
-        c.app.stack.sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+        c.app
+            .stack
+            .sqs
+            .send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
     }
     c.app.drained("DigestQueue").await;
     let mut all: Vec<&Member> = vec![&c.alice, &c.bob];
@@ -309,12 +391,21 @@ async fn a_sender_killed_midway_then_resumed_sends_exactly_one_each() {
     let bodies = planned_messages(&c.app).await;
     assert_eq!(bodies.len(), 1, "6 members fit one message");
     let batch: Value = serde_json::from_str(&bodies[0]).unwrap();
-    let ids: Vec<String> = batch["members"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = batch["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 6);
     let store = c.app.store();
     let mut emails = Vec::new();
     for id in &ids {
-        let m = store.member(&lodge::domain::MemberId::parse(id).unwrap()).await.unwrap().unwrap();
+        let m = store
+            .member(&lodge::domain::MemberId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         emails.push(m.email);
     }
     // The sender as Lambda runs it, its SES calls through a proxy that
@@ -322,7 +413,8 @@ async fn a_sender_killed_midway_then_resumed_sends_exactly_one_each() {
     let faults = AwsFaults::start(&c.app.stack.moto_url).await;
     faults.fail(emails[3].as_str(), Fault::Hang);
     let env = lodge::Env::from_map(c.app.stack.envs["DigestSenderFunction"].clone().into_iter().collect());
-    let Invoker::Sqs(sender) = functions::build("digest-sender", &env, &faults.sdk_config().await, c.app.clock.clone()).unwrap()
+    let Invoker::Sqs(sender) =
+        functions::build("digest-sender", &env, &faults.sdk_config().await, c.app.clock.clone()).unwrap()
     else {
         panic!("the sender is an SQS consumer");
     };
@@ -337,7 +429,11 @@ async fn a_sender_killed_midway_then_resumed_sends_exactly_one_each() {
     let killed = tokio::time::timeout(Duration::from_secs(4), sender(event())).await;
     assert!(killed.is_err(), "the sender was stuck on the 4th send and killed");
     for (i, e) in emails.iter().enumerate() {
-        assert_eq!(weekly_to(&c.app, e).await.len(), usize::from(i < 3), "member {i} before the crash");
+        assert_eq!(
+            weekly_to(&c.app, e).await.len(),
+            usize::from(i < 3),
+            "member {i} before the crash"
+        );
     }
     // Redelivered after the killed invocation's lease ran out (the function timeout).
     faults.clear(emails[3].as_str());
@@ -354,7 +450,10 @@ async fn a_sender_killed_midway_then_resumed_sends_exactly_one_each() {
 
 /// The URL in a `List-Unsubscribe: <…>` header.
 fn unsubscribe_url(mail: &Mail) -> String {
-    mail.headers["List-Unsubscribe"].trim_start_matches('<').trim_end_matches('>').to_string()
+    mail.headers["List-Unsubscribe"]
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -370,9 +469,22 @@ async fn one_click_unsubscribe_via_the_header_stops_the_next_issue_and_get_never
         let page = c.app.http.get(&url).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        assert!(html.contains("id=\"unsubscribe\"") && html.contains("Switch to"), "{html}");
+        assert!(
+            html.contains("id=\"unsubscribe\"") && html.contains("Switch to"),
+            "{html}"
+        );
     }
-    let state: Value = c.app.http.get(&url).header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    let state: Value = c
+        .app
+        .http
+        .get(&url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(state["digest"], "weekly", "GET changed nothing");
 
     // RFC 8058: the provider POSTs from its own servers, with no Origin.
@@ -387,7 +499,14 @@ async fn one_click_unsubscribe_via_the_header_stops_the_next_issue_and_get_never
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // From a foreign origin too: the token is the authentication.
-    let r = c.app.http.post(&url).header("origin", "https://mail.example").send().await.unwrap();
+    let r = c
+        .app
+        .http
+        .post(&url)
+        .header("origin", "https://mail.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Next week: Bob gets the new issue, Alice does not.
@@ -395,7 +514,13 @@ async fn one_click_unsubscribe_via_the_header_stops_the_next_issue_and_get_never
     seed_week(&c).await;
     plan_and_send(&c.app).await;
     let app = &c.app;
-    assert!(eventually(Duration::from_secs(10), async || weekly_to(app, &c.bob.email).await.len() == 2).await);
+    assert!(
+        eventually(Duration::from_secs(10), async || weekly_to(app, &c.bob.email)
+            .await
+            .len()
+            == 2)
+        .await
+    );
     assert_eq!(weekly_to(&c.app, &c.alice.email).await.len(), 1);
 }
 
@@ -425,7 +550,11 @@ async fn forged_revoked_and_other_purpose_tokens_get_403() {
         Token::new(c.alice.id.clone(), Purpose::All, 0).sign(&other_key),
         "not-a-token".to_string(),
     ] {
-        assert_eq!(post(forged.clone(), "List-Unsubscribe=One-Click").await.status(), 403, "{forged}");
+        assert_eq!(
+            post(forged.clone(), "List-Unsubscribe=One-Click").await.status(),
+            403,
+            "{forged}"
+        );
         let get = c.app.http.get(c.app.at(&format!("/u/{forged}"))).send().await.unwrap();
         assert_eq!(get.status(), 403);
     }
@@ -447,16 +576,42 @@ async fn a_bounce_event_stops_email_to_that_address() {
     let event = sample.replace("bounced@example.org", c.alice.email.as_str());
     for _ in 0..2 {
         // SNS may deliver twice: counted once.
-        let r = c.app.http.post(c.app.at("/_local/sns/mail-events")).body(event.clone()).send().await.unwrap();
+        let r = c
+            .app
+            .http
+            .post(c.app.at("/_local/sns/mail-events"))
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
-    let admin: Value = c.app.as_member(&c.admin_cookie).get("/admin/digest").header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    let admin: Value = c
+        .app
+        .as_member(&c.admin_cookie)
+        .get("/admin/digest")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(admin["stats"]["bounce"], 1, "{admin}");
     seed_week(&c).await;
     plan_and_send(&c.app).await;
     let app = &c.app;
-    assert!(eventually(Duration::from_secs(10), async || weekly_to(app, &c.bob.email).await.len() == 1).await);
-    assert!(weekly_to(&c.app, &c.alice.email).await.is_empty(), "no email to a bounced address");
+    assert!(
+        eventually(Duration::from_secs(10), async || weekly_to(app, &c.bob.email)
+            .await
+            .len()
+            == 1)
+        .await
+    );
+    assert!(
+        weekly_to(&c.app, &c.alice.email).await.is_empty(),
+        "no email to a bounced address"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -475,7 +630,12 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
     link(&app, &dave, dave_tg, "dave_w").await;
     // Carol switches from her weekly email's link; Dave keeps the weekly email.
     let token = Token::new(carol.id.clone(), Purpose::Weekly, 0).sign(&key);
-    let r = app.post_form(&format!("/u/{token}"), &[("switch", "daily")]).header("accept", "application/json").send().await.unwrap();
+    let r = app
+        .post_form(&format!("/u/{token}"), &[("switch", "daily")])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // A busy day: far more than one message can hold.
     let store = app.store();
@@ -502,10 +662,19 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
     let before = calls(&app).await.len();
     run(&app, "digest-daily").await;
     run(&app, "digest-daily").await;
-    let sent: Vec<_> = calls(&app).await.split_off(before).into_iter().filter(|c| c.method == "sendMessage").collect();
+    let sent: Vec<_> = calls(&app)
+        .await
+        .split_off(before)
+        .into_iter()
+        .filter(|c| c.method == "sendMessage")
+        .collect();
     assert_eq!(sent.len(), 1, "one message, to Carol only, once: {sent:#?}");
     assert_eq!(sent[0].params["chat_id"], carol_tg);
-    assert!(sent[0].error.is_none(), "Telegram took it (the fake enforces 4,096): {:?}", sent[0].error);
+    assert!(
+        sent[0].error.is_none(),
+        "Telegram took it (the fake enforces 4,096): {:?}",
+        sent[0].error
+    );
     let text = sent[0].params["text"].as_str().unwrap();
     assert!(text.contains("more</a>"), "what does not fit is linked");
 }

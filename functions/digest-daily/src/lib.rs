@@ -46,15 +46,19 @@ impl State {
 /// Who gets it: chose the daily digest, approved, Telegram linked and reachable.
 pub fn wants_daily(r: &Recipient) -> Option<i64> {
     let tg = r.telegram.as_ref().filter(|t| !t.unreachable)?;
-    (r.status == lodge::domain::MemberStatus::Approved && r.digest_choice() == DigestChoice::Daily).then_some(tg.user_id)
+    (r.status == lodge::domain::MemberStatus::Approved && r.digest_choice() == DigestChoice::Daily)
+        .then_some(tg.user_id)
 }
 
 pub async fn handler(state: &State, _event: serde_json::Value) -> Result<(), String> {
     use tracing::Instrument;
-    let (sent, failed) = run(state).instrument(tracing::info_span!("digest_daily")).await.map_err(|e| {
-        tracing::error!(error = %e, "daily digest failed");
-        e.to_string()
-    })?;
+    let (sent, failed) = run(state)
+        .instrument(tracing::info_span!("digest_daily"))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "daily digest failed");
+            e.to_string()
+        })?;
     tracing::info!(sent, failed, "daily digest done");
     if failed > 0 {
         // A re-run (the scheduler's retry) sends only what is missing.
@@ -104,7 +108,11 @@ pub async fn run(state: &State) -> Result<(usize, usize), StoreError> {
 async fn send_once(state: &State, day: &str, r: &Recipient, chat: i64, text: &str) -> Result<Option<bool>, StoreError> {
     let key = format!("{day}#{}", r.id);
     let now = state.clock.now();
-    let lease = match state.store.once(MARKER, &key, now, state.lease_secs, MARKER_TTL_SECS).await? {
+    let lease = match state
+        .store
+        .once(MARKER, &key, now, state.lease_secs, MARKER_TTL_SECS)
+        .await?
+    {
         Attempt::Go(lease) => lease,
         Attempt::Done | Attempt::Busy { .. } => return Ok(None),
     };

@@ -71,7 +71,11 @@ pub async fn plan(state: &State) -> Result<Outcome, PlanError> {
             let empty = content.is_empty();
             let record = IssueRecord {
                 id: id.clone(),
-                status: if empty { IssueStatus::Skipped } else { IssueStatus::Planned },
+                status: if empty {
+                    IssueStatus::Skipped
+                } else {
+                    IssueStatus::Planned
+                },
                 reason: empty.then(|| {
                     format!(
                         "no new posts or members between {} and {}",
@@ -92,7 +96,9 @@ pub async fn plan(state: &State) -> Result<Outcome, PlanError> {
                     d.take_note(note).await?;
                 }
             }
-            d.issue(&id).await?.ok_or(StoreError::Corrupt("issue vanished".into()))?
+            d.issue(&id)
+                .await?
+                .ok_or(StoreError::Corrupt("issue vanished".into()))?
         }
     };
     if issue.status == IssueStatus::Skipped {

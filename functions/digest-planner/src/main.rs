@@ -9,7 +9,9 @@ async fn main() -> Result<(), Error> {
         lodge::clock::system(),
     )?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
-        digest_planner::handler(&state, event.payload).await.map_err(Error::from)
+        digest_planner::handler(&state, event.payload)
+            .await
+            .map_err(Error::from)
     }))
     .await
 }

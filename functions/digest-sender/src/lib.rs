@@ -92,7 +92,11 @@ async fn issue(state: &State, id: &IssueId) -> Result<Arc<IssueRecord>, MessageE
         .filter(|i| i.status == IssueStatus::Planned && i.content.is_some())
         .ok_or_else(|| MessageError::Drop(format!("no planned issue {id}")))?;
     let record = Arc::new(record);
-    state.issues.lock().expect("issues lock").insert(id.clone(), record.clone());
+    state
+        .issues
+        .lock()
+        .expect("issues lock")
+        .insert(id.clone(), record.clone());
     Ok(record)
 }
 
@@ -165,7 +169,12 @@ async fn send_once(
                 at: state.clock.now(),
                 detail: e.to_string(),
             };
-            state.store.digests().mark_undeliverable(&member.email, &mark).await.map_err(retry)?;
+            state
+                .store
+                .digests()
+                .mark_undeliverable(&member.email, &mark)
+                .await
+                .map_err(retry)?;
             lease.done(&state.store, state.clock.now()).await.map_err(retry)
         }
         Err(e) => {

@@ -88,14 +88,34 @@ async fn next_letter(state: &State, app: &AppUrl, member: &Recipient) -> Result<
     let (id, week) = digest::issue_for(now);
     let d = state.store.digests();
     let note = d.note().await?;
-    let content = build::build(&state.store, now, digest::WEEK_SECS, note.as_ref().map(|n| n.text.as_str())).await?;
-    let (_, tallies) = d.recipients_with_tallies(std::slice::from_ref(&member.id), &week).await?;
+    let content = build::build(
+        &state.store,
+        now,
+        digest::WEEK_SECS,
+        note.as_ref().map(|n| n.text.as_str()),
+    )
+    .await?;
+    let (_, tallies) = d
+        .recipients_with_tallies(std::slice::from_ref(&member.id), &week)
+        .await?;
     let tally = tallies.get(&member.id).copied();
-    Ok(render::personal_letter(app, &state.unsubscribe_key, &id, &content, member, tally))
+    Ok(render::personal_letter(
+        app,
+        &state.unsubscribe_key,
+        &id,
+        &content,
+        member,
+        tally,
+    ))
 }
 
 async fn recipient(state: &State, id: &MemberId) -> Result<Recipient, WebError> {
-    state.store.digests().recipient(id).await?.ok_or_else(WebError::not_found)
+    state
+        .store
+        .digests()
+        .recipient(id)
+        .await?
+        .ok_or_else(WebError::not_found)
 }
 
 /// `?email=` picks the member (default: yourself).

@@ -49,11 +49,17 @@ pub async fn issue(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebE
     let v = state.sessions.require_approved(ctx).await?;
     let id = ctx.path_param("id", IssueId::parse)?;
     let record = state.store.digests().issue(&id).await?;
-    let Some(content) = record.filter(|r| r.status == IssueStatus::Planned).and_then(|r| r.content) else {
+    let Some(content) = record
+        .filter(|r| r.status == IssueStatus::Planned)
+        .and_then(|r| r.content)
+    else {
         return Err(WebError::not_found());
     };
     if ctx.wants_json {
-        return Ok(web::json(StatusCode::OK, &serde_json::json!({"id": id, "content": content})));
+        return Ok(web::json(
+            StatusCode::OK,
+            &serde_json::json!({"id": id, "content": content}),
+        ));
     }
     web::page(
         StatusCode::OK,

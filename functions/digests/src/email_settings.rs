@@ -39,7 +39,12 @@ fn problem(r: &Recipient) -> Option<(String, String)> {
 
 pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require(ctx).await?;
-    let r = state.store.digests().recipient(&v.member.id).await?.ok_or_else(WebError::not_found)?;
+    let r = state
+        .store
+        .digests()
+        .recipient(&v.member.id)
+        .await?
+        .ok_or_else(WebError::not_found)?;
     if ctx.wants_json {
         return Ok(web::json(
             StatusCode::OK,

@@ -8,5 +8,8 @@ async fn main() -> Result<(), Error> {
         &lodge::aws::load().await,
         lodge::clock::system(),
     )?;
-    run(service_fn(|req| async { Ok::<_, Error>(digests::handler(&state, req).await) })).await
+    run(service_fn(|req| async {
+        Ok::<_, Error>(digests::handler(&state, req).await)
+    }))
+    .await
 }

@@ -108,12 +108,16 @@ enum Ask {
 fn ask(ctx: &Ctx, token: &Token) -> Result<Ask, WebError> {
     // RFC 8058's body is `List-Unsubscribe=One-Click`; our button sends
     // nothing else either. Only `switch` means something different.
-    let form: Form = if ctx.body.is_empty() { Form { switch: None } } else { ctx.fields()? };
+    let form: Form = if ctx.body.is_empty() {
+        Form { switch: None }
+    } else {
+        ctx.fields()?
+    };
     match form.switch.as_deref() {
         None => Ok(Ask::Unsubscribe),
         Some(raw) => {
-            let to = DigestChoice::parse(raw)
-                .ok_or_else(|| WebError::invalid("switch must be weekly, daily or none."))?;
+            let to =
+                DigestChoice::parse(raw).ok_or_else(|| WebError::invalid("switch must be weekly, daily or none."))?;
             if switches(token).is_empty() {
                 return Err(WebError::forbidden("This link cannot change your digest.").with_code("other_purpose"));
             }
@@ -133,8 +137,12 @@ fn change(ask: &Ask, token: &Token, member: &Recipient) -> Result<Option<MailCha
             ))
         }
         (Ask::Switch(to), _) => digest(*to),
-        (Ask::Unsubscribe, Purpose::Weekly) => (from == DigestChoice::Weekly).then(|| digest(DigestChoice::None)).flatten(),
-        (Ask::Unsubscribe, Purpose::Daily) => (from == DigestChoice::Daily).then(|| digest(DigestChoice::None)).flatten(),
+        (Ask::Unsubscribe, Purpose::Weekly) => (from == DigestChoice::Weekly)
+            .then(|| digest(DigestChoice::None))
+            .flatten(),
+        (Ask::Unsubscribe, Purpose::Daily) => (from == DigestChoice::Daily)
+            .then(|| digest(DigestChoice::None))
+            .flatten(),
         (Ask::Unsubscribe, Purpose::Notifications) => {
             (!member.mail_off_notifications).then_some(MailChange::NotificationsOff)
         }

@@ -56,11 +56,16 @@ pub struct Stop {
 /// Which addresses an SES event stops, if any.
 pub fn parse_ses_event(raw: &str) -> Result<Option<Stop>, String> {
     let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| format!("not an SES event: {e}"))?;
-    let kind = v["eventType"].as_str().or_else(|| v["notificationType"].as_str()).unwrap_or_default();
+    let kind = v["eventType"]
+        .as_str()
+        .or_else(|| v["notificationType"].as_str())
+        .unwrap_or_default();
     let (kind, list, detail) = match kind {
-        "Bounce" if v["bounce"]["bounceType"] == "Permanent" => {
-            (UndeliverableKind::Bounce, &v["bounce"]["bouncedRecipients"], "diagnosticCode")
-        }
+        "Bounce" if v["bounce"]["bounceType"] == "Permanent" => (
+            UndeliverableKind::Bounce,
+            &v["bounce"]["bouncedRecipients"],
+            "diagnosticCode",
+        ),
         "Complaint" => (
             UndeliverableKind::Complaint,
             &v["complaint"]["complainedRecipients"],
@@ -141,7 +146,10 @@ mod tests {
         let hard = r#"{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"a@b.org","diagnosticCode":"550 no such user"}]}}"#;
         let stop = parse_ses_event(hard).unwrap().unwrap();
         assert_eq!(stop.kind, UndeliverableKind::Bounce);
-        assert_eq!(stop.addresses, [("a@b.org".to_string(), "550 no such user".to_string())]);
+        assert_eq!(
+            stop.addresses,
+            [("a@b.org".to_string(), "550 no such user".to_string())]
+        );
         let soft = r#"{"notificationType":"Bounce","bounce":{"bounceType":"Transient","bouncedRecipients":[{"emailAddress":"a@b.org"}]}}"#;
         assert_eq!(parse_ses_event(soft).unwrap(), None);
         let complaint = r#"{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"c@d.org"}],"complaintFeedbackType":"abuse"}}"#;

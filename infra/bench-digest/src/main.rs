@@ -87,7 +87,10 @@ async fn stall_forward(
         return futures::future::pending().await;
     }
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut out = s.http.request(parts.method.clone(), format!("{}{path}", s.target)).body(body);
+    let mut out = s
+        .http
+        .request(parts.method.clone(), format!("{}{path}", s.target))
+        .body(body);
     for (name, value) in &parts.headers {
         if name != "host" && name != "content-length" {
             out = out.header(name, value);
@@ -197,13 +200,26 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
         if kind == PostKind::Event {
-            seed::event(&store, &id, &title, (monday + (i as i64 % 14) * DAY) * 1000, "Club house")
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        seed::comment(&store, &id, "Member 1", "A comment", published_ms + 60_000, (i % 9) as i64)
+            seed::event(
+                &store,
+                &id,
+                &title,
+                (monday + (i as i64 % 14) * DAY) * 1000,
+                "Club house",
+            )
             .await
             .map_err(|e| e.to_string())?;
+        }
+        seed::comment(
+            &store,
+            &id,
+            "Member 1",
+            "A comment",
+            published_ms + 60_000,
+            (i % 9) as i64,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     }
     for m in ids.iter().step_by(3) {
         seed::tally(&store, &m.id, &week, WeekTally { replies: 2, upvotes: 3 })
@@ -215,9 +231,13 @@ async fn run() -> Result<(), String> {
 
     // The planner, timed.
     let env = lodge::Env::from_map(stack.envs["DigestPlannerFunction"].clone().into_iter().collect());
-    let Invoker::Schedule(planner) =
-        functions::build("digest-planner", &env, &stack.function_aws["DigestPlannerFunction"], clock.clone())
-            .map_err(|e| e.to_string())?
+    let Invoker::Schedule(planner) = functions::build(
+        "digest-planner",
+        &env,
+        &stack.function_aws["DigestPlannerFunction"],
+        clock.clone(),
+    )
+    .map_err(|e| e.to_string())?
     else {
         return Err("the planner is scheduled".into());
     };
@@ -235,11 +255,22 @@ async fn run() -> Result<(), String> {
     let (mut receives, mut deletes, mut crashed) = (0u64, 0u64, 0usize);
     let send_started = Instant::now();
     while crashed < crashes {
-        let out = sqs.receive_message().queue_url(&queue).max_number_of_messages(1).send().await.map_err(|e| e.to_string())?;
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         receives += 1;
-        let Some(m) = out.messages.unwrap_or_default().pop() else { break };
+        let Some(m) = out.messages.unwrap_or_default().pop() else {
+            break;
+        };
         stall.reset(lodge::digest::MEMBERS_PER_MESSAGE / 2);
-        let event = sqs_event(m.message_id.as_deref().unwrap_or("m"), m.body.as_deref().unwrap_or_default());
+        let event = sqs_event(
+            m.message_id.as_deref().unwrap_or("m"),
+            m.body.as_deref().unwrap_or_default(),
+        );
         let killed = tokio::time::timeout(Duration::from_secs(20), crashing(event)).await;
         if killed.is_ok() {
             return Err("the crashing sender finished: it should have stalled".into());
@@ -276,7 +307,10 @@ async fn run() -> Result<(), String> {
             .map(|m| {
                 let healthy = healthy.clone();
                 async move {
-                    let event = sqs_event(m.message_id.as_deref().unwrap_or("m"), m.body.as_deref().unwrap_or_default());
+                    let event = sqs_event(
+                        m.message_id.as_deref().unwrap_or("m"),
+                        m.body.as_deref().unwrap_or_default(),
+                    );
                     let out = healthy(event).await;
                     (m.receipt_handle.unwrap_or_default(), out.batch_item_failures.is_empty())
                 }
@@ -286,7 +320,12 @@ async fn run() -> Result<(), String> {
             .await;
         for (handle, ok) in results {
             if ok {
-                sqs.delete_message().queue_url(&queue).receipt_handle(handle).send().await.map_err(|e| e.to_string())?;
+                sqs.delete_message()
+                    .queue_url(&queue)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 deletes += 1;
             } else {
                 eprintln!("  a batch failed and will be retried");
@@ -304,7 +343,11 @@ async fn run() -> Result<(), String> {
             *per.entry(to.clone()).or_default() += 1;
         }
     }
-    let expected: HashSet<String> = ids.iter().map(|m| m.email.to_string()).chain([ADMIN.to_string()]).collect();
+    let expected: HashSet<String> = ids
+        .iter()
+        .map(|m| m.email.to_string())
+        .chain([ADMIN.to_string()])
+        .collect();
     let duplicates: usize = per.values().filter(|n| **n > 1).map(|n| n - 1).sum();
     let misses = expected.iter().filter(|e| !per.contains_key(*e)).count();
     let recipients = per.len();
@@ -329,7 +372,10 @@ async fn run() -> Result<(), String> {
     println!();
     println!("Members: {members} (+ the admin) · rate {rate}/s · {posts} posts in the week");
     println!("Planner: {planner_secs:.2} s");
-    println!("Sending: {send_secs:.1} s for {recipients} recipients = {:.1} sends/s (limit {rate}/s)", recipients as f64 / send_secs);
+    println!(
+        "Sending: {send_secs:.1} s for {recipients} recipients = {:.1} sends/s (limit {rate}/s)",
+        recipients as f64 / send_secs
+    );
     println!("Duplicates: {duplicates} · misses: {misses} (after {crashed} killed sender invocations)");
     println!("Calls by the functions (IAM-checked), total and per recipient:");
     for (k, v) in &delta {

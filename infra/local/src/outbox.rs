@@ -193,7 +193,11 @@ pub fn render_html(mails: &[OutboxEmail]) -> String {
             esc(&m.subject),
             esc(&m.to.join(", ")),
             esc(&m.sent_at),
-            if headers.is_empty() { String::new() } else { format!("<pre>{headers}</pre>") },
+            if headers.is_empty() {
+                String::new()
+            } else {
+                format!("<pre>{headers}</pre>")
+            },
             esc(&m.body),
             text
         ));

@@ -193,7 +193,12 @@ mod tests {
     #[test]
     fn top_posts_rank_by_the_stated_score_then_newest() {
         let ranked = top(
-            vec![post("a", 5, 0, 1), post("b", 1, 3, 2), post("c", 5, 0, 3), post("d", 0, 0, 4)],
+            vec![
+                post("a", 5, 0, 1),
+                post("b", 1, 3, 2),
+                post("c", 5, 0, 3),
+                post("d", 0, 0, 4),
+            ],
             3,
         );
         let ids: Vec<&str> = ranked.iter().map(|p| p.id.as_str()).collect();

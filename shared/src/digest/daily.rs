@@ -63,7 +63,10 @@ pub fn daily_message(app: &AppUrl, hours: i64, posts: &[PostCard], events: &[Eve
     for (i, p) in posts.iter().enumerate() {
         let url = app.join(&format!("/posts/{}", p.id));
         let title = crate::digest::build::shorten(&p.title, 200);
-        let plain = format!("\n• {title} — {} (▲{}, {} comments)\n", p.author_name, p.upvotes, p.comments);
+        let plain = format!(
+            "\n• {title} — {} (▲{}, {} comments)\n",
+            p.author_name, p.upvotes, p.comments
+        );
         let html = format!(
             "\n• <a href=\"{}\">{}</a> — {} (▲{}, {} comments)\n",
             escape(&url),
@@ -135,7 +138,11 @@ mod tests {
         let msg = daily_message(&app, 24, &posts, &[]).unwrap();
         // What Telegram counts: the text without tags, entities decoded.
         let visible = regex::Regex::new("<[^>]+>").unwrap().replace_all(&msg, "");
-        let visible = visible.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&quot;", "\"");
+        let visible = visible
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"");
         assert!(visible_len(&visible) <= MAX_TEXT, "{}", visible_len(&visible));
         assert!(msg.contains("more</a>"), "the rest is linked");
         assert!(msg.contains("Ann &amp; &lt;Bo&gt;"), "names are escaped");

@@ -130,10 +130,7 @@ pub fn sections(app: &AppUrl, content: &IssueContent, tally: Option<WeekTally>) 
             title: String::new(),
             url: String::new(),
             meta: String::new(),
-            text: format!(
-                "{} new members, {} posts, {} comments",
-                c.members, c.posts, c.comments
-            ),
+            text: format!("{} new members, {} posts, {} comments", c.members, c.posts, c.comments),
         }],
     );
     if let Some(t) = tally.filter(|t| t.replies > 0 || t.upvotes > 0) {
@@ -303,7 +300,14 @@ mod tests {
     fn a_full_issue_is_escaped_multipart_and_under_gmails_clip_size() {
         let app = AppUrl::parse("https://club.example.org").unwrap();
         let id = IssueId::parse("weekly-2026-W49").unwrap();
-        let l = weekly_letter(&app, &id, &content(12, 300), "Ann", None, "https://club.example.org/u/x");
+        let l = weekly_letter(
+            &app,
+            &id,
+            &content(12, 300),
+            "Ann",
+            None,
+            "https://club.example.org/u/x",
+        );
         assert!(l.html.len() + l.text.len() < 100 * 1024, "{} bytes", l.html.len());
         assert!(!l.html.contains("<b>T"), "titles are escaped");
         assert!(l.html.contains("<strong>all</strong>"), "the note is sanitised HTML");

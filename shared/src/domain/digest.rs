@@ -277,7 +277,13 @@ mod tests {
         let id = IssueId::weekly("2026-W50").unwrap();
         assert_eq!(id.as_str(), "weekly-2026-W50");
         assert_eq!(IssueId::parse(id.as_str()).unwrap(), id);
-        for bad in ["weekly-2026-W54", "weekly-2026-W00", "daily-2026-W49", "weekly-26-W49", "weekly-2026W491"] {
+        for bad in [
+            "weekly-2026-W54",
+            "weekly-2026-W00",
+            "daily-2026-W49",
+            "weekly-26-W49",
+            "weekly-2026W491",
+        ] {
             assert!(IssueId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -187,6 +187,9 @@ mod tests {
         let h = headers(&app, &key("k"), &t);
         assert_eq!(h[0].0, "List-Unsubscribe");
         assert!(h[0].1.starts_with("<https://club.example.org/u/") && h[0].1.ends_with('>'));
-        assert_eq!(h[1], ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()));
+        assert_eq!(
+            h[1],
+            ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into())
+        );
     }
 }

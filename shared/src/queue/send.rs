@@ -32,8 +32,11 @@ impl QueueSender {
     /// entries SQS reports failed (it may fail some and take the rest).
     pub async fn send_batch<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {
         use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let mut pending: Vec<(String, String)> =
-            bodies.iter().enumerate().map(|(i, b)| (i.to_string(), encode(b))).collect();
+        let mut pending: Vec<(String, String)> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i.to_string(), encode(b)))
+            .collect();
         for attempt in 0..4u32 {
             let entries = pending
                 .iter()

@@ -85,7 +85,10 @@ pub struct EditorialNote {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailChange {
     /// Set the digest choice (from `from`, as read: the write checks it).
-    Digest { from: DigestChoice, to: DigestChoice },
+    Digest {
+        from: DigestChoice,
+        to: DigestChoice,
+    },
     NotificationsOff,
     AllOff,
 }
@@ -115,7 +118,10 @@ impl<'a> Digests<'a> {
                 } else {
                     "digest = :from"
                 };
-                ("SET digest = :to", format!("attribute_exists(pk) AND {epoch_ok} AND {from_ok}"))
+                (
+                    "SET digest = :to",
+                    format!("attribute_exists(pk) AND {epoch_ok} AND {from_ok}"),
+                )
             }
             MailChange::NotificationsOff => (
                 "SET mail_off_notifications = :t",
@@ -295,7 +301,11 @@ impl<'a> Digests<'a> {
         let more = page.last_evaluated_key.is_some_and(|k| !k.is_empty());
         let mut members = Vec::new();
         for item in page.items.unwrap_or_default() {
-            let sk = item.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let sk = item
+                .get("gsi1sk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
             members.push((sk, from_item(item)?));
         }
         Ok(MemberPage { members, more })
@@ -311,7 +321,7 @@ impl<'a> Digests<'a> {
         let mut keys: Vec<Item> = Vec::new();
         for m in members {
             keys.push(Key::member(m).to_item());
-            keys.push(Key::week_tally(m, iso_week).to_item());
+            keys.push(Key::weekly_tally(m, iso_week).to_item());
         }
         let mut profiles = HashMap::new();
         let mut tallies = HashMap::new();
@@ -333,7 +343,12 @@ impl<'a> Digests<'a> {
                     .send()
                     .await
                     .map_err(StoreError::from_sdk)?;
-                for item in out.responses.unwrap_or_default().remove(self.store.table()).unwrap_or_default() {
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(self.store.table())
+                    .unwrap_or_default()
+                {
                     let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     if sk == tally_sk {
@@ -416,9 +431,13 @@ impl<'a> Digests<'a> {
         self.store.query_all(q).await
     }
 
-    /// One item of a post's partition (`POST#<id>`), e.g. a comment `C#<path>`.
+    /// One item of a post's partition (`POST#<id>`), e.g. a comment `C#<path>`;
+    /// `None` for an id that is not a post id.
     pub async fn post_item(&self, post_id: &str, sk: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        self.store.get(&Key::post_item(post_id, sk)).await
+        let Ok(post) = crate::domain::PostId::parse(post_id) else {
+            return Ok(None);
+        };
+        self.store.get(&Key::post_item(&post, sk)).await
     }
 }
 
@@ -428,9 +447,9 @@ impl<'a> Digests<'a> {
 pub mod seed {
     use super::*;
     use crate::domain::{PostId, PostKind};
-    use crate::store::to_item;
     use crate::feed::hot::Hot;
     use crate::store::listing::{Listing, ListingAttrs};
+    use crate::store::to_item;
 
     pub struct SeedPost<'a> {
         pub kind: PostKind,
@@ -454,7 +473,7 @@ pub mod seed {
                 Hot::published(p.published_ms / 1000),
                 p.upvotes,
             );
-            let mut item = to_item(&Key::post_item(id.as_str(), listing.sort_key()), &attrs)?;
+            let mut item = to_item(&Key::post_item(&id, listing.sort_key()), &attrs)?;
             item.extend(values([
                 ("id", s(id.as_str())),
                 ("kind", s(p.kind.to_string())),
@@ -471,8 +490,14 @@ pub mod seed {
     }
 
     /// An event's `LIST#EVENTS` entry.
-    pub async fn event(store: &Store, post: &PostId, title: &str, starts_ms: i64, venue: &str) -> Result<(), StoreError> {
-        let mut item = Key::post_item(post.as_str(), "LIST#EVENTS").to_item();
+    pub async fn event(
+        store: &Store,
+        post: &PostId,
+        title: &str,
+        starts_ms: i64,
+        venue: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = Key::post_item(post, "LIST#EVENTS").to_item();
         item.extend(values([
             ("gsi1pk", s("EVENTS")),
             ("gsi1sk", s(format!("{starts_ms:013}#{post}"))),
@@ -493,9 +518,9 @@ pub mod seed {
         created_ms: i64,
         upvotes: i64,
     ) -> Result<String, StoreError> {
-        let id = crate::domain::CommentId::generate(created_ms).to_string();
-        let day = crate::clock::rfc3339(created_ms / 1000)[..10].to_string();
-        let mut c = Key::post_item(post.as_str(), &format!("C#{id}")).to_item();
+        let comment = crate::domain::CommentId::generate(created_ms);
+        let id = comment.to_string();
+        let mut c = Key::post_item(post, &format!("C#{id}")).to_item();
         c.extend(values([
             ("id", s(&id)),
             ("depth", n(1)),
@@ -505,10 +530,10 @@ pub mod seed {
             ("created_at", n(created_ms)),
         ]));
         put_raw(store, c).await?;
-        let mut r = Key::comment_ref(&id).to_item();
+        let mut r = to_item(&Key::comment_ref(&comment, created_ms), &serde_json::json!({}))?;
         r.extend(values([
-            ("gsi1pk", s(format!("CDAY#{day}"))),
-            ("gsi1sk", s(format!("{created_ms:013}#{id}"))),
+            ("id", s(&id)),
+            ("created_at", n(created_ms)),
             ("post_id", s(post.as_str())),
             ("path", s(&id)),
             ("upvotes", n(upvotes)),
@@ -518,7 +543,7 @@ pub mod seed {
     }
 
     pub async fn tally(store: &Store, member: &MemberId, iso_week: &str, t: WeekTally) -> Result<(), StoreError> {
-        store.put(&Key::week_tally(member, iso_week), &t).await
+        store.put(&Key::weekly_tally(member, iso_week), &t).await
     }
 
     async fn put_raw(store: &Store, item: Item) -> Result<(), StoreError> {

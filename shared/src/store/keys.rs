@@ -34,6 +34,7 @@
 //! | digest note     | `DIGESTNOTE`             | `NEXT`             |                                 |
 //! | bounce counts   | `MAILSTATS`              | `TOTAL`            |                                 |
 //! | weekly tally    | `MEMBER#<id>`            | `WEEK#<yyyy-Www>`  |                                 |
+//! | comment locator | `COMMENT#<id>`           | `REF`              | `CDAY#<yyyy-mm-dd>` / `<ms:013>#<id>` |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -222,20 +223,30 @@ impl Key {
         Self::new("MAILSTATS".into(), "TOTAL")
     }
 
-    /// A member's tally for one ISO week (`replies`, `upvotes`), kept by the
-    /// vote and comment transactions (docs/posts.md).
-    pub fn week_tally(member: &MemberId, iso_week: &str) -> Self {
-        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{iso_week}"))
+    // The three keys below are the comments branch's, verbatim (docs/posts.md):
+    // the digest reads those items. On merge keep one copy.
+
+    /// One item of a post's partition: `POST`, `LIST#…`, `C#…`.
+    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
+        Self::new(format!("POST#{post}"), sk)
     }
 
-    /// An item of a post's partition (`POST#<id>`: `POST`, `LIST#…`, `C#<path>`; docs/posts.md).
-    pub fn post_item(post_id: &str, sk: &str) -> Self {
-        Self::new(format!("POST#{post_id}"), sk)
+    /// `/comments/{id}/…` routes carry only the id: this names the post and path.
+    pub fn comment_ref(id: &crate::domain::CommentId, created_ms: i64) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF").with_gsi1(
+            format!(
+                "CDAY#{}",
+                crate::clock::rfc3339(created_ms.div_euclid(1000))
+                    .get(..10)
+                    .unwrap_or_default()
+            ),
+            format!("{created_ms:013}#{id}"),
+        )
     }
 
-    /// A comment's locator (docs/posts.md), in `gsi1` `CDAY#<day>`.
-    pub fn comment_ref(comment_id: &str) -> Self {
-        Self::new(format!("COMMENT#{comment_id}"), "REF")
+    /// A member's weekly tally (`replies`, `upvotes`) for the digest.
+    pub fn weekly_tally(member: &MemberId, week: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{week}"))
     }
 
     /// The primary key attributes only (for Get/Update/Delete).
