@@ -266,14 +266,43 @@ async fn run() -> Result<(), String> {
         let Some(m) = out.messages.unwrap_or_default().pop() else {
             break;
         };
-        stall.reset(lodge::digest::MEMBERS_PER_MESSAGE / 2);
+        let size = serde_json::from_str::<serde_json::Value>(m.body.as_deref().unwrap_or("{}"))
+            .ok()
+            .and_then(|b| b["members"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if size < lodge::digest::MEMBERS_PER_MESSAGE {
+            // The last, partial message: not the one to crash in; back it goes.
+            sqs.change_message_visibility()
+                .queue_url(&queue)
+                .receipt_handle(m.receipt_handle.unwrap_or_default())
+                .visibility_timeout(0)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            continue;
+        }
+        stall.reset(CRASH_AFTER);
         let event = sqs_event(
             m.message_id.as_deref().unwrap_or("m"),
             m.body.as_deref().unwrap_or_default(),
         );
-        let killed = tokio::time::timeout(Duration::from_secs(20), crashing(event)).await;
-        if killed.is_ok() {
-            return Err("the crashing sender finished: it should have stalled".into());
+        // Killed (dropped) the moment its 26th send is stuck: nothing of
+        // that send reached SES.
+        let half = CRASH_AFTER;
+        let stuck = async {
+            while stall.sent.load(Ordering::SeqCst) <= half {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            out = crashing(event) => {
+                return Err(format!(
+                    "the crashing sender finished a message of {size} after {} sends: it should have stalled ({:?})",
+                    stall.sent.load(Ordering::SeqCst),
+                    out.batch_item_failures
+                ))
+            }
+            _ = stuck => {}
         }
         // It died holding the message: it comes back (here at once).
         sqs.change_message_visibility()
@@ -285,7 +314,7 @@ async fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         crashed += 1;
     }
-    println!("Killed {crashed} sender invocation(s) after 25 of their 50 sends");
+    println!("Killed {crashed} sender invocation(s) mid-message, after {CRASH_AFTER} sends each");
     // The dead invocations' leases run out (the function timeout).
     clock.advance(121);
     let concurrency = 4;
@@ -396,3 +425,6 @@ async fn run() -> Result<(), String> {
 
 /// `Options`' default admin, an approved member who gets the digest too.
 const ADMIN: &str = "admin@lodge.local";
+
+/// Sends a crashing sender makes before it is killed mid-message.
+const CRASH_AFTER: usize = 10;
