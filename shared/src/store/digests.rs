@@ -93,7 +93,7 @@ pub enum MailChange {
     AllOff,
 }
 
-impl<'a> Digests<'a> {
+impl Digests<'_> {
     /// The member's profile read as a recipient.
     pub async fn recipient(&self, id: &MemberId) -> Result<Option<Recipient>, StoreError> {
         self.store.get(&Key::member(id)).await
