@@ -20,13 +20,14 @@ export RUSTC_WRAPPER ?= $(LODGE_VENV)/bin/sccache
 export SCCACHE_DIR ?= $(HOME)/.cache/lodge/sccache
 export SCCACHE_CACHE_SIZE ?= 20G
 
-.PHONY: help dev test unit lint browser bench bench-cold bench-forward fuzz tools clean
+.PHONY: help dev test unit lint browser bench bench-cold bench-forward bench-digest fuzz tools clean
 
 help:
 	@echo "make dev     run Lodge locally on http://127.0.0.1:$${LODGE_PORT:-3000} (no AWS account, no Docker)"
 	@echo "make test    run every test: unit, black-box, browser, template lint, a fuzz smoke run"
 	@echo "make bench   cold-start and request-path figures for the README"
 	@echo "make bench-forward  channel forwarding under Telegram-style limits and faults"
+	@echo "make bench-digest   one weekly digest to 10,000 members, with a sender crash"
 	@echo "make fuzz    fuzz every parser of outside input (FUZZ_SECONDS=600 a target; docs/fuzzing.md)"
 
 $(VENV)/.installed: infra/requirements.txt infra/requirements.lock
@@ -65,6 +66,12 @@ bench: tools
 bench-forward: tools
 	cargo build --quiet -p bench-forward
 	$(TARGET_DIR)/debug/bench-forward
+
+# One weekly issue to 10,000 seeded members through the planner and sender,
+# with an injected sender crash; prints the figures in docs/digests.md.
+bench-digest: tools
+	cargo build --quiet -p bench-digest
+	$(TARGET_DIR)/debug/bench-digest
 
 clean:
 	rm -rf .lodge

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod digest;
 pub mod domain;
 pub mod feed;
 pub mod forwarding;

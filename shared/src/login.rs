@@ -178,6 +178,7 @@ impl LoginCodes {
             }
             .render()
             .unwrap_or_default(),
+            headers: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ mod browser;
 mod browser_flows;
 mod browser_posts;
 mod comments;
+mod digests;
 mod events;
 mod forwarding;
 mod health;

@@ -99,6 +99,11 @@ pub struct Mail {
     pub subject: String,
     pub body: String,
     pub sent_at: String,
+    /// Custom headers and the text part, as the function sent them.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 impl TestApp {

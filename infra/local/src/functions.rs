@@ -40,6 +40,17 @@ macro_rules! sqs {
     }};
 }
 
+/// Scheduled and SNS-triggered functions: a JSON event in, done or an error out.
+macro_rules! event {
+    ($state:expr, $handler:path) => {{
+        let state = Arc::new($state);
+        Invoker::Schedule(Arc::new(move |event| {
+            let state = state.clone();
+            Box::pin(async move { $handler(&state, event).await })
+        }))
+    }};
+}
+
 /// Binary names this runner can host; a template function outside this list
 /// is an error at start-up (and in the runner's coverage test).
 pub const KNOWN: &[&str] = &[
@@ -56,6 +67,11 @@ pub const KNOWN: &[&str] = &[
     "forward-rules",
     "comments",
     "feed",
+    "digests",
+    "digest-planner",
+    "digest-sender",
+    "digest-daily",
+    "mail-events",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -103,6 +119,26 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "notifier" => sqs!(
             notifier::State::with_clock(env, aws, clock).map_err(cfg)?,
             notifier::handler
+        ),
+        "digests" => http!(
+            digests::State::from_env(env, aws, clock).map_err(cfg)?,
+            digests::handler
+        ),
+        "digest-planner" => event!(
+            digest_planner::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_planner::handler
+        ),
+        "digest-sender" => sqs!(
+            digest_sender::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_sender::handler
+        ),
+        "digest-daily" => event!(
+            digest_daily::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_daily::handler
+        ),
+        "mail-events" => event!(
+            mail_events::State::from_env(env, aws, clock).map_err(cfg)?,
+            mail_events::handler
         ),
         other => {
             return Err(format!(

@@ -34,6 +34,7 @@ macro_rules! id_string_impls {
 mod bot_chat;
 mod decision;
 pub mod dialog;
+pub mod digest;
 mod email;
 mod event;
 mod field;

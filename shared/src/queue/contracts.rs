@@ -72,6 +72,19 @@ impl Contract for TelegramJob {
     const VERSION: u32 = 1;
 }
 
+/// The `digest` queue: one weekly issue for up to 50 members
+/// (`digest::MEMBERS_PER_MESSAGE`), planned by `digest-planner` and sent
+/// by `digest-sender` (docs/digests.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestBatch {
+    pub issue: crate::domain::digest::IssueId,
+    pub members: Vec<MemberId>,
+}
+
+impl Contract for DigestBatch {
+    const VERSION: u32 = 1;
+}
+
 /// Parses a message body into its contract, rejecting other versions.
 pub fn parse<T: Contract>(msg: &SqsMessage) -> Result<T, MessageError> {
     let body = msg.body.as_deref().unwrap_or_default();
@@ -107,6 +120,7 @@ mod tests {
                 subject: "s".into(),
                 text: "t".into(),
                 html: "h".into(),
+                headers: Vec::new(),
             },
         };
         let body = encode(&n);

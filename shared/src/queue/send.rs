@@ -27,4 +27,42 @@ impl QueueSender {
             .map(|_| ())
             .map_err(|e| format!("SQS send failed: {e}"))
     }
+
+    /// Sends up to 10 messages in one `SendMessageBatch`, retrying the
+    /// entries SQS reports failed (it may fail some and take the rest).
+    pub async fn send_batch<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut pending: Vec<(String, String)> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i.to_string(), encode(b)))
+            .collect();
+        for attempt in 0..4u32 {
+            let entries = pending
+                .iter()
+                .map(|(id, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(id)
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| format!("SQS batch send failed: {e}"))?;
+            let failed: Vec<String> = out.failed.iter().map(|f| f.id.clone()).collect();
+            if failed.is_empty() {
+                return Ok(());
+            }
+            pending.retain(|(id, _)| failed.contains(id));
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        Err(format!("SQS refused {} message(s) of a batch", pending.len()))
+    }
 }

@@ -42,6 +42,9 @@
 //! | feed (read side; docs/posts.md): post items, pins, rooms as the posts branch names them |
 //! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     |                                 |
 //! | feed token      | (on the member's `PROFILE`: `feed_token_hash`) |    |                                 |
+//! | digest issue    | `DIGEST#<issue id>`      | `ISSUE`            | `DIGESTS` / `<issue id>`        |
+//! | digest note     | `DIGESTNOTE`             | `NEXT`             |                                 |
+//! | bounce counts   | `MAILSTATS`              | `TOTAL`            |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -305,6 +308,27 @@ impl Key {
 
     pub fn comment_vote(post: &crate::domain::PostId, member: &MemberId, comment: &crate::domain::CommentId) -> Self {
         Self::post_item(post, &format!("{}{comment}", comment_votes_of(member)))
+    }
+
+    // Digests (issue 14, docs/digests.md). The send ledger is `Store::once`
+    // (`DONE#digest#<issue>#<member>`), one item per (issue, member).
+
+    /// The `gsi1` partition of the digest archive, by issue id.
+    pub const DIGESTS: &'static str = "DIGESTS";
+
+    /// A digest issue and its shared content; in the archive (`DIGESTS`) unless skipped.
+    pub fn digest_issue(id: &crate::domain::digest::IssueId) -> Self {
+        Self::new(format!("DIGEST#{id}"), "ISSUE")
+    }
+
+    /// The admin's editorial note for the next issue.
+    pub fn digest_note() -> Self {
+        Self::new("DIGESTNOTE".into(), "NEXT")
+    }
+
+    /// Bounce, complaint and rejection counts (admin page).
+    pub fn mail_stats() -> Self {
+        Self::new("MAILSTATS".into(), "TOTAL")
     }
 
     /// The primary key attributes only (for Get/Update/Delete).

@@ -4,6 +4,7 @@
 
 pub mod comments;
 pub mod dialog;
+pub mod digests;
 pub mod feed;
 pub mod forwarding;
 pub mod handles;
