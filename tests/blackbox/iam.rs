@@ -141,6 +141,33 @@ async fn iam_without_batch_write_item_the_forwarder_delivers_but_cannot_record_i
     assert!(listed.contains(&refused), "{listed:?}");
 }
 
+/// A store error is not a job outcome, but it still sets the job's own
+/// backoff: left to the forward queue's visibility timeout (360 s here, as on
+/// AWS) it would hold the destination's whole FIFO group for six minutes.
+#[tokio::test]
+async fn iam_a_store_error_brings_the_job_back_after_its_own_backoff() {
+    let app = spawn_from(template_without("ForwarderFunction", "dynamodb:BatchWriteItem")).await;
+    forward_one_post(&app).await;
+    // Every attempt delivers, then fails to record it: one refusal each.
+    let refusals = || {
+        app.stack
+            .iam
+            .denials()
+            .iter()
+            .filter(|d| d.function == "ForwarderFunction" && d.operation == "BatchWriteItem")
+            .count()
+    };
+    assert!(
+        advancing(&app.clock, 75, async || refusals() >= 1).await,
+        "no first attempt"
+    );
+    // The backoff is LODGE_FORWARD_BACKOFF_SECS (2 s) after the first receive.
+    assert!(
+        advancing(&app.clock, 25, async || refusals() >= 2).await,
+        "no second attempt within 10 s: the job waited for the queue's visibility timeout"
+    );
+}
+
 #[tokio::test]
 async fn iam_the_real_template_forwards_and_records_without_a_denial() {
     let app = TestApp::spawn().await;

@@ -373,7 +373,9 @@ async fn run() -> Result<(), String> {
         let to_dest: Vec<_> = fake
             .calls()
             .into_iter()
-            .filter(|c| !c.method.starts_with("edit") && c.params.get("chat_id").and_then(|v| v.as_i64()) == Some(*dest))
+            .filter(|c| {
+                !c.method.starts_with("edit") && c.params.get("chat_id").and_then(|v| v.as_i64()) == Some(*dest)
+            })
             .collect();
         let mut ok_seen = 0;
         let mut during = Vec::new();
@@ -394,7 +396,11 @@ async fn run() -> Result<(), String> {
         println!(
             "  stall {:.1} s at {dest} from t={at:.1} s; failed sends in it: {}",
             gap.as_secs_f64(),
-            if during.is_empty() { "none".to_string() } else { during.join(", ") }
+            if during.is_empty() {
+                "none".to_string()
+            } else {
+                during.join(", ")
+            }
         );
     }
     let dlq = stack
