@@ -111,19 +111,38 @@ impl Forwarder {
                 Err(MessageError::Retry(format!("job {} waits {secs} s", job.id)))
             }
             Ok(JobOutcome::DeadLetter(reason)) => {
-                self.dlq
-                    .dead_letter(body, &job.group_id(), &job.id, &reason)
-                    .await
-                    .map_err(MessageError::Retry)?;
-                self.store
-                    .forwarding()
-                    .finish_job(&job.id, JobStatus::Failed, &reason, &[], self.clock.now())
-                    .await
-                    .map_err(|e| MessageError::Retry(e.to_string()))?;
+                if let Err(e) = self.dlq.dead_letter(body, &job.group_id(), &job.id, &reason).await {
+                    return Err(self.retry_later(msg, e).await);
+                }
+                let now = self.clock.now();
+                let finished = self.store.forwarding();
+                if let Err(e) = finished.finish_job(&job.id, JobStatus::Failed, &reason, &[], now).await {
+                    return Err(self.retry_later(msg, e.to_string()).await);
+                }
                 Err(MessageError::Drop(format!("job {} dead-lettered: {reason}", job.id)))
             }
-            Err(e) => Err(MessageError::Retry(format!("job {}: {e}", job.id))),
+            Err(e) => Err(self.retry_later(msg, format!("job {}: {e}", job.id)).await),
         }
+    }
+
+    /// A failure outside the job's own outcome (the store, the DLQ): the
+    /// message comes back after a backoff it sets itself. Left to the queue's
+    /// visibility timeout (360 s) it would hold its destination's whole FIFO
+    /// group for six minutes. The backoff doubles with each receive (Lambda
+    /// counts them; `maxReceiveCount` still ends it in the DLQ).
+    async fn retry_later(&self, msg: &SqsMessage, why: String) -> MessageError {
+        let receives = msg
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let secs = (self.settings.backoff_secs << receives.saturating_sub(1).min(10)).min(900);
+        if let Some(receipt) = msg.receipt_handle.as_deref() {
+            if let Err(e) = self.queue.wait(receipt, secs).await {
+                return MessageError::Retry(format!("{why}; and setting its backoff failed: {e}"));
+            }
+        }
+        MessageError::Retry(format!("{why}; again in {secs} s"))
     }
 
     pub async fn run(&self, job: &ForwardJob) -> Result<JobOutcome, StoreError> {

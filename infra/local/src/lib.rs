@@ -98,11 +98,20 @@ pub struct Stack {
     /// The Bot API fake every function talks to (`TELEGRAM_API_BASE`).
     pub telegram: telegram::FakeTelegram,
     stop: watch::Sender<bool>,
+    receiving: Arc<poller::Receiving>,
 }
 
 impl Stack {
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Stops the stack and returns once none of its queue pollers has a
+    /// receive in flight: after that, no message sent to its queues can be
+    /// taken by it (a successor on the same queues gets everything).
+    pub async fn shut_down(self) {
+        self.stop();
+        self.receiving.none().await;
     }
 
     /// Env var `name` as function `logical_id` sees it.
@@ -209,6 +218,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         secrets: &secrets,
     };
     let (stop, stop_rx) = watch::channel(false);
+    let receiving = Arc::new(poller::Receiving::default());
     let roles = iam::roles(&opts.template, &resolver, &opts.prefix)?;
     if let Some(f) = template.functions.iter().find(|f| !roles.contains_key(&f.logical_id)) {
         return Err(format!("{}: no IAM role in the transformed template", f.logical_id));
@@ -290,6 +300,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                     &clients.sqs,
                     &handler,
                     &stop_rx,
+                    &receiving,
                 );
             }
         }
@@ -362,6 +373,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         envs,
         telegram: fake_telegram,
         stop,
+        receiving,
     })
 }
 
