@@ -136,6 +136,9 @@ pub fn shape(read: &ThreadRead, viewer: &MemberId, order: ThreadOrder) -> Thread
             pinned
                 .then(votes)
                 .then(a.created_at.cmp(&b.created_at))
+                // Comments in one millisecond: `seq` is the post's own counter,
+                // exact where the id's random part is not.
+                .then(a.seq.cmp(&b.seq))
                 .then(a.id.cmp(&b.id))
         });
     }

@@ -583,10 +583,38 @@ mod in_the_browser {
             .collect()
     }
 
+    /// Clicks a button that submits a form and returns once the next page has
+    /// loaded: a click returns before its navigation lands, and a `goto` then
+    /// would cancel the form's POST.
+    async fn submit(b: &Browser, button: &str) {
+        b.execute("window.__lodge_before_submit = true; return true;", vec![])
+            .await
+            .unwrap();
+        b.click(button).await.unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let landed = b
+                .execute(
+                    "return window.__lodge_before_submit === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .map(|v| v.as_bool() == Some(true))
+                .unwrap_or(false);
+            if landed {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{button}: the form's next page never loaded"
+            );
+        }
+    }
+
     async fn reply(b: &Browser, to: &str, text: &str) {
         b.click(&format!("#{to} details.reply summary")).await.unwrap();
         b.fill(&format!("#{to} details.reply textarea"), text).await.unwrap();
-        b.click(&format!("#{to} details.reply button")).await.unwrap();
+        submit(b, &format!("#{to} details.reply button")).await;
     }
 
     #[tokio::test]
@@ -608,7 +636,7 @@ mod in_the_browser {
         let page = app.at(&format!("/posts/{post}/comments?comments=new"));
         b.goto(&page).await.unwrap();
         b.fill("#comment-body", "Bob **was** here").await.unwrap();
-        b.click("#new-comment button").await.unwrap();
+        submit(&b, "#new-comment button").await;
         b.goto(&page).await.unwrap();
         let top = shown(&b).await.last().unwrap().0.clone();
         reply(&b, &top, "a reply").await;
@@ -622,7 +650,7 @@ mod in_the_browser {
         assert!(b.source().await.unwrap().contains("Bob <strong>was</strong> here"));
         // Upvote Alice's comment: the button turns into "Unvote" and the count is 1.
         let hers = format!("c-{}", hers["id"].as_str().unwrap());
-        b.click(&format!("#{hers} button.vote")).await.unwrap();
+        submit(&b, &format!("#{hers} button.vote")).await;
         b.goto(&page).await.unwrap();
         assert_eq!(b.text(&format!("#{hers} .upvotes")).await.unwrap(), "1");
         assert!(b.count(&format!("#{hers} button.vote")).await.unwrap() == 0);
