@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod browser_flows;
 mod events;
+mod feed;
 mod forwarding;
 mod health;
 mod iam;
