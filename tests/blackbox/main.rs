@@ -10,6 +10,7 @@ mod browser_posts;
 mod comments;
 mod digests;
 mod events;
+mod feed;
 mod forwarding;
 mod health;
 mod iam;
