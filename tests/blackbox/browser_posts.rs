@@ -91,14 +91,10 @@ async fn a_post_with_a_table_a_link_and_a_mention_renders_and_an_event_takes_an_
     // Marks the document: a reload would lose the mark.
     b.execute("window.__noReload = true;", vec![]).await.unwrap();
     b.click("#rsvp").await.unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if b.text("[data-going]").await.unwrap() == "1" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the going count did not update");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(
+        lodge_tests::eventually(WAIT, async || b.text("[data-going]").await.unwrap() == "1").await,
+        "the going count did not update"
+    );
     assert_eq!(
         b.execute("return window.__noReload === true;", vec![]).await.unwrap(),
         true

@@ -591,24 +591,17 @@ mod in_the_browser {
             .await
             .unwrap();
         b.click(button).await.unwrap();
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let landed = b
-                .execute(
-                    "return window.__lodge_before_submit === undefined && document.readyState === 'complete';",
-                    vec![],
-                )
-                .await
-                .map(|v| v.as_bool() == Some(true))
-                .unwrap_or(false);
-            if landed {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{button}: the form's next page never loaded"
-            );
-        }
+        let landed = lodge_tests::eventually(WAIT, async || {
+            b.execute(
+                "return window.__lodge_before_submit === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .map(|v| v.as_bool() == Some(true))
+            .unwrap_or(false)
+        })
+        .await;
+        assert!(landed, "{button}: the form's next page never loaded");
     }
 
     async fn reply(b: &Browser, to: &str, text: &str) {

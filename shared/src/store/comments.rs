@@ -6,11 +6,11 @@
 //! condition re-reads and tries again, so the answer is decided by fresh data.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::backoff;
 use super::keys::{self, Key};
 use super::listing::{hot_partition, Listing};
 use super::ring::Ring;
@@ -1164,12 +1164,6 @@ where
         }
     }
     Err(CommentError::Busy)
-}
-
-async fn backoff(attempt: u32) {
-    let cap = 10u64 << attempt.min(6);
-    let ms = rand::random::<u64>() % cap.max(1);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::{from_item, n, s, values, Item, Key, Store, StoreError};
@@ -318,56 +318,24 @@ impl Digests<'_> {
         members: &[MemberId],
         iso_week: &str,
     ) -> Result<(HashMap<MemberId, Recipient>, HashMap<MemberId, WeekTally>), StoreError> {
-        let mut keys: Vec<Item> = Vec::new();
+        let mut keys = Vec::new();
         for m in members {
-            keys.push(Key::member(m).to_item());
-            keys.push(Key::member_week(m, iso_week).to_item());
+            keys.push(Key::member(m));
+            keys.push(Key::member_week(m, iso_week));
         }
         let mut profiles = HashMap::new();
         let mut tallies = HashMap::new();
         let tally_sk = format!("WEEK#{iso_week}");
-        for chunk in keys.chunks(100) {
-            let mut pending = Some(chunk.to_vec());
-            let mut attempt = 0u32;
-            while let Some(batch) = pending.take().filter(|b| !b.is_empty()) {
-                let ka = KeysAndAttributes::builder()
-                    .set_keys(Some(batch))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                let out = self
-                    .store
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.store.table(), ka)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(self.store.table())
-                    .unwrap_or_default()
-                {
-                    let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                    if sk == tally_sk {
-                        if let Ok(id) = MemberId::parse(pk.trim_start_matches("MEMBER#")) {
-                            tallies.insert(id, from_item(item)?);
-                        }
-                    } else {
-                        let r: Recipient = from_item(item)?;
-                        profiles.insert(r.id.clone(), r);
-                    }
+        for item in self.store.batch_get(keys, true).await? {
+            let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            if sk == tally_sk {
+                if let Ok(id) = MemberId::parse(pk.trim_start_matches("MEMBER#")) {
+                    tallies.insert(id, from_item(item)?);
                 }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(self.store.table()))
-                    .map(|ka| ka.keys);
-                if pending.as_ref().is_some_and(|p| !p.is_empty()) {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
-                }
+            } else {
+                let r: Recipient = from_item(item)?;
+                profiles.insert(r.id.clone(), r);
             }
         }
         Ok((profiles, tallies))

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -591,7 +591,7 @@ impl Feed<'_> {
         let mut keys: Vec<Key> = pins.iter().map(|id| Key::post_item(id, "POST")).collect();
         let everything: Vec<&PostId> = cards.iter().chain(&events).map(|c| &c.id).chain(&pins).collect();
         keys.extend(everything.iter().map(|id| Key::post_reader(id, viewer)));
-        let found = self.batch_get(keys).await?;
+        let found = self.store.batch_get(keys, false).await?;
         let mut readers: HashMap<String, ReaderState> = HashMap::new();
         let mut pinned_cards: HashMap<String, Card> = HashMap::new();
         for item in found {
@@ -680,7 +680,7 @@ impl Feed<'_> {
         };
         let keys = cards.iter().map(|c| Key::post_reader(&c.id, viewer)).collect();
         let mut readers: HashMap<String, ReaderState> = HashMap::new();
-        for item in self.batch_get(keys).await? {
+        for item in self.store.batch_get(keys, false).await? {
             let pk = attr_text(&item, "pk").unwrap_or_default();
             readers.insert(pk, from_item(item)?);
         }
@@ -743,7 +743,7 @@ impl Feed<'_> {
             .map(|id| Key::post_item(&id, "POST"))
             .collect();
         let mut cards: HashMap<String, Card> = HashMap::new();
-        for item in self.batch_get(keys).await? {
+        for item in self.store.batch_get(keys, false).await? {
             let card: Card = from_item(item)?;
             cards.insert(format!("POST#{}", card.id), card);
         }
@@ -793,57 +793,6 @@ impl Feed<'_> {
             )
             .await
             .map(|_| ())
-    }
-
-    /// Items by key, in chunks of 100 read in parallel, retrying what
-    /// DynamoDB leaves unprocessed. Order is not kept; a key asked twice (a
-    /// pinned post on the page too) is read once, as DynamoDB requires.
-    async fn batch_get(&self, mut keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
-        let mut seen = std::collections::HashSet::new();
-        keys.retain(|k| seen.insert((k.pk.clone(), k.sk.clone())));
-        let chunks: Vec<Vec<Item>> = keys.chunks(100).map(|c| c.iter().map(Key::to_item).collect()).collect();
-        let reads = futures::future::try_join_all(chunks.into_iter().map(|chunk| self.batch_chunk(chunk))).await?;
-        Ok(reads.into_iter().flatten().collect())
-    }
-
-    async fn batch_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        let mut pending = keys;
-        for attempt in 0..8u32 {
-            if pending.is_empty() {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let answer = self
-                .store
-                .client()
-                .batch_get_item()
-                .request_items(self.store.table(), request)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            if let Some(mut found) = answer.responses {
-                out.extend(found.remove(self.store.table()).unwrap_or_default());
-            }
-            if let Some(mut left) = answer.unprocessed_keys {
-                if let Some(k) = left.remove(self.store.table()) {
-                    pending = k.keys;
-                }
-            }
-        }
-        if !pending.is_empty() {
-            return Err(StoreError::Backend(format!(
-                "BatchGetItem left {} keys unprocessed",
-                pending.len()
-            )));
-        }
-        Ok(out)
     }
 }
 

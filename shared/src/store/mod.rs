@@ -125,6 +125,58 @@ impl Store {
         Ok(Self::new(crate::aws::dynamodb(aws), env.required("LODGE_TABLE")?))
     }
 
+    /// Items by key, in chunks of 100 read in parallel, retrying what
+    /// DynamoDB leaves unprocessed. Order is not kept; a key asked twice is
+    /// read once, as DynamoDB requires.
+    pub(crate) async fn batch_get(&self, mut keys: Vec<Key>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert((k.pk.clone(), k.sk.clone())));
+        let chunks: Vec<Vec<Item>> = keys.chunks(100).map(|c| c.iter().map(Key::to_item).collect()).collect();
+        let reads =
+            futures::future::try_join_all(chunks.into_iter().map(|chunk| self.batch_chunk(chunk, consistent))).await?;
+        Ok(reads.into_iter().flatten().collect())
+    }
+
+    async fn batch_chunk(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut pending = keys;
+        for attempt in 0..8u32 {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(consistent)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let answer = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            if let Some(mut found) = answer.responses {
+                out.extend(found.remove(&self.table).unwrap_or_default());
+            }
+            if let Some(mut left) = answer.unprocessed_keys {
+                if let Some(k) = left.remove(&self.table) {
+                    pending = k.keys;
+                }
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Backend(format!(
+                "BatchGetItem left {} keys unprocessed",
+                pending.len()
+            )));
+        }
+        Ok(out)
+    }
+
     /// Only `store/` speaks DynamoDB: the raw client stays private to it.
     fn client(&self) -> &Client {
         &self.client
@@ -449,4 +501,13 @@ pub fn n(v: impl ToString) -> AttributeValue {
 
 pub fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A jittered exponential pause before retry `attempt` (1, 2, …) of a
+/// contended or partly processed write or read: 10 ms doubling, capped at
+/// 640 ms, plus up to as much again at random so racing retries spread out.
+pub(crate) async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.saturating_sub(1).min(6);
+    let jitter = rand::random::<u64>() % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }

@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::backoff;
 use super::listing::{hot_partition, new_sort_key, Listing, ListingAttrs};
-use super::ring::{backoff, Paid, Ring, RingFull};
+use super::ring::{Paid, Ring, RingFull};
 use super::{n, s, to_item, values, Item, Key, Store, StoreError};
 use crate::domain::{
     Member, MemberId, NewPost, PostBody, PostContent, PostId, PostKind, PostTitle, RoomSlug, Venue, Visibility,

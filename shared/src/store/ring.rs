@@ -16,10 +16,9 @@
 //!   then `Rings::take` for the item to include; a failure of that item
 //!   means another creation won: read again.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::backoff;
 use super::{n, values, Key, Store, StoreError};
 use crate::domain::MemberId;
 
@@ -200,14 +199,6 @@ impl Rings<'_> {
             }
         }
     }
-}
-
-/// A jittered pause before retry `attempt` (1-based): 10–20 ms, doubling, at
-/// most 640 ms.
-pub(crate) async fn backoff(attempt: u32) {
-    let base = 10u64 << attempt.saturating_sub(1).min(6);
-    let jitter = rand::random::<u64>() % base;
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
 #[cfg(test)]

@@ -261,7 +261,7 @@ impl Seed<'_> {
                 return Ok(());
             }
             if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+                super::backoff(attempt).await;
             }
             let out = self
                 .store
