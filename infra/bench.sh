@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the figures in the README's Benchmarks section.
 #  1. cold start and size of every function's release binary (lodge-bench);
-#  2. the request path of the main flows, in-process (lodge-flows).
+#  2. the request path of the main flows, in-process (lodge-flows), then
+#     issue 12's feed pages on a seeded club (BENCH_POSTS=10000 posts,
+#     BENCH_COMMENTS=100000 comments; FEED_RUNS runs, default FLOW_RUNS).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Not exported when unset: sccache would hash a per-clone CARGO_TARGET_DIR.

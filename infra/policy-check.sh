@@ -15,6 +15,12 @@ print(" ".join(sorted(set(re.findall(r"^\s+Binary:\s*(\S+)", open("template.yaml
 PY
 )
 # Each function's own binary, linked as Lambda runs it (dev profile: the
-# linker drops unreachable code all the same).
-cargo build --quiet $(for b in $bins; do printf -- '-p %s ' "$b"; done) --bins
+# linker drops unreachable code all the same). Built with the same selection
+# as `make test`'s one build (every workspace target), so in `make test` this
+# is a no-op: a `-p <functions>` build resolves features over the functions
+# alone (hyper without `server`, tower without `make`), and that recompiles
+# those three, everything above them — the AWS SDK crates, the Lambda runtime,
+# reqwest — and every workspace crate a second time. Features do not change
+# which SDK operations the linker keeps: that follows the code's calls.
+cargo build --quiet --workspace --all-targets
 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/python" infra/policy_check.py template.yaml "$TARGET/debug"

@@ -46,7 +46,7 @@ pub async fn ip_gate(
     ip: &str,
     now: i64,
 ) -> Result<(), crate::web::WebError> {
-    match store.hit("auth-ip", ip, limit, now).await? {
+    match store.rate_limits().hit("auth-ip", ip, limit, now).await? {
         crate::store::rate::RateDecision::Allowed => Ok(()),
         crate::store::rate::RateDecision::Limited { retry_after_secs } => Err(crate::web::WebError::too_many(
             format!(
@@ -92,7 +92,8 @@ impl Sessions {
         let Some((member_id, session_id, _)) = self.keys.verify(token, now) else {
             return Ok(None);
         };
-        let (session, member) = tokio::join!(self.store.session(&session_id), self.store.member(&member_id));
+        let (sessions, members) = (self.store.sessions(), self.store.members());
+        let (session, member) = tokio::join!(sessions.get(&session_id), members.get(&member_id));
         let (Some(session), Some(member)) = (session?, member?) else {
             return Ok(None);
         };

@@ -72,7 +72,7 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
         per_month: limits.per_month,
         expires_at: now + 40 * 86_400,
     });
-    match store.create_invite(&invite, quota).await {
+    match store.invites().create(&invite, quota).await {
         Ok(()) => Ok(invite),
         Err(e) if e.failed_at(1) => Err(InviteError::QuotaExhausted {
             per_month: limits.per_month,
@@ -83,7 +83,7 @@ pub async fn create(store: &Store, creator: &Member, now: i64, limits: InviteLim
 
 /// Revokes an unused invite of `owner`. `false` when it was no longer unused.
 pub async fn revoke(store: &Store, owner: &Member, code: &InviteCode) -> Result<bool, StoreError> {
-    store.revoke_invite(&owner.id, code).await
+    store.invites().revoke(&owner.id, code).await
 }
 
 /// What activating an invite did.
@@ -116,7 +116,7 @@ pub enum ActivateError {
 
 /// Looks an invite up for display, mapping dead ones to their reason.
 pub async fn usable(store: &Store, code: &InviteCode, now: i64) -> Result<Invite, ActivateError> {
-    let invite = store.invite(code).await?.ok_or(ActivateError::Unknown)?;
+    let invite = store.invites().get(code).await?.ok_or(ActivateError::Unknown)?;
     match invite.state(now) {
         "unused" => Ok(invite),
         "used" => Err(ActivateError::Used),
@@ -128,7 +128,7 @@ pub async fn usable(store: &Store, code: &InviteCode, now: i64) -> Result<Invite
 /// Joins with an invite: in one transaction the invite goes `unused → used`,
 /// the email is claimed and the member created.
 pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64) -> Result<Activation, ActivateError> {
-    let invite = store.invite(code).await?.ok_or(ActivateError::Unknown)?;
+    let invite = store.invites().get(code).await?.ok_or(ActivateError::Unknown)?;
     if invite.used_email.as_ref() == Some(email) {
         return resumed(store, &invite).await;
     }
@@ -138,22 +138,22 @@ pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64)
         "revoked" => return Err(ActivateError::Revoked),
         _ => return Err(ActivateError::Expired),
     }
-    if let Some(member) = store.member_by_email(email).await? {
+    if let Some(member) = store.members().by_email(email).await? {
         return Ok(Activation::AlreadyMember(member));
     }
     let mut member = Member::new(email.clone(), Role::Member, MemberStatus::Intro, now);
     member.invited_by = Some(invite.created_by.clone());
-    match store.join_with_invite(code, &member, now).await {
+    match store.invites().join(code, &member, now).await {
         Ok(()) => Ok(Activation::Joined(member)),
         Err(e) if e.failed_at(0) => {
-            let now_invite = store.invite(code).await?.ok_or(ActivateError::Unknown)?;
+            let now_invite = store.invites().get(code).await?.ok_or(ActivateError::Unknown)?;
             if now_invite.used_email.as_ref() == Some(email) {
                 resumed(store, &now_invite).await
             } else {
                 Err(ActivateError::JustUsed)
             }
         }
-        Err(e) if e.failed_at(2) => match store.member_by_email(email).await? {
+        Err(e) if e.failed_at(2) => match store.members().by_email(email).await? {
             Some(m) => Ok(Activation::AlreadyMember(m)),
             None => Err(ActivateError::JustUsed),
         },
@@ -164,7 +164,8 @@ pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64)
 async fn resumed(store: &Store, invite: &Invite) -> Result<Activation, ActivateError> {
     let id = invite.used_by.as_ref().ok_or(ActivateError::Used)?;
     store
-        .member(id)
+        .members()
+        .get(id)
         .await?
         .map(Activation::Resumed)
         .ok_or(ActivateError::Used)

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod digest;
 pub mod domain;
 pub mod feed;
 pub mod forwarding;
@@ -24,6 +25,7 @@ pub mod session;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
+pub mod thread;
 pub mod web;
 
 pub use clock::{Clock, SharedClock};

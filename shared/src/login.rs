@@ -178,6 +178,7 @@ impl LoginCodes {
             }
             .render()
             .unwrap_or_default(),
+            headers: Vec::new(),
         }
     }
 
@@ -186,18 +187,21 @@ impl LoginCodes {
     /// nothing). A failed send does not use up quota.
     pub async fn issue(&self, app: &AppUrl, email: &Email, next: &str) -> Result<Issued, IssueError> {
         let now = self.clock.now();
-        if let RateDecision::Limited { retry_after_secs } =
-            self.store.hit("code", email.as_str(), CODES_PER_ADDRESS, now).await?
+        if let RateDecision::Limited { retry_after_secs } = self
+            .store
+            .rate_limits()
+            .hit("code", email.as_str(), CODES_PER_ADDRESS, now)
+            .await?
         {
             return Ok(Issued::QuotaExceeded {
                 minutes: (retry_after_secs + 59) / 60,
             });
         }
-        let member = match self.store.member_by_email(email).await? {
+        let member = match self.store.members().by_email(email).await? {
             Some(m) if m.status != MemberStatus::Banned => m,
             _ => return Ok(Issued::NotAMember),
         };
-        if self.store.code_lock(email).await?.is_some() {
+        if self.store.login_codes().lock(email).await?.is_some() {
             // Codes are locked: the email carries a fresh sign-in link instead.
             self.lock(app, email, &member, now).await?;
             return Ok(Issued::Sent);
@@ -210,11 +214,15 @@ impl LoginCodes {
             issued_at: now,
             expires_at: now + CODE_TTL_SECS,
         };
-        self.store.put_login_code(email, &stored).await?;
+        self.store.login_codes().put(email, &stored).await?;
         if let Err(e) = self.mailer.send(email, &self.letter(app, email, &code, next)).await {
             // Undo both so the member can simply ask again.
-            let _ = self.store.delete_login_code(email).await;
-            let _ = self.store.refund("code", email.as_str(), CODES_PER_ADDRESS, now).await;
+            let _ = self.store.login_codes().delete(email).await;
+            let _ = self
+                .store
+                .rate_limits()
+                .refund("code", email.as_str(), CODES_PER_ADDRESS, now)
+                .await;
             return Err(e.into());
         }
         tracing::info!(email = %email.fingerprint(), member = %member.id, "login code sent");
@@ -239,7 +247,8 @@ impl LoginCodes {
                 tracing::info!(member = %member.id, "telegram unreachable: bot blocked");
                 if let Err(e) = self
                     .store
-                    .set_telegram_unreachable(&member.id, link.user_id, true)
+                    .telegram()
+                    .set_unreachable(&member.id, link.user_id, true)
                     .await
                 {
                     tracing::warn!(error = %e, "could not mark telegram unreachable");
@@ -259,10 +268,10 @@ impl LoginCodes {
         new_session: impl FnOnce(&Member) -> SessionRecord,
     ) -> Result<(Member, SessionRecord), RedeemError> {
         let now = self.clock.now();
-        if self.store.code_lock(email).await?.is_some() {
+        if self.store.login_codes().lock(email).await?.is_some() {
             return Err(RedeemError::Locked);
         }
-        let stored = self.store.login_code(email).await?.ok_or(RedeemError::Expired)?;
+        let stored = self.store.login_codes().get(email).await?.ok_or(RedeemError::Expired)?;
         if stored.expires_at <= now {
             return Err(RedeemError::Expired);
         }
@@ -270,15 +279,20 @@ impl LoginCodes {
             return Err(RedeemError::Exhausted);
         }
         // A slot first, so concurrent guesses cannot exceed the bound.
-        let Some(taken) = self.store.take_guess(email, GUESSES_PER_ADDRESS, now).await? else {
+        let Some(taken) = self
+            .store
+            .login_codes()
+            .take_guess(email, GUESSES_PER_ADDRESS, now)
+            .await?
+        else {
             return Err(RedeemError::Locked);
         };
         let digest = self.digest(email, code);
         if !crypto::constant_time_eq(digest.as_bytes(), stored.hmac.as_bytes()) {
             if taken >= LOCK_AFTER_WRONG_GUESSES {
                 // Also burns the code: nothing more to guess at.
-                let _ = self.store.delete_login_code(email).await;
-                if let Some(member) = self.store.member(&stored.member_id).await? {
+                let _ = self.store.login_codes().delete(email).await;
+                if let Some(member) = self.store.members().get(&stored.member_id).await? {
                     if let Err(e) = self.lock(app, email, &member, now).await {
                         // Locked all the same; asking for a code sends a fresh link.
                         tracing::warn!(error = %e, "lock email not sent");
@@ -286,7 +300,7 @@ impl LoginCodes {
                 }
                 return Err(RedeemError::Locked);
             }
-            return match self.store.record_wrong_guess(email, &stored.hmac).await? {
+            return match self.store.login_codes().record_wrong_guess(email, &stored.hmac).await? {
                 WrongGuess::AttemptsLeft(0) => Err(RedeemError::Exhausted),
                 WrongGuess::AttemptsLeft(n) => Err(RedeemError::Wrong(n)),
                 WrongGuess::Gone => Err(RedeemError::Expired),
@@ -294,17 +308,21 @@ impl LoginCodes {
         }
         let member = self
             .store
-            .member(&stored.member_id)
+            .members()
+            .get(&stored.member_id)
             .await?
             .ok_or(RedeemError::Expired)?;
         if member.status == MemberStatus::Banned {
             return Err(RedeemError::Expired);
         }
         // A right guess costs nothing.
-        self.store.give_back_guess(email, GUESSES_PER_ADDRESS, now).await?;
+        self.store
+            .login_codes()
+            .give_back_guess(email, GUESSES_PER_ADDRESS, now)
+            .await?;
         let session = new_session(&member);
         let items = vec![
-            self.store.consume_login_code_item(email, &digest, now)?,
+            self.store.login_codes().consume_item(email, &digest, now)?,
             self.store
                 .tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
         ];
@@ -329,7 +347,7 @@ impl LoginCodes {
             link_hash: crypto::sha256_hex(token.expose().as_bytes()),
             link_expires_at: now + LINK_TTL_SECS,
         };
-        self.store.put_code_lock(email, &lock).await?;
+        self.store.login_codes().put_lock(email, &lock).await?;
         let query =
             serde_urlencoded::to_string([("email", email.as_str()), ("token", token.expose())]).unwrap_or_default();
         let link = app.join(&format!("/auth/link?{query}"));
@@ -362,20 +380,36 @@ impl LoginCodes {
         new_session: impl FnOnce(&Member) -> SessionRecord,
     ) -> Result<(Member, SessionRecord), RedeemError> {
         let now = self.clock.now();
-        let lock = self.store.code_lock(email).await?.ok_or(RedeemError::Expired)?;
+        let lock = self
+            .store
+            .login_codes()
+            .lock(email)
+            .await?
+            .ok_or(RedeemError::Expired)?;
         let hash = crypto::sha256_hex(token.expose().as_bytes());
         if lock.link_expires_at <= now || !crypto::constant_time_eq(hash.as_bytes(), lock.link_hash.as_bytes()) {
             return Err(RedeemError::Expired);
         }
-        let member = self.store.member(&lock.member_id).await?.ok_or(RedeemError::Expired)?;
+        let member = self
+            .store
+            .members()
+            .get(&lock.member_id)
+            .await?
+            .ok_or(RedeemError::Expired)?;
         if member.status == MemberStatus::Banned {
             return Err(RedeemError::Expired);
         }
-        let unlock = self.store.hit("unlock", email.as_str(), LINK_UNLOCKS, now).await? == RateDecision::Allowed;
-        let session = new_session(&member);
-        let mut items = self
+        let unlock = self
             .store
-            .consume_code_lock_items(email, &hash, unlock.then_some(GUESSES_PER_ADDRESS), now)?;
+            .rate_limits()
+            .hit("unlock", email.as_str(), LINK_UNLOCKS, now)
+            .await?
+            == RateDecision::Allowed;
+        let session = new_session(&member);
+        let mut items =
+            self.store
+                .login_codes()
+                .consume_lock_items(email, &hash, unlock.then_some(GUESSES_PER_ADDRESS), now)?;
         items.push(
             self.store
                 .tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,

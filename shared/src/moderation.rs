@@ -155,7 +155,7 @@ pub async fn submit_intro(
     updated.links = links.into_inner();
     updated.status = MemberStatus::OnReview;
     updated.intro_submitted_at = Some(now);
-    match store.save_intro(&updated, now).await {
+    match store.members().save_intro(&updated, now).await {
         Ok(()) => Ok(updated),
         Err(StoreError::Conflict) => Err(IntroError::NotEditable),
         Err(other) => Err(other.into()),
@@ -173,7 +173,7 @@ pub async fn decide(
     if !moderator.role.can_moderate() || moderator.status != MemberStatus::Approved {
         return Err(ModerationError::NotAllowed);
     }
-    let member = store.member(member_id).await?.ok_or(ModerationError::NotFound)?;
+    let member = store.members().get(member_id).await?.ok_or(ModerationError::NotFound)?;
     if member.status != MemberStatus::OnReview {
         return already_decided(&member);
     }
@@ -198,10 +198,27 @@ pub async fn decide(
         by_name: record.by_name.clone(),
         at: now,
     });
-    match store.record_decision(&updated, &record).await {
-        Ok(()) => Ok(Outcome::Applied { member: updated }),
+    // An approved member's intro becomes an `intro` post, in the approval's
+    // own transaction: it happens exactly once, with the decision.
+    let also = match &decision {
+        Decision::Approve => store
+            .posts()
+            .intro_items(&updated, now * 1000)
+            .map_err(|e| StoreError::Backend(format!("intro post: {e}")))?,
+        Decision::Reject(_) => Vec::new(),
+    };
+    match store.members().record_decision_with(&updated, &record, also).await {
+        Ok(()) => {
+            if decision == Decision::Approve {
+                // Their @handle, for mentions; claimed again lazily if this fails.
+                if let Err(e) = store.handles().ensure(&updated).await {
+                    tracing::warn!(error = %e, "could not claim the member's handle");
+                }
+            }
+            Ok(Outcome::Applied { member: updated })
+        }
         Err(e) if e.failed_at(0) => {
-            let current = store.member(member_id).await?.ok_or(ModerationError::NotFound)?;
+            let current = store.members().get(member_id).await?.ok_or(ModerationError::NotFound)?;
             already_decided(&current)
         }
         Err(e) => Err(e.into()),
@@ -221,7 +238,7 @@ fn already_decided(member: &Member) -> Result<Outcome, ModerationError> {
 
 /// A member's moderation history, oldest first.
 pub async fn history(store: &Store, member: &MemberId) -> Result<Vec<DecisionRecord>, StoreError> {
-    store.decision_history(member).await
+    store.members().decision_history(member).await
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ async fn known_and_unknown_addresses_get_identical_responses() {
         lodge::domain::MemberStatus::Approved,
         0,
     );
-    app.store().create_member(&member).await.unwrap();
+    app.store().members().create(&member).await.unwrap();
     let known = app.post_form("/auth/email", &[("email", &email)]).send().await.unwrap();
     assert_eq!(app.mails_to(&email).await.len(), 1, "the member got a code");
     assert_eq!(unknown.status(), known.status());

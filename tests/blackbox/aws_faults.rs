@@ -20,6 +20,9 @@ pub enum Fault {
     /// Every send to the address, until `clear`: 429 `TooManyRequestsException`
     /// (the SDK retries throttling itself, so a one-off would not reach the caller).
     Throttle,
+    /// Every send to the address never answers: the caller is stuck there
+    /// until it is killed (a Lambda timeout or crash mid-send).
+    Hang,
 }
 
 #[derive(Clone)]
@@ -94,6 +97,7 @@ async fn forward(State(proxy): State<AwsFaults>, req: Request) -> Response {
                 "Maximum sending rate exceeded.",
             )
         }
+        Some(Fault::Hang) => return futures::future::pending().await,
         None => {}
     }
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");

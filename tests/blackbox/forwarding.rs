@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lodge::forwarding::limits::{self, Permit, SendLimits};
 use lodge::store::rate::Limit;
-use lodge_tests::{eventually, stays_false, TestApp};
+use lodge_tests::{advancing, eventually, stays_false, TestApp};
 use serde_json::{json, Value};
 
 pub(crate) const SOURCE: i64 = -1001000000100;
@@ -94,19 +94,6 @@ pub(crate) fn rule(id: &str, mode: &str) -> Value {
     json!({"id": id, "source_chat_id": SOURCE, "destinations": [{"chat_id": DEST, "thread_id": null}], "mode": mode})
 }
 
-/// Polls `check`, moving the stack's clock one second per round (the
-/// forwarder's waits — albums, rate windows, backoff — run on that clock).
-pub(crate) async fn settle<F: AsyncFnMut() -> bool>(app: &TestApp, rounds: usize, mut check: F) -> bool {
-    for _ in 0..rounds {
-        if check().await {
-            return true;
-        }
-        app.clock.advance(1);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
-    check().await
-}
-
 async fn local_calls(app: &TestApp) -> Vec<Value> {
     app.get("/_local/telegram").send().await.unwrap().json().await.unwrap()
 }
@@ -138,7 +125,7 @@ async fn forwarding_admin_api_manages_rules_and_names_the_bad_field() {
         lodge::domain::MemberStatus::Approved,
         lodge::Clock::now(&*app.clock),
     );
-    app.store().create_member(&m).await.unwrap();
+    app.store().members().create(&m).await.unwrap();
     let member_cookie = app.sign_in(&member).await;
     let (status, _) = api(
         &app,
@@ -279,7 +266,7 @@ async fn forwarding_a_channel_post_is_copied_once_and_the_same_content_never_twi
     r["filters"] = json!({"exclude": ["#ad"]});
     create_rule(&app, &cookie, r).await;
     post_update(&app, channel_post(42, "Club night on Friday")).await;
-    let copied = settle(&app, 20, async || {
+    let copied = advancing(&app.clock, 20, async || {
         local_calls(&app)
             .await
             .iter()
@@ -310,11 +297,11 @@ async fn forwarding_an_album_goes_out_as_one_album() {
     post_update(&app, album_item(10, Some("Summer party"))).await;
     post_update(&app, album_item(12, None)).await;
     assert!(
-        settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await,
+        advancing(&app.clock, 20, async || !fake.deliveries_to(DEST).is_empty()).await,
         "album not delivered"
     );
     // Every item's job done (they wait on the clock for the album's flush): still one album.
-    assert!(settle(&app, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
+    assert!(advancing(&app.clock, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
     let d = fake.deliveries_to(DEST);
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].method, "copyMessages");
@@ -333,7 +320,7 @@ async fn forwarding_an_album_with_an_uncopyable_message_never_edits_the_wrong_co
         post_update(&app, album_item(id, caption)).await;
     }
     assert!(
-        settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await,
+        advancing(&app.clock, 20, async || !fake.deliveries_to(DEST).is_empty()).await,
         "album not delivered"
     );
     let d = &fake.deliveries_to(DEST)[0];
@@ -344,7 +331,7 @@ async fn forwarding_an_album_with_an_uncopyable_message_never_edits_the_wrong_co
     edit["edited_channel_post"]["edit_date"] = json!(1_795_255_300);
     edit.as_object_mut().unwrap().remove("channel_post");
     post_update(&app, edit).await;
-    assert!(settle(&app, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
+    assert!(advancing(&app.clock, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
     assert!(fake.edits().is_empty(), "{:?}", fake.edits());
 }
 
@@ -357,7 +344,7 @@ async fn forwarding_edits_sync_after_a_cold_start() {
     r["filters"] = json!({"replace": [{"from": "Friday", "to": "Fri"}]});
     create_rule(&app, &cookie, r).await;
     post_update(&app, channel_post(50, "See you Friday")).await;
-    assert!(settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
+    assert!(advancing(&app.clock, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
     let d = fake.deliveries_to(DEST);
     assert_eq!(
         (d[0].method.as_str(), d[0].text.as_deref()),
@@ -369,7 +356,7 @@ async fn forwarding_edits_sync_after_a_cold_start() {
     let app = app.restart().await;
     let fake = app.telegram().clone();
     post_update(&app, edited_post(50, "See you Friday at 8")).await;
-    if !settle(&app, 20, async || !fake.edits().is_empty()).await {
+    if !advancing(&app.clock, 20, async || !fake.edits().is_empty()).await {
         let attrs = app
             .stack
             .sqs
@@ -402,7 +389,7 @@ async fn forwarding_falls_back_to_copy_where_forwarding_is_refused() {
         json!({"ok": false, "error_code": 400, "description": "Bad Request: message can't be forwarded"}),
     );
     post_update(&app, channel_post(60, "Protected elsewhere")).await;
-    assert!(settle(&app, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
+    assert!(advancing(&app.clock, 20, async || !fake.deliveries_to(DEST).is_empty()).await);
     assert_eq!(fake.calls_of("forwardMessage").len(), 1);
     let d = fake.deliveries_to(DEST);
     assert_eq!(
@@ -441,7 +428,7 @@ async fn forwarding_a_429_waits_exactly_retry_after_and_costs_no_attempt() {
     );
     app.clock.advance(1);
     assert!(
-        settle(&app, 40, async || !fake.deliveries_to(DEST).is_empty()).await,
+        advancing(&app.clock, 40, async || !fake.deliveries_to(DEST).is_empty()).await,
         "never delivered"
     );
     assert_eq!(fake.calls_of("copyMessage").len(), 4);
@@ -461,7 +448,7 @@ async fn forwarding_server_errors_back_off_then_dead_letter_with_the_reason() {
     );
     post_update(&app, channel_post(80, "Into the void")).await;
     let mut dead = Vec::new();
-    let arrived = settle(&app, 40, async || {
+    let arrived = advancing(&app.clock, 40, async || {
         dead.extend(dlq_messages(&app).await);
         !dead.is_empty()
     })
@@ -496,7 +483,7 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
         json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}),
     );
     post_update(&app, channel_post(90, "First")).await;
-    let alerted = settle(&app, 20, async || fake.deliveries_to(ADMIN_CHAT).len() == 1).await;
+    let alerted = advancing(&app.clock, 20, async || fake.deliveries_to(ADMIN_CHAT).len() == 1).await;
     assert!(alerted, "admins not told: {:?}", fake.calls());
     assert!(fake.deliveries_to(ADMIN_CHAT)[0]
         .text
@@ -504,7 +491,7 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
         .unwrap()
         .contains("kicked"));
     assert!(
-        settle(&app, 10, async || fake.deliveries_to(DEST).len() == 1).await,
+        advancing(&app.clock, 10, async || fake.deliveries_to(DEST).len() == 1).await,
         "the healthy destination still gets it"
     );
     let (_, body) = api(
@@ -519,7 +506,7 @@ async fn forwarding_a_destination_that_removed_the_bot_breaks_the_rule_once() {
     // A broken rule takes no new posts (no endless retries), and admins heard once.
     let before = fake.calls().len();
     post_update(&app, channel_post(91, "Second")).await;
-    assert!(settle(&app, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
+    assert!(advancing(&app.clock, 20, async || app.queue_depth("ForwardQueue").await == 0).await);
     assert_eq!(fake.calls().len(), before);
     assert_eq!(fake.deliveries_to(ADMIN_CHAT).len(), 1);
     assert!(dlq_messages(&app).await.is_empty());

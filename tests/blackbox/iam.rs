@@ -2,14 +2,12 @@
 //! check against that function's policy from `template.yaml`, resources
 //! included, and a refusal reaches the SDK as AWS's own AccessDenied.
 
-use std::time::{Duration, Instant};
-
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lodge::clock::ManualClock;
 use lodge_local::iam::proxy::Denial;
 use lodge_local::Options;
-use lodge_tests::{moto_url, repo_root, unique, TestApp};
+use lodge_tests::{advancing, moto_url, repo_root, unique, TestApp};
 use serde_json::{json, Value};
 
 const SOURCE: i64 = -1001000000100;
@@ -96,20 +94,6 @@ async fn forward_one_post(app: &TestApp) {
     assert_eq!(r.status(), 200);
 }
 
-/// Polls `check` until it holds or 30 s pass, moving the stack's clock a
-/// second a round (the forwarder's waits run on it).
-async fn until<F: AsyncFnMut() -> bool>(app: &TestApp, mut check: F) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        app.clock.advance(1);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    check().await
-}
-
 async fn copied(app: &TestApp) -> bool {
     let calls: Vec<Value> = app.get("/_local/telegram").send().await.unwrap().json().await.unwrap();
     calls
@@ -144,7 +128,7 @@ async fn iam_without_batch_write_item_the_forwarder_delivers_but_cannot_record_i
         action: "dynamodb:BatchWriteItem".into(),
         resource: format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}", app.table()),
     };
-    let denied = until(&app, async || app.stack.iam.denials().contains(&refused)).await;
+    let denied = advancing(&app.clock, 75, async || app.stack.iam.denials().contains(&refused)).await;
     assert!(
         denied,
         "no AccessDenied for the done record: {:?}",
@@ -157,11 +141,41 @@ async fn iam_without_batch_write_item_the_forwarder_delivers_but_cannot_record_i
     assert!(listed.contains(&refused), "{listed:?}");
 }
 
+/// A store error is not a job outcome, but it still sets the job's own
+/// backoff: left to the forward queue's visibility timeout (360 s here, as on
+/// AWS) it would hold the destination's whole FIFO group for six minutes.
+#[tokio::test]
+async fn iam_a_store_error_brings_the_job_back_after_its_own_backoff() {
+    let app = spawn_from(template_without("ForwarderFunction", "dynamodb:BatchWriteItem")).await;
+    forward_one_post(&app).await;
+    // Every attempt delivers, then fails to record it: one refusal each.
+    let refusals = || {
+        app.stack
+            .iam
+            .denials()
+            .iter()
+            .filter(|d| d.function == "ForwarderFunction" && d.operation == "BatchWriteItem")
+            .count()
+    };
+    assert!(
+        advancing(&app.clock, 75, async || refusals() >= 1).await,
+        "no first attempt"
+    );
+    // The backoff is LODGE_FORWARD_BACKOFF_SECS (2 s) after the first receive.
+    assert!(
+        advancing(&app.clock, 25, async || refusals() >= 2).await,
+        "no second attempt within 10 s: the job waited for the queue's visibility timeout"
+    );
+}
+
 #[tokio::test]
 async fn iam_the_real_template_forwards_and_records_without_a_denial() {
     let app = TestApp::spawn().await;
     forward_one_post(&app).await;
-    let done = until(&app, async || copied(&app).await && forward_jobs(&app).await == 0).await;
+    let done = advancing(&app.clock, 75, async || {
+        copied(&app).await && forward_jobs(&app).await == 0
+    })
+    .await;
     assert!(done, "forward not finished; denials: {:?}", app.stack.iam.denials());
     assert_eq!(app.stack.iam.denials(), vec![]);
 }

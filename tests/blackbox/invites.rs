@@ -269,7 +269,8 @@ async fn twenty_simultaneous_activations_make_exactly_one_member() {
     for email in &emails {
         if app
             .store()
-            .member_id_by_email(&lodge::domain::Email::parse(email).unwrap())
+            .members()
+            .id_by_email(&lodge::domain::Email::parse(email).unwrap())
             .await
             .unwrap()
             .is_some()

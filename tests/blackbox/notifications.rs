@@ -260,7 +260,8 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
     assert!(
         eventually(WAIT, async || app
             .store()
-            .member(&a.member.id)
+            .members()
+            .get(&a.member.id)
             .await
             .unwrap()
             .unwrap()
@@ -558,16 +559,12 @@ async fn preferences_default_by_telegram_and_save_from_the_form() {
     let l = get(&linked).await;
     assert_eq!(l["kinds"]["reply"]["email"], false);
     assert_eq!(l["kinds"]["reply"]["telegram"], true);
-    assert_eq!(l["digest_weekly_email"], true);
-    assert_eq!(l["digest_daily_telegram"], false);
+    assert_eq!(l["digest"], "weekly");
     let p = get(&plain).await;
     assert_eq!(p["kinds"]["reply"]["email"], true);
     let r = app
         .as_member(&plain.cookie)
-        .post_form(
-            "/settings/notifications",
-            &[("mention.web", "on"), ("digest_daily_telegram", "on")],
-        )
+        .post_form("/settings/notifications", &[("mention.web", "on"), ("digest", "none")])
         .send()
         .await
         .unwrap();
@@ -575,8 +572,16 @@ async fn preferences_default_by_telegram_and_save_from_the_form() {
     let p = get(&plain).await;
     assert_eq!(p["kinds"]["mention"]["web"], true);
     assert_eq!(p["kinds"]["reply"]["email"], false);
-    assert_eq!(p["digest_weekly_email"], false);
-    assert_eq!(p["digest_daily_telegram"], true);
+    assert_eq!(p["digest"], "none");
+    // The daily digest needs Telegram: refused for the unlinked, taken for the linked.
+    let daily = |who: &Someone| {
+        app.as_member(&who.cookie)
+            .post_form("/settings/notifications", &[("digest", "daily")])
+            .send()
+    };
+    assert_eq!(daily(&plain).await.unwrap().status(), 422);
+    assert_eq!(daily(&linked).await.unwrap().status(), 303);
+    assert_eq!(get(&linked).await["digest"], "daily");
     let bad = app
         .as_member(&plain.cookie)
         .post_form("/settings/notifications", &[("reply.fax", "on")])

@@ -34,11 +34,11 @@ async fn setup() -> Setup {
     let (good, bad) = (staff("mod"), staff("bad"));
     for email in [&good, &bad] {
         let m = Member::new(email.clone(), Role::Member, MemberStatus::Approved, now);
-        store.create_member(&m).await.unwrap();
-        store.set_role(&m, Role::Moderator).await.unwrap();
+        store.members().create(&m).await.unwrap();
+        store.members().set_role(&m, Role::Moderator).await.unwrap();
     }
     let newcomer = Member::new(staff("new"), Role::Member, MemberStatus::OnReview, now);
-    store.create_member(&newcomer).await.unwrap();
+    store.members().create(&newcomer).await.unwrap();
     // The notifier as Lambda runs it, its AWS calls through the fault proxy.
     let faults = AwsFaults::start(&app.stack.moto_url).await;
     let env = lodge::Env::from_map(app.stack.envs["NotifierFunction"].clone().into_iter().collect());

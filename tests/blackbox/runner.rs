@@ -8,6 +8,8 @@ struct Declared {
     routes: Vec<(String, String, String)>, // function, method, path
     queues: Vec<(String, String)>,         // function, queue
     schedules: Vec<String>,
+    /// SNS-triggered functions.
+    topics: Vec<String>,
 }
 
 fn declared() -> Declared {
@@ -17,6 +19,7 @@ fn declared() -> Declared {
         routes: vec![],
         queues: vec![],
         schedules: vec![],
+        topics: vec![],
     };
     for (id, res) in doc["Resources"].as_mapping().unwrap() {
         let id = id.as_str().unwrap().to_string();
@@ -43,6 +46,7 @@ fn declared() -> Declared {
                     d.queues.push((id.clone(), q));
                 }
                 "Schedule" | "ScheduleV2" => d.schedules.push(id.clone()),
+                "SNS" => d.topics.push(id.clone()),
                 other => panic!("{id}: event type {other} is not covered by this test"),
             }
         }
@@ -112,6 +116,16 @@ async fn every_declared_queue_is_polled_and_every_schedule_runnable() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "running {function}");
+    }
+    for function in &d.topics {
+        let r = app
+            .http
+            .post(app.at(&format!("/_local/sns/{function}")))
+            .body(r#"{"Records": []}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "delivering an SNS event to {function}");
     }
     let r = app
         .http

@@ -71,18 +71,22 @@ async fn telegram_linking_valid_reused_expired_and_taken() {
     let store = app.store();
 
     // Valid: linked, marker written, member updated.
-    let token = store.issue_link_token(&ada.id, app.clock.now_secs()).await.unwrap();
+    let token = store
+        .telegram()
+        .issue_link_token(&ada.id, app.clock.now_secs())
+        .await
+        .unwrap();
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     let text = only_message(&exchange(&app, &u).await, ADA);
     assert!(text.contains("now linked to <b>Ada</b>"), "{text}");
-    let stored = store.member(&ada.id).await.unwrap().unwrap();
+    let stored = store.members().get(&ada.id).await.unwrap().unwrap();
     let link = stored.telegram.unwrap();
     assert_eq!(
         (link.user_id, link.username.as_deref(), link.unreachable),
         (ADA, Some("ada_l"), false)
     );
-    assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, ada.id);
+    assert_eq!(store.telegram().marker(ADA).await.unwrap().unwrap().member_id, ada.id);
 
     // Reused: the same token again.
     u["update_id"] = json!(rand_id());
@@ -91,7 +95,11 @@ async fn telegram_linking_valid_reused_expired_and_taken() {
 
     // Expired: 15 minutes and a second later.
     let bob = new_member(&app, "Bob", Role::Member, MemberStatus::Approved).await;
-    let token = store.issue_link_token(&bob.id, app.clock.now_secs()).await.unwrap();
+    let token = store
+        .telegram()
+        .issue_link_token(&bob.id, app.clock.now_secs())
+        .await
+        .unwrap();
     app.clock.advance(15 * 60 + 1);
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
@@ -99,16 +107,20 @@ async fn telegram_linking_valid_reused_expired_and_taken() {
     u["message"]["chat"]["id"] = json!(BOB);
     let text = only_message(&exchange(&app, &u).await, BOB);
     assert!(text.contains("has expired"), "{text}");
-    assert!(store.member(&bob.id).await.unwrap().unwrap().telegram.is_none());
+    assert!(store.members().get(&bob.id).await.unwrap().unwrap().telegram.is_none());
 
     // Taken: Ada's Telegram account cannot be linked to Bob as well.
-    let token = store.issue_link_token(&bob.id, app.clock.now_secs()).await.unwrap();
+    let token = store
+        .telegram()
+        .issue_link_token(&bob.id, app.clock.now_secs())
+        .await
+        .unwrap();
     let mut u = fresh("start-link");
     u["message"]["text"] = json!(format!("/start {}", token.expose()));
     let text = only_message(&exchange(&app, &u).await, ADA);
     assert!(text.contains("already linked to another Lodge member"), "{text}");
-    assert!(store.member(&bob.id).await.unwrap().unwrap().telegram.is_none());
-    assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, ada.id);
+    assert!(store.members().get(&bob.id).await.unwrap().unwrap().telegram.is_none());
+    assert_eq!(store.telegram().marker(ADA).await.unwrap().unwrap().member_id, ada.id);
 
     // Garbage payloads are not links.
     let mut u = fresh("start-link");
@@ -231,6 +243,7 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     let ada = new_member(&app, "Ada", Role::Member, MemberStatus::Approved).await;
     let token = app
         .store()
+        .telegram()
         .issue_link_token(&ada.id, app.clock.now_secs())
         .await
         .unwrap();
@@ -245,7 +258,7 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
         .unwrap();
     assert_eq!(r.status(), 200, "email still works");
     assert_eq!(app.mails_to(ada.email.as_str()).await.len(), 1);
-    let stored = app.store().member(&ada.id).await.unwrap().unwrap();
+    let stored = app.store().members().get(&ada.id).await.unwrap().unwrap();
     assert!(stored.telegram.unwrap().unreachable, "marked unreachable");
     let tried = fake.calls_of("sendMessage").len();
     // Unreachable: the next code is not even tried in Telegram.
@@ -259,7 +272,8 @@ async fn telegram_login_codes_survive_a_blocked_bot_and_mark_the_account_unreach
     assert_eq!(post_update(&app, &fresh("help")).await.status(), 200);
     assert!(
         !app.store()
-            .member(&ada.id)
+            .members()
+            .get(&ada.id)
             .await
             .unwrap()
             .unwrap()

@@ -61,7 +61,7 @@ async fn telegram_moderation_buttons_refuse_non_moderators_and_other_chats() {
     // Nothing was decided, not even later by the worker.
     app.drained("TelegramQueue").await;
     assert_eq!(
-        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        app.store().members().get(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::OnReview
     );
 }
@@ -127,7 +127,8 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
     );
     let applicant = app
         .store()
-        .member(&lodge::domain::MemberId::parse(&id).unwrap())
+        .members()
+        .get(&lodge::domain::MemberId::parse(&id).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -160,7 +161,7 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
     );
     assert!(edit.params.get("reply_markup").is_none(), "buttons removed");
     assert_eq!(
-        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        app.store().members().get(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::Approved
     );
     app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == "Welcome to Lodge"))
@@ -185,7 +186,7 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
         .unwrap()
         .contains("✅ <b>Approved</b> by Mo"));
     assert_eq!(
-        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        app.store().members().get(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::Approved
     );
     assert_eq!(
@@ -203,7 +204,8 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
     posted_intro(&app, "Anon Ymous").await;
     let second = app
         .store()
-        .member(&lodge::domain::MemberId::parse(&id2).unwrap())
+        .members()
+        .get(&lodge::domain::MemberId::parse(&id2).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -220,7 +222,7 @@ async fn telegram_moderation_intro_posted_with_buttons_then_approved_rejected_an
         "{text}"
     );
     assert_eq!(
-        app.store().member(&second.id).await.unwrap().unwrap().status,
+        app.store().members().get(&second.id).await.unwrap().unwrap().status,
         MemberStatus::Rejected
     );
 }
@@ -232,6 +234,7 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
     let token = app
         .store()
+        .telegram()
         .issue_link_token(&mo.id, lodge::clock::Clock::now(app.clock.as_ref()))
         .await
         .unwrap();
@@ -261,7 +264,7 @@ async fn telegram_worker_retries_a_rate_limited_press_through_sqs() {
     );
     assert!(answers() >= 2, "answered again on the retry");
     assert_eq!(
-        app.store().member(&applicant.id).await.unwrap().unwrap().status,
+        app.store().members().get(&applicant.id).await.unwrap().unwrap().status,
         MemberStatus::Approved,
         "decided once"
     );
@@ -277,7 +280,12 @@ async fn telegram_a_decision_on_the_web_shows_in_the_admin_chat() {
     let member_id = lodge::domain::MemberId::parse(&id).unwrap();
     // Recorded just after the send the fake already shows.
     let message_id = wait_for(Duration::from_secs(10), "the intro post recorded", async || {
-        app.store().intro_post(&member_id).await.unwrap().map(|p| p.message_id)
+        app.store()
+            .telegram()
+            .intro_post(&member_id)
+            .await
+            .unwrap()
+            .map(|p| p.message_id)
     })
     .await;
     let r = app

@@ -153,7 +153,7 @@ async fn telegram_rules_are_for_admins_only() {
         answer.params["text"].as_str().unwrap().contains("Only Lodge admins") && answer.params["show_alert"] == true
     );
     assert!(edit.is_none());
-    assert!(app.store().rule_draft(BOB, now(&app)).await.unwrap().is_none());
+    assert!(app.store().rule_drafts().get(BOB, now(&app)).await.unwrap().is_none());
     // Unknown people are told the same.
     assert!(only_message(&exchange(&app, &says(999, "/rules")).await, 999).contains("Only Lodge admins"));
 }
@@ -233,7 +233,7 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
     let (answer, done) = tap(&app, ADA, &confirm, "Create rule").await;
     assert_eq!(answer.params["text"], "Rule created.");
     assert!(done.unwrap().text.contains("Rule created"));
-    let rules = app.store().forward_rules().await.unwrap();
+    let rules = app.store().forwarding().rules().await.unwrap();
     assert_eq!(rules.len(), 1);
     let rule = serde_json::to_value(&rules[0]).unwrap();
     assert_eq!(rule["source_chat_id"], NEWS);
@@ -255,7 +255,7 @@ async fn telegram_rules_an_admin_creates_a_rule_step_by_step_and_it_forwards() {
         .as_str()
         .unwrap()
         .contains("does nothing any more"));
-    assert_eq!(app.store().forward_rules().await.unwrap().len(), 1);
+    assert_eq!(app.store().forwarding().rules().await.unwrap().len(), 1);
 
     // The rule works: a matching post in News is copied to Club.
     let post = json!({"update_id": fresh("help")["update_id"], "channel_post": {"message_id": 7, "date": 1_795_255_200,
@@ -288,7 +288,7 @@ async fn telegram_rules_an_admin_switches_and_deletes_a_rule_from_the_list() {
             &body,
         )
         .unwrap();
-        store.create_forward_rule(&rule).await.unwrap();
+        store.forwarding().create_rule(&rule).await.unwrap();
     }
     let list = type_in(&app, ADA, "/rules").await;
     assert!(list.text.contains("(9)"));
@@ -314,16 +314,16 @@ async fn telegram_rules_an_admin_switches_and_deletes_a_rule_from_the_list() {
     let off = off.unwrap();
     assert!(off.text.contains("⏸ disabled"));
     let id = lodge::forwarding::RuleId::parse("rule-8").unwrap();
-    assert!(!store.forward_rule(&id).await.unwrap().unwrap().enabled);
+    assert!(!store.forwarding().rule(&id).await.unwrap().unwrap().enabled);
     let (_, on) = tap(&app, ADA, &off, "Enable").await;
-    assert!(store.forward_rule(&id).await.unwrap().unwrap().enabled);
+    assert!(store.forwarding().rule(&id).await.unwrap().unwrap().enabled);
     let (_, ask) = tap(&app, ADA, &on.unwrap(), "Delete").await;
     let ask = ask.unwrap();
     assert!(ask.text.contains("Delete rule <code>rule-8</code>?"));
     let (answer, list) = tap(&app, ADA, &ask, "Yes, delete").await;
     assert_eq!(answer.params["text"], "Deleted.");
     assert!(list.unwrap().text.contains("(8)"));
-    assert!(store.forward_rule(&id).await.unwrap().is_none());
+    assert!(store.forwarding().rule(&id).await.unwrap().is_none());
     // A button naming the deleted rule shows the list instead.
     let (answer, list) = tap(&app, ADA, &ask, "Yes, delete").await;
     assert_eq!(answer.params["text"], "That rule no longer exists.");
@@ -340,7 +340,7 @@ async fn telegram_rules_a_draft_is_cancelled_by_button_or_command() {
     assert_eq!(answer.params["text"], "Cancelled.");
     let gone = gone.unwrap();
     assert!(gone.text.contains("not saved") && gone.buttons.is_empty());
-    assert!(app.store().rule_draft(ADA, now(&app)).await.unwrap().is_none());
+    assert!(app.store().rule_drafts().get(ADA, now(&app)).await.unwrap().is_none());
 
     // /cancel mid-way: the draft goes, its message loses its buttons.
     let (_, step1) = tap(&app, ADA, &list, "New rule").await;
@@ -355,5 +355,5 @@ async fn telegram_rules_a_draft_is_cancelled_by_button_or_command() {
     assert!(only_message(&exchange(&app, &says(ADA, "/cancel")).await, ADA).contains("nothing to cancel"));
     // Without a draft, an admin's text goes to the rest of the bot again.
     assert!(!type_in(&app, ADA, "-1001000000710").await.text.contains("chat id"));
-    assert!(app.store().forward_rules().await.unwrap().is_empty());
+    assert!(app.store().forwarding().rules().await.unwrap().is_empty());
 }

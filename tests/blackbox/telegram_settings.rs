@@ -66,13 +66,14 @@ async fn telegram_link_from_settings_by_deep_link_then_unlink() {
     );
     let store = app.store();
     let admin = store
-        .member_by_email(&lodge::domain::Email::parse(&app.admin).unwrap())
+        .members()
+        .by_email(&lodge::domain::Email::parse(&app.admin).unwrap())
         .await
         .unwrap()
         .unwrap();
     assert!(admin.telegram.is_none());
     assert!(
-        store.telegram_marker(ADA).await.unwrap().is_none(),
+        store.telegram().marker(ADA).await.unwrap().is_none(),
         "the account is free again"
     );
     // JSON clients get the link as JSON; signed-out ones get 401.
@@ -154,7 +155,7 @@ async fn telegram_login_widget_valid_forged_stale_and_cross_site() {
     );
     let store = app.store();
     assert!(
-        store.telegram_marker(ADA).await.unwrap().is_none(),
+        store.telegram().marker(ADA).await.unwrap().is_none(),
         "nothing linked so far"
     );
 
@@ -165,12 +166,13 @@ async fn telegram_login_widget_valid_forged_stale_and_cross_site() {
         (303, "/settings?telegram=linked")
     );
     let admin = store
-        .member_by_email(&lodge::domain::Email::parse(&app.admin).unwrap())
+        .members()
+        .by_email(&lodge::domain::Email::parse(&app.admin).unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(admin.telegram.unwrap().user_id, ADA);
-    assert_eq!(store.telegram_marker(ADA).await.unwrap().unwrap().member_id, admin.id);
+    assert_eq!(store.telegram().marker(ADA).await.unwrap().unwrap().member_id, admin.id);
     // Signed out: to the login page, no linking.
     assert_eq!(app.get("/auth/telegram?id=1").send().await.unwrap().status(), 303);
 }

@@ -58,10 +58,11 @@ async fn an_update_whose_attempt_was_killed_is_handled_when_redelivered() {
     // The fake counts an injected hang when the call arrives (it records the
     // call only once it answers), so this is "the attempt is in its reply".
     let replying = async {
-        while fake.faults_seen().2 == 0 {
-            assert!(Instant::now() < deadline, "the first attempt never replied");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            lodge_tests::eventually(left, async || fake.faults_seen().2 > 0).await,
+            "the first attempt never replied"
+        );
     };
     tokio::select! {
         _ = attempt => panic!("the first attempt was meant to hang"),

@@ -7,7 +7,7 @@ pub mod telegram;
 pub mod wait;
 
 pub use lodge_local::telegram::{Delivery, Edit, FakeTelegram, Faults, SendLimits};
-pub use wait::{eventually, stays_false, wait_for};
+pub use wait::{advancing, eventually, stays_false, wait_for};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -99,6 +99,11 @@ pub struct Mail {
     pub subject: String,
     pub body: String,
     pub sent_at: String,
+    /// Custom headers and the text part, as the function sent them.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 impl TestApp {
@@ -145,11 +150,9 @@ impl TestApp {
             overrides,
             ..
         } = self;
-        stack.stop();
-        drop(stack);
-        // A long poll the old pollers abandoned is still open in the stand-in
-        // for up to a second; a message it took then would sit invisible.
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // Until the old pollers' receives have ended (each hands back what
+        // it took after the stop), a message sent now could go to them.
+        stack.shut_down().await;
         let mut opts = Options::new(repo_root().join("template.yaml"), &moto_url());
         opts.prefix = prefix.clone();
         opts.clock = clock.clone();

@@ -88,7 +88,7 @@ pub async fn new_member(app: &TestApp, name: &str, role: Role, status: MemberSta
     let email = Email::parse(&format!("{}@example.org", unique(&label))).unwrap();
     let mut m = Member::new(email, role, status, app.clock.now_secs());
     m.display_name = Some(name.to_string());
-    app.store().create_member(&m).await.unwrap();
+    app.store().members().create(&m).await.unwrap();
     m
 }
 
@@ -106,6 +106,7 @@ impl Now for std::sync::Arc<lodge::clock::ManualClock> {
 pub async fn link(app: &TestApp, member: &Member, user_id: i64, username: &str) {
     let token = app
         .store()
+        .telegram()
         .issue_link_token(&member.id, app.clock.now_secs())
         .await
         .unwrap();

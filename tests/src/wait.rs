@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use lodge::clock::ManualClock;
+
 /// How often a condition is looked at again.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -17,6 +19,24 @@ pub async fn eventually<F: AsyncFnMut() -> bool>(deadline: Duration, mut check: 
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Real time a round of `advancing` waits after moving the clock.
+const TICK: Duration = Duration::from_millis(400);
+
+/// Polls `check` for up to `clock_secs` rounds, moving `clock` one second
+/// and then waiting 400 ms of real time each round: for outcomes that wait
+/// on the stack's clock (the forwarder's album flushes, rate windows,
+/// backoff) as well as on real time (queue visibility timeouts).
+pub async fn advancing<F: AsyncFnMut() -> bool>(clock: &ManualClock, clock_secs: u32, mut check: F) -> bool {
+    for _ in 0..clock_secs {
+        if check().await {
+            return true;
+        }
+        clock.advance(1);
+        tokio::time::sleep(TICK).await;
+    }
+    check().await
 }
 
 /// Polls `find` until it yields a value, or panics with `what` after `deadline`.

@@ -74,6 +74,7 @@ pub async fn request_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Repl
     // `AdminEmails` is the truth at every sign-in: listed addresses are admins, others are not.
     state
         .store
+        .members()
         .apply_admin_list(&email, state.admins.contains(&email), state.clock.now())
         .await?;
     match state.codes.issue(app, &email, &next).await {
@@ -274,7 +275,7 @@ fn signed_out(state: &State, ctx: &Ctx, app: &AppUrl) -> Reply {
 
 pub async fn logout(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
     if let Some(v) = viewer(state, ctx).await? {
-        state.store.delete_session(&v.session.id).await?;
+        state.store.sessions().delete(&v.session.id).await?;
     }
     Ok(signed_out(state, ctx, app))
 }
@@ -282,8 +283,8 @@ pub async fn logout(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, Web
 pub async fn logout_all(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
     let v = viewer(state, ctx).await?.ok_or_else(WebError::unauthorized)?;
     // The epoch bump revokes every session at once; deleting the items tidies up.
-    state.store.bump_session_epoch(&v.member.id).await?;
-    state.store.delete_sessions_of(&v.member.id).await?;
+    state.store.members().bump_session_epoch(&v.member.id).await?;
+    state.store.sessions().delete_all_of(&v.member.id).await?;
     Ok(signed_out(state, ctx, app))
 }
 

@@ -99,25 +99,28 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
         }
     }
     let inbox_id = format!("{:013}.{}", event.at_ms(), event.key());
-    stream::iter(
-        plans
-            .iter()
-            .filter(|(r, kind, _)| r.notification_prefs.wants(*kind, Channel::Web, r.telegram.is_some())),
-    )
-    .map(|(r, kind, note)| {
-        let entry = InboxEntry {
-            id: inbox_id.clone(),
-            kind: *kind,
-            note: note.clone(),
-            read: false,
-            at_ms: event.at_ms(),
-        };
-        async move { notes.add_to_inbox(&r.id, &entry).await.map(|_| ()) }
-    })
-    .buffer_unordered(CONCURRENCY)
-    .try_collect::<Vec<()>>()
-    .await
-    .map_err(retry)?;
+    // Owned futures, collected first: a stream of closures over `&plans`
+    // makes the handler's future not `Send` for every lifetime (rustc #102211).
+    let writes: Vec<_> = plans
+        .iter()
+        .filter(|(r, kind, _)| r.notification_prefs.wants(*kind, Channel::Web, r.telegram.is_some()))
+        .map(|(r, kind, note)| {
+            let member = r.id.clone();
+            let entry = InboxEntry {
+                id: inbox_id.clone(),
+                kind: *kind,
+                note: note.clone(),
+                read: false,
+                at_ms: event.at_ms(),
+            };
+            async move { notes.add_to_inbox(&member, &entry).await.map(|_| ()) }
+        })
+        .collect();
+    stream::iter(writes)
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await
+        .map_err(retry)?;
     state.notify.send_all(&deliveries).await.map_err(MessageError::Retry)?;
     tracing::info!(
         event = %event.key(),
@@ -156,11 +159,12 @@ fn channels(event: &ContentEvent, r: &Recipient, kind: Kind) -> Vec<Channel> {
     let prefs = &r.notification_prefs;
     let linked = r.telegram.is_some();
     let mut out = Vec::new();
-    let wants_email = prefs.wants(kind, Channel::Email, linked);
+    let wants_email = prefs.wants(kind, Channel::Email, linked) && r.email_allowed();
     if prefs.wants(kind, Channel::Telegram, linked) && linked {
         if r.telegram_chat().is_some() {
             out.push(Channel::Telegram);
-        } else if !wants_email {
+        } else if !wants_email && r.email_allowed() {
+            // Blocked the bot: what Telegram would have carried falls back to email.
             out.push(Channel::Email);
         }
     }
@@ -241,6 +245,10 @@ mod tests {
             }),
             muted_members: Vec::new(),
             notification_prefs: Prefs::default(),
+            mail_epoch: 0,
+            mail_off_notifications: false,
+            mail_off_all: false,
+            undeliverable: None,
         }
     }
 
@@ -268,5 +276,22 @@ mod tests {
         let mut quiet = recipient(Some(false));
         quiet.notification_prefs.set(Kind::Mention, Channel::Telegram, false);
         assert!(channels(&event(), &quiet, Kind::Mention).is_empty());
+    }
+
+    #[test]
+    fn a_one_click_stop_or_a_bounce_stops_email_even_as_the_fallback() {
+        let mut off = recipient(None);
+        off.mail_off_notifications = true;
+        assert!(channels(&event(), &off, Kind::Mention).is_empty());
+        let mut blocked_and_off = recipient(Some(true));
+        blocked_and_off.mail_off_all = true;
+        assert!(channels(&event(), &blocked_and_off, Kind::Mention).is_empty());
+        let mut bounced = recipient(None);
+        bounced.undeliverable = Some(lodge::domain::digest::Undeliverable {
+            kind: lodge::domain::digest::UndeliverableKind::Bounce,
+            at: 1,
+            detail: String::new(),
+        });
+        assert!(channels(&event(), &bounced, Kind::Mention).is_empty());
     }
 }

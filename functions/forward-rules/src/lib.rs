@@ -80,7 +80,8 @@ fn path_id(ctx: &Ctx) -> Result<RuleId, WebError> {
 async fn found(state: &State, ctx: &Ctx) -> Result<ForwardRule, WebError> {
     state
         .store
-        .forward_rule(&path_id(ctx)?)
+        .forwarding()
+        .rule(&path_id(ctx)?)
         .await?
         .ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such rule."))
 }
@@ -88,7 +89,8 @@ async fn found(state: &State, ctx: &Ctx) -> Result<ForwardRule, WebError> {
 async fn list(state: &State) -> Result<Reply, WebError> {
     let rules: Vec<Value> = state
         .store
-        .forward_rules()
+        .forwarding()
+        .rules()
         .await?
         .iter()
         .map(ForwardRule::to_json)
@@ -103,7 +105,7 @@ async fn create(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebEr
         None => RuleId::generate(),
     };
     let rule = ForwardRule::from_json(id, &body).map_err(invalid)?;
-    match state.store.create_forward_rule(&rule).await {
+    match state.store.forwarding().create_rule(&rule).await {
         Ok(()) => {
             tracing::info!(rule = %rule.id, by = %admin.member.id, "forward rule created");
             Ok(web::json(StatusCode::CREATED, &json!({"rule": rule.to_json()})))
@@ -121,7 +123,7 @@ async fn replace(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebE
     let id = path_id(ctx)?;
     // Saving a rule again is how an admin says "fixed": `broken` is cleared.
     let rule = ForwardRule::from_json(id, &body(ctx)?).map_err(invalid)?;
-    match state.store.replace_forward_rule(&rule).await {
+    match state.store.forwarding().replace_rule(&rule).await {
         Ok(true) => {
             tracing::info!(rule = %rule.id, by = %admin.member.id, "forward rule replaced");
             Ok(web::json(StatusCode::OK, &json!({"rule": rule.to_json()})))
@@ -142,7 +144,7 @@ async fn replace(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebE
 
 async fn delete(state: &State, ctx: &Ctx, admin: &Viewer) -> Result<Reply, WebError> {
     let id = path_id(ctx)?;
-    match state.store.delete_forward_rule(&id).await {
+    match state.store.forwarding().delete_rule(&id).await {
         Ok(true) => {
             tracing::info!(rule = %id, by = %admin.member.id, "forward rule deleted");
             Ok(web::json(StatusCode::OK, &json!({"status": "deleted", "id": id})))

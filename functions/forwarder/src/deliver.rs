@@ -111,23 +111,43 @@ impl Forwarder {
                 Err(MessageError::Retry(format!("job {} waits {secs} s", job.id)))
             }
             Ok(JobOutcome::DeadLetter(reason)) => {
-                self.dlq
-                    .dead_letter(body, &job.group_id(), &job.id, &reason)
-                    .await
-                    .map_err(MessageError::Retry)?;
-                self.store
-                    .finish_forward_job(&job.id, JobStatus::Failed, &reason, &[], self.clock.now())
-                    .await
-                    .map_err(|e| MessageError::Retry(e.to_string()))?;
+                if let Err(e) = self.dlq.dead_letter(body, &job.group_id(), &job.id, &reason).await {
+                    return Err(self.retry_later(msg, e).await);
+                }
+                let now = self.clock.now();
+                let finished = self.store.forwarding();
+                if let Err(e) = finished.finish_job(&job.id, JobStatus::Failed, &reason, &[], now).await {
+                    return Err(self.retry_later(msg, e.to_string()).await);
+                }
                 Err(MessageError::Drop(format!("job {} dead-lettered: {reason}", job.id)))
             }
-            Err(e) => Err(MessageError::Retry(format!("job {}: {e}", job.id))),
+            Err(e) => Err(self.retry_later(msg, format!("job {}: {e}", job.id)).await),
         }
+    }
+
+    /// A failure outside the job's own outcome (the store, the DLQ): the
+    /// message comes back after a backoff it sets itself. Left to the queue's
+    /// visibility timeout (360 s) it would hold its destination's whole FIFO
+    /// group for six minutes. The backoff doubles with each receive (Lambda
+    /// counts them; `maxReceiveCount` still ends it in the DLQ).
+    async fn retry_later(&self, msg: &SqsMessage, why: String) -> MessageError {
+        let receives = msg
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let secs = (self.settings.backoff_secs << receives.saturating_sub(1).min(10)).min(900);
+        if let Some(receipt) = msg.receipt_handle.as_deref() {
+            if let Err(e) = self.queue.wait(receipt, secs).await {
+                return MessageError::Retry(format!("{why}; and setting its backoff failed: {e}"));
+            }
+        }
+        MessageError::Retry(format!("{why}; again in {secs} s"))
     }
 
     pub async fn run(&self, job: &ForwardJob) -> Result<JobOutcome, StoreError> {
         let now = self.clock.now();
-        if let Some(record) = self.store.forward_job(&job.id).await? {
+        if let Some(record) = self.store.forwarding().job(&job.id).await? {
             if record.status != JobStatus::Pending {
                 metrics::deduplicated("redelivery");
                 return Ok(JobOutcome::Done);
@@ -146,7 +166,11 @@ impl Forwarder {
                 if *flush_at > now {
                     return Ok(JobOutcome::Wait(flush_at - now));
                 }
-                let items = self.store.flush_album(first.chat_id, media_group_id).await?;
+                let items = self
+                    .store
+                    .forwarding()
+                    .flush_album(first.chat_id, media_group_id)
+                    .await?;
                 let items = if items.is_empty() { vec![first.clone()] } else { items };
                 let kinds: Vec<_> = items.iter().map(|p| p.kind).collect();
                 // The album's caption is the first caption found (Telegram shows one).
@@ -172,7 +196,8 @@ impl Forwarder {
         maps: &[(Key, CopyMap)],
     ) -> Result<(), StoreError> {
         self.store
-            .finish_forward_job(&job.id, status, outcome, maps, self.clock.now())
+            .forwarding()
+            .finish_job(&job.id, status, outcome, maps, self.clock.now())
             .await
     }
 
@@ -183,6 +208,7 @@ impl Forwarder {
         let now = self.clock.now();
         if self
             .store
+            .forwarding()
             .claim_content(&dest_key, &hash, &job.id, now, now + self.settings.dedup_window_secs)
             .await?
             == Claim::Duplicate
@@ -228,7 +254,10 @@ impl Forwarder {
                     let step = self.failed(job, e).await?;
                     // A job that will never deliver must not keep the content claimed.
                     if !matches!(step, JobOutcome::Wait(_)) {
-                        self.store.release_content(&dest_key, &hash, &job.id).await?;
+                        self.store
+                            .forwarding()
+                            .release_content(&dest_key, &hash, &job.id)
+                            .await?;
                     }
                     return Ok(step);
                 }
@@ -238,7 +267,7 @@ impl Forwarder {
 
     async fn edit(&self, job: &ForwardJob, post: &Post) -> Result<JobOutcome, StoreError> {
         let key = Key::copy_map(post.chat_id, post.message_id, job.rule.id.as_str(), &job.dest.key());
-        let Some(map) = self.store.copy_map(&key).await? else {
+        let Some(map) = self.store.forwarding().copy_map(&key).await? else {
             // Never delivered (filtered, duplicate, or older than the map's TTL).
             metrics::edit_skipped("no copy");
             self.finish(job, JobStatus::Done, "edit: no copy", &[]).await?;
@@ -314,7 +343,7 @@ impl Forwarder {
             BotError::RetryAfter { seconds } => {
                 let secs = *seconds as i64;
                 metrics::retried("retry_after", secs);
-                self.store.defer_forward_job(&job.id, now + secs, now).await?;
+                self.store.forwarding().defer_job(&job.id, now + secs, now).await?;
                 Ok(JobOutcome::Wait(secs))
             }
             _ if is_permanent_for_rule(&e) => {
@@ -325,7 +354,7 @@ impl Forwarder {
                     destination: job.dest,
                     at: now,
                 };
-                if self.store.mark_forward_rule_broken(&job.rule, &broken).await? {
+                if self.store.forwarding().mark_rule_broken(&job.rule, &broken).await? {
                     self.alert_admins(job, &job.dest, &reason).await;
                 }
                 self.finish(job, JobStatus::Failed, &reason, &[]).await?;
@@ -339,9 +368,19 @@ impl Forwarder {
                 Ok(JobOutcome::Done)
             }
             _ => {
-                let attempts_so_far = self.store.forward_job(&job.id).await?.map(|r| r.attempts).unwrap_or(0);
+                let attempts_so_far = self
+                    .store
+                    .forwarding()
+                    .job(&job.id)
+                    .await?
+                    .map(|r| r.attempts)
+                    .unwrap_or(0);
                 let backoff = (self.settings.backoff_secs << attempts_so_far.min(10)).min(900);
-                let attempts = self.store.record_forward_attempt(&job.id, now + backoff, now).await?;
+                let attempts = self
+                    .store
+                    .forwarding()
+                    .record_attempt(&job.id, now + backoff, now)
+                    .await?;
                 metrics::retried(kind_of(&e), 0);
                 if attempts >= self.settings.max_attempts {
                     metrics::failed(kind_of(&e));
@@ -360,7 +399,7 @@ impl Forwarder {
             lodge::telegram::escape(reason),
         );
         let mut chats: Vec<i64> = self.settings.admin_chat_id.into_iter().collect();
-        match self.store.admin_telegram_ids().await {
+        match self.store.members().admin_telegram_ids().await {
             Ok(ids) => chats.extend(ids),
             Err(e) => lodge::telemetry::error("the database", &e),
         }

@@ -92,7 +92,8 @@ pub async fn activate(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
         Err(msg) => {
             let inviter = state
                 .store
-                .invite(&code)
+                .invites()
+                .get(&code)
                 .await?
                 .map(|i| i.created_by_name)
                 .unwrap_or_default();

@@ -48,11 +48,11 @@ pub async fn create_json(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply
 pub async fn list(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let now = state.clock.now();
-    let invites = state.store.invites_of(&v.member.id).await?;
+    let invites = state.store.invites().of(&v.member.id).await?;
     let mut rows = Vec::new();
     for invite in &invites {
         let used_by = match &invite.used_by {
-            Some(id) => state.store.member(id).await?.map(|m| m.name().to_string()),
+            Some(id) => state.store.members().get(id).await?.map(|m| m.name().to_string()),
             None => None,
         };
         rows.push(InviteRow {

@@ -1,4 +1,4 @@
-//! Members' own pages (home, status, intro) and moderation: the queue of
+//! Members' own pages (status, intro, profiles; home is the feed's `GET /`) and moderation: the queue of
 //! intros on review, decisions, a member's admin view and roles.
 
 mod moderation;
@@ -37,7 +37,6 @@ impl State {
 pub async fn handler(state: &State, req: Request) -> Reply {
     web::serve_site(req, &state.app, web::DEFAULT_BODY_LIMIT, |ctx, _app| async move {
         match ctx.route.as_str() {
-            "GET /" => profile::home(state, &ctx).await,
             "GET /status" => profile::status(state, &ctx).await,
             "GET /members/{id}" => profile::member_page(state, &ctx).await,
             "GET /intro" => profile::intro_form(state, &ctx).await,

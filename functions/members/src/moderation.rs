@@ -18,7 +18,7 @@ fn member_id(ctx: &Ctx) -> Result<MemberId, WebError> {
 
 pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_staff(ctx).await?;
-    let members = state.store.members_in_status(MemberStatus::OnReview).await?;
+    let members = state.store.members().in_status(MemberStatus::OnReview).await?;
     queue_page(&v, &members, None, StatusCode::OK)
 }
 
@@ -129,7 +129,7 @@ pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     if ctx.wants_json {
         return Ok(web::json(status, &body));
     }
-    let members = state.store.members_in_status(MemberStatus::OnReview).await?;
+    let members = state.store.members().in_status(MemberStatus::OnReview).await?;
     queue_page(&v, &members, Some(notice), status)
 }
 
@@ -137,7 +137,8 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_staff(ctx).await?;
     let member = state
         .store
-        .member(&member_id(ctx)?)
+        .members()
+        .get(&member_id(ctx)?)
         .await?
         .ok_or_else(WebError::not_found)?;
     let history = moderation::history(&state.store, &member.id).await?;
@@ -150,7 +151,7 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 (d, at)
             })
             .collect(),
-        code_sign_in_locked: state.store.code_lock(&member.email).await?.is_some(),
+        code_sign_in_locked: state.store.login_codes().lock(&member.email).await?.is_some(),
         member: &member,
         viewer_is_admin: v.member.role == Role::Admin,
     };
@@ -167,7 +168,8 @@ async fn admin_target(state: &State, ctx: &Ctx) -> Result<Member, WebError> {
     state.sessions.require_admin(ctx).await?;
     state
         .store
-        .member(&member_id(ctx)?)
+        .members()
+        .get(&member_id(ctx)?)
         .await?
         .ok_or_else(WebError::not_found)
 }
@@ -195,7 +197,8 @@ pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_admin(ctx).await?;
     let member = state
         .store
-        .member(&member_id(ctx)?)
+        .members()
+        .get(&member_id(ctx)?)
         .await?
         .ok_or_else(WebError::not_found)?;
     let GrantedRole(role) = ctx.parsed::<RoleForm, _>()?;
@@ -207,7 +210,7 @@ pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 "You cannot take your own admin rights: another admin can, so there is always one admin left.",
             ));
         }
-        match state.store.demote_admin(&v.member.id, &member, role).await {
+        match state.store.members().demote_admin(&v.member.id, &member, role).await {
             Ok(()) => {}
             Err(e) if e.failed_at(1) => return Err(WebError::forbidden("Only admins can do that.")),
             Err(e) if e.failed_at(0) => return Err(changed_meanwhile()),
@@ -221,7 +224,7 @@ pub async fn set_role(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                 "Only approved members can moderate.",
             ));
         }
-        match state.store.set_role(&member, role).await {
+        match state.store.members().set_role(&member, role).await {
             Ok(()) => {}
             Err(e) if e.failed_at(0) => return Err(changed_meanwhile()),
             Err(e) => return Err(e.into()),
@@ -250,7 +253,8 @@ pub async fn unlock_sign_in(state: &State, ctx: &Ctx) -> Result<Reply, WebError>
     let member = admin_target(state, ctx).await?;
     let was_locked = state
         .store
-        .clear_code_lock(&member.email, lodge::login::GUESSES_PER_ADDRESS, state.clock.now())
+        .login_codes()
+        .clear_lock(&member.email, lodge::login::GUESSES_PER_ADDRESS, state.clock.now())
         .await?;
     tracing::info!(member = %member.id, was_locked, "code sign-in unlocked by an admin");
     if ctx.wants_json {

@@ -1,17 +1,7 @@
 use askama::Template;
 use lodge::domain::DecisionRecord;
 use lodge::domain::Member;
-use lodge::store::invites::Invite;
 use lodge::web::Layout;
-
-#[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage<'a> {
-    pub layout: Layout,
-    pub member: &'a Member,
-    pub invites: Vec<(&'a Invite, &'static str)>,
-    pub on_review: usize,
-}
 
 /// A member as other members see them.
 #[derive(Template)]

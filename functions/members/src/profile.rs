@@ -1,4 +1,4 @@
-//! A member's own pages: home, status and intro.
+//! A member's own pages: status and intro, and profiles.
 
 use lambda_http::http::StatusCode;
 use lodge::domain::{About, DisplayName, Links, MemberStatus};
@@ -7,27 +7,9 @@ use lodge::queue::Notification;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
 
-use crate::pages::{HomePage, IntroPage, ProfilePage, StatusPage};
+use crate::pages::{IntroPage, ProfilePage, StatusPage};
 use crate::State;
 use lodge::web::page as render;
-
-pub async fn home(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let v = state.sessions.require_approved(ctx).await?;
-    let now = state.clock.now();
-    let invites = state.store.invites_of(&v.member.id).await?;
-    let on_review = if v.member.role.can_moderate() {
-        state.store.members_in_status(MemberStatus::OnReview).await?.len()
-    } else {
-        0
-    };
-    let page = HomePage {
-        layout: Layout::new("Home", v.name()),
-        member: &v.member,
-        invites: invites.iter().map(|i| (i, i.state(now))).collect(),
-        on_review,
-    };
-    render(StatusCode::OK, page)
-}
 
 /// A member's public profile, for approved members (Telegram's /whois links here).
 /// Only approved members are shown: a newcomer's intro is for moderators.
@@ -36,14 +18,16 @@ pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let id = ctx.path_param("id", lodge::domain::MemberId::parse)?;
     let member = state
         .store
-        .member(&id)
+        .members()
+        .get(&id)
         .await?
         .filter(|m| m.status == MemberStatus::Approved)
         .ok_or_else(WebError::not_found)?;
     let invited_by = match &member.invited_by {
         Some(by) => state
             .store
-            .member(by)
+            .members()
+            .get(by)
             .await?
             .map(|m| (lodge::web::paths::member(&m.id), m.name().to_string())),
         None => None,

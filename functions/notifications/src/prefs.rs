@@ -1,13 +1,16 @@
 //! `/settings/notifications`: each kind on or off per channel, and the
-//! digest choices (issue 14 reads them from the same `Prefs`).
+//! digest choice (the digests' own `digest` attribute, saved in the same
+//! update).
 
 use std::collections::HashMap;
 
 use askama::Template;
 use lambda_http::http::StatusCode;
+use lodge::domain::digest::DigestChoice;
 use lodge::notify::{Channel, Kind, Prefs};
+use lodge::store::notifications::Settings;
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::State;
@@ -41,14 +44,15 @@ struct PrefsPage {
     layout: Layout,
     rows: Vec<Row>,
     linked: bool,
-    weekly_email: bool,
-    daily_telegram: bool,
+    digest: &'static str,
+    email_stopped: Option<&'static str>,
     saved: bool,
 }
 
-fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, prefs: &Prefs, linked: bool, saved: bool) -> Result<Reply, WebError> {
+fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, s: &Settings, saved: bool) -> Result<Reply, WebError> {
+    let linked = s.telegram_linked;
     if ctx.wants_json {
-        let kinds: serde_json::Map<String, serde_json::Value> = rows(prefs, linked)
+        let kinds: serde_json::Map<String, serde_json::Value> = rows(&s.prefs, linked)
             .into_iter()
             .map(|r| {
                 (
@@ -61,8 +65,8 @@ fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, prefs: &Prefs, linked: bool, saved:
             StatusCode::OK,
             &json!({
                 "kinds": kinds,
-                "digest_weekly_email": prefs.weekly_email_digest(),
-                "digest_daily_telegram": prefs.daily_telegram_digest(),
+                "digest": s.digest.as_str(),
+                "email_stopped": s.email_stopped,
                 "telegram_linked": linked,
             }),
         ));
@@ -71,10 +75,10 @@ fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, prefs: &Prefs, linked: bool, saved:
         StatusCode::OK,
         PrefsPage {
             layout: Layout::for_member("Notification settings", &v.member),
-            rows: rows(prefs, linked),
+            rows: rows(&s.prefs, linked),
             linked,
-            weekly_email: prefs.weekly_email_digest(),
-            daily_telegram: prefs.daily_telegram_digest(),
+            digest: s.digest.as_str(),
+            email_stopped: s.email_stopped,
             saved,
         },
     )
@@ -82,30 +86,59 @@ fn reply(ctx: &Ctx, v: &lodge::auth::Viewer, prefs: &Prefs, linked: bool, saved:
 
 pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
-    let (prefs, linked) = state.store.notifications().prefs(&v.member.id).await?;
-    reply(ctx, &v, &prefs, linked, ctx.query_param("saved").is_some())
+    let settings = state.store.notifications().settings(&v.member.id).await?;
+    reply(ctx, &v, &settings, ctx.query_param("saved").is_some())
 }
 
-/// A form sets every switch (an unticked box is off); a JSON body is a
-/// `Prefs` whose given switches replace the stored ones.
+/// A JSON body: the switches it names replace the stored ones, and the
+/// digest choice when given.
+#[derive(Deserialize)]
+struct JsonBody {
+    #[serde(flatten)]
+    prefs: Prefs,
+    #[serde(default)]
+    digest: Option<DigestChoice>,
+}
+
+/// A form sets every switch (an unticked box is off) and the digest choice
+/// (a radio, `digest`); a JSON body changes only what it names.
 pub async fn save(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let notes = state.store.notifications();
-    let (stored, linked) = notes.prefs(&v.member.id).await?;
-    let prefs = if ctx
+    let settings = notes.settings(&v.member.id).await?;
+    let (prefs, digest) = if ctx
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/json"))
     {
-        let given: Prefs = ctx.fields()?;
-        merge(stored, given)
+        let given: JsonBody = ctx.fields()?;
+        (
+            merge(settings.prefs.clone(), given.prefs),
+            given.digest.unwrap_or(settings.digest),
+        )
     } else {
         let fields: HashMap<String, String> = ctx.fields()?;
-        Prefs::from_form(&fields).map_err(WebError::invalid)?
+        let digest = match fields.get("digest") {
+            Some(raw) => {
+                DigestChoice::parse(raw).ok_or_else(|| WebError::invalid("digest must be weekly, daily or none."))?
+            }
+            None => settings.digest,
+        };
+        (
+            Prefs::from_form(&fields, &["digest"]).map_err(WebError::invalid)?,
+            digest,
+        )
     };
-    notes.save_prefs(&v.member.id, &prefs).await?;
-    tracing::info!("notification settings saved");
+    if digest == DigestChoice::Daily && !settings.telegram_linked {
+        return Err(WebError::invalid(
+            "The daily digest comes by Telegram: link Telegram in settings first.",
+        ));
+    }
+    notes.save_settings(&v.member.id, &prefs, digest).await?;
+    tracing::info!(digest = digest.as_str(), "notification settings saved");
     if ctx.wants_json {
-        return reply(ctx, &v, &prefs, linked, true);
+        // Read back: what the page shows is what is stored.
+        let settings = notes.settings(&v.member.id).await?;
+        return reply(ctx, &v, &settings, true);
     }
     Ok(web::redirect("/settings/notifications?saved=1"))
 }
@@ -122,8 +155,6 @@ fn merge(mut stored: Prefs, given: Prefs) -> Prefs {
             }
         }
     }
-    stored.digest_weekly_email = given.digest_weekly_email.or(stored.digest_weekly_email);
-    stored.digest_daily_telegram = given.digest_daily_telegram.or(stored.digest_daily_telegram);
     stored
 }
 
@@ -135,12 +166,9 @@ mod tests {
     fn json_changes_only_what_it_names() {
         let mut stored = Prefs::default();
         stored.set(Kind::Reply, Channel::Email, true);
-        let given: Prefs =
-            serde_json::from_str(r#"{"kinds": {"mention": {"telegram": false}}, "digest_weekly_email": false}"#)
-                .unwrap();
+        let given: Prefs = serde_json::from_str(r#"{"kinds": {"mention": {"telegram": false}}}"#).unwrap();
         let p = merge(stored, given);
         assert!(p.wants(Kind::Reply, Channel::Email, true));
         assert!(!p.wants(Kind::Mention, Channel::Telegram, true));
-        assert!(!p.weekly_email_digest());
     }
 }

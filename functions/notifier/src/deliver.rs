@@ -104,7 +104,8 @@ async fn telegram(state: &State, receipt: Option<&str>, d: &Delivery, r: &Recipi
             tracing::warn!(delivery = %d.key(), error = %e, "member blocked the bot: marked unreachable, email instead");
             state
                 .store
-                .set_telegram_unreachable(&d.recipient, chat, true)
+                .telegram()
+                .set_unreachable(&d.recipient, chat, true)
                 .await
                 .map_err(retry)?;
             done(state, lease).await?;

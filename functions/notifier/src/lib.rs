@@ -74,7 +74,38 @@ async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
         Notification::Email { id, to, letter } => send_once(state, &id, &to, &letter).await,
         Notification::IntroSubmitted { member_id, at } => intro_submitted(state, &member_id, at).await,
         Notification::Decided { member_id, at } => decided(state, &member_id, at).await,
+        Notification::Reported { target, reporter, at } => reported(state, &target, &reporter, at).await,
     }
+}
+
+/// A report on a post or comment: one message in the admin chat, when a bot
+/// and a chat are configured (the web queue at `/admin/reports` has it anyway).
+async fn reported(state: &State, target: &str, reporter: &MemberId, at: i64) -> Result<(), MessageError> {
+    let Some(chat) = state.admin_chat else {
+        return Ok(());
+    };
+    let target = lodge::store::reports::ReportTarget::try_from(target.to_string()).map_err(MessageError::Drop)?;
+    let (reports, _) = state.store.reports().of(&target).await.map_err(retry)?;
+    let Some(report) = reports.into_iter().find(|r| &r.reporter == reporter) else {
+        return Err(MessageError::Drop(format!("report on {target} by {reporter} is gone")));
+    };
+    let link = match &target {
+        lodge::store::reports::ReportTarget::Post(id) => state.app.join(&format!("/posts/{id}")),
+        lodge::store::reports::ReportTarget::Comment(id) => state.app.join(&format!("/comments/{id}")),
+    };
+    let esc = lodge::telegram::client::escape;
+    let text = format!(
+        "🚩 <b>Report</b> on <a href=\"{}\">{}</a>\n{}\n— {}\n\nResolve it at {}",
+        esc(&link),
+        esc(&report.label),
+        esc(&report.reason),
+        esc(&report.reporter_name),
+        esc(&state.app.join("/admin/reports")),
+    );
+    let id = format!("report-tg#{target}#{reporter}#{at}");
+    telegram_once(state, &id, &SendMessage::html(chat, text), None)
+        .await
+        .map(|_| ())
 }
 
 /// Delivery markers: the scope, and how long a delivery is remembered.
@@ -139,7 +170,8 @@ fn all_of(results: Vec<Result<(), MessageError>>) -> Result<(), MessageError> {
 async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
     let member = state
         .store
-        .member(member_id)
+        .members()
+        .get(member_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| MessageError::Drop("member gone".into()))?;
@@ -154,7 +186,7 @@ async fn intro_submitted(state: &State, member_id: &MemberId, at: i64) -> Result
         Some(("Open the moderation queue", &review)),
     );
     let mut results = Vec::new();
-    for staff in state.store.staff().await.map_err(retry)? {
+    for staff in state.store.members().staff().await.map_err(retry)? {
         if staff.member_id != member.id {
             let id = format!("intro#{member_id}#{at}#{}", staff.member_id);
             results.push(send_once(state, &id, &staff.email, &letter).await);
@@ -196,7 +228,7 @@ async fn telegram_once(
                     at: now,
                     expires_at: now + 90 * 86_400,
                 };
-                if let Err(e) = state.store.put_intro_post(member, &post).await {
+                if let Err(e) = state.store.telegram().put_intro_post(member, &post).await {
                     let _ = lease.release(&state.store).await;
                     return Err(retry(e));
                 }
@@ -233,7 +265,8 @@ enum Delivery {
 async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), MessageError> {
     let member = state
         .store
-        .member(member_id)
+        .members()
+        .get(member_id)
         .await
         .map_err(retry)?
         .ok_or_else(|| MessageError::Drop("member gone".into()))?;
@@ -281,7 +314,8 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
                 // Stop messaging them until they write to the bot again.
                 Ok(Delivery::Blocked) => state
                     .store
-                    .set_telegram_unreachable(&member.id, link.user_id, true)
+                    .telegram()
+                    .set_unreachable(&member.id, link.user_id, true)
                     .await
                     .map_err(retry),
                 other => other.map(|_| ()),
@@ -296,7 +330,7 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
 /// made), removing its buttons. Repeating it changes nothing.
 async fn show_decision_in_admin_chat(state: &State, member: &Member, d: &DecisionSummary) -> Result<(), MessageError> {
     let Some(bot) = &state.bot else { return Ok(()) };
-    let Some(post) = state.store.intro_post(&member.id).await.map_err(retry)? else {
+    let Some(post) = state.store.telegram().intro_post(&member.id).await.map_err(retry)? else {
         return Ok(());
     };
     let text = intro::decided_text(member, &state.app, d.decision, &d.by_name, d.at, d.reason.as_deref());

@@ -10,8 +10,9 @@
 use futures::stream::{self, StreamExt};
 use lodge::config::AppUrl;
 use lodge::domain::{MemberId, MemberStatus};
+use lodge::mail::unsubscribe::{self, Purpose, Token, UnsubscribeKey};
 use lodge::mail::Mailer;
-use lodge::notify::{self, render, EMAIL_WINDOW_SECS};
+use lodge::notify::{render, EMAIL_WINDOW_SECS};
 use lodge::store::once::Attempt;
 use lodge::store::{Store, StoreError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -19,6 +20,7 @@ use lodge::{ConfigError, Env, SharedClock};
 pub struct State {
     store: Store,
     mailer: Mailer,
+    unsubscribe_key: UnsubscribeKey,
     app: AppUrl,
     clock: SharedClock,
     lease_secs: i64,
@@ -28,7 +30,10 @@ impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
         Ok(Self {
             store: Store::from_env(env, aws)?,
-            mailer: Mailer::new(lodge::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?),
+            // The configuration set too: bounces and complaints of these
+            // emails stop email like the digests' (docs/digests.md).
+            mailer: Mailer::from_env(env, aws)?,
+            unsubscribe_key: UnsubscribeKey::from_env(env)?,
             app: env
                 .app_url()?
                 .ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
@@ -73,7 +78,8 @@ async fn flush(state: &State, member: &MemberId, due: i64) -> Result<(), String>
     let notes = state.store.notifications();
     let lines = notes.pending_before(member, due).await.map_err(err)?;
     let recipient = notes.recipients(std::slice::from_ref(member)).await.map_err(err)?.pop();
-    let to = recipient.filter(|r| r.status == MemberStatus::Approved && !lines.is_empty());
+    // Read now, not at fan-out: an unsubscribe or a bounce since then holds.
+    let to = recipient.filter(|r| r.status == MemberStatus::Approved && r.email_allowed() && !lines.is_empty());
     if let Some(r) = to {
         match state
             .store
@@ -90,12 +96,14 @@ async fn flush(state: &State, member: &MemberId, due: i64) -> Result<(), String>
             Attempt::Done => {}
             Attempt::Busy { .. } => return Err(format!("{member}: email in progress elsewhere")),
             Attempt::Go(lease) => {
-                let letter = render::activity_letter(&lines, &state.app.join("/settings/notifications"));
-                match state
-                    .mailer
-                    .send_with_headers(&r.email, &letter, &notify::unsubscribe_headers(member))
-                    .await
-                {
+                let token = Token::new(member.clone(), Purpose::Notifications, r.mail_epoch);
+                let letter = render::activity_letter(
+                    &lines,
+                    &state.app.join("/settings/notifications"),
+                    &unsubscribe::url(&state.app, &state.unsubscribe_key, &token),
+                )
+                .with_headers(unsubscribe::headers(&state.app, &state.unsubscribe_key, &token));
+                match state.mailer.send(&r.email, &letter).await {
                     Ok(_) => lease.done(&state.store, now).await.map_err(err)?,
                     Err(e) if e.is_permanent() => {
                         tracing::error!(to = %r.email.fingerprint(), error = %e, "notification email rejected; not retried");

@@ -21,7 +21,7 @@ fn wants_yaml(ctx: &Ctx) -> bool {
 
 pub async fn export_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     state.sessions.require_admin(ctx).await?;
-    let stored = state.store.dialog_tree().await?.ok_or_else(|| {
+    let stored = state.store.dialog().tree().await?.ok_or_else(|| {
         WebError::new(
             StatusCode::NOT_FOUND,
             "no_dialog",
@@ -49,7 +49,8 @@ pub async fn import_tree(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let tree = DialogTree::parse(text).map_err(|problems| WebError::invalid(problems.join("; ")))?;
     state
         .store
-        .put_dialog_tree(&tree, &v.member.id, state.clock.now())
+        .dialog()
+        .put_tree(&tree, &v.member.id, state.clock.now())
         .await?;
     let nodes = count(&tree.root);
     tracing::info!(member = %v.member.id, nodes, "dialog tree imported");
@@ -62,7 +63,7 @@ fn count(n: &lodge::telegram::dialog::Node) -> usize {
 
 pub async fn export_log(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_admin(ctx).await?;
-    let entries = state.store.interactions().await?;
+    let entries = state.store.dialog().interactions().await?;
     let now = state.clock.now();
     let key = format!(
         "exports/dialog-log-{}-{}.csv",

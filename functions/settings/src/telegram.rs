@@ -95,7 +95,11 @@ pub async fn new_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
             "Telegram is not set up for this Lodge.",
         ));
     }
-    let token = state.store.issue_link_token(&v.member.id, state.clock.now()).await?;
+    let token = state
+        .store
+        .telegram()
+        .issue_link_token(&v.member.id, state.clock.now())
+        .await?;
     let link = state.bot.start_link(token.expose()).expect("username checked above");
     tracing::info!(member = %v.member.id, "telegram link issued");
     if ctx.wants_json {
@@ -109,7 +113,7 @@ pub async fn new_link(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
 
 pub async fn unlink(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require(ctx).await?;
-    let unlinked = state.store.unlink_telegram(&v.member).await?;
+    let unlinked = state.store.telegram().unlink(&v.member).await?;
     tracing::info!(member = %v.member.id, unlinked, "telegram unlink");
     if ctx.wants_json {
         return Ok(web::json(
@@ -142,7 +146,8 @@ pub async fn widget(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     })?;
     match state
         .store
-        .attach_telegram(
+        .telegram()
+        .attach(
             v.member.clone(),
             user.id,
             user.username.as_deref(),

@@ -46,7 +46,7 @@ pub(crate) async fn run(
         "rules" if private => rules::command(turn, msg, member).await.map(|_| true),
         "cancel" if private => rules::cancel(turn, msg, member).await.map(|_| true),
         other if private => {
-            let entered = match turn.state.store.dialog_tree().await? {
+            let entered = match turn.state.store.dialog().tree().await? {
                 Some(t) if t.tree.enters_on(other) => dialog::enter(turn, msg, member, &format!("/{other}")).await?,
                 _ => false,
             };
@@ -147,8 +147,8 @@ pub(crate) async fn whois(turn: &Turn<'_>, msg: &Message, member: Option<&Member
             let text = "Its author hides their account when forwarded, so I cannot tell who it is.";
             return reply::send(turn, SendMessage::html(chat, text).reply_to(msg.message_id), member).await;
         }
-        Some(Target::User(u)) => (u.handle(), store.member_by_telegram(u.id).await?),
-        Some(Target::Username(name)) => (format!("@{name}"), store.member_by_telegram_username(name).await?),
+        Some(Target::User(u)) => (u.handle(), store.telegram().member(u.id).await?),
+        Some(Target::Username(name)) => (format!("@{name}"), store.telegram().member_by_username(name).await?),
     };
     // Applicants and rejected people are not shown: only the club's members.
     let text = match found.filter(|m| m.status == MemberStatus::Approved) {

@@ -21,7 +21,7 @@ pub(crate) async fn enter(
     member: Option<&Member>,
     input: &str,
 ) -> Result<bool, WebError> {
-    let Some(stored) = turn.state.store.dialog_tree().await? else {
+    let Some(stored) = turn.state.store.dialog().tree().await? else {
         return Ok(false);
     };
     let root = &stored.tree.root;
@@ -36,7 +36,7 @@ pub(crate) async fn free_text(
     member: Option<&Member>,
     text: &str,
 ) -> Result<(), WebError> {
-    let Some(stored) = turn.state.store.dialog_tree().await? else {
+    let Some(stored) = turn.state.store.dialog().tree().await? else {
         let answer = if member.is_some() {
             "I answer commands only — /help lists them."
         } else {
@@ -45,7 +45,7 @@ pub(crate) async fn free_text(
         return reply::send(turn, SendMessage::html(chat_of(msg), answer), member).await;
     };
     let Some(from) = &msg.from else { return Ok(()) };
-    let at = turn.state.store.dialog_position(from.id).await?;
+    let at = turn.state.store.dialog().position(from.id).await?;
     let step = stored.tree.step(at.as_deref(), text);
     let hint = matches!(step, DialogMove::Unknown(_)).then_some(HINT);
     show(turn, msg, member, step.node(), text, step.kind(), hint).await
@@ -63,7 +63,7 @@ async fn show(
     let Some(from) = &msg.from else { return Ok(()) };
     let store = &turn.state.store;
     if hint.is_none() {
-        store.set_dialog_position(from.id, node.id(), turn.now).await?;
+        store.dialog().set_position(from.id, node.id(), turn.now).await?;
     }
     let entry = Interaction {
         user: lodge::telegram::pseudonym(&turn.state.pseudonym_key, from.id),
@@ -72,7 +72,7 @@ async fn show(
         step: step.to_string(),
         at: turn.now,
     };
-    if let Err(e) = store.log_interaction(&entry).await {
+    if let Err(e) = store.dialog().log_interaction(&entry).await {
         // The conversation matters more than its statistics.
         tracing::warn!(error = %e, "dialog interaction not logged");
     }

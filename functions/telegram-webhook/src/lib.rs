@@ -258,16 +258,21 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         text,
         command,
     } = said;
-    let member = turn.state.store.member_by_telegram(from.id).await?;
+    let member = turn.state.store.telegram().member(from.id).await?;
     if let Some((m, link)) = member.as_ref().and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
         if link.unreachable {
             // They write to us, so they no longer block the bot.
-            turn.state.store.set_telegram_unreachable(&m.id, from.id, false).await?;
+            turn.state
+                .store
+                .telegram()
+                .set_unreachable(&m.id, from.id, false)
+                .await?;
         }
         if link.username != from.username {
             turn.state
                 .store
-                .refresh_telegram_username(&m.id, from.id, from.username.as_deref())
+                .telegram()
+                .refresh_username(&m.id, from.id, from.username.as_deref())
                 .await?;
         }
     }
@@ -300,7 +305,11 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
 /// The bot was added to, or removed from, a group or channel: keep the list `/rules` offers.
 async fn bot_membership(turn: &Turn<'_>, change: &ChatMemberUpdated) -> Result<bool, WebError> {
     let listed = lodge::telegram::chats::listing(change, turn.now);
-    turn.state.store.note_bot_chat(change.chat.id, listed.as_ref()).await?;
+    turn.state
+        .store
+        .telegram_chats()
+        .note(change.chat.id, listed.as_ref())
+        .await?;
     tracing::info!(chat = change.chat.id, status = %change.new_chat_member.status, listed = listed.is_some(), "bot membership");
     Ok(true)
 }

@@ -14,7 +14,7 @@ pub(crate) async fn start_with_token(turn: &Turn<'_>, msg: &Message, payload: &s
     let again = format!("Open Settings in Lodge for a new link: {settings}");
     let text = match LinkToken::parse(payload) {
         None => format!("This link is not valid. {again}"),
-        Some(token) => match turn.state.store.link_telegram(&token, from.id, from.username.as_deref(), turn.now).await {
+        Some(token) => match turn.state.store.telegram().link(&token, from.id, from.username.as_deref(), turn.now).await {
             Ok((member, LinkOutcome::Linked)) => {
                 tracing::info!(member = %member.id, "telegram linked");
                 let text = format!(

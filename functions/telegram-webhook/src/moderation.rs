@@ -23,7 +23,7 @@ pub(crate) async fn button(turn: &Turn<'_>, cb: &CallbackQuery) -> Result<(), We
         reply::answer_callback(turn, cb, "Moderation buttons work only in the moderators' chat.", true).await;
         return Ok(());
     }
-    let presser = turn.state.store.member_by_telegram(cb.from.id).await?;
+    let presser = turn.state.store.telegram().member(cb.from.id).await?;
     let Some(moderator) = presser.filter(|m| m.role.can_moderate() && m.status == MemberStatus::Approved) else {
         tracing::info!("moderation button pressed by a non-moderator");
         let text = "Only moderators can decide. If you are one, link your Telegram account in Lodge's Settings first.";

@@ -28,7 +28,8 @@ pub(crate) async fn sent(
             if let Some((m, link)) = member.and_then(|m| m.telegram.as_ref().map(|t| (m, t))) {
                 turn.state
                     .store
-                    .set_telegram_unreachable(&m.id, link.user_id, true)
+                    .telegram()
+                    .set_unreachable(&m.id, link.user_id, true)
                     .await?;
             }
             tracing::info!("the user blocked the bot");

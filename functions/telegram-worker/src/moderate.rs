@@ -25,7 +25,7 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
         text: Some(text),
         show_alert: alert,
     };
-    let Some(moderator) = state.store.member(&moderator).await.map_err(store_failure)? else {
+    let Some(moderator) = state.store.members().get(&moderator).await.map_err(store_failure)? else {
         return reply(state, answer("Only moderators can decide.".into(), true)).await;
     };
     let now = state.clock.now();
@@ -73,7 +73,7 @@ pub(crate) async fn run(state: &State, job: TelegramJob) -> Result<(), MessageEr
             .await
             .map_err(MessageError::Retry)?;
     }
-    let Some(current) = state.store.member(&member).await.map_err(store_failure)? else {
+    let Some(current) = state.store.members().get(&member).await.map_err(store_failure)? else {
         return Ok(());
     };
     edit(state, chat_id, message_id, &current).await

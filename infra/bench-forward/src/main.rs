@@ -122,7 +122,7 @@ async fn run() -> Result<(), String> {
                     "mode": if copy { "copy" } else { "forward" }}),
         )
         .map_err(|e| e.to_string())?;
-        store.create_forward_rule(&rule).await.map_err(|e| e.to_string())?;
+        store.forwarding().create_rule(&rule).await.map_err(|e| e.to_string())?;
         dests_of.insert(source, (dests, copy));
     }
 
@@ -283,14 +283,20 @@ async fn run() -> Result<(), String> {
     for d in fake.deliveries().iter().filter(|d| d.chat_id <= DEST_BASE) {
         times_per_dest.entry(d.chat_id).or_default().push(d.at);
     }
-    let longest_stall = times_per_dest
-        .values_mut()
-        .flat_map(|times| {
+    // (gap, destination, index of the delivery that ends it), longest first.
+    let mut stalls: Vec<(Duration, i64, usize)> = times_per_dest
+        .iter_mut()
+        .flat_map(|(dest, times)| {
             times.sort();
-            times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+            times
+                .windows(2)
+                .enumerate()
+                .map(|(i, w)| (w[1] - w[0], *dest, i + 1))
+                .collect::<Vec<_>>()
         })
-        .max()
-        .unwrap_or_default();
+        .collect();
+    stalls.sort_by(|a, b| b.cmp(a));
+    let longest_stall = stalls.first().map(|s| s.0).unwrap_or_default();
     let delivered = seen.keys().filter(|k| expected.contains_key(k)).count();
     let duplicates: usize = seen.values().map(|(n, _)| n.saturating_sub(1)).sum();
     let unexpected = seen.keys().filter(|k| !expected.contains_key(k)).count();
@@ -361,6 +367,42 @@ async fn run() -> Result<(), String> {
         total.as_secs_f64(),
         posting.as_secs_f64()
     );
+    // What the fake was asked for the destination during the longest stalls:
+    // the sends between the delivery before each gap and the one ending it.
+    for (gap, dest, ends) in stalls.iter().take(3) {
+        let to_dest: Vec<_> = fake
+            .calls()
+            .into_iter()
+            .filter(|c| {
+                !c.method.starts_with("edit") && c.params.get("chat_id").and_then(|v| v.as_i64()) == Some(*dest)
+            })
+            .collect();
+        let mut ok_seen = 0;
+        let mut during = Vec::new();
+        for c in &to_dest {
+            if ok_seen == *ends {
+                break;
+            }
+            if ok_seen == ends - 1 && !c.ok {
+                let e = c.error.clone().unwrap_or_default();
+                during.push(format!(
+                    "{} {} retry_after={}",
+                    c.method, e["error_code"], e["parameters"]["retry_after"]
+                ));
+            }
+            ok_seen += usize::from(c.ok);
+        }
+        let at = times_per_dest[dest][ends - 1].duration_since(started).as_secs_f64();
+        println!(
+            "  stall {:.1} s at {dest} from t={at:.1} s; failed sends in it: {}",
+            gap.as_secs_f64(),
+            if during.is_empty() {
+                "none".to_string()
+            } else {
+                during.join(", ")
+            }
+        );
+    }
     let dlq = stack
         .sqs
         .get_queue_attributes()

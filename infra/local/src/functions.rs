@@ -30,20 +30,21 @@ macro_rules! http {
     }};
 }
 
-macro_rules! schedule {
+macro_rules! sqs {
     ($state:expr, $handler:path) => {{
         let state = Arc::new($state);
-        Invoker::Schedule(Arc::new(move |event| {
+        Invoker::Sqs(Arc::new(move |event| {
             let state = state.clone();
             Box::pin(async move { $handler(&state, event).await })
         }))
     }};
 }
 
-macro_rules! sqs {
+/// Scheduled and SNS-triggered functions: a JSON event in, done or an error out.
+macro_rules! event {
     ($state:expr, $handler:path) => {{
         let state = Arc::new($state);
-        Invoker::Sqs(Arc::new(move |event| {
+        Invoker::Schedule(Arc::new(move |event| {
             let state = state.clone();
             Box::pin(async move { $handler(&state, event).await })
         }))
@@ -57,6 +58,7 @@ pub const KNOWN: &[&str] = &[
     "auth-email",
     "invites",
     "members",
+    "posts",
     "notifier",
     "telegram-webhook",
     "settings",
@@ -67,6 +69,13 @@ pub const KNOWN: &[&str] = &[
     "fanout",
     "notify-mail",
     "notifications",
+    "comments",
+    "feed",
+    "digests",
+    "digest-planner",
+    "digest-sender",
+    "digest-daily",
+    "mail-events",
 ];
 
 pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Invoker, String> {
@@ -85,6 +94,11 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
             members::State::from_env(env, aws, clock).map_err(cfg)?,
             members::handler
         ),
+        "comments" => http!(
+            comments::State::from_env(env, aws, clock).map_err(cfg)?,
+            comments::handler
+        ),
+        "posts" => http!(posts::State::from_env(env, aws, clock).map_err(cfg)?, posts::handler),
         "telegram-webhook" => http!(
             telegram_webhook::State::from_env(env, aws, clock).map_err(cfg)?,
             telegram_webhook::handler
@@ -105,19 +119,40 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
             forward_rules::State::from_env(env, aws, clock).map_err(cfg)?,
             forward_rules::handler
         ),
+        "feed" => http!(feed::State::from_env(env, aws, clock).map_err(cfg)?, feed::handler),
         "notifier" => sqs!(
             notifier::State::with_clock(env, aws, clock).map_err(cfg)?,
             notifier::handler
         ),
         // notifications (issue 13)
         "fanout" => sqs!(fanout::State::from_env(env, aws, clock).map_err(cfg)?, fanout::handler),
-        "notify-mail" => schedule!(
+        "notify-mail" => event!(
             notify_mail::State::from_env(env, aws, clock).map_err(cfg)?,
             notify_mail::handler
         ),
         "notifications" => http!(
             notifications::State::from_env(env, aws, clock).map_err(cfg)?,
             notifications::handler
+        ),
+        "digests" => http!(
+            digests::State::from_env(env, aws, clock).map_err(cfg)?,
+            digests::handler
+        ),
+        "digest-planner" => event!(
+            digest_planner::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_planner::handler
+        ),
+        "digest-sender" => sqs!(
+            digest_sender::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_sender::handler
+        ),
+        "digest-daily" => event!(
+            digest_daily::State::from_env(env, aws, clock).map_err(cfg)?,
+            digest_daily::handler
+        ),
+        "mail-events" => event!(
+            mail_events::State::from_env(env, aws, clock).map_err(cfg)?,
+            mail_events::handler
         ),
         other => {
             return Err(format!(

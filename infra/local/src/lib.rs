@@ -98,11 +98,20 @@ pub struct Stack {
     /// The Bot API fake every function talks to (`TELEGRAM_API_BASE`).
     pub telegram: telegram::FakeTelegram,
     stop: watch::Sender<bool>,
+    receiving: Arc<poller::Receiving>,
 }
 
 impl Stack {
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Stops the stack and returns once none of its queue pollers has a
+    /// receive in flight: after that, no message sent to its queues can be
+    /// taken by it (a successor on the same queues gets everything).
+    pub async fn shut_down(self) {
+        self.stop();
+        self.receiving.none().await;
     }
 
     /// Env var `name` as function `logical_id` sees it.
@@ -120,6 +129,8 @@ impl Drop for Stack {
 struct Shared {
     routes: RouteTable,
     schedules: HashMap<String, (String, Invoker)>,
+    /// SNS-triggered functions, by binary name and logical id.
+    sns: HashMap<String, (String, Invoker)>,
     outbox: outbox::Outbox,
     iam: Arc<iam::proxy::Guard>,
     index: serde_json::Value,
@@ -195,6 +206,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         "code_key",
         "telegram_bot_token",
         "telegram_webhook_secret",
+        "unsubscribe_key",
     ]
     .into_iter()
     .map(|k| (k.to_string(), lodge::crypto::random_token(32)))
@@ -206,6 +218,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         secrets: &secrets,
     };
     let (stop, stop_rx) = watch::channel(false);
+    let receiving = Arc::new(poller::Receiving::default());
     let roles = iam::roles(&opts.template, &resolver, &opts.prefix)?;
     if let Some(f) = template.functions.iter().find(|f| !roles.contains_key(&f.logical_id)) {
         return Err(format!("{}: no IAM role in the transformed template", f.logical_id));
@@ -248,6 +261,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         let store = lodge::store::Store::new(clients.dynamodb.clone(), physical.refs[table_id].clone());
         let email = lodge::domain::Email::parse(&opts.admin_email).map_err(|e| format!("LODGE_ADMIN_EMAIL: {e}"))?;
         store
+            .members()
             .ensure_admin(&email, opts.clock.now())
             .await
             .map_err(|e| format!("seeding the admin: {e}"))?;
@@ -286,6 +300,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
                     &clients.sqs,
                     &handler,
                     &stop_rx,
+                    &receiving,
                 );
             }
         }
@@ -305,6 +320,12 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         schedules.insert(f.binary.clone(), (f.logical_id.clone(), inv.clone()));
         schedules.insert(f.logical_id.clone(), (f.logical_id.clone(), inv));
     }
+    let mut sns = HashMap::new();
+    for f in template.functions.iter().filter(|f| !f.topics.is_empty()) {
+        let inv = invokers[&f.logical_id].clone();
+        sns.insert(f.binary.clone(), (f.logical_id.clone(), inv.clone()));
+        sns.insert(f.logical_id.clone(), (f.logical_id.clone(), inv));
+    }
     let schedule_names: Vec<_> = template
         .functions
         .iter()
@@ -314,7 +335,8 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
     let shared = Arc::new(Shared {
         routes: RouteTable::new(routes),
         schedules,
-        outbox: outbox::Outbox::new(&opts.moto_url),
+        sns,
+        outbox: outbox::Outbox::with_sent(&opts.moto_url, guard.sent_mail()),
         iam: guard.clone(),
         index: json!({"routes": route_keys, "pollers": pollers, "schedules": schedule_names, "moto": opts.moto_url}),
     });
@@ -325,6 +347,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         .route("/_local/iam", get(iam_denials))
         .nest("/_local/telegram", fake_telegram.router())
         .route("/_local/schedule/{function}", post(run_schedule))
+        .route("/_local/sns/{function}", post(run_sns))
         .fallback(api_gateway)
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY))
         .with_state(shared);
@@ -350,6 +373,7 @@ pub async fn start(opts: Options) -> Result<Stack, String> {
         envs,
         telegram: fake_telegram,
         stop,
+        receiving,
     })
 }
 
@@ -427,6 +451,31 @@ async fn outbox_html(State(shared): State<Arc<Shared>>) -> Response {
 /// Calls the IAM check refused, oldest first.
 async fn iam_denials(State(shared): State<Arc<Shared>>) -> Json<Vec<iam::proxy::Denial>> {
     Json(shared.iam.denials())
+}
+
+/// Delivers an SNS event (the Lambda event, e.g. `events/mail-events/*.json`)
+/// to an SNS-triggered function, as SNS would on AWS.
+async fn run_sns(State(shared): State<Arc<Shared>>, Path(function): Path<String>, body: Bytes) -> Response {
+    let Some((logical_id, Invoker::Schedule(handler))) = shared.sns.get(&function) else {
+        return gateway::local_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("No SNS-triggered function named {function:?}."),
+        );
+    };
+    let event: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return gateway::local_error(StatusCode::BAD_REQUEST, "bad_event", &format!("not JSON: {e}")),
+    };
+    match tokio::spawn(handler(event)).await {
+        Ok(Ok(())) => Json(json!({"function": logical_id, "status": "ok"})).into_response(),
+        Ok(Err(e)) => gateway::local_error(StatusCode::INTERNAL_SERVER_ERROR, "function_error", &e),
+        Err(_) => gateway::local_error(
+            StatusCode::BAD_GATEWAY,
+            "function_error",
+            "The function panicked (see the log).",
+        ),
+    }
 }
 
 async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<String>) -> Response {

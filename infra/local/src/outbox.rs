@@ -1,10 +1,61 @@
 //! Emails "sent" through the SES stand-in, read back from moto for people
 //! (`/_local/outbox.html`) and tests (`/_local/outbox`).
+//!
+//! moto keeps only the HTML part of a multipart message and none of its
+//! headers. So the IAM check, which every function's SES call passes
+//! through, records each accepted `SendEmail` request by the message id
+//! SES answered (`record`), and the outbox joins that to moto's list: each
+//! email then shows its headers, text part, Reply-To and configuration set
+//! exactly as the SDK sent them. (Calls that bypass the check, e.g. through
+//! a test's fault proxy, show moto's fields only.)
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+/// What a function's `SendEmail` carried beyond moto's record.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SentParts {
+    pub headers: BTreeMap<String, String>,
+    pub text: Option<String>,
+    pub reply_to: Vec<String>,
+    pub configuration_set: Option<String>,
+}
+
+/// SES message id → what was sent.
+pub type SentMail = Arc<Mutex<HashMap<String, SentParts>>>;
+
+/// Notes one accepted SESv2 `SendEmail` (its JSON request and response).
+pub fn record(sent: &SentMail, request: &[u8], response: &[u8]) {
+    let (Ok(req), Ok(resp)) = (
+        serde_json::from_slice::<serde_json::Value>(request),
+        serde_json::from_slice::<serde_json::Value>(response),
+    ) else {
+        return;
+    };
+    let Some(id) = resp["MessageId"].as_str() else {
+        return;
+    };
+    let simple = &req["Content"]["Simple"];
+    let parts = SentParts {
+        headers: simple["Headers"]
+            .as_array()
+            .map(|hs| {
+                hs.iter()
+                    .filter_map(|h| Some((h["Name"].as_str()?.to_string(), h["Value"].as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        text: simple["Body"]["Text"]["Data"].as_str().map(str::to_string),
+        reply_to: req["ReplyToAddresses"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        configuration_set: req["ConfigurationSetName"].as_str().map(str::to_string),
+    };
+    sent.lock().expect("sent mail lock").insert(id.to_string(), parts);
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxEmail {
@@ -15,6 +66,12 @@ pub struct OutboxEmail {
     /// What SES stored (moto keeps the HTML part of a multipart message).
     pub body: String,
     pub sent_at: String,
+    /// Custom headers as sent (`List-Unsubscribe`, …).
+    pub headers: BTreeMap<String, String>,
+    /// The text part as sent.
+    pub text: Option<String>,
+    pub reply_to: Vec<String>,
+    pub configuration_set: Option<String>,
 }
 
 pub struct Outbox {
@@ -22,14 +79,21 @@ pub struct Outbox {
     client: reqwest::Client,
     /// moto records no send time: we note when we first saw each message.
     first_seen: Mutex<HashMap<String, (usize, i64)>>,
+    sent: SentMail,
 }
 
 impl Outbox {
     pub fn new(moto_url: &str) -> Self {
+        Self::with_sent(moto_url, SentMail::default())
+    }
+
+    /// An outbox that adds what `sent` recorded to each email.
+    pub fn with_sent(moto_url: &str, sent: SentMail) -> Self {
         Self {
             moto_url: moto_url.to_string(),
             client: reqwest::Client::new(),
             first_seen: Mutex::new(HashMap::new()),
+            sent,
         }
     }
 
@@ -65,6 +129,7 @@ impl Outbox {
         let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
         let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
         let mut seen = self.first_seen.lock().expect("outbox lock");
+        let sent = self.sent.lock().expect("sent mail lock");
         let mut out = Vec::new();
         for m in messages {
             let id = m["id"].as_str().unwrap_or_default().to_string();
@@ -74,6 +139,7 @@ impl Outbox {
                 .as_array()
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                 .unwrap_or_default();
+            let parts = sent.get(&id).cloned().unwrap_or_default();
             out.push((
                 order,
                 OutboxEmail {
@@ -83,6 +149,10 @@ impl Outbox {
                     subject: m["subject"].as_str().unwrap_or_default().to_string(),
                     body: m["body"].as_str().unwrap_or_default().to_string(),
                     sent_at: lodge::clock::rfc3339(at),
+                    headers: parts.headers,
+                    text: parts.text,
+                    reply_to: parts.reply_to,
+                    configuration_set: parts.configuration_set,
                 },
             ));
         }
@@ -108,12 +178,28 @@ pub fn render_html(mails: &[OutboxEmail]) -> String {
         page.push_str("<p><em>No emails yet.</em></p>");
     }
     for m in mails.iter().rev() {
+        let headers: String = m
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{}: {}\n", esc(k), esc(v)))
+            .collect();
+        let text = m
+            .text
+            .as_deref()
+            .map(|t| format!("<details><summary>Text part</summary><pre>{}</pre></details>", esc(t)))
+            .unwrap_or_default();
         page.push_str(&format!(
-            "<article><p><strong>{}</strong><br>To: {} · {}</p><iframe sandbox srcdoc=\"{}\"></iframe></article>",
+            "<article><p><strong>{}</strong><br>To: {} · {}</p>{}<iframe sandbox srcdoc=\"{}\"></iframe>{}</article>",
             esc(&m.subject),
             esc(&m.to.join(", ")),
             esc(&m.sent_at),
-            esc(&m.body)
+            if headers.is_empty() {
+                String::new()
+            } else {
+                format!("<pre>{headers}</pre>")
+            },
+            esc(&m.body),
+            text
         ));
     }
     page

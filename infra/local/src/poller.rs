@@ -4,7 +4,9 @@
 //! reported failed (or in a batch that failed, crashed or timed out) comes
 //! back when its *current* visibility timeout ends — the queue's, or whatever
 //! the function set with `ChangeMessageVisibility` — and after
-//! `maxReceiveCount` lands in the DLQ, exactly as on AWS.
+//! `maxReceiveCount` lands in the DLQ, exactly as on AWS. (One exception,
+//! outside any delivery: a stopping stack hands back, visible at once, what
+//! its last receives took after the stop; see `Loop::run`.)
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +46,39 @@ pub const MAX_LOCAL_CONCURRENCY: i32 = 8;
 /// hide) a message meant for its successor, so keep it short.
 pub const LONG_POLL_SECS: i32 = 1;
 
+/// Receives in flight, stack-wide, so a stopping stack can wait until none
+/// is left (`Stack::shut_down`) instead of guessing how long they take.
+#[derive(Default)]
+pub struct Receiving {
+    count: AtomicUsize,
+    ended: Notify,
+}
+
+impl Receiving {
+    fn start(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+        self.ended.notify_waiters();
+    }
+
+    /// Returns once no receive is in flight. Loops check the stop signal
+    /// before each receive, so after a stop this stays true.
+    pub async fn none(&self) {
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            ended.await;
+        }
+    }
+}
+
 /// What became of one invocation.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -57,7 +92,14 @@ impl QueuePoller {
     /// Runs `concurrency` poll loops, like Lambda's concurrent invocations.
     /// While the queue is idle only one polls (see `Loop::run`), so an idle
     /// stack costs one long poll per queue at a time.
-    pub fn spawn(self, concurrency: i32, sqs: &aws_sdk_sqs::Client, handler: &SqsFn, stop: &watch::Receiver<bool>) {
+    pub fn spawn(
+        self,
+        concurrency: i32,
+        sqs: &aws_sdk_sqs::Client,
+        handler: &SqsFn,
+        stop: &watch::Receiver<bool>,
+        receiving: &Arc<Receiving>,
+    ) {
         let me = Arc::new(self);
         let busy = Arc::new(Notify::new());
         let polling = Arc::new(AtomicUsize::new(0));
@@ -68,6 +110,7 @@ impl QueuePoller {
                 handler: handler.clone(),
                 busy: busy.clone(),
                 polling: polling.clone(),
+                receiving: receiving.clone(),
                 scout: i == 0,
             };
             tokio::spawn(lp.run(stop.clone()));
@@ -100,6 +143,24 @@ impl QueuePoller {
             messages.extend(more);
         }
         Ok(messages)
+    }
+
+    /// Makes messages received by a stopping stack visible again at once: it
+    /// will not deliver them, and its successor must not wait out their
+    /// visibility timeout. The one visibility change the runner makes.
+    async fn hand_back(&self, sqs: &aws_sdk_sqs::Client, messages: &[Message]) {
+        for receipt in messages.iter().filter_map(|m| m.receipt_handle.as_deref()) {
+            let released = sqs
+                .change_message_visibility()
+                .queue_url(&self.queue_url)
+                .receipt_handle(receipt)
+                .visibility_timeout(0)
+                .send()
+                .await;
+            if let Err(e) = released {
+                tracing::warn!(queue = %self.queue_url, error = %e, "could not hand back a message at stop");
+            }
+        }
     }
 
     /// Invokes the function on `messages` as Lambda would and deletes what it
@@ -223,6 +284,8 @@ struct Loop {
     busy: Arc<Notify>,
     /// Loops inside a receive right now.
     polling: Arc<AtomicUsize>,
+    /// Receives in flight across the stack (see `Receiving`).
+    receiving: Arc<Receiving>,
     /// The loop that polls while the queue is idle; it never parks.
     scout: bool,
 }
@@ -235,11 +298,24 @@ impl Loop {
         let me = &self.poller;
         let mut failures = 0u32;
         loop {
+            if *stop.borrow() {
+                return;
+            }
             self.polling.fetch_add(1, Ordering::SeqCst);
-            let received = tokio::select! {
-                _ = stop.changed() => return,
-                r = me.batch(&self.sqs) => r,
-            };
+            // Never abandoned on stop: an abandoned receive stays open in the
+            // stand-in and could take a message meant for a successor stack.
+            // It ends within LONG_POLL_SECS; what it took after the stop is
+            // handed back undelivered.
+            self.receiving.start();
+            let received = me.batch(&self.sqs).await;
+            if *stop.borrow() {
+                if let Ok(messages) = &received {
+                    me.hand_back(&self.sqs, messages).await;
+                }
+                self.receiving.end();
+                return;
+            }
+            self.receiving.end();
             self.polling.fetch_sub(1, Ordering::SeqCst);
             match received {
                 Ok(messages) if messages.is_empty() => {

@@ -32,6 +32,8 @@ pub struct FunctionSpec {
     pub routes: Vec<Route>,
     pub queues: Vec<QueueTrigger>,
     pub schedules: Vec<String>,
+    /// SNS topics (logical ids) that invoke the function.
+    pub topics: Vec<String>,
     /// `Timeout` (the function's, else `Globals.Function`'s, else Lambda's 3 s).
     pub timeout: Duration,
 }
@@ -136,6 +138,7 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
         routes: vec![],
         queues: vec![],
         schedules: vec![],
+        topics: vec![],
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
     };
     let events = res
@@ -177,6 +180,13 @@ fn function_spec(id: &str, res: &Value, env: Vec<(String, Value)>) -> Result<Fun
                 ),
             }),
             Some("Schedule" | "ScheduleV2") => spec.schedules.push(str_prop("ScheduleExpression").unwrap_or_default()),
+            // Run on demand: `POST /_local/sns/{function}` with the SNS event.
+            Some("SNS") => spec.topics.push(
+                props
+                    .get("Topic")
+                    .and_then(logical_target)
+                    .ok_or_else(|| format!("{id}: SNS event Topic must be !Ref T"))?,
+            ),
             other => {
                 return Err(format!(
                     "{id}: event type {other:?} is not supported by the local runner"

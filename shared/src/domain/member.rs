@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 macro_rules! random_id {
     ($name:ident, $what:literal) => {
-        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 

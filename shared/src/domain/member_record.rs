@@ -1,9 +1,11 @@
 //! A member as stored, with their Telegram link and staff-list entry.
 //! Field names are the stored attribute names.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
-use super::{DecisionSummary, Email, MemberId, MemberStatus, Role};
+use super::{DecisionSummary, Email, MemberId, MemberStatus, Role, RoomSlug};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Member {
@@ -35,7 +37,43 @@ pub struct Member {
     /// transactions; the page header shows it at no extra read.
     #[serde(default)]
     pub unread_notifications: i64,
+    /// The `@name` mentions resolve through (unique, see `store::handles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    // --- feed: what this member left out of their feed, and their private
+    // feed link (docs/posts.md, "Feed"). String sets in DynamoDB, so mutes
+    // are single `ADD`/`DELETE` updates; omitted when empty (a set cannot be).
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
+    pub muted_rooms: BTreeSet<RoomSlug>,
+    /// At most `MAX_MUTED_MEMBERS`; never a moderator.
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
+    pub muted_members: BTreeSet<MemberId>,
+    #[serde(
+        default,
+        with = "serde_dynamo::string_set",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
+    pub subscribed_rooms: BTreeSet<RoomSlug>,
+    /// SHA-256 (hex) of the private feed token; `None`: no private feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_token_at: Option<i64>,
+    // --- end of feed ---
 }
+
+/// How many members one member may mute (the feed's filter holds at most
+/// 100 values: 50 rooms and 50 members).
+pub const MAX_MUTED_MEMBERS: usize = 50;
+pub const MAX_MUTED_ROOMS: usize = 50;
 
 /// Moderators and admins, listed under one partition (`STAFF`) so
 /// notifications can reach them with one query.
@@ -74,6 +112,12 @@ impl Member {
             intro_submitted_at: None,
             last_decision: None,
             unread_notifications: 0,
+            handle: None,
+            muted_rooms: BTreeSet::new(),
+            muted_members: BTreeSet::new(),
+            subscribed_rooms: BTreeSet::new(),
+            feed_token_hash: None,
+            feed_token_at: None,
         }
     }
 

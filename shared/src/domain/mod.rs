@@ -34,6 +34,7 @@ macro_rules! id_string_impls {
 mod bot_chat;
 mod decision;
 pub mod dialog;
+pub mod digest;
 mod email;
 mod event;
 mod field;
@@ -46,6 +47,7 @@ mod member_record;
 mod new_post;
 mod post;
 mod post_id;
+mod room;
 
 pub use bot_chat::BotChat;
 pub use decision::{DecisionRecord, DecisionSummary, ReviewResult};
@@ -56,7 +58,8 @@ pub use intro::{About, DisplayName, Links};
 pub use invite_code::InviteCode;
 pub use login_code::LoginCode;
 pub use member::{MemberId, MemberStatus, Role, SessionId};
-pub use member_record::{Member, StaffEntry, TelegramLink};
+pub use member_record::{Member, StaffEntry, TelegramLink, MAX_MUTED_MEMBERS, MAX_MUTED_ROOMS};
 pub use new_post::{NewPost, PostContent, PostFields};
 pub use post::{CommentBody, LinkUrl, PostBody, PostKind, PostTitle, RoomSlug, Visibility};
 pub use post_id::{CommentId, PostId};
+pub use room::{RoomDescription, RoomTitle};

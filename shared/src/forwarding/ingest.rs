@@ -9,7 +9,7 @@
 //! every item, so only one job runs). The
 //! forwarder waits until then, closes the set and posts its items with one
 //! call. An item arriving after the close is forwarded on its own: each item
-//! goes out exactly once (see `Store::add_album_item`).
+//! goes out exactly once (see `Forwarding::add_album_item`).
 
 use serde_json::Value;
 
@@ -73,7 +73,8 @@ impl Ingest {
         }
         let rules: Vec<ForwardRule> = self
             .store
-            .forward_rules_of(post.chat_id)
+            .forwarding()
+            .rules_of(post.chat_id)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -95,6 +96,7 @@ impl Ingest {
             let flush_at = now + self.album_window_secs;
             match self
                 .store
+                .forwarding()
                 .add_album_item(&post, &group, flush_at, now + ALBUM_ITEM_TTL_SECS)
                 .await
                 .map_err(|e| e.to_string())?

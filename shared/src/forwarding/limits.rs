@@ -110,7 +110,11 @@ pub async fn acquire(
     // 1. The chat's next free slot.
     let spacing = limits.chat.spacing_ms();
     let mine = now_ms + spacing * i64::from(count);
-    let previous = match store.take_slot(SLOT, &chat_key, now_ms, mine, now + 3600).await? {
+    let previous = match store
+        .rate_limits()
+        .take_slot(SLOT, &chat_key, now_ms, mine, now + 3600)
+        .await?
+    {
         Slot::Taken { previous } => previous,
         Slot::Busy { next_ms } => {
             let next_ms = next_ms.unwrap_or(now_ms + spacing);
@@ -126,12 +130,22 @@ pub async fn acquire(
         let (start, end) = window(*limit, now);
         // An album larger than a window still has to go out: it takes the whole window.
         let take = count.min(limit.max);
-        if !store.take_hits(what, key, start, take, limit.max, end + 60).await? {
+        if !store
+            .rate_limits()
+            .take_hits(what, key, start, take, limit.max, end + 60)
+            .await?
+        {
             for (what, key, limit) in &windows[..i] {
                 let (start, _) = window(*limit, now);
-                store.refund_hits(what, key, start, count.min(limit.max)).await?;
+                store
+                    .rate_limits()
+                    .refund_hits(what, key, start, count.min(limit.max))
+                    .await?;
             }
-            store.give_back_slot(SLOT, &chat_key, previous, mine).await?;
+            store
+                .rate_limits()
+                .give_back_slot(SLOT, &chat_key, previous, mine)
+                .await?;
             return Ok(Permit::Wait(Duration::from_millis(
                 ((end * 1000) - now_ms).max(1) as u64
             )));

@@ -1,6 +1,9 @@
-//! Sending email through SESv2: every message is multipart text + HTML.
+//! Sending email through SESv2: every message is multipart text + HTML,
+//! with custom headers (`List-Unsubscribe`, see `unsubscribe`).
 
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+pub mod unsubscribe;
+
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 
 use crate::domain::Email;
 
@@ -10,6 +13,16 @@ pub struct Letter {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Extra headers, e.g. `unsubscribe::headers` (SES allows 15).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+}
+
+impl Letter {
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers.extend(headers);
+        self
+    }
 }
 
 /// Why SES did not take a letter. The two call for opposite handling: a
@@ -54,6 +67,9 @@ impl MailError {
 pub struct Mailer {
     client: aws_sdk_sesv2::Client,
     from: String,
+    /// SES configuration set: routes bounce and complaint events (docs/digests.md).
+    configuration_set: Option<String>,
+    reply_to: Option<String>,
 }
 
 impl Mailer {
@@ -61,21 +77,29 @@ impl Mailer {
         Self {
             client,
             from: from.into(),
+            configuration_set: None,
+            reply_to: None,
         }
+    }
+
+    /// `LODGE_MAIL_FROM`, and when set `LODGE_MAIL_CONFIGURATION_SET` and `LODGE_MAIL_REPLY_TO`.
+    pub fn from_env(env: &crate::Env, aws: &crate::aws::SdkConfig) -> Result<Self, crate::ConfigError> {
+        let reply_to = env
+            .optional("LODGE_MAIL_REPLY_TO")
+            .map(|raw| {
+                Email::parse(raw)
+                    .map(|e| e.to_string())
+                    .map_err(|e| crate::ConfigError::new("LODGE_MAIL_REPLY_TO", e.to_string()))
+            })
+            .transpose()?;
+        let mut m = Self::new(crate::aws::sesv2(aws), env.required("LODGE_MAIL_FROM")?);
+        m.configuration_set = env.optional("LODGE_MAIL_CONFIGURATION_SET").map(str::to_string);
+        m.reply_to = reply_to;
+        Ok(m)
     }
 
     /// Sends one letter; returns SES's message id.
     pub async fn send(&self, to: &Email, letter: &Letter) -> Result<String, MailError> {
-        self.send_with_headers(to, letter, &[]).await
-    }
-
-    /// Sends one letter with extra headers (e.g. RFC 8058 `List-Unsubscribe`).
-    pub async fn send_with_headers(
-        &self,
-        to: &Email,
-        letter: &Letter,
-        headers: &[(String, String)],
-    ) -> Result<String, MailError> {
         let utf8 = |data: &str| {
             Content::builder()
                 .data(data)
@@ -83,6 +107,17 @@ impl Mailer {
                 .build()
                 .map_err(|e| MailError::Rejected(e.to_string()))
         };
+        let headers = letter
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                MessageHeader::builder()
+                    .name(name)
+                    .value(value)
+                    .build()
+                    .map_err(|e| MailError::Rejected(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let message = Message::builder()
             .subject(utf8(&letter.subject)?)
             .body(
@@ -91,27 +126,14 @@ impl Mailer {
                     .html(utf8(&letter.html)?)
                     .build(),
             )
-            .set_headers(
-                (!headers.is_empty())
-                    .then(|| {
-                        headers
-                            .iter()
-                            .map(|(name, value)| {
-                                aws_sdk_sesv2::types::MessageHeader::builder()
-                                    .name(name)
-                                    .value(value)
-                                    .build()
-                                    .map_err(|e| MailError::Rejected(e.to_string()))
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .transpose()?,
-            )
+            .set_headers((!headers.is_empty()).then_some(headers))
             .build();
         let out = self
             .client
             .send_email()
             .from_email_address(&self.from)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .set_reply_to_addresses(self.reply_to.clone().map(|r| vec![r]))
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(message).build())
             .send()
@@ -164,6 +186,7 @@ pub fn notice(subject: &str, heading: &str, paragraphs: &[String], action: Optio
         }
         .render()
         .unwrap_or_default(),
+        headers: Vec::new(),
     }
 }
 

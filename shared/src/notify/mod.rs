@@ -185,16 +185,6 @@ impl ContentEvent {
     }
 }
 
-/// The RFC 8058 one-click unsubscribe headers of a notification email
-/// (`List-Unsubscribe: <…/u/{token}>` and `List-Unsubscribe-Post:
-/// List-Unsubscribe=One-Click`). The signed per-member, per-purpose token
-/// and its `/u/{token}` endpoint are the digests' (issue 14, branch
-/// `digest`): this is the one place to point at them once merged. Until
-/// then notification emails go without the headers (no fake token).
-pub fn unsubscribe_headers(_member: &MemberId) -> Vec<(String, String)> {
-    Vec::new()
-}
-
 /// What the fan-out looked up about an event's post (the rest is in the event).
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
@@ -330,7 +320,7 @@ mod tests {
             followers: vec![a.clone()],
             subscribers: vec![],
         };
-        assert!(audience(&comment(&a, Some(&a), &[a.clone()]), &facts).is_empty());
+        assert!(audience(&comment(&a, Some(&a), std::slice::from_ref(&a)), &facts).is_empty());
     }
 
     #[test]

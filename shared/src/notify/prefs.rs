@@ -1,7 +1,7 @@
-//! Notification preferences: each kind on or off per channel, and the
-//! digest choices (issue 14 reads `digest_weekly_email` and
-//! `digest_daily_telegram`). Stored on the member's profile as
-//! `notification_prefs`; a switch never set takes its default.
+//! Notification preferences: each kind on or off per channel. Stored on the
+//! member's profile as `notification_prefs`; a switch never set takes its
+//! default. The digest choice is the digests' own attribute (`digest`,
+//! `domain::digest::DigestChoice`), shown on the same settings page.
 
 use std::collections::HashMap;
 
@@ -69,12 +69,6 @@ pub struct Prefs {
     /// Per kind (`Kind::as_str`).
     #[serde(default)]
     pub kinds: HashMap<Kind, Switches>,
-    /// The weekly email digest (issue 14); default on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest_weekly_email: Option<bool>,
-    /// The daily Telegram digest (issue 14); default off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest_daily_telegram: Option<bool>,
 }
 
 impl Prefs {
@@ -92,23 +86,13 @@ impl Prefs {
         self.kinds.entry(kind).or_default().set(channel, on);
     }
 
-    pub fn weekly_email_digest(&self) -> bool {
-        self.digest_weekly_email.unwrap_or(true)
-    }
-
-    pub fn daily_telegram_digest(&self) -> bool {
-        self.digest_daily_telegram.unwrap_or(false)
-    }
-
     /// Every switch explicit, from a settings form: a checkbox is sent only
     /// when ticked, so each `<kind>.<channel>` present is on and each absent
-    /// one off. An unknown field is refused (it names a switch that does not exist).
-    pub fn from_form(fields: &HashMap<String, String>) -> Result<Prefs, String> {
-        let mut prefs = Prefs {
-            digest_weekly_email: Some(false),
-            digest_daily_telegram: Some(false),
-            ..Prefs::default()
-        };
+    /// one off. Fields named in `other_fields` belong to the same form but
+    /// not to these switches (the digest choice); any other unknown field is
+    /// refused (it names a switch that does not exist).
+    pub fn from_form(fields: &HashMap<String, String>, other_fields: &[&str]) -> Result<Prefs, String> {
+        let mut prefs = Prefs::default();
         for kind in Kind::ALL {
             for channel in Channel::ALL {
                 prefs.set(kind, channel, false);
@@ -116,8 +100,7 @@ impl Prefs {
         }
         for name in fields.keys() {
             match name.as_str() {
-                "digest_weekly_email" => prefs.digest_weekly_email = Some(true),
-                "digest_daily_telegram" => prefs.digest_daily_telegram = Some(true),
+                other if other_fields.contains(&other) => {}
                 other => {
                     let (kind, channel) = other
                         .split_once('.')
@@ -142,22 +125,21 @@ mod tests {
         assert!(!p.wants(Kind::Reply, Channel::Email, true));
         assert!(p.wants(Kind::Reply, Channel::Telegram, true));
         assert!(p.wants(Kind::Reply, Channel::Web, true));
-        assert!(p.weekly_email_digest() && !p.daily_telegram_digest());
     }
 
     #[test]
     fn a_form_sets_every_switch_and_refuses_unknown_ones() {
-        let form: HashMap<String, String> = [("reply.email", "on"), ("digest_daily_telegram", "on")]
+        let form: HashMap<String, String> = [("reply.email", "on"), ("digest", "daily")]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let p = Prefs::from_form(&form).unwrap();
+        let p = Prefs::from_form(&form, &["digest"]).unwrap();
         assert!(p.wants(Kind::Reply, Channel::Email, true));
         assert!(!p.wants(Kind::Reply, Channel::Web, true));
         assert!(!p.wants(Kind::Mention, Channel::Telegram, true));
-        assert!(!p.weekly_email_digest() && p.daily_telegram_digest());
+        assert!(Prefs::from_form(&form, &[]).is_err(), "digest is not a switch");
         let bad: HashMap<String, String> = [("reply.fax".to_string(), "on".to_string())].into_iter().collect();
-        assert!(Prefs::from_form(&bad).is_err());
+        assert!(Prefs::from_form(&bad, &["digest"]).is_err());
     }
 
     #[test]

@@ -148,6 +148,7 @@ struct ActivityHtml<'a> {
     heading: &'a str,
     lines: &'a [EmailLine],
     settings_url: &'a str,
+    unsubscribe_url: &'a str,
 }
 
 #[derive(askama::Template)]
@@ -156,10 +157,13 @@ struct ActivityText<'a> {
     heading: &'a str,
     lines: &'a [EmailLine],
     settings_url: &'a str,
+    unsubscribe_url: &'a str,
 }
 
-/// The one email that lists what happened since the last one.
-pub fn activity_letter(lines: &[EmailLine], settings_url: &str) -> crate::mail::Letter {
+/// The one email that lists what happened since the last one. The sender
+/// passes the member's unsubscribe link (`mail::unsubscribe`) and adds its
+/// RFC 8058 headers.
+pub fn activity_letter(lines: &[EmailLine], settings_url: &str, unsubscribe_url: &str) -> crate::mail::Letter {
     use askama::Template;
     let subject = match lines {
         [one] => one.line.clone(),
@@ -172,6 +176,7 @@ pub fn activity_letter(lines: &[EmailLine], settings_url: &str) -> crate::mail::
             heading,
             lines,
             settings_url,
+            unsubscribe_url,
         }
         .render()
         .unwrap_or_default(),
@@ -179,9 +184,11 @@ pub fn activity_letter(lines: &[EmailLine], settings_url: &str) -> crate::mail::
             heading,
             lines,
             settings_url,
+            unsubscribe_url,
         }
         .render()
         .unwrap_or_default(),
+        headers: Vec::new(),
     }
 }
 
@@ -198,9 +205,15 @@ mod letter_tests {
             url: format!("https://l.example/posts/p#c-{i}"),
             at: 1,
         };
-        let letter = activity_letter(&[line(1), line(2)], "https://l.example/settings/notifications");
+        let letter = activity_letter(
+            &[line(1), line(2)],
+            "https://l.example/settings/notifications",
+            "https://l.example/u/t",
+        );
         assert_eq!(letter.subject, "2 new notifications on Lodge");
-        assert!(letter.html.contains("&lt;Eve&gt; replied 1") && letter.html.contains("#c-2"));
+        // Escaped (askama writes `&#60;`), never raw; the links keep their anchors.
+        assert!(!letter.html.contains("<Eve>") && letter.html.contains("Eve&#62; replied 1"));
+        assert!(letter.html.contains("#c-2") && letter.html.contains("https://l.example/u/t"));
         assert!(letter.text.contains("<Eve> replied 2") && letter.text.contains("x & y"));
     }
 }

@@ -31,6 +31,13 @@ pub enum Notification {
     /// One notification to one member on one channel (issue 13), queued by
     /// `fanout`; idempotent per `Delivery::key`.
     Deliver { delivery: Delivery },
+    /// A member reported a post or comment (`target` is `POST#<id>` or
+    /// `COMMENT#<id>`): tell the admin chat, when one is configured.
+    Reported {
+        target: String,
+        reporter: MemberId,
+        at: i64,
+    },
 }
 
 /// Every message carries its contract version so consumers can evolve.
@@ -76,6 +83,19 @@ impl Contract for ContentEvent {
     const VERSION: u32 = 1;
 }
 
+/// The `digest` queue: one weekly issue for up to 50 members
+/// (`digest::MEMBERS_PER_MESSAGE`), planned by `digest-planner` and sent
+/// by `digest-sender` (docs/digests.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestBatch {
+    pub issue: crate::domain::digest::IssueId,
+    pub members: Vec<MemberId>,
+}
+
+impl Contract for DigestBatch {
+    const VERSION: u32 = 1;
+}
+
 /// Parses a message body into its contract, rejecting other versions.
 pub fn parse<T: Contract>(msg: &SqsMessage) -> Result<T, MessageError> {
     let body = msg.body.as_deref().unwrap_or_default();
@@ -111,6 +131,7 @@ mod tests {
                 subject: "s".into(),
                 text: "t".into(),
                 html: "h".into(),
+                headers: Vec::new(),
             },
         };
         let body = encode(&n);

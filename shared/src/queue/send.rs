@@ -1,7 +1,5 @@
 //! Sending contract messages to a standard queue.
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-
 use super::contracts::{encode, Contract};
 
 /// Sends one contract's messages to one queue.
@@ -30,18 +28,22 @@ impl QueueSender {
             .map_err(|e| format!("SQS send failed: {e}"))
     }
 
-    /// Sends every message, ten per `SendMessageBatch`. An entry SQS refused
-    /// is an error naming it (the caller's message is retried; its
-    /// consumers are idempotent, so what did go out is not sent twice).
-    pub async fn send_all<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {
-        for chunk in bodies.chunks(10) {
-            let entries = chunk
+    /// Sends up to 10 messages in one `SendMessageBatch`, retrying the
+    /// entries SQS reports failed (it may fail some and take the rest).
+    pub async fn send_batch<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut pending: Vec<(String, String)> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i.to_string(), encode(b)))
+            .collect();
+        for attempt in 0..4u32 {
+            let entries = pending
                 .iter()
-                .enumerate()
-                .map(|(i, body)| {
+                .map(|(id, body)| {
                     SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(encode(body))
+                        .id(id)
+                        .message_body(body)
                         .build()
                         .map_err(|e| e.to_string())
                 })
@@ -54,15 +56,22 @@ impl QueueSender {
                 .send()
                 .await
                 .map_err(|e| format!("SQS batch send failed: {e}"))?;
-            if let Some(f) = out.failed.first() {
-                return Err(format!(
-                    "SQS refused {} of {} messages: {} {}",
-                    out.failed.len(),
-                    chunk.len(),
-                    f.code,
-                    f.message.clone().unwrap_or_default()
-                ));
+            let failed: Vec<String> = out.failed.iter().map(|f| f.id.clone()).collect();
+            if failed.is_empty() {
+                return Ok(());
             }
+            pending.retain(|(id, _)| failed.contains(id));
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        Err(format!("SQS refused {} message(s) of a batch", pending.len()))
+    }
+
+    /// Sends every message, ten per `SendMessageBatch`. An error means the
+    /// caller's message is retried; its consumers are idempotent, so what
+    /// did go out is not acted on twice.
+    pub async fn send_all<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {
+        for chunk in bodies.chunks(10) {
+            self.send_batch(chunk).await?;
         }
         Ok(())
     }

@@ -50,8 +50,19 @@ pub struct Interaction {
 }
 
 impl Store {
-    pub async fn dialog_tree(&self) -> Result<Option<StoredTree>, StoreError> {
-        let Some(item) = self.get::<TreeItem>(&Key::dialog_tree()).await? else {
+    pub fn dialog(&self) -> Dialog<'_> {
+        Dialog { store: self }
+    }
+}
+
+/// The bot's dialog tree, each user's position in it and the interaction log.
+pub struct Dialog<'a> {
+    store: &'a Store,
+}
+
+impl Dialog<'_> {
+    pub async fn tree(&self) -> Result<Option<StoredTree>, StoreError> {
+        let Some(item) = self.store.get::<TreeItem>(&Key::dialog_tree()).await? else {
             return Ok(None);
         };
         let tree = serde_json::from_str(&item.tree).map_err(|e| StoreError::Corrupt(format!("dialog tree: {e}")))?;
@@ -62,31 +73,33 @@ impl Store {
         }))
     }
 
-    pub async fn put_dialog_tree(&self, tree: &DialogTree, by: &MemberId, now: i64) -> Result<(), StoreError> {
+    pub async fn put_tree(&self, tree: &DialogTree, by: &MemberId, now: i64) -> Result<(), StoreError> {
         let item = TreeItem {
             tree: serde_json::to_string(tree).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             updated_at: now,
             updated_by: by.clone(),
         };
-        self.put(&Key::dialog_tree(), &item).await
+        self.store.put(&Key::dialog_tree(), &item).await
     }
 
-    pub async fn dialog_position(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+    pub async fn position(&self, user_id: i64) -> Result<Option<String>, StoreError> {
         Ok(self
+            .store
             .get::<PositionItem>(&Key::dialog_position(user_id))
             .await?
             .map(|p| p.node))
     }
 
-    pub async fn set_dialog_position(&self, user_id: i64, node: &str, now: i64) -> Result<(), StoreError> {
-        self.put(
-            &Key::dialog_position(user_id),
-            &PositionItem {
-                node: node.into(),
-                expires_at: now + POSITION_TTL_SECS,
-            },
-        )
-        .await
+    pub async fn set_position(&self, user_id: i64, node: &str, now: i64) -> Result<(), StoreError> {
+        self.store
+            .put(
+                &Key::dialog_position(user_id),
+                &PositionItem {
+                    node: node.into(),
+                    expires_at: now + POSITION_TTL_SECS,
+                },
+            )
+            .await
     }
 
     pub async fn log_interaction(&self, entry: &Interaction) -> Result<(), StoreError> {
@@ -103,19 +116,20 @@ impl Store {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let key = Key::dialog_log(entry.at, &format!("{nanos:020}#{}", crate::crypto::random_token(6)));
-        self.put(
-            &key,
-            &Logged {
-                entry,
-                expires_at: entry.at + LOG_TTL_SECS,
-            },
-        )
-        .await
+        self.store
+            .put(
+                &key,
+                &Logged {
+                    entry,
+                    expires_at: entry.at + LOG_TTL_SECS,
+                },
+            )
+            .await
     }
 
     /// The whole log, oldest first (paged through).
     pub async fn interactions(&self) -> Result<Vec<Interaction>, StoreError> {
-        self.query_partition(DIALOG_LOG).await
+        self.store.query_partition(DIALOG_LOG).await
     }
 }
 
@@ -160,9 +174,9 @@ mod tests {
                 step: "enter".into(),
                 at,
             };
-            store.log_interaction(&entry).await.unwrap();
+            store.dialog().log_interaction(&entry).await.unwrap();
         }
-        assert_eq!(store.interactions().await.unwrap().len(), 5);
+        assert_eq!(store.dialog().interactions().await.unwrap().len(), 5);
     }
 
     #[test]

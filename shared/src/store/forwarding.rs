@@ -79,67 +79,79 @@ pub enum Claim {
 }
 
 impl Store {
+    pub fn forwarding(&self) -> Forwarding<'_> {
+        Forwarding { store: self }
+    }
+}
+
+/// Forward rules, album items, forward job records, content claims and copy maps.
+pub struct Forwarding<'a> {
+    store: &'a Store,
+}
+
+impl Forwarding<'_> {
     // ------------------------------------------------------------ rules
 
-    pub async fn forward_rule(&self, id: &RuleId) -> Result<Option<ForwardRule>, StoreError> {
-        self.get(&Key::forward_rule(id.as_str())).await
+    pub async fn rule(&self, id: &RuleId) -> Result<Option<ForwardRule>, StoreError> {
+        self.store.get(&Key::forward_rule(id.as_str())).await
     }
 
-    pub async fn forward_rules(&self) -> Result<Vec<ForwardRule>, StoreError> {
+    pub async fn rules(&self) -> Result<Vec<ForwardRule>, StoreError> {
         self.query_rules(keys::FORWARD_RULES).await
     }
 
     /// The rules of one source chat (the by-source copies).
-    pub async fn forward_rules_of(&self, source_chat: i64) -> Result<Vec<ForwardRule>, StoreError> {
+    pub async fn rules_of(&self, source_chat: i64) -> Result<Vec<ForwardRule>, StoreError> {
         self.query_rules(&keys::forward_rules_of(source_chat)).await
     }
 
     async fn query_rules(&self, pk: &str) -> Result<Vec<ForwardRule>, StoreError> {
-        self.query_partition(pk).await
+        self.store.query_partition(pk).await
     }
 
     /// Creates a rule and its by-source copy; `Conflict` if the id is taken.
-    pub async fn create_forward_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
+    pub async fn create_rule(&self, rule: &ForwardRule) -> Result<(), StoreError> {
         // The usual "taken" answer without a failing transaction; the
         // condition below still decides a race.
-        if self.forward_rule(&rule.id).await?.is_some() {
+        if self.rule(&rule.id).await?.is_some() {
             return Err(StoreError::Conflict);
         }
-        self.transact(vec![
-            self.tx_put(
-                &Key::forward_rule(rule.id.as_str()),
-                rule,
-                Some("attribute_not_exists(pk)"),
-                None,
-            )?,
-            self.tx_put(
-                &Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()),
-                rule,
-                None,
-                None,
-            )?,
-        ])
-        .await
-        .map_err(|e| if e.failed_at(0) { StoreError::Conflict } else { e })
+        self.store
+            .transact(vec![
+                self.store.tx_put(
+                    &Key::forward_rule(rule.id.as_str()),
+                    rule,
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )?,
+                self.store.tx_put(
+                    &Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()),
+                    rule,
+                    None,
+                    None,
+                )?,
+            ])
+            .await
+            .map_err(|e| if e.failed_at(0) { StoreError::Conflict } else { e })
     }
 
     /// Replaces a rule (clearing `broken`: saving is how an admin says
     /// "fixed"), moving its copy if the source changed. `Ok(false)` if there
     /// is no such rule; `Cancelled` if it changed meanwhile.
-    pub async fn replace_forward_rule(&self, rule: &ForwardRule) -> Result<bool, StoreError> {
-        let Some(old) = self.forward_rule(&rule.id).await? else {
+    pub async fn replace_rule(&self, rule: &ForwardRule) -> Result<bool, StoreError> {
+        let Some(old) = self.rule(&rule.id).await? else {
             return Ok(false);
         };
         let old_source = old.source_chat_id.get();
         let mut items = vec![
             // Same source as read: a concurrent move cannot leave a stray copy.
-            self.tx_put(
+            self.store.tx_put(
                 &Key::forward_rule(rule.id.as_str()),
                 rule,
                 Some("source_chat_id = :old"),
                 Some(values([(":old", n(old_source))])),
             )?,
-            self.tx_put(
+            self.store.tx_put(
                 &Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()),
                 rule,
                 None,
@@ -147,37 +159,43 @@ impl Store {
             )?,
         ];
         if old_source != rule.source_chat_id.get() {
-            items.push(self.tx_delete(&Key::forward_rule_by_source(old_source, rule.id.as_str()), None, None)?);
+            items.push(
+                self.store
+                    .tx_delete(&Key::forward_rule_by_source(old_source, rule.id.as_str()), None, None)?,
+            );
         }
-        self.transact(items).await.map(|_| true)
+        self.store.transact(items).await.map(|_| true)
     }
 
     /// Deletes a rule and its copy; `Ok(false)` if there is none.
-    pub async fn delete_forward_rule(&self, id: &RuleId) -> Result<bool, StoreError> {
-        let Some(old) = self.forward_rule(id).await? else {
+    pub async fn delete_rule(&self, id: &RuleId) -> Result<bool, StoreError> {
+        let Some(old) = self.rule(id).await? else {
             return Ok(false);
         };
-        self.transact(vec![
-            self.tx_delete(&Key::forward_rule(id.as_str()), Some("attribute_exists(pk)"), None)?,
-            self.tx_delete(
-                &Key::forward_rule_by_source(old.source_chat_id.get(), id.as_str()),
-                None,
-                None,
-            )?,
-        ])
-        .await
-        .map(|_| true)
+        self.store
+            .transact(vec![
+                self.store
+                    .tx_delete(&Key::forward_rule(id.as_str()), Some("attribute_exists(pk)"), None)?,
+                self.store.tx_delete(
+                    &Key::forward_rule_by_source(old.source_chat_id.get(), id.as_str()),
+                    None,
+                    None,
+                )?,
+            ])
+            .await
+            .map(|_| true)
     }
 
     /// Marks a rule broken. `true` only for the call that broke it, so
     /// admins are told once however many jobs fail.
-    pub async fn mark_forward_rule_broken(&self, rule: &ForwardRule, broken: &Broken) -> Result<bool, StoreError> {
+    pub async fn mark_rule_broken(&self, rule: &ForwardRule, broken: &Broken) -> Result<bool, StoreError> {
         let value: AttributeValue =
             serde_dynamo::to_attribute_value(broken).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let first = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::forward_rule(rule.id.as_str()).to_item()))
             .update_expression("SET broken = :b")
             .condition_expression("attribute_exists(pk) AND (attribute_not_exists(broken) OR broken = :null)")
@@ -195,9 +213,10 @@ impl Store {
         };
         // Then the copy ingestion reads (also when a crash left it behind before).
         let copy = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(
                 Key::forward_rule_by_source(rule.source_chat_id.get(), rule.id.as_str()).to_item(),
             ))
@@ -231,15 +250,17 @@ impl Store {
             expires_at: i64,
         }
         // The payload first: every id in the group's set has its item stored.
-        self.put(
-            &Key::album_item(post.chat_id, group, post.message_id),
-            &Row { post, expires_at },
-        )
-        .await?;
+        self.store
+            .put(
+                &Key::album_item(post.chat_id, group, post.message_id),
+                &Row { post, expires_at },
+            )
+            .await?;
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::album_group(post.chat_id, group).to_item()))
             .update_expression("ADD members :id SET flush_at = if_not_exists(flush_at, :fa), expires_at = :exp")
             .condition_expression("attribute_not_exists(flushed)")
@@ -268,9 +289,10 @@ impl Store {
             post: Post,
         }
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::album_group(chat, group).to_item()))
             .update_expression("SET flushed = if_not_exists(flushed, :t)")
             .condition_expression("attribute_exists(pk)")
@@ -292,6 +314,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         let rows: Vec<Row> = self
+            .store
             .query_prefix(&Key::album_group(chat, group).pk, Some("ITEM#"))
             .await?;
         let posts = rows.into_iter().map(|r| r.post);
@@ -301,16 +324,17 @@ impl Store {
 
     // ------------------------------------------------------------ jobs
 
-    pub async fn forward_job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        self.get(&Key::forward_job(id)).await
+    pub async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        self.store.get(&Key::forward_job(id)).await
     }
 
     /// Counts a failed attempt and sets the backoff; returns the new count.
-    pub async fn record_forward_attempt(&self, id: &str, not_before: i64, now: i64) -> Result<u32, StoreError> {
+    pub async fn record_attempt(&self, id: &str, not_before: i64, now: i64) -> Result<u32, StoreError> {
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::forward_job(id).to_item()))
             .update_expression("ADD attempts :one SET not_before = :nb, expires_at = :exp")
             .set_expression_attribute_values(Some(values([
@@ -332,10 +356,11 @@ impl Store {
     }
 
     /// Telegram said "retry after": the job waits (not counted as an attempt).
-    pub async fn defer_forward_job(&self, id: &str, not_before: i64, now: i64) -> Result<(), StoreError> {
-        self.client()
+    pub async fn defer_job(&self, id: &str, not_before: i64, now: i64) -> Result<(), StoreError> {
+        self.store
+            .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::forward_job(id).to_item()))
             .update_expression("SET not_before = :nb, expires_at = :exp")
             .set_expression_attribute_values(Some(values([
@@ -351,7 +376,7 @@ impl Store {
     /// Ends a job: its record and (for deliveries) the copy maps, in one
     /// batch. Not a transaction: these writes cannot conflict, and a batch
     /// costs a third of one; unprocessed items are retried until written.
-    pub async fn finish_forward_job(
+    pub async fn finish_job(
         &self,
         id: &str,
         status: JobStatus,
@@ -370,15 +395,16 @@ impl Store {
             let mut pending = chunk.to_vec();
             for _ in 0..5 {
                 let out = self
+                    .store
                     .client()
                     .batch_write_item()
-                    .request_items(self.table(), pending)
+                    .request_items(self.store.table(), pending)
                     .send()
                     .await
                     .map_err(StoreError::from_sdk)?;
                 pending = out
                     .unprocessed_items
-                    .and_then(|mut u| u.remove(self.table()))
+                    .and_then(|mut u| u.remove(self.store.table()))
                     .unwrap_or_default();
                 if pending.is_empty() {
                     break;
@@ -393,7 +419,7 @@ impl Store {
     }
 
     pub async fn copy_map(&self, key: &Key) -> Result<Option<CopyMap>, StoreError> {
-        self.get(key).await
+        self.store.get(key).await
     }
 
     // ------------------------------------------------------------ dedup
@@ -409,9 +435,10 @@ impl Store {
         until: i64,
     ) -> Result<Claim, StoreError> {
         let out = self
+            .store
             .client()
             .put_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_item(Some(super::to_item(
                 &Key::content_hash(dest, hash),
                 &serde_json::json!({"job": job, "expires_at": until}),
@@ -432,9 +459,10 @@ impl Store {
     /// Gives a claim back (the job could not deliver), if it is still ours.
     pub async fn release_content(&self, dest: &str, hash: &str, job: &str) -> Result<(), StoreError> {
         let out = self
+            .store
             .client()
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::content_hash(dest, hash).to_item()))
             .condition_expression("job = :job")
             .set_expression_attribute_values(Some(values([(":job", s(job))])))
@@ -444,22 +472,5 @@ impl Store {
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-}
-
-impl Store {
-    /// Telegram ids of approved admins who linked Telegram (for alerts).
-    pub async fn admin_telegram_ids(&self) -> Result<Vec<i64>, StoreError> {
-        use crate::domain::{MemberStatus, Role};
-        let mut ids = Vec::new();
-        for entry in self.staff().await?.into_iter().filter(|e| e.role == Role::Admin) {
-            let Some(m) = self.member(&entry.member_id).await? else {
-                continue;
-            };
-            if m.role == Role::Admin && m.status == MemberStatus::Approved {
-                ids.extend(m.telegram.filter(|t| !t.unreachable).map(|t| t.user_id));
-            }
-        }
-        Ok(ids)
     }
 }

@@ -70,33 +70,49 @@ impl Invite {
 }
 
 impl Store {
-    pub async fn invite(&self, code: &InviteCode) -> Result<Option<Invite>, StoreError> {
-        self.get(&Key::invite(code)).await
+    pub fn invites(&self) -> Invites<'_> {
+        Invites { store: self }
+    }
+}
+
+/// Invite codes: issuing within a quota, revoking, joining with one.
+pub struct Invites<'a> {
+    store: &'a Store,
+}
+
+impl Invites<'_> {
+    pub async fn get(&self, code: &InviteCode) -> Result<Option<Invite>, StoreError> {
+        self.store.get(&Key::invite(code)).await
     }
 
     /// A member's invites, newest first.
-    pub async fn invites_of(&self, member: &MemberId) -> Result<Vec<Invite>, StoreError> {
-        self.query_gsi1(&keys::invites_of(member), Some("INVITE#"), true).await
+    pub async fn of(&self, member: &MemberId) -> Result<Vec<Invite>, StoreError> {
+        self.store
+            .query_gsi1(&keys::invites_of(member), Some("INVITE#"), true)
+            .await
     }
 
     /// Stores a new invite, counting it against `quota` in the same
     /// transaction. `Cancelled` at 1 when the quota is used up.
-    pub async fn create_invite(&self, invite: &Invite, quota: Option<InviteQuota<'_>>) -> Result<(), StoreError> {
-        let mut items = vec![self.tx_put(&invite.key(), invite, Some("attribute_not_exists(pk)"), None)?];
+    pub async fn create(&self, invite: &Invite, quota: Option<InviteQuota<'_>>) -> Result<(), StoreError> {
+        let mut items = vec![self
+            .store
+            .tx_put(&invite.key(), invite, Some("attribute_not_exists(pk)"), None)?];
         if let Some(q) = quota {
-            items.push(self.tx_update(
+            items.push(self.store.tx_update(
                 &Key::monthly("invites", q.member.as_str(), q.month),
                 "ADD hits :one SET expires_at = :exp",
                 "attribute_not_exists(hits) OR hits < :max",
                 values([(":one", n(1)), (":max", n(q.per_month)), (":exp", n(q.expires_at))]),
             )?);
         }
-        self.transact(items).await
+        self.store.transact(items).await
     }
 
     /// Revokes an unused invite of `owner`. `false` when it was no longer unused.
-    pub async fn revoke_invite(&self, owner: &MemberId, code: &InviteCode) -> Result<bool, StoreError> {
+    pub async fn revoke(&self, owner: &MemberId, code: &InviteCode) -> Result<bool, StoreError> {
         let out = self
+            .store
             .update(
                 &Key::invite(code),
                 "SET #status = :revoked",
@@ -120,8 +136,8 @@ impl Store {
     /// In one transaction: the invite goes `unused → used` by `member`, whose
     /// email is claimed and who is created. `Cancelled` at 0: the invite is
     /// no longer usable; at 2: the email belongs to someone.
-    pub async fn join_with_invite(&self, code: &InviteCode, member: &Member, now: i64) -> Result<(), StoreError> {
-        let mut items = vec![self.tx_update_named(
+    pub async fn join(&self, code: &InviteCode, member: &Member, now: i64) -> Result<(), StoreError> {
+        let mut items = vec![self.store.tx_update_named(
             &Key::invite(code),
             "SET #status = :used, used_by = :member, used_email = :email, used_at = :now",
             "#status = :unused AND valid_until > :now",
@@ -134,8 +150,8 @@ impl Store {
                 (":now", n(now)),
             ]),
         )?];
-        items.extend(self.create_member_items(member)?);
-        self.transact(items).await
+        items.extend(self.store.members().create_items(member)?);
+        self.store.transact(items).await
     }
 }
 
@@ -160,9 +176,9 @@ mod tests {
                 used_email: None,
                 used_at: None,
             };
-            store.create_invite(&invite, None).await.unwrap();
+            store.invites().create(&invite, None).await.unwrap();
         }
-        let listed = store.invites_of(&owner).await.unwrap();
+        let listed = store.invites().of(&owner).await.unwrap();
         assert_eq!(listed.len(), 5, "invites past the first page are missing");
         assert!(
             listed.windows(2).all(|w| w[0].created_at > w[1].created_at),

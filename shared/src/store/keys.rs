@@ -34,8 +34,21 @@
 //! | sent notice (tg)| `TGNOTE#<chat>#<msg>`    | `TGNOTE`           |                                 |
 //! | pending email   | `MAILQ#<member>`         | `P#<ms:013>.<event>` |                               |
 //! | email window    | `MAILQ#<member>`         | `WINDOW`           | `MAILDUE` / `<due:010>#<member>`, while due |
-//! | post follower   | `POST#<post>`            | `FOLLOW#<member>`  | (docs/posts.md)                 |
-//! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     | (docs/posts.md)                 |
+//! | comment         | `POST#<post id>`         | `C#<path>`         |                                 |
+//! | comment locator | `COMMENT#<id>`           | `REF`              | `CDAY#<yyyy-mm-dd>` / `<ms:013>#<id>` |
+//! | comment vote    | `POST#<post id>`         | `CVOTE#<member>#<comment>` |                         |
+//! | post and parts  | `POST#<id>`              | `POST`, `BODY`, `HTML`, `REV#<t>#<v>`, `LIST#…`, `READER#<m>`, `RSVP#<m>`, `FOLLOW#<m>` | see docs/posts.md |
+//! | rate ring       | `RATE#<what>#<member>`   | `RING`             |                                 |
+//! | pinned post     | `PINNED`                 | `<post id>`        |                                 |
+//! | report          | `REPORTS#<target>`       | `<reporter>`, `DECISION#<t>` | `REPORTS#open` / `<t>#<target>#<reporter>` |
+//! | member handle   | `HANDLE#<lower>`         | `HANDLE`           |                                 |
+//! | room            | `ROOMS`                  | `ROOM#<slug>`      |                                 |
+//! | feed (read side; docs/posts.md): post items, pins, rooms as the posts branch names them |
+//! | room subscriber | `ROOM#<slug>`            | `SUB#<member>`     |                                 |
+//! | feed token      | (on the member's `PROFILE`: `feed_token_hash`) |    |                                 |
+//! | digest issue    | `DIGEST#<issue id>`      | `ISSUE`            | `DIGESTS` / `<issue id>`        |
+//! | digest note     | `DIGESTNOTE`             | `NEXT`             |                                 |
+//! | bounce counts   | `MAILSTATS`              | `TOTAL`            |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -199,6 +212,80 @@ impl Key {
         Self::new(format!("RATE#{what}#{key}"), month)
     }
 
+    // --- posts (docs/posts.md): a post's partition, rings, pins, reports, handles, rooms ---
+    // --- feed (docs/posts.md): the items the feed reads. `post_item`,
+    // `post_reader`, `pinned` and `room` are the posts branch's, word for word:
+    // keep one copy when merging. ---
+
+    /// One item of a post's partition, e.g. `POST`, `BODY`, `HTML`, `LIST#TYPE`.
+    pub fn post_item(post: &crate::domain::PostId, sk: &str) -> Self {
+        Self::new(format!("POST#{post}"), sk)
+    }
+
+    /// An earlier version of a post (its edit history), sorted by time.
+    pub fn post_revision(post: &crate::domain::PostId, at_ms: i64, version: u64) -> Self {
+        Self::post_item(post, &format!("REV#{at_ms:013}#{version:06}"))
+    }
+
+    /// One member's state on one post: vote, bookmark, visits.
+    pub fn post_reader(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("READER#{member}"))
+    }
+
+    pub fn post_rsvp(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("RSVP#{member}"))
+    }
+
+    pub fn post_follow(post: &crate::domain::PostId, member: &MemberId) -> Self {
+        Self::post_item(post, &format!("{FOLLOWER}{member}"))
+    }
+
+    /// A sliding-window rate ring (`store::ring`).
+    pub fn ring(what: &str, member: &MemberId) -> Self {
+        Self::new(format!("RATE#{what}#{member}"), "RING")
+    }
+
+    pub fn pinned(post: &crate::domain::PostId) -> Self {
+        Self::new(PINNED.into(), post.as_str())
+    }
+
+    /// One member's report on one item; `target` is `POST#<id>` or `COMMENT#<id>`.
+    pub fn report(target: &str, reporter: &MemberId) -> Self {
+        Self::new(format!("REPORTS#{target}"), reporter.as_str())
+    }
+
+    pub fn report_decision(target: &str, at_ms: i64) -> Self {
+        Self::new(format!("REPORTS#{target}"), &format!("DECISION#{at_ms:013}"))
+    }
+
+    /// `@handle` (lower-cased) → member: unique by key.
+    pub fn handle(lower: &str) -> Self {
+        Self::new(format!("HANDLE#{lower}"), "HANDLE")
+    }
+
+    /// A room (the feed's rooms admin writes them; posts check they exist).
+    pub fn room(slug: &crate::domain::RoomSlug) -> Self {
+        Self::new(ROOMS.into(), &format!("ROOM#{slug}"))
+    }
+
+    /// A member's weekly tally (`replies`, `upvotes` received), e.g. `2026-W49`.
+    pub fn member_week(member: &MemberId, week: &str) -> Self {
+        Self::new(format!("MEMBER#{member}"), &format!("WEEK#{week}"))
+    }
+
+    // --- end of posts ---
+    /// A member subscribed to a room (issue 13 fans new posts out to them).
+    pub fn room_subscriber(slug: &crate::domain::RoomSlug, member: &MemberId) -> Self {
+        Self::new(room_subscribers(slug), &format!("{SUBSCRIBER}{member}"))
+    }
+
+    /// Where a comment lives (`/comments/{id}/…` routes carry only its id).
+    pub fn comment_locator(id: &crate::domain::CommentId) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF")
+    }
+
+    // --- end of feed ---
+
     pub fn health() -> Self {
         Self::new("HEALTH".into(), "HEALTH")
     }
@@ -226,19 +313,49 @@ impl Key {
         Self::new(mailbox_of(member), "WINDOW")
     }
 
-    /// A member following a post's whole thread (the author's is written at publish).
-    pub fn post_follower(post: &crate::domain::PostId, member: &MemberId) -> Self {
-        Self::new(format!("POST#{post}"), &format!("{FOLLOWER}{member}"))
+    // Comments (docs/posts.md, "A post's partition" and "Elsewhere").
+
+    /// A comment, under its path of ancestor ids (`<c1>#<c2>#<c3>`).
+    pub fn comment(post: &crate::domain::PostId, path: &str) -> Self {
+        Self::post_item(post, &format!("{COMMENT_PREFIX}{path}"))
     }
 
-    /// A post's card, re-read at delivery (its `state`).
-    pub fn post_card(post: &crate::domain::PostId) -> Self {
-        Self::new(format!("POST#{post}"), "POST")
+    /// `/comments/{id}/…` routes carry only the id: this names the post and path.
+    pub fn comment_ref(id: &crate::domain::CommentId, created_ms: i64) -> Self {
+        Self::new(format!("COMMENT#{id}"), "REF").with_gsi1(
+            format!(
+                "CDAY#{}",
+                crate::clock::rfc3339(created_ms.div_euclid(1000))
+                    .get(..10)
+                    .unwrap_or_default()
+            ),
+            format!("{created_ms:013}#{id}"),
+        )
     }
 
-    /// A comment at its thread path (`C#<path>`), re-read at delivery.
-    pub fn comment_at(post: &crate::domain::PostId, path: &str) -> Self {
-        Self::new(format!("POST#{post}"), &format!("C#{path}"))
+    pub fn comment_vote(post: &crate::domain::PostId, member: &MemberId, comment: &crate::domain::CommentId) -> Self {
+        Self::post_item(post, &format!("{}{comment}", comment_votes_of(member)))
+    }
+
+    // Digests (issue 14, docs/digests.md). The send ledger is `Store::once`
+    // (`DONE#digest#<issue>#<member>`), one item per (issue, member).
+
+    /// The `gsi1` partition of the digest archive, by issue id.
+    pub const DIGESTS: &'static str = "DIGESTS";
+
+    /// A digest issue and its shared content; in the archive (`DIGESTS`) unless skipped.
+    pub fn digest_issue(id: &crate::domain::digest::IssueId) -> Self {
+        Self::new(format!("DIGEST#{id}"), "ISSUE")
+    }
+
+    /// The admin's editorial note for the next issue.
+    pub fn digest_note() -> Self {
+        Self::new("DIGESTNOTE".into(), "NEXT")
+    }
+
+    /// Bounce, complaint and rejection counts (admin page).
+    pub fn mail_stats() -> Self {
+        Self::new("MAILSTATS".into(), "TOTAL")
     }
 
     /// The primary key attributes only (for Get/Update/Delete).
@@ -253,6 +370,23 @@ impl Key {
 }
 
 pub const DIALOG_LOG: &str = "DIALOGLOG";
+
+/// Partition of pinned posts (home reads it whole), of rooms, and the open
+/// reports' `gsi1` partition.
+pub const PINNED: &str = "PINNED";
+pub const ROOMS: &str = "ROOMS";
+pub const REPORTS_OPEN: &str = "REPORTS#open";
+
+/// The partition of a room's subscribers.
+pub fn room_subscribers(slug: &crate::domain::RoomSlug) -> String {
+    format!("ROOM#{slug}")
+}
+
+/// `gsi1` partitions the feed reads: a member's bookmarks, the event calendar.
+pub fn bookmarks_of(member: &MemberId) -> String {
+    format!("BOOKMARKS#{member}")
+}
+pub const EVENTS: &str = "EVENTS";
 
 /// Partition of the staff list (moderators and admins).
 pub const STAFF: &str = "STAFF";
@@ -295,11 +429,12 @@ pub const EMAIL_DUE: &str = "MAILDUE";
 /// Sort-key prefixes of a post's followers and a room's subscribers.
 pub const FOLLOWER: &str = "FOLLOW#";
 pub const SUBSCRIBER: &str = "SUB#";
-pub fn room_partition(room: &crate::domain::RoomSlug) -> String {
-    format!("ROOM#{room}")
-}
-pub fn post_partition(post: &crate::domain::PostId) -> String {
-    format!("POST#{post}")
+/// Sort-key prefix of a post's comments: one `begins_with` reads the thread.
+pub const COMMENT_PREFIX: &str = "C#";
+
+/// Sort-key prefix of one member's comment votes on a post.
+pub fn comment_votes_of(member: &MemberId) -> String {
+    format!("CVOTE#{member}#")
 }
 
 /// GSI partition listing a member's sessions.

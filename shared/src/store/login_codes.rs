@@ -31,25 +31,37 @@ pub enum WrongGuess {
 }
 
 impl Store {
+    pub fn login_codes(&self) -> LoginCodes<'_> {
+        LoginCodes { store: self }
+    }
+}
+
+/// One-time sign-in codes, the guesses at them and the lock after too many.
+pub struct LoginCodes<'a> {
+    store: &'a Store,
+}
+
+impl LoginCodes<'_> {
     /// Stores a new code, replacing any previous one for the address.
-    pub async fn put_login_code(&self, email: &Email, code: &StoredCode) -> Result<(), StoreError> {
-        self.put(&Key::login_code(email), code).await
+    pub async fn put(&self, email: &Email, code: &StoredCode) -> Result<(), StoreError> {
+        self.store.put(&Key::login_code(email), code).await
     }
 
-    pub async fn login_code(&self, email: &Email) -> Result<Option<StoredCode>, StoreError> {
-        self.get(&Key::login_code(email)).await
+    pub async fn get(&self, email: &Email) -> Result<Option<StoredCode>, StoreError> {
+        self.store.get(&Key::login_code(email)).await
     }
 
-    pub async fn delete_login_code(&self, email: &Email) -> Result<(), StoreError> {
-        self.delete(&Key::login_code(email)).await
+    pub async fn delete(&self, email: &Email) -> Result<(), StoreError> {
+        self.store.delete(&Key::login_code(email)).await
     }
 
     /// Burns one attempt of exactly this code (not a newer one that replaced it).
     pub async fn record_wrong_guess(&self, email: &Email, hmac: &str) -> Result<WrongGuess, StoreError> {
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::login_code(email).to_item()))
             .update_expression("SET attempts_left = attempts_left - :one")
             .condition_expression("hmac = :h AND attempts_left > :zero")
@@ -77,13 +89,8 @@ impl Store {
     }
 
     /// The transaction item that consumes this exact code, if still live.
-    pub fn consume_login_code_item(
-        &self,
-        email: &Email,
-        hmac: &str,
-        now: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.tx_delete(
+    pub fn consume_item(&self, email: &Email, hmac: &str, now: i64) -> Result<TransactWriteItem, StoreError> {
+        self.store.tx_delete(
             &Key::login_code(email),
             Some("hmac = :h AND attempts_left > :zero AND expires_at > :now"),
             Some(values([(":h", s(hmac)), (":zero", n(0)), (":now", n(now))])),
@@ -104,7 +111,7 @@ pub struct CodeLock {
     pub link_expires_at: i64,
 }
 
-impl Store {
+impl LoginCodes<'_> {
     /// Takes one of the `limit.max` guesses the address has in the current
     /// window (fixed, one atomic conditional ADD, expiring by TTL), before
     /// the guess is checked: concurrent guesses cannot share a slot. Returns
@@ -112,9 +119,10 @@ impl Store {
     pub async fn take_guess(&self, email: &Email, limit: Limit, now: i64) -> Result<Option<u32>, StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::rate(GUESSES, email.as_str(), start).to_item()))
             .update_expression("ADD hits :one SET expires_at = :exp")
             .condition_expression("attribute_not_exists(hits) OR hits < :max")
@@ -140,23 +148,26 @@ impl Store {
 
     /// Gives a guess back: it was right.
     pub async fn give_back_guess(&self, email: &Email, limit: Limit, now: i64) -> Result<(), StoreError> {
-        self.refund(GUESSES, email.as_str(), limit, now).await
+        self.store
+            .rate_limits()
+            .refund(GUESSES, email.as_str(), limit, now)
+            .await
     }
 
-    pub async fn code_lock(&self, email: &Email) -> Result<Option<CodeLock>, StoreError> {
-        self.get(&Key::login_lock(email)).await
+    pub async fn lock(&self, email: &Email) -> Result<Option<CodeLock>, StoreError> {
+        self.store.get(&Key::login_lock(email)).await
     }
 
     /// Locks sign-in by code, or replaces the link of the lock in place (the
     /// newest link is the one that works).
-    pub async fn put_code_lock(&self, email: &Email, lock: &CodeLock) -> Result<(), StoreError> {
-        self.put(&Key::login_lock(email), lock).await
+    pub async fn put_lock(&self, email: &Email, lock: &CodeLock) -> Result<(), StoreError> {
+        self.store.put(&Key::login_lock(email), lock).await
     }
 
     /// The transaction items that use up this exact, unexpired link: with
     /// `unlock`, they end the lock and give the window's guesses back;
     /// otherwise they only spend the link.
-    pub fn consume_code_lock_items(
+    pub fn consume_lock_items(
         &self,
         email: &Email,
         link_hash: &str,
@@ -168,30 +179,37 @@ impl Store {
         let mut vals = values([(":h", s(link_hash)), (":now", n(now))]);
         match unlock {
             Some(guesses) => Ok(vec![
-                self.tx_delete(&key, Some(condition), Some(vals))?,
+                self.store.tx_delete(&key, Some(condition), Some(vals))?,
                 self.reset_guesses_item(email, guesses, now)?,
             ]),
             None => {
                 vals.insert(":spent".into(), s(""));
-                Ok(vec![self.tx_update(&key, "SET link_hash = :spent", condition, vals)?])
+                Ok(vec![self.store.tx_update(
+                    &key,
+                    "SET link_hash = :spent",
+                    condition,
+                    vals,
+                )?])
             }
         }
     }
 
     /// Ends the lock and gives the window's guesses back (an admin's unlock).
     /// False: there was no lock.
-    pub async fn clear_code_lock(&self, email: &Email, guesses: Limit, now: i64) -> Result<bool, StoreError> {
-        let was_locked = self.code_lock(email).await?.is_some();
-        self.transact(vec![
-            self.tx_delete(&Key::login_lock(email), None, None)?,
-            self.reset_guesses_item(email, guesses, now)?,
-        ])
-        .await?;
+    pub async fn clear_lock(&self, email: &Email, guesses: Limit, now: i64) -> Result<bool, StoreError> {
+        let was_locked = self.lock(email).await?.is_some();
+        self.store
+            .transact(vec![
+                self.store.tx_delete(&Key::login_lock(email), None, None)?,
+                self.reset_guesses_item(email, guesses, now)?,
+            ])
+            .await?;
         Ok(was_locked)
     }
 
     fn reset_guesses_item(&self, email: &Email, guesses: Limit, now: i64) -> Result<TransactWriteItem, StoreError> {
         let start = now - now.rem_euclid(guesses.window_secs);
-        self.tx_delete(&Key::rate(GUESSES, email.as_str(), start), None, None)
+        self.store
+            .tx_delete(&Key::rate(GUESSES, email.as_str(), start), None, None)
     }
 }

@@ -30,34 +30,50 @@ struct EmailMarker {
 }
 
 impl Store {
-    pub async fn member(&self, id: &MemberId) -> Result<Option<Member>, StoreError> {
-        self.get(&Key::member(id)).await
+    pub fn members(&self) -> Members<'_> {
+        Members { store: self }
+    }
+}
+
+/// Members, their email markers, the staff list and moderation decisions.
+pub struct Members<'a> {
+    store: &'a Store,
+}
+
+impl Members<'_> {
+    pub async fn get(&self, id: &MemberId) -> Result<Option<Member>, StoreError> {
+        self.store.get(&Key::member(id)).await
     }
 
-    pub async fn member_id_by_email(&self, email: &Email) -> Result<Option<MemberId>, StoreError> {
-        Ok(self.get::<EmailMarker>(&Key::email(email)).await?.map(|m| m.member_id))
+    pub async fn id_by_email(&self, email: &Email) -> Result<Option<MemberId>, StoreError> {
+        Ok(self
+            .store
+            .get::<EmailMarker>(&Key::email(email))
+            .await?
+            .map(|m| m.member_id))
     }
 
-    pub async fn member_by_email(&self, email: &Email) -> Result<Option<Member>, StoreError> {
-        match self.member_id_by_email(email).await? {
-            Some(id) => self.member(&id).await,
+    pub async fn by_email(&self, email: &Email) -> Result<Option<Member>, StoreError> {
+        match self.id_by_email(email).await? {
+            Some(id) => self.get(&id).await,
             None => Ok(None),
         }
     }
 
     /// Creates a member and claims their email in one transaction. Fails with
     /// `Cancelled` (index 1) when the email already belongs to someone.
-    pub async fn create_member(&self, member: &Member) -> Result<(), StoreError> {
-        let items = self.create_member_items(member)?;
-        self.transact(items).await
+    pub async fn create(&self, member: &Member) -> Result<(), StoreError> {
+        let items = self.create_items(member)?;
+        self.store.transact(items).await
     }
 
     /// The two writes that create a member, for callers that add more writes
     /// to the same transaction (e.g. consuming an invite).
-    pub fn create_member_items(&self, member: &Member) -> Result<Vec<TransactWriteItem>, StoreError> {
+    pub fn create_items(&self, member: &Member) -> Result<Vec<TransactWriteItem>, StoreError> {
         Ok(vec![
-            self.tx_put(&Key::of_member(member), member, Some("attribute_not_exists(pk)"), None)?,
-            self.tx_put(
+            self.store
+                .tx_put(&Key::of_member(member), member, Some("attribute_not_exists(pk)"), None)?,
+            self.store.tx_put(
                 &Key::email(&member.email),
                 &EmailMarker {
                     member_id: member.id.clone(),
@@ -70,14 +86,14 @@ impl Store {
 
     /// Moderators and admins.
     pub async fn staff(&self) -> Result<Vec<StaffEntry>, StoreError> {
-        self.query_partition(keys::STAFF).await
+        self.store.query_partition(keys::STAFF).await
     }
 
     /// The staff-list entry for a member of `role` (a delete when plain member).
     pub fn staff_item(&self, member: &Member, role: Role) -> Result<TransactWriteItem, StoreError> {
         let key = Key::staff(&member.id);
         if role.can_moderate() {
-            self.tx_put(
+            self.store.tx_put(
                 &key,
                 &StaffEntry {
                     member_id: member.id.clone(),
@@ -88,24 +104,25 @@ impl Store {
                 None,
             )
         } else {
-            self.tx_delete(&key, None, None)
+            self.store.tx_delete(&key, None, None)
         }
     }
 
     /// Changes a plain member's or moderator's role and the staff list
     /// together; `Cancelled` (index 0) if the member became an admin meanwhile.
     pub async fn set_role(&self, member: &Member, role: Role) -> Result<(), StoreError> {
-        self.transact(vec![
-            self.tx_update_named(
-                &Key::member(&member.id),
-                "SET #role = :role",
-                "attribute_exists(pk) AND #role <> :admin",
-                &[("#role", "role")],
-                values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
-            )?,
-            self.staff_item(member, role)?,
-        ])
-        .await
+        self.store
+            .transact(vec![
+                self.store.tx_update_named(
+                    &Key::member(&member.id),
+                    "SET #role = :role",
+                    "attribute_exists(pk) AND #role <> :admin",
+                    &[("#role", "role")],
+                    values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
+                )?,
+                self.staff_item(member, role)?,
+            ])
+            .await
     }
 
     /// An admin (`by`) takes admin rights from another admin. The same
@@ -118,31 +135,34 @@ impl Store {
                 failed: vec![false, true, false],
             });
         }
-        self.transact(vec![
-            self.tx_update_named(
-                &Key::member(&admin.id),
-                "SET #role = :role",
-                "#role = :admin",
-                &[("#role", "role")],
-                values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
-            )?,
-            self.tx_check(
-                &Key::member(by),
-                "#role = :admin AND #status = :approved",
-                &[("#role", "role"), ("#status", "status")],
-                values([
-                    (":admin", s(Role::Admin.as_str())),
-                    (":approved", s(MemberStatus::Approved.as_str())),
-                ]),
-            )?,
-            self.staff_item(admin, role)?,
-        ])
-        .await
+        self.store
+            .transact(vec![
+                self.store.tx_update_named(
+                    &Key::member(&admin.id),
+                    "SET #role = :role",
+                    "#role = :admin",
+                    &[("#role", "role")],
+                    values([(":role", s(role.as_str())), (":admin", s(Role::Admin.as_str()))]),
+                )?,
+                self.store.tx_check(
+                    &Key::member(by),
+                    "#role = :admin AND #status = :approved",
+                    &[("#role", "role"), ("#status", "status")],
+                    values([
+                        (":admin", s(Role::Admin.as_str())),
+                        (":approved", s(MemberStatus::Approved.as_str())),
+                    ]),
+                )?,
+                self.staff_item(admin, role)?,
+            ])
+            .await
     }
 
     /// Members in one status, oldest first (the moderation queue).
-    pub async fn members_in_status(&self, status: MemberStatus) -> Result<Vec<Member>, StoreError> {
-        self.query_gsi1(&keys::members_by_status(status), None, false).await
+    pub async fn in_status(&self, status: MemberStatus) -> Result<Vec<Member>, StoreError> {
+        self.store
+            .query_gsi1(&keys::members_by_status(status), None, false)
+            .await
     }
 
     /// Applies `AdminEmails` at sign-in: a listed address becomes an
@@ -152,14 +172,14 @@ impl Store {
         if listed {
             return self.ensure_admin(email, now).await.map(Some);
         }
-        let Some(member) = self.member_by_email(email).await? else {
+        let Some(member) = self.by_email(email).await? else {
             return Ok(None);
         };
         if member.role != Role::Admin {
             return Ok(Some(member));
         }
         let items = vec![
-            self.tx_update_named(
+            self.store.tx_update_named(
                 &Key::member(&member.id),
                 "SET #role = :member",
                 "#role = :admin",
@@ -171,32 +191,34 @@ impl Store {
             )?,
             self.staff_item(&member, Role::Member)?,
         ];
-        match self.transact(items).await {
+        match self.store.transact(items).await {
             // Demoted already, by another sign-in or an admin.
             Ok(()) | Err(StoreError::Cancelled { .. }) => {}
             Err(e) => return Err(e),
         }
         tracing::info!(member = %member.id, "admin rights removed: the address is no longer in AdminEmails");
-        self.member(&member.id).await
+        self.get(&member.id).await
     }
 
     /// Makes sure each configured admin address is an approved admin: creates
     /// the member if needed, promotes an existing one. Safe to run concurrently.
     pub async fn ensure_admin(&self, email: &Email, now: i64) -> Result<Member, StoreError> {
-        if let Some(member) = self.member_by_email(email).await? {
+        if let Some(member) = self.by_email(email).await? {
             if member.role != Role::Admin || member.status != MemberStatus::Approved {
                 return self.promote_to_admin(&member).await;
             }
             return Ok(member);
         }
         let member = Member::new(email.clone(), Role::Admin, MemberStatus::Approved, now);
-        let mut items = self.create_member_items(&member)?;
+        let mut items = self.create_items(&member)?;
         items.push(self.staff_item(&member, Role::Admin)?);
-        match self.transact(items).await {
+        match self.store.transact(items).await {
             Ok(()) => Ok(member),
             // Another instance created it first: use theirs.
             Err(StoreError::Cancelled { .. }) => self
-                .member_by_email(email)
+                .store
+                .members()
+                .by_email(email)
                 .await?
                 .ok_or_else(|| StoreError::Backend("admin vanished after creation".into())),
             Err(e) => Err(e),
@@ -208,23 +230,24 @@ impl Store {
     /// stays.
     async fn promote_to_admin(&self, member: &Member) -> Result<Member, StoreError> {
         let (gpk, gsk) = status_index(member, MemberStatus::Approved);
-        self.transact(vec![
-            self.tx_update_named(
-                &Key::member(&member.id),
-                "SET #role = :admin, #status = :approved, gsi1pk = :gpk, gsi1sk = :gsk",
-                "attribute_exists(pk)",
-                &[("#role", "role"), ("#status", "status")],
-                values([
-                    (":admin", s(Role::Admin.as_str())),
-                    (":approved", s(MemberStatus::Approved.as_str())),
-                    (":gpk", s(gpk)),
-                    (":gsk", s(gsk)),
-                ]),
-            )?,
-            self.staff_item(member, Role::Admin)?,
-        ])
-        .await?;
-        self.member(&member.id)
+        self.store
+            .transact(vec![
+                self.store.tx_update_named(
+                    &Key::member(&member.id),
+                    "SET #role = :admin, #status = :approved, gsi1pk = :gpk, gsi1sk = :gsk",
+                    "attribute_exists(pk)",
+                    &[("#role", "role"), ("#status", "status")],
+                    values([
+                        (":admin", s(Role::Admin.as_str())),
+                        (":approved", s(MemberStatus::Approved.as_str())),
+                        (":gpk", s(gpk)),
+                        (":gsk", s(gsk)),
+                    ]),
+                )?,
+                self.staff_item(member, Role::Admin)?,
+            ])
+            .await?;
+        self.get(&member.id)
             .await?
             .ok_or_else(|| StoreError::Backend("admin vanished after promotion".into()))
     }
@@ -234,79 +257,114 @@ impl Store {
     pub async fn save_intro(&self, member: &Member, now: i64) -> Result<(), StoreError> {
         let (gpk, gsk) = status_index(member, MemberStatus::OnReview);
         let links = serde_dynamo::to_attribute_value(&member.links).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.update(
-            &Key::member(&member.id),
-            "SET display_name = :name, about = :about, links = :links, #status = :review, \
+        self.store
+            .update(
+                &Key::member(&member.id),
+                "SET display_name = :name, about = :about, links = :links, #status = :review, \
              intro_submitted_at = :now, gsi1pk = :gpk, gsi1sk = :gsk",
-            Some("#status IN (:intro, :rejected)"),
-            &[("#status", "status")],
-            values([
-                (":name", s(member.display_name.clone().unwrap_or_default())),
-                (":about", s(member.about.clone().unwrap_or_default())),
-                (":links", links),
-                (":review", s(MemberStatus::OnReview.as_str())),
-                (":intro", s(MemberStatus::Intro.as_str())),
-                (":rejected", s(MemberStatus::Rejected.as_str())),
-                (":now", n(now)),
-                (":gpk", s(gpk)),
-                (":gsk", s(gsk)),
-            ]),
-            None,
-        )
-        .await
-        .map(|_| ())
+                Some("#status IN (:intro, :rejected)"),
+                &[("#status", "status")],
+                values([
+                    (":name", s(member.display_name.clone().unwrap_or_default())),
+                    (":about", s(member.about.clone().unwrap_or_default())),
+                    (":links", links),
+                    (":review", s(MemberStatus::OnReview.as_str())),
+                    (":intro", s(MemberStatus::Intro.as_str())),
+                    (":rejected", s(MemberStatus::Rejected.as_str())),
+                    (":now", n(now)),
+                    (":gpk", s(gpk)),
+                    (":gsk", s(gsk)),
+                ]),
+                None,
+            )
+            .await
+            .map(|_| ())
     }
 
     /// Stores a decision on a member on review: their new status and latest
     /// decision, and a history line, together. `Cancelled` at 0 when the
     /// member was no longer on review (someone decided first).
     pub async fn record_decision(&self, member: &Member, record: &DecisionRecord) -> Result<(), StoreError> {
+        self.record_decision_with(member, record, Vec::new()).await
+    }
+
+    /// `record_decision`, with more writes that must happen exactly when the
+    /// decision does (an approval's intro post), in the same transaction.
+    pub async fn record_decision_with(
+        &self,
+        member: &Member,
+        record: &DecisionRecord,
+        also: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<(), StoreError> {
         let status = record.decision.status();
         let (gpk, gsk) = status_index(member, status);
         let summary = serde_dynamo::to_attribute_value(member.last_decision.as_ref())
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let history = self.tx_put(
+        let history = self.store.tx_put(
             &Key::decision(&member.id, record.at, &crate::crypto::random_token(6)),
             record,
             None,
             None,
         )?;
-        self.transact(vec![
-            self.tx_update_named(
-                &Key::member(&member.id),
-                "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
-                "#status = :review",
-                &[("#status", "status")],
-                values([
-                    (":status", s(status.as_str())),
-                    (":summary", summary),
-                    (":review", s(MemberStatus::OnReview.as_str())),
-                    (":gpk", s(gpk)),
-                    (":gsk", s(gsk)),
-                ]),
-            )?,
-            history,
-        ])
-        .await
+        self.store
+            .transact(
+                vec![
+                    self.store.tx_update_named(
+                        &Key::member(&member.id),
+                        "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
+                        "#status = :review",
+                        &[("#status", "status")],
+                        values([
+                            (":status", s(status.as_str())),
+                            (":summary", summary),
+                            (":review", s(MemberStatus::OnReview.as_str())),
+                            (":gpk", s(gpk)),
+                            (":gsk", s(gsk)),
+                        ]),
+                    )?,
+                    history,
+                ]
+                .into_iter()
+                .chain(also)
+                .collect(),
+            )
+            .await
     }
 
     /// A member's moderation history, oldest first.
     pub async fn decision_history(&self, member: &MemberId) -> Result<Vec<DecisionRecord>, StoreError> {
-        self.query_prefix(&Key::member(member).pk, Some("DECISION#")).await
+        self.store
+            .query_prefix(&Key::member(member).pk, Some("DECISION#"))
+            .await
     }
 
     /// Ends every session of the member at once (see `Member::session_epoch`).
     pub async fn bump_session_epoch(&self, id: &MemberId) -> Result<(), StoreError> {
-        self.update(
-            &Key::member(id),
-            "ADD session_epoch :one",
-            Some("attribute_exists(pk)"),
-            &[],
-            values([(":one", n(1))]),
-            None,
-        )
-        .await
-        .map(|_| ())
+        self.store
+            .update(
+                &Key::member(id),
+                "ADD session_epoch :one",
+                Some("attribute_exists(pk)"),
+                &[],
+                values([(":one", n(1))]),
+                None,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Telegram ids of approved admins who linked Telegram (for alerts).
+    pub async fn admin_telegram_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in self.staff().await?.into_iter().filter(|e| e.role == Role::Admin) {
+            let Some(m) = self.get(&entry.member_id).await? else {
+                continue;
+            };
+            if m.role == Role::Admin && m.status == MemberStatus::Approved {
+                ids.extend(m.telegram.filter(|t| !t.unreachable).map(|t| t.user_id));
+            }
+        }
+        Ok(ids)
     }
 }
 
@@ -322,8 +380,8 @@ mod tests {
 
     async fn member(store: &Store, name: &str, role: Role, status: MemberStatus, at: i64) -> Member {
         let m = Member::new(email(name), role, status, at);
-        let mut items = store.create_member_items(&m).unwrap();
-        items.push(store.staff_item(&m, role).unwrap());
+        let mut items = store.members().create_items(&m).unwrap();
+        items.push(store.members().staff_item(&m, role).unwrap());
         store.transact(items).await.unwrap();
         m
     }
@@ -351,13 +409,13 @@ mod tests {
             )
             .await;
         }
-        let queue = store.members_in_status(MemberStatus::OnReview).await.unwrap();
+        let queue = store.members().in_status(MemberStatus::OnReview).await.unwrap();
         assert_eq!(queue.len(), 5, "the moderation queue lost members past the first page");
         assert!(
             queue.windows(2).all(|w| w[0].created_at < w[1].created_at),
             "oldest first"
         );
-        assert_eq!(store.staff().await.unwrap().len(), 6);
+        assert_eq!(store.members().staff().await.unwrap().len(), 6);
 
         // Broken-rule alerts reach every admin, however many staff there are.
         for i in 0..3 {
@@ -379,7 +437,7 @@ mod tests {
         }
         admin.telegram = None;
         store.put(&Key::of_member(&admin), &admin).await.unwrap();
-        let mut ids = store.admin_telegram_ids().await.unwrap();
+        let mut ids = store.members().admin_telegram_ids().await.unwrap();
         ids.sort();
         assert_eq!(ids, [100, 101, 102]);
 
@@ -398,7 +456,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert_eq!(store.decision_history(&on_review.id).await.unwrap().len(), 5);
+        assert_eq!(store.members().decision_history(&on_review.id).await.unwrap().len(), 5);
     }
 
     /// Issue 10 §2.9: promoting a member read earlier keeps what changed since.
@@ -406,14 +464,14 @@ mod tests {
     async fn promotion_keeps_later_changes() {
         let store = testing::store().await;
         let read_earlier = member(&store, "promoted", Role::Member, MemberStatus::Approved, 1).await;
-        store.bump_session_epoch(&read_earlier.id).await.unwrap();
-        let admin = store.promote_to_admin(&read_earlier).await.unwrap();
+        store.members().bump_session_epoch(&read_earlier.id).await.unwrap();
+        let admin = store.members().promote_to_admin(&read_earlier).await.unwrap();
         assert_eq!((admin.role, admin.status), (Role::Admin, MemberStatus::Approved));
         assert_eq!(admin.session_epoch, 1, "the sign-out everywhere was undone");
-        let staff = store.staff().await.unwrap();
+        let staff = store.members().staff().await.unwrap();
         assert!(staff.iter().any(|e| e.member_id == admin.id && e.role == Role::Admin));
         // Indexed under its new status.
-        let approved = store.members_in_status(MemberStatus::Approved).await.unwrap();
+        let approved = store.members().in_status(MemberStatus::Approved).await.unwrap();
         assert!(approved.iter().any(|m| m.id == admin.id));
     }
 
@@ -422,16 +480,17 @@ mod tests {
     async fn the_admin_list_grants_and_removes_admin_rights() {
         let store = testing::store().await;
         let a = email("listed");
-        let made = store.apply_admin_list(&a, true, 1).await.unwrap().unwrap();
+        let made = store.members().apply_admin_list(&a, true, 1).await.unwrap().unwrap();
         assert_eq!(made.role, Role::Admin);
-        let removed = store.apply_admin_list(&a, false, 2).await.unwrap().unwrap();
+        let removed = store.members().apply_admin_list(&a, false, 2).await.unwrap().unwrap();
         assert_eq!(
             removed.role,
             Role::Member,
             "an address removed from AdminEmails kept admin"
         );
-        assert!(store.staff().await.unwrap().is_empty());
+        assert!(store.members().staff().await.unwrap().is_empty());
         assert!(store
+            .members()
             .apply_admin_list(&email("stranger"), false, 3)
             .await
             .unwrap()
@@ -445,29 +504,32 @@ mod tests {
         let a = member(&store, "a", Role::Admin, MemberStatus::Approved, 1).await;
         let b = member(&store, "b", Role::Admin, MemberStatus::Approved, 2).await;
         let c = member(&store, "c", Role::Admin, MemberStatus::Approved, 3).await;
-        store.demote_admin(&a.id, &c, Role::Moderator).await.unwrap();
-        assert_eq!(store.member(&c.id).await.unwrap().unwrap().role, Role::Moderator);
+        store.members().demote_admin(&a.id, &c, Role::Moderator).await.unwrap();
+        assert_eq!(store.members().get(&c.id).await.unwrap().unwrap().role, Role::Moderator);
         // A demoted admin can no longer demote anyone.
         assert!(store
+            .members()
             .demote_admin(&c.id, &a, Role::Member)
             .await
             .unwrap_err()
             .failed_at(1));
         // Not themselves.
         assert!(store
+            .members()
             .demote_admin(&a.id, &a, Role::Member)
             .await
             .unwrap_err()
             .failed_at(1));
         // The last two demote each other at once: one wins, one admin is left.
+        let members = store.members();
         let (x, y) = tokio::join!(
-            store.demote_admin(&a.id, &b, Role::Member),
-            store.demote_admin(&b.id, &a, Role::Member)
+            members.demote_admin(&a.id, &b, Role::Member),
+            members.demote_admin(&b.id, &a, Role::Member)
         );
         assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
         let roles = [
-            store.member(&a.id).await.unwrap().unwrap().role,
-            store.member(&b.id).await.unwrap().unwrap().role,
+            store.members().get(&a.id).await.unwrap().unwrap().role,
+            store.members().get(&b.id).await.unwrap().unwrap().role,
         ];
         assert_eq!(roles.iter().filter(|r| **r == Role::Admin).count(), 1, "{roles:?}");
     }

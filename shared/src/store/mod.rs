@@ -2,17 +2,27 @@
 //! with `serde_dynamo`, and invariants are enforced by condition expressions
 //! and transactions — never by read-then-write.
 
+pub mod comments;
 pub mod dialog;
+pub mod digests;
+pub mod feed;
 pub mod forwarding;
+pub mod handles;
 pub mod invites;
 pub mod keys;
 pub mod listing;
 pub mod login_codes;
 pub mod members;
+pub mod mutes;
 pub mod notifications;
 pub mod once;
+pub mod posts;
 pub mod rate;
+pub mod reports;
+pub mod ring;
+pub mod rooms;
 pub mod rule_drafts;
+pub mod seed;
 pub mod sessions;
 pub mod telegram;
 pub mod telegram_chats;
@@ -41,6 +51,10 @@ pub enum StoreError {
     /// A transaction was cancelled; `failed[i]` says whether item `i`'s condition failed.
     #[error("transaction cancelled (conditions failed at {failed:?})")]
     Cancelled { failed: Vec<bool> },
+    /// A transaction lost a race with another one on the same items
+    /// (`TransactionConflict`): retrying after a short pause can succeed.
+    #[error("transaction conflict with a concurrent write")]
+    Contended,
     #[error("DynamoDB: {0}")]
     Backend(String),
     #[error("stored item does not match its type: {0}")]
@@ -76,7 +90,13 @@ fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>
     }
 }
 
-/// A handle on the table, cheap to clone, created once per container.
+/// A handle on the table, cheap to clone, created once per container. It
+/// holds the generic primitives (items, queries that page, transactions,
+/// `once`); each aggregate's operations sit on a handle in its module:
+/// `store.members()`, `store.invites()`, `store.sessions()`,
+/// `store.login_codes()`, `store.telegram()`, `store.telegram_chats()`,
+/// `store.dialog()`, `store.forwarding()`, `store.rule_drafts()`,
+/// `store.rate_limits()`. New aggregates follow the same pattern.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
@@ -104,6 +124,58 @@ impl Store {
     /// The table every function names in `LODGE_TABLE`.
     pub fn from_env(env: &crate::Env, aws: &crate::aws::SdkConfig) -> Result<Self, crate::ConfigError> {
         Ok(Self::new(crate::aws::dynamodb(aws), env.required("LODGE_TABLE")?))
+    }
+
+    /// Items by key, in chunks of 100 read in parallel, retrying what
+    /// DynamoDB leaves unprocessed. Order is not kept; a key asked twice is
+    /// read once, as DynamoDB requires.
+    pub(crate) async fn batch_get(&self, mut keys: Vec<Key>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert((k.pk.clone(), k.sk.clone())));
+        let chunks: Vec<Vec<Item>> = keys.chunks(100).map(|c| c.iter().map(Key::to_item).collect()).collect();
+        let reads =
+            futures::future::try_join_all(chunks.into_iter().map(|chunk| self.batch_chunk(chunk, consistent))).await?;
+        Ok(reads.into_iter().flatten().collect())
+    }
+
+    async fn batch_chunk(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut pending = keys;
+        for attempt in 0..8u32 {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(consistent)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let answer = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            if let Some(mut found) = answer.responses {
+                out.extend(found.remove(&self.table).unwrap_or_default());
+            }
+            if let Some(mut left) = answer.unprocessed_keys {
+                if let Some(k) = left.remove(&self.table) {
+                    pending = k.keys;
+                }
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Backend(format!(
+                "BatchGetItem left {} keys unprocessed",
+                pending.len()
+            )));
+        }
+        Ok(out)
     }
 
     /// Only `store/` speaks DynamoDB: the raw client stays private to it.
@@ -142,12 +214,12 @@ impl Store {
     }
 
     /// Writes an item only if none exists under its key.
-    pub async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+    pub(crate) async fn put_new<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
         self.put_if(key, value, "attribute_not_exists(pk)", None).await
     }
 
     /// Writes an item only if `condition` holds; `Conflict` if it does not.
-    pub async fn put_if<T: Serialize>(
+    pub(crate) async fn put_if<T: Serialize>(
         &self,
         key: &Key,
         value: &T,
@@ -166,7 +238,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+    pub(crate) async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -179,7 +251,7 @@ impl Store {
 
     /// Every item of one partition, in sort-key order, paging through
     /// (strongly consistent: used where a just-written item must show).
-    pub async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn query_partition<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, StoreError> {
         self.query_prefix(pk, None).await
     }
 
@@ -225,7 +297,7 @@ impl Store {
 
     /// Items of one `gsi1` partition (optionally with a sort-key prefix),
     /// in sort-key order or reversed.
-    pub async fn query_gsi1<T: DeserializeOwned>(
+    pub(crate) async fn query_gsi1<T: DeserializeOwned>(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -295,6 +367,12 @@ impl Store {
                     failed.resize(n, false);
                     if failed.iter().any(|f| *f) {
                         Err(StoreError::Cancelled { failed })
+                    } else if t
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"))
+                    {
+                        Err(StoreError::Contended)
                     } else {
                         // Cancelled for another reason (conflict with a concurrent transaction, throttling).
                         Err(StoreError::Backend(format!("transaction cancelled: {:?}", t.message())))
@@ -329,7 +407,7 @@ impl Store {
     }
 
     /// An `Update` for a transaction.
-    pub fn tx_update(
+    pub(crate) fn tx_update(
         &self,
         key: &Key,
         update: &str,
@@ -378,7 +456,7 @@ impl Store {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    pub fn tx_delete(
+    pub(crate) fn tx_delete(
         &self,
         key: &Key,
         condition: Option<&str>,
@@ -424,4 +502,13 @@ pub fn n(v: impl ToString) -> AttributeValue {
 
 pub fn values<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A jittered exponential pause before retry `attempt` (1, 2, …) of a
+/// contended or partly processed write or read: 10 ms doubling, capped at
+/// 640 ms, plus up to as much again at random so racing retries spread out.
+pub(crate) async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.saturating_sub(1).min(6);
+    let jitter = rand::random::<u64>() % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }

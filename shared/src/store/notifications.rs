@@ -4,11 +4,12 @@
 //! the fan-out makes (recipients' profiles, followers, room subscribers,
 //! the content's state).
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
-use super::{from_item, n, s, values, Item, Store, StoreError};
+use super::{from_item, n, s, values, Store, StoreError};
+use crate::domain::digest::{DigestChoice, Undeliverable};
 use crate::domain::{CommentId, Email, MemberId, MemberStatus, PostId, RoomSlug, TelegramLink};
 use crate::notify::render::{EmailLine, Note};
 use crate::notify::{Kind, Prefs};
@@ -37,12 +38,28 @@ pub struct Recipient {
     pub muted_members: Vec<MemberId>,
     #[serde(default)]
     pub notification_prefs: Prefs,
+    /// The mail state the digests keep (docs/digests.md): the epoch that
+    /// signs unsubscribe links, the one-click stops, a bounced address.
+    #[serde(default)]
+    pub mail_epoch: u32,
+    #[serde(default)]
+    pub mail_off_notifications: bool,
+    #[serde(default)]
+    pub mail_off_all: bool,
+    #[serde(default)]
+    pub undeliverable: Option<Undeliverable>,
 }
 
 impl Recipient {
     /// Linked, and the bot was not blocked.
     pub fn telegram_chat(&self) -> Option<i64> {
         self.telegram.as_ref().filter(|t| !t.unreachable).map(|t| t.user_id)
+    }
+
+    /// Notification email may go to this member at all: not stopped by a
+    /// one-click unsubscribe and not bounced (each kind's switch aside).
+    pub fn email_allowed(&self) -> bool {
+        !self.mail_off_notifications && !self.mail_off_all && self.undeliverable.is_none()
     }
 }
 
@@ -141,64 +158,50 @@ struct SortKey {
     sk: String,
 }
 
+/// What `/settings/notifications` shows and saves: the switches, whether
+/// Telegram is linked (the email defaults follow it), the digest choice, and
+/// why email is stopped whatever the switches say.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub prefs: Prefs,
+    pub telegram_linked: bool,
+    pub digest: DigestChoice,
+    pub email_stopped: Option<&'static str>,
+}
+
 #[derive(Deserialize)]
-struct PrefsView {
+struct SettingsView {
     #[serde(default)]
     notification_prefs: Prefs,
-    #[serde(default)]
-    telegram: Option<TelegramLink>,
+    #[serde(flatten)]
+    mail: crate::domain::digest::Recipient,
 }
 
 /// Mark-all-read flips at most this many entries per transaction (plus the counter).
 const MARK_CHUNK: usize = 99;
 
 impl Notifications<'_> {
-    /// The profiles of `ids` (missing members are left out), 100 per `BatchGetItem`.
+    /// The profiles of `ids` (missing members are left out), read in
+    /// parallel chunks of 100 by `Store::batch_get`.
     pub async fn recipients(&self, ids: &[MemberId]) -> Result<Vec<Recipient>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| Key::member(id).to_item()).collect();
-            // Unprocessed keys (throttling) come back and are asked again.
-            while !keys.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                let page = self
-                    .store
-                    .client()
-                    .batch_get_item()
-                    .request_items(self.store.table(), request)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                for item in page
-                    .responses
-                    .unwrap_or_default()
-                    .remove(self.store.table())
-                    .unwrap_or_default()
-                {
-                    out.push(from_item(item)?);
-                }
-                keys = page
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(self.store.table()))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-            }
-        }
-        Ok(out)
+        let keys = ids.iter().map(Key::member).collect();
+        self.store
+            .batch_get(keys, true)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// The members following the whole thread of `post`.
     pub async fn followers(&self, post: &PostId) -> Result<Vec<MemberId>, StoreError> {
-        self.members_under(&keys::post_partition(post), keys::FOLLOWER).await
+        self.members_under(&Key::post_item(post, "").pk, keys::FOLLOWER).await
     }
 
     /// The members subscribed to `room`.
     pub async fn subscribers(&self, room: &RoomSlug) -> Result<Vec<MemberId>, StoreError> {
-        self.members_under(&keys::room_partition(room), keys::SUBSCRIBER).await
+        self.members_under(&keys::room_subscribers(room), keys::SUBSCRIBER)
+            .await
     }
 
     async fn members_under(&self, pk: &str, prefix: &str) -> Result<Vec<MemberId>, StoreError> {
@@ -212,11 +215,11 @@ impl Notifications<'_> {
     /// The post and, with a thread path, the comment, as they are now;
     /// `None` when the post does not exist.
     pub async fn content(&self, post: &PostId, comment_path: Option<&str>) -> Result<Option<Content>, StoreError> {
-        let card_key = Key::post_card(post);
+        let card_key = Key::post_item(post, "POST");
         let card = self.store.get::<CardView>(&card_key);
         let comment = async {
             match comment_path {
-                Some(path) => self.store.get::<CommentView>(&Key::comment_at(post, path)).await,
+                Some(path) => self.store.get::<CommentView>(&Key::comment(post, path)).await,
                 None => Ok(None),
             }
         };
@@ -358,23 +361,43 @@ impl Notifications<'_> {
         Ok(items)
     }
 
-    /// The member's preferences and whether Telegram is linked (for the defaults).
-    pub async fn prefs(&self, member: &MemberId) -> Result<(Prefs, bool), StoreError> {
-        let view: Option<PrefsView> = self.store.get(&Key::member(member)).await?;
+    /// The member's settings as the page shows them.
+    pub async fn settings(&self, member: &MemberId) -> Result<Settings, StoreError> {
+        let view: Option<SettingsView> = self.store.get(&Key::member(member)).await?;
         Ok(view
-            .map(|v| (v.notification_prefs, v.telegram.is_some()))
+            .map(|v| Settings {
+                email_stopped: if v.mail.undeliverable.is_some() {
+                    Some("Email to your address bounced: see /settings/email.")
+                } else if v.mail.mail_off_all || v.mail.mail_off_notifications {
+                    Some("You unsubscribed from notification emails by link; saving this page turns them back on as ticked.")
+                } else {
+                    None
+                },
+                digest: v.mail.digest_choice(),
+                prefs: v.notification_prefs,
+                telegram_linked: v.mail.telegram.is_some(),
+            })
             .unwrap_or_default())
     }
 
-    pub async fn save_prefs(&self, member: &MemberId, prefs: &Prefs) -> Result<(), StoreError> {
+    /// Saves the page in one update: the switches, the digest choice, and
+    /// (the member having just said what they want) clears the one-click
+    /// stops a link set. A bounced address stays stopped until
+    /// `/settings/email` says it works.
+    pub async fn save_settings(
+        &self,
+        member: &MemberId,
+        prefs: &Prefs,
+        digest: DigestChoice,
+    ) -> Result<(), StoreError> {
         let value = serde_dynamo::to_attribute_value(prefs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store
             .update(
                 &Key::member(member),
-                "SET notification_prefs = :p",
+                "SET notification_prefs = :p, digest = :d REMOVE mail_off_notifications, mail_off_all",
                 Some("attribute_exists(pk)"),
                 &[],
-                values([(":p", value)]),
+                values([(":p", value), (":d", s(digest.as_str()))]),
                 None,
             )
             .await
@@ -385,13 +408,13 @@ impl Notifications<'_> {
     /// `Conflict` when the post is not published.
     pub async fn follow(&self, post: &PostId, member: &MemberId, now: i64) -> Result<(), StoreError> {
         let check = self.store.tx_check(
-            &Key::post_card(post),
+            &Key::post_item(post, "POST"),
             "#st = :published",
             &[("#st", "state")],
             values([(":published", s("published"))]),
         )?;
         let put = self.store.tx_put(
-            &Key::post_follower(post, member),
+            &Key::post_follow(post, member),
             &Follow {
                 member_id: member.clone(),
                 at: now,
@@ -406,13 +429,13 @@ impl Notifications<'_> {
     }
 
     pub async fn unfollow(&self, post: &PostId, member: &MemberId) -> Result<(), StoreError> {
-        self.store.delete(&Key::post_follower(post, member)).await
+        self.store.delete(&Key::post_follow(post, member)).await
     }
 
     pub async fn follows(&self, post: &PostId, member: &MemberId) -> Result<bool, StoreError> {
         Ok(self
             .store
-            .get::<serde::de::IgnoredAny>(&Key::post_follower(post, member))
+            .get::<serde::de::IgnoredAny>(&Key::post_follow(post, member))
             .await?
             .is_some())
     }

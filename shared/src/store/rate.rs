@@ -31,6 +31,17 @@ pub enum RateDecision {
 }
 
 impl Store {
+    pub fn rate_limits(&self) -> RateLimits<'_> {
+        RateLimits { store: self }
+    }
+}
+
+/// Fixed-window counters and next-free-slot markers.
+pub struct RateLimits<'a> {
+    store: &'a Store,
+}
+
+impl RateLimits<'_> {
     /// Counts one hit of `what` for `key`, unless the window is already full.
     pub async fn hit(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<RateDecision, StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
@@ -55,6 +66,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<bool, StoreError> {
         let out = self
+            .store
             .update(
                 &Key::rate(what, key, window_start),
                 "ADD hits :take SET expires_at = :exp",
@@ -77,16 +89,17 @@ impl Store {
 
     /// Gives back `take` hits unconditionally (the send they paid for did not happen).
     pub async fn refund_hits(&self, what: &str, key: &str, window_start: i64, take: u32) -> Result<(), StoreError> {
-        self.update(
-            &Key::rate(what, key, window_start),
-            "ADD hits :minus",
-            None,
-            &[],
-            values([(":minus", n(-i64::from(take)))]),
-            None,
-        )
-        .await
-        .map(|_| ())
+        self.store
+            .update(
+                &Key::rate(what, key, window_start),
+                "ADD hits :minus",
+                None,
+                &[],
+                values([(":minus", n(-i64::from(take)))]),
+                None,
+            )
+            .await
+            .map(|_| ())
     }
 
     /// Takes the next free instant of `what`/`key` if it is due at `now_ms`,
@@ -101,6 +114,7 @@ impl Store {
     ) -> Result<Slot, StoreError> {
         let slot = Key::rate(what, key, 0);
         let out = self
+            .store
             .update(
                 &slot,
                 "SET next_ms = :next, expires_at = :exp",
@@ -118,7 +132,7 @@ impl Store {
                     .and_then(|v| v.parse().ok()),
             }),
             Err(StoreError::Conflict) => {
-                let current: Option<serde_json::Value> = self.get(&slot).await?;
+                let current: Option<serde_json::Value> = self.store.get(&slot).await?;
                 Ok(Slot::Busy {
                     next_ms: current.and_then(|v| v["next_ms"].as_i64()),
                 })
@@ -136,6 +150,7 @@ impl Store {
         mine: i64,
     ) -> Result<(), StoreError> {
         let out = self
+            .store
             .update(
                 &Key::rate(what, key, 0),
                 "SET next_ms = :prev",
@@ -155,6 +170,7 @@ impl Store {
     pub async fn refund(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<(), StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
         let out = self
+            .store
             .update(
                 &Key::rate(what, key, start),
                 "ADD hits :minus",

@@ -28,22 +28,34 @@ impl SessionRecord {
 }
 
 impl Store {
-    pub async fn session(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        self.get(&Key::session(id)).await
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self }
+    }
+}
+
+/// Server-side sessions.
+pub struct Sessions<'a> {
+    store: &'a Store,
+}
+
+impl Sessions<'_> {
+    pub async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.store.get(&Key::session(id)).await
     }
 
-    pub async fn delete_session(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.delete(&Key::session(id)).await
+    pub async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.store.delete(&Key::session(id)).await
     }
 
     /// Deletes every session of a member found through the index (tidying;
     /// the epoch bump is what guarantees revocation, since the index lags).
-    pub async fn delete_sessions_of(&self, member: &MemberId) -> Result<usize, StoreError> {
+    pub async fn delete_all_of(&self, member: &MemberId) -> Result<usize, StoreError> {
         let sessions: Vec<SessionRecord> = self
+            .store
             .query_gsi1(&keys::sessions_of(member), Some("SESSION#"), false)
             .await?;
         for session in &sessions {
-            self.delete_session(&session.id).await?;
+            self.delete(&session.id).await?;
         }
         Ok(sessions.len())
     }

@@ -92,25 +92,38 @@ pub enum LinkError {
 }
 
 impl Store {
+    pub fn telegram(&self) -> Telegram<'_> {
+        Telegram { store: self }
+    }
+}
+
+/// Telegram accounts linked to members, link tokens and intro posts.
+pub struct Telegram<'a> {
+    store: &'a Store,
+}
+
+impl Telegram<'_> {
     pub async fn issue_link_token(&self, member: &MemberId, now: i64) -> Result<LinkToken, StoreError> {
         let token = LinkToken::generate();
         let item = LinkTokenItem {
             member_id: member.clone(),
             expires_at: now + LINK_TOKEN_TTL_SECS,
         };
-        self.put_new(&Key::telegram_link(&token.hash()), &item).await?;
+        self.store.put_new(&Key::telegram_link(&token.hash()), &item).await?;
         Ok(token)
     }
 
-    pub async fn telegram_marker(&self, user_id: i64) -> Result<Option<TelegramMarker>, StoreError> {
-        self.get(&Key::telegram(user_id)).await
+    pub async fn marker(&self, user_id: i64) -> Result<Option<TelegramMarker>, StoreError> {
+        self.store.get(&Key::telegram(user_id)).await
     }
 
     /// The member a Telegram account is linked to, if any.
-    pub async fn member_by_telegram(&self, user_id: i64) -> Result<Option<Member>, StoreError> {
-        match self.telegram_marker(user_id).await? {
+    pub async fn member(&self, user_id: i64) -> Result<Option<Member>, StoreError> {
+        match self.marker(user_id).await? {
             Some(marker) => Ok(self
-                .member(&marker.member_id)
+                .store
+                .members()
+                .get(&marker.member_id)
                 .await?
                 .filter(|m| m.telegram.as_ref().is_some_and(|t| t.user_id == user_id))),
             None => Ok(None),
@@ -119,12 +132,16 @@ impl Store {
 
     /// The member whose linked account has `@username` now (usernames change
     /// hands, so the stored link must still carry the same name).
-    pub async fn member_by_telegram_username(&self, username: &str) -> Result<Option<Member>, StoreError> {
+    pub async fn member_by_username(&self, username: &str) -> Result<Option<Member>, StoreError> {
         let username = username.trim_start_matches('@');
-        let Some(item) = self.get::<UsernameItem>(&Key::telegram_username(username)).await? else {
+        let Some(item) = self
+            .store
+            .get::<UsernameItem>(&Key::telegram_username(username))
+            .await?
+        else {
             return Ok(None);
         };
-        Ok(self.member_by_telegram(item.user_id).await?.filter(|m| {
+        Ok(self.member(item.user_id).await?.filter(|m| {
             m.telegram
                 .as_ref()
                 .and_then(|t| t.username.as_deref())
@@ -133,8 +150,8 @@ impl Store {
     }
 
     /// Redeems a link token for Telegram user `user_id`: the token is
-    /// consumed in the same transaction that links the account (`attach_telegram`).
-    pub async fn link_telegram(
+    /// consumed in the same transaction that links the account (`attach`).
+    pub async fn link(
         &self,
         token: &LinkToken,
         user_id: i64,
@@ -142,17 +159,26 @@ impl Store {
         now: i64,
     ) -> Result<(Member, LinkOutcome), LinkError> {
         let key = Key::telegram_link(&token.hash());
-        let item: LinkTokenItem = self.get(&key).await?.ok_or(LinkError::Unknown)?;
+        let item: LinkTokenItem = self.store.get(&key).await?.ok_or(LinkError::Unknown)?;
         if item.expires_at <= now {
             return Err(LinkError::Expired);
         }
-        let member = self.member(&item.member_id).await?.ok_or(LinkError::NoMember)?;
-        let consume = self.tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?;
+        let member = self
+            .store
+            .members()
+            .get(&item.member_id)
+            .await?
+            .ok_or(LinkError::NoMember)?;
+        let consume = self
+            .store
+            .tx_delete(&key, Some("expires_at > :now"), Some(values([(":now", n(now))])))?;
         let outcome = self
-            .attach_telegram(member, user_id, username, now, Some(consume))
+            .store
+            .telegram()
+            .attach(member, user_id, username, now, Some(consume))
             .await;
         if matches!(outcome, Ok((_, LinkOutcome::AlreadyYours))) {
-            self.delete(&key).await?; // spent either way
+            self.store.delete(&key).await?; // spent either way
         }
         outcome
     }
@@ -161,7 +187,7 @@ impl Store {
     /// `TG#` marker is claimed (so an account links to one member only), the
     /// member updated, a previous account of the member released, and
     /// `consume` (a link token's delete) applied.
-    pub async fn attach_telegram(
+    pub async fn attach(
         &self,
         member: Member,
         user_id: i64,
@@ -174,17 +200,19 @@ impl Store {
         // if a concurrent link changed it, read again and redo (at most twice).
         for _ in 0..3 {
             match self
+                .store
+                .telegram()
                 .try_attach(&member, user_id, username, now, consume.clone())
                 .await?
             {
                 Some(outcome) => return Ok(outcome),
-                None => member = self.member(&member.id).await?.ok_or(LinkError::NoMember)?,
+                None => member = self.store.members().get(&member.id).await?.ok_or(LinkError::NoMember)?,
             }
         }
         Err(LinkError::Store(StoreError::Conflict))
     }
 
-    /// One attempt of `attach_telegram`; `None` when the member's link
+    /// One attempt of `attach`; `None` when the member's link
     /// changed since `member` was read.
     async fn try_attach(
         &self,
@@ -194,7 +222,7 @@ impl Store {
         now: i64,
         consume: Option<TransactWriteItem>,
     ) -> Result<Option<(Member, LinkOutcome)>, LinkError> {
-        if let Some(marker) = self.telegram_marker(user_id).await? {
+        if let Some(marker) = self.marker(user_id).await? {
             if marker.member_id != member.id {
                 return Err(LinkError::TakenElsewhere);
             }
@@ -219,7 +247,7 @@ impl Store {
         };
         vals.insert(":t".into(), link_value);
         let mut items = vec![
-            self.tx_put(
+            self.store.tx_put(
                 &Key::telegram(user_id),
                 &TelegramMarker {
                     member_id: member.id.clone(),
@@ -228,10 +256,11 @@ impl Store {
                 Some("attribute_not_exists(pk) OR member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
-            self.tx_update(&Key::member(&member.id), "SET telegram = :t", as_read, vals)?,
+            self.store
+                .tx_update(&Key::member(&member.id), "SET telegram = :t", as_read, vals)?,
         ];
         if let Some(old) = member.telegram.as_ref().filter(|t| t.user_id != user_id) {
-            items.push(self.tx_delete(
+            items.push(self.store.tx_delete(
                 &Key::telegram(old.user_id),
                 Some("member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
@@ -239,7 +268,7 @@ impl Store {
         }
         let consume_at = items.len();
         items.extend(consume);
-        match self.transact(items).await {
+        match self.store.transact(items).await {
             Ok(()) => {}
             Err(e) if e.failed_at(0) => return Err(LinkError::TakenElsewhere),
             Err(e) if e.failed_at(1) => return Ok(None),
@@ -248,7 +277,11 @@ impl Store {
         }
         if let Some(name) = username {
             // Best effort: only `/whois @name` reads it, and it checks the link.
-            if let Err(e) = self.put(&Key::telegram_username(name), &UsernameItem { user_id }).await {
+            if let Err(e) = self
+                .store
+                .put(&Key::telegram_username(name), &UsernameItem { user_id })
+                .await
+            {
                 tracing::warn!(error = %e, "could not index the Telegram username");
             }
         }
@@ -259,22 +292,22 @@ impl Store {
 
     /// Removes the member's Telegram link and frees the account's marker.
     /// Returns false when there was nothing to unlink.
-    pub async fn unlink_telegram(&self, member: &Member) -> Result<bool, StoreError> {
+    pub async fn unlink(&self, member: &Member) -> Result<bool, StoreError> {
         let Some(link) = &member.telegram else { return Ok(false) };
         let items = vec![
-            self.tx_update(
+            self.store.tx_update(
                 &Key::member(&member.id),
                 "REMOVE telegram",
                 "telegram.user_id = :u",
                 values([(":u", n(link.user_id))]),
             )?,
-            self.tx_delete(
+            self.store.tx_delete(
                 &Key::telegram(link.user_id),
                 Some("member_id = :m"),
                 Some(values([(":m", s(member.id.as_str()))])),
             )?,
         ];
-        match self.transact(items).await {
+        match self.store.transact(items).await {
             Ok(()) => Ok(true),
             // Unlinked (or relinked) meanwhile.
             Err(StoreError::Cancelled { .. }) => Ok(false),
@@ -283,7 +316,7 @@ impl Store {
     }
 
     /// Keeps `@username` current (people rename themselves), so `/whois @name` finds them.
-    pub async fn refresh_telegram_username(
+    pub async fn refresh_username(
         &self,
         member: &MemberId,
         user_id: i64,
@@ -294,9 +327,10 @@ impl Store {
             None => AttributeValue::Null(true),
         };
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::member(member).to_item()))
             .update_expression("SET telegram.username = :n")
             .condition_expression("telegram.user_id = :u")
@@ -308,23 +342,20 @@ impl Store {
             Err(e) => return Err(e),
         }
         if let Some(name) = username {
-            self.put(&Key::telegram_username(name), &UsernameItem { user_id })
+            self.store
+                .put(&Key::telegram_username(name), &UsernameItem { user_id })
                 .await?;
         }
         Ok(())
     }
 
     /// The bot got 403 for this account: stop messaging it until it talks to us again.
-    pub async fn set_telegram_unreachable(
-        &self,
-        member: &MemberId,
-        user_id: i64,
-        unreachable: bool,
-    ) -> Result<(), StoreError> {
+    pub async fn set_unreachable(&self, member: &MemberId, user_id: i64, unreachable: bool) -> Result<(), StoreError> {
         let out = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(Key::member(member).to_item()))
             .update_expression("SET telegram.unreachable = :v")
             .condition_expression("telegram.user_id = :u")
@@ -341,11 +372,11 @@ impl Store {
     }
 
     pub async fn put_intro_post(&self, member: &MemberId, post: &IntroPost) -> Result<(), StoreError> {
-        self.put(&Key::telegram_intro_post(member), post).await
+        self.store.put(&Key::telegram_intro_post(member), post).await
     }
 
     pub async fn intro_post(&self, member: &MemberId) -> Result<Option<IntroPost>, StoreError> {
-        self.get(&Key::telegram_intro_post(member)).await
+        self.store.get(&Key::telegram_intro_post(member)).await
     }
 }
 
@@ -366,24 +397,28 @@ mod tests {
             MemberStatus::Approved,
             1,
         );
-        store.create_member(&member).await.unwrap();
-        let read_by_both = store.member(&member.id).await.unwrap().unwrap();
+        store.members().create(&member).await.unwrap();
+        let read_by_both = store.members().get(&member.id).await.unwrap().unwrap();
         let (first, _) = store
-            .attach_telegram(read_by_both.clone(), 111, Some("one"), 2, None)
+            .telegram()
+            .attach(read_by_both.clone(), 111, Some("one"), 2, None)
             .await
             .unwrap();
         assert_eq!(first.telegram.as_ref().map(|t| t.user_id), Some(111));
-        let (second, outcome) = store.attach_telegram(read_by_both, 222, None, 3, None).await.unwrap();
+        let (second, outcome) = store.telegram().attach(read_by_both, 222, None, 3, None).await.unwrap();
         assert_eq!(outcome, LinkOutcome::Linked);
         assert_eq!(second.telegram.as_ref().map(|t| t.user_id), Some(222));
-        let stored = store.member(&member.id).await.unwrap().unwrap();
+        let stored = store.members().get(&member.id).await.unwrap().unwrap();
         assert_eq!(stored.telegram.map(|t| t.user_id), Some(222));
         assert!(
-            store.telegram_marker(111).await.unwrap().is_none(),
+            store.telegram().marker(111).await.unwrap().is_none(),
             "the marker of the replaced account still points at the member"
         );
-        assert_eq!(store.telegram_marker(222).await.unwrap().unwrap().member_id, member.id);
-        assert!(store.member_by_telegram(111).await.unwrap().is_none());
+        assert_eq!(
+            store.telegram().marker(222).await.unwrap().unwrap().member_id,
+            member.id
+        );
+        assert!(store.telegram().member(111).await.unwrap().is_none());
     }
 
     #[test]

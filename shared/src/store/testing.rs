@@ -84,21 +84,51 @@ pub async fn store() -> Store {
             .build()
             .unwrap()
     };
+    let num = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::N)
+            .build()
+            .unwrap()
+    };
+    // The template's indexes: gsi1 and the feed's (docs/posts.md, "Listings and indexes").
+    let index = |name: &str, hash: &str, range: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .set_key_schema(Some(vec![key(hash, KeyType::Hash), key(range, KeyType::Range)]))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .unwrap()
+    };
+    let indexes = vec![
+        index("gsi1", "gsi1pk", "gsi1sk"),
+        index("activity", "lst", "activity"),
+        index("hot", "hot_pk", "hot"),
+        index("top", "lst", "upvotes"),
+        index("topweek", "top_w", "upvotes"),
+        index("topmonth", "top_m", "upvotes"),
+    ];
+    let attributes = vec![
+        attr("pk"),
+        attr("sk"),
+        attr("gsi1pk"),
+        attr("gsi1sk"),
+        attr("lst"),
+        num("activity"),
+        attr("hot_pk"),
+        num("hot"),
+        num("upvotes"),
+        attr("top_w"),
+        attr("top_m"),
+    ];
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let created = client
             .create_table()
             .table_name(&table)
-            .set_attribute_definitions(Some(vec![attr("pk"), attr("sk"), attr("gsi1pk"), attr("gsi1sk")]))
+            .set_attribute_definitions(Some(attributes.clone()))
             .set_key_schema(Some(vec![key("pk", KeyType::Hash), key("sk", KeyType::Range)]))
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name("gsi1")
-                    .set_key_schema(Some(vec![key("gsi1pk", KeyType::Hash), key("gsi1sk", KeyType::Range)]))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                    .build()
-                    .unwrap(),
-            )
+            .set_global_secondary_indexes(Some(indexes.clone()))
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await;

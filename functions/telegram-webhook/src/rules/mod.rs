@@ -69,7 +69,8 @@ pub(crate) async fn command(turn: &Turn<'_>, msg: &Message, member: Option<&Memb
 
 async fn load(turn: &Turn<'_>) -> Result<(Vec<ForwardRule>, Chats), WebError> {
     let store = &turn.state.store;
-    let (rules, chats) = tokio::try_join!(store.forward_rules(), store.bot_chats())?;
+    let (forwarding, chats) = (store.forwarding(), store.telegram_chats());
+    let (rules, chats) = tokio::try_join!(forwarding.rules(), chats.all())?;
     Ok((rules, Chats::new(chats)))
 }
 
@@ -78,7 +79,7 @@ pub(crate) async fn button(turn: &Turn<'_>, cb: &CallbackQuery, pressed: Button)
     let Some(message) = cb.message.as_ref().filter(|m| m.chat.is_private()) else {
         return reply::stale_button(turn, cb).await;
     };
-    let member = turn.state.store.member_by_telegram(cb.from.id).await?;
+    let member = turn.state.store.telegram().member(cb.from.id).await?;
     if !is_admin(member.as_ref()) {
         tracing::info!("rules button pressed by a non-admin");
         reply::answer_callback(turn, cb, ONLY_ADMINS, true).await;
@@ -123,7 +124,7 @@ async fn on_rule(turn: &Turn<'_>, h: &str, action: RuleAction, by: &str) -> Resu
         RuleAction::Show => ("", views::rule(&rule, &chats, None)),
         RuleAction::AskDelete => ("", views::confirm_delete(&rule, &chats)),
         RuleAction::Delete => {
-            if turn.state.store.delete_forward_rule(&rule.id).await? {
+            if turn.state.store.forwarding().delete_rule(&rule.id).await? {
                 tracing::info!(rule = %rule.id, by, "forward rule deleted in telegram");
             }
             rules.retain(|r| r.id != rule.id);
@@ -139,14 +140,14 @@ async fn on_rule(turn: &Turn<'_>, h: &str, action: RuleAction, by: &str) -> Resu
                 };
                 ("", views::rule(&rule, &chats, Some(note)))
             }
-            None => match turn.state.store.forward_rule(&rule.id).await? {
+            None => match turn.state.store.forwarding().rule(&rule.id).await? {
                 Some(now) => (
                     "The rule changed meanwhile; here it is now.",
                     views::rule(&now, &chats, None),
                 ),
                 None => (
                     "That rule no longer exists.",
-                    views::list(&turn.state.store.forward_rules().await?, &chats, 0),
+                    views::list(&turn.state.store.forwarding().rules().await?, &chats, 0),
                 ),
             },
         },
@@ -160,7 +161,7 @@ async fn enable(turn: &Turn<'_>, mut rule: ForwardRule, on: bool) -> Result<Opti
     if on {
         rule.broken = None;
     }
-    match turn.state.store.replace_forward_rule(&rule).await {
+    match turn.state.store.forwarding().replace_rule(&rule).await {
         Ok(true) => Ok(Some(rule)),
         Ok(false) | Err(StoreError::Cancelled { .. }) => Ok(None),
         Err(e) => Err(e.into()),

@@ -33,7 +33,7 @@ async fn update(
     let store = &turn.state.store;
     // A conflict means another tap saved first: redo the step on its result.
     for _ in 0..3 {
-        let Some(read) = store.rule_draft(user, turn.now).await? else {
+        let Some(read) = store.rule_drafts().get(user, turn.now).await? else {
             return Ok(Outcome::Stale);
         };
         if message.is_some_and(|m| m != read.draft.message_id) {
@@ -43,7 +43,7 @@ async fn update(
         if let Err(why) = step(&mut draft) {
             return Ok(Outcome::Refused(why));
         }
-        match store.save_rule_draft(user, &read, draft, turn.now).await {
+        match store.rule_drafts().save(user, &read, draft, turn.now).await {
             Ok(saved) => return Ok(Outcome::Saved(saved)),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
@@ -56,7 +56,7 @@ async fn update(
 }
 
 async fn chats(turn: &Turn<'_>) -> Result<Chats, WebError> {
-    Ok(Chats::new(turn.state.store.bot_chats().await?))
+    Ok(Chats::new(turn.state.store.telegram_chats().all().await?))
 }
 
 /// The draft's buttons (and New rule, which starts one).
@@ -66,20 +66,22 @@ pub(crate) async fn press(turn: &Turn<'_>, cb: &CallbackQuery, at: Place, presse
     let (toast, screen) = match pressed {
         Button::New => {
             let stored = store
-                .start_rule_draft(user, RuleDraft::new(at.message_id), turn.now)
+                .rule_drafts()
+                .start(user, RuleDraft::new(at.message_id), turn.now)
                 .await?;
             ("", views::step(&stored.draft, &chats(turn).await?))
         }
         Button::Cancel | Button::Save => {
             let Some(read) = store
-                .rule_draft(user, turn.now)
+                .rule_drafts()
+                .get(user, turn.now)
                 .await?
                 .filter(|d| d.draft.message_id == at.message_id)
             else {
                 return reply::stale_button(turn, cb).await;
             };
             if pressed == Button::Cancel {
-                store.delete_rule_draft(user).await?;
+                store.rule_drafts().delete(user).await?;
                 (
                     "Cancelled.",
                     views::plain("Cancelled: the new rule was not saved. /rules to start again."),
@@ -87,7 +89,7 @@ pub(crate) async fn press(turn: &Turn<'_>, cb: &CallbackQuery, at: Place, presse
             } else {
                 match create(turn, &read.draft).await? {
                     Ok(screen) => {
-                        store.delete_rule_draft(user).await?;
+                        store.rule_drafts().delete(user).await?;
                         ("Rule created.", screen)
                     }
                     Err(why) => {
@@ -134,7 +136,7 @@ async fn create(turn: &Turn<'_>, draft: &RuleDraft) -> Result<Result<views::Scre
         Ok(rule) => rule,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    match turn.state.store.create_forward_rule(&rule).await {
+    match turn.state.store.forwarding().create_rule(&rule).await {
         Ok(()) => tracing::info!(rule = %rule.id, "forward rule created in telegram"),
         Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
@@ -149,7 +151,7 @@ async fn create(turn: &Turn<'_>, draft: &RuleDraft) -> Result<Result<views::Scre
 pub(crate) async fn input(turn: &Turn<'_>, msg: &Message, member: &Member) -> Result<bool, WebError> {
     let Some(from) = &msg.from else { return Ok(false) };
     let chat = chat_of(msg);
-    let Some(read) = turn.state.store.rule_draft(from.id, turn.now).await? else {
+    let Some(read) = turn.state.store.rule_drafts().get(from.id, turn.now).await? else {
         return Ok(false);
     };
     if !read.draft.step.takes_text() {
@@ -172,7 +174,13 @@ pub(crate) async fn input(turn: &Turn<'_>, msg: &Message, member: &Member) -> Re
     if let Some(sent) = send(turn, chat, screen, Some(member)).await? {
         let mut draft = saved.draft.clone();
         draft.message_id = sent.message_id;
-        match turn.state.store.save_rule_draft(from.id, &saved, draft, turn.now).await {
+        match turn
+            .state
+            .store
+            .rule_drafts()
+            .save(from.id, &saved, draft, turn.now)
+            .await
+        {
             // Another tap moved on meanwhile: its message owns the draft.
             Ok(_) | Err(StoreError::Conflict) => {}
             Err(e) => return Err(e.into()),
@@ -213,9 +221,9 @@ fn typed(d: &mut RuleDraft, msg: &Message) -> Result<(), StepError> {
 pub(crate) async fn cancel(turn: &Turn<'_>, msg: &Message, member: Option<&Member>) -> Result<(), WebError> {
     let chat = chat_of(msg);
     let Some(from) = &msg.from else { return Ok(()) };
-    let text = match turn.state.store.rule_draft(from.id, turn.now).await? {
+    let text = match turn.state.store.rule_drafts().get(from.id, turn.now).await? {
         Some(read) => {
-            turn.state.store.delete_rule_draft(from.id).await?;
+            turn.state.store.rule_drafts().delete(from.id).await?;
             let at = Place {
                 chat,
                 message_id: read.draft.message_id,

@@ -23,9 +23,31 @@ use lodge_local::functions::{self, Invoker};
 use lodge_local::template::Route;
 use tokio::sync::Mutex;
 
-/// AWS calls by operation, and the time spent waiting for them.
+#[path = "lodge-flows/feed.rs"]
+mod feed;
+
+/// AWS calls by operation, the time spent waiting for them, and the
+/// DynamoDB items they read (a query's `ScannedCount`, a batch's answers).
 #[derive(Default)]
-struct Counts(BTreeMap<String, u32>, Duration);
+struct Counts(BTreeMap<String, u32>, Duration, u32);
+
+/// Items a DynamoDB answer read.
+fn items_read(body: &[u8]) -> u32 {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0;
+    };
+    if let Some(n) = v.get("ScannedCount").and_then(serde_json::Value::as_u64) {
+        return n as u32;
+    }
+    if let Some(r) = v.get("Responses").and_then(serde_json::Value::as_object) {
+        return r
+            .values()
+            .filter_map(serde_json::Value::as_array)
+            .map(|a| a.len() as u32)
+            .sum();
+    }
+    v.get("Item").is_some() as u32
+}
 
 /// Forwards every SDK request to moto and counts it by service and operation.
 async fn proxy(
@@ -54,7 +76,16 @@ async fn proxy(
             let status = r.status();
             let h = r.headers().clone();
             let b = r.bytes().await.unwrap_or_default();
-            counts.lock().await.1 += started.elapsed();
+            let mut c = counts.lock().await;
+            c.1 += started.elapsed();
+            if headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("DynamoDB"))
+            {
+                c.2 += items_read(&b);
+            }
+            drop(c);
             let mut resp = axum::response::Response::new(axum::body::Body::from(b));
             *resp.status_mut() = status;
             for (k, v) in &h {
@@ -83,6 +114,8 @@ struct Step {
     /// CPU time of the handler's thread during the call: the code's own cost.
     own: Vec<Duration>,
     calls: BTreeMap<String, u32>,
+    /// DynamoDB items read by the last run.
+    items: u32,
 }
 
 impl Bench {
@@ -93,6 +126,18 @@ impl Bench {
         body: &str,
         cookie: Option<&str>,
     ) -> (u16, HeaderMap, String, (Duration, Duration)) {
+        self.call_with(route, path, body, cookie, false).await
+    }
+
+    /// `call`, as an API client (`Accept: application/json`) when `json`.
+    async fn call_with(
+        &self,
+        route: &str,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+        json: bool,
+    ) -> (u16, HeaderMap, String, (Duration, Duration)) {
         let (r, handler) = &self.http[route];
         let method: Method = r.method.parse().unwrap();
         let uri: Uri = path.parse().unwrap();
@@ -102,6 +147,9 @@ impl Bench {
         headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
         if let Some(c) = cookie {
             headers.insert("cookie", c.parse().unwrap());
+        }
+        if json {
+            headers.insert("accept", "application/json".parse().unwrap());
         }
         let params = route_params(&r.path, path);
         let body = Bytes::from(body.to_string());
@@ -128,9 +176,13 @@ impl Bench {
         (status, headers, text, elapsed)
     }
 
-    async fn take_counts(&self) -> (BTreeMap<String, u32>, Duration) {
+    async fn take_counts(&self) -> (BTreeMap<String, u32>, Duration, u32) {
         let mut c = self.counts.lock().await;
-        (std::mem::take(&mut c.0), std::mem::take(&mut c.1))
+        (
+            std::mem::take(&mut c.0),
+            std::mem::take(&mut c.1),
+            std::mem::take(&mut c.2),
+        )
     }
 }
 
@@ -209,13 +261,28 @@ async fn main() {
         origin: stack.url.clone(),
     };
     let outbox = lodge_local::outbox::Outbox::new(&moto.url);
+    let table = stack
+        .envs
+        .values()
+        .find_map(|e| e.get("LODGE_TABLE").cloned())
+        .expect("a table");
+    let store = lodge::store::Store::new(lodge::aws::dynamodb(&stack.aws), table);
+    let feed_runs: usize = std::env::var("FEED_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(runs);
     bench.take_counts().await;
     let steps = std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("handler runtime")
-            .block_on(measure(bench, outbox, clock, runs))
+            .block_on(async {
+                let mut steps = measure(&bench, &outbox, &clock, runs).await;
+                // Issue 12: seeds 10,000 posts and 100,000 comments, then the feed.
+                steps.extend(feed::measure(&bench, &outbox, &store, &clock, feed_runs).await);
+                steps
+            })
     })
     .join()
     .expect("measurement thread");
@@ -226,9 +293,9 @@ async fn main() {
 
 /// Runs every flow `runs` times on the calling (single-threaded) runtime.
 async fn measure(
-    bench: Bench,
-    outbox: lodge_local::outbox::Outbox,
-    clock: std::sync::Arc<lodge::clock::ManualClock>,
+    bench: &Bench,
+    outbox: &lodge_local::outbox::Outbox,
+    clock: &lodge::clock::ManualClock,
     runs: usize,
 ) -> Vec<Step> {
     let names = [
@@ -248,13 +315,16 @@ async fn measure(
             times: vec![],
             own: vec![],
             calls: BTreeMap::new(),
+            items: 0,
         })
         .collect();
-    let mut record = |i: usize, (wall, cpu): (Duration, Duration), (calls, _): (BTreeMap<String, u32>, Duration)| {
-        steps[i].times.push(wall);
-        steps[i].own.push(cpu);
-        steps[i].calls = calls;
-    };
+    let mut record =
+        |i: usize, (wall, cpu): (Duration, Duration), (calls, _, items): (BTreeMap<String, u32>, Duration, u32)| {
+            steps[i].times.push(wall);
+            steps[i].own.push(cpu);
+            steps[i].calls = calls;
+            steps[i].items = items;
+        };
     let mut member: Option<String> = None;
     let admin = "admin@lodge.local";
     for run in 0..runs {
@@ -386,8 +456,10 @@ fn print_table(runs: usize, mut steps: Vec<Step>) {
         "\nRequest path, {runs} runs each, handlers called in-process (debug={})\n",
         cfg!(debug_assertions)
     );
-    println!("| step | handler median ms | p95 ms | own CPU median ms | own CPU p95 ms | DynamoDB calls | SES | SQS |");
-    println!("|---|---:|---:|---:|---:|---|---:|---:|");
+    println!(
+        "| step | handler median ms | p95 ms | p99 ms | own CPU median ms | own CPU p95 ms | DynamoDB calls | items read | SES | SQS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|");
     for s in &mut steps {
         s.times.sort();
         s.own.sort();
@@ -409,14 +481,16 @@ fn print_table(runs: usize, mut steps: Vec<Step>) {
                 .sum::<u32>()
         };
         println!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {} ({}) | {} | {} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} | {} ({}) | {} | {} | {} |",
             s.name,
             p(0.5),
             p(0.95),
+            p(0.99),
             own,
             own95,
             count("dynamodb:"),
             ddb.join(", "),
+            s.items,
             count("ses:"),
             count("sqs:")
         );

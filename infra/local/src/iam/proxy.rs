@@ -31,6 +31,11 @@ pub struct Guard {
     moto: String,
     client: reqwest::Client,
     denials: Mutex<Vec<Denial>>,
+    /// What each SES `SendEmail` carried, by SES message id: the stand-in
+    /// keeps only the HTML part and no headers (see `outbox`).
+    sent_mail: crate::outbox::SentMail,
+    /// Allowed calls per `<function> <operation>`, for measurements.
+    calls: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Guard {
@@ -40,7 +45,19 @@ impl Guard {
             moto: moto_url.trim_end_matches('/').to_string(),
             client: reqwest::Client::new(),
             denials: Mutex::default(),
+            sent_mail: crate::outbox::SentMail::default(),
+            calls: Mutex::default(),
         }
+    }
+
+    /// How many calls each function made, by operation (`DigestSenderFunction SendEmail` → n).
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().expect("calls lock").clone()
+    }
+
+    /// The `SendEmail` requests that went through, for the local outbox.
+    pub fn sent_mail(&self) -> crate::outbox::SentMail {
+        self.sent_mail.clone()
     }
 
     pub fn roles(&self) -> &BTreeMap<String, Role> {
@@ -158,10 +175,24 @@ async fn handle(
         let message = denied::message(access.protocol, &principal, &action, &resource, why);
         return denied::response(access.protocol, &message, method == Method::HEAD);
     }
-    forward(&guard, method, &uri, &headers, body).await
+    *guard
+        .calls
+        .lock()
+        .expect("calls lock")
+        .entry(format!("{key} {}", access.operation))
+        .or_default() += 1;
+    let capture = (access.operation == "SendEmail").then(|| body.clone());
+    forward(&guard, method, &uri, &headers, body, capture).await
 }
 
-async fn forward(guard: &Guard, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+async fn forward(
+    guard: &Guard,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+    capture: Option<Bytes>,
+) -> Response {
     let target = format!(
         "{}{}",
         guard.moto,
@@ -180,6 +211,9 @@ async fn forward(guard: &Guard, method: Method, uri: &Uri, headers: &HeaderMap, 
             let status = r.status();
             let h = r.headers().clone();
             let bytes = r.bytes().await.unwrap_or_default();
+            if let Some(request) = capture.filter(|_| status.is_success()) {
+                crate::outbox::record(&guard.sent_mail, &request, &bytes);
+            }
             let mut resp = Response::new(Body::from(bytes));
             *resp.status_mut() = status;
             for (k, v) in &h {

@@ -1,0 +1,135 @@
+//! Reports: members report a post (`actions`), moderators see the open ones
+//! at `/admin/reports` and resolve each item by hiding it or dismissing.
+
+use lambda_http::http::StatusCode;
+use lodge::queue::Notification;
+use lodge::store::reports::{Report, ReportReason, ReportTarget, Resolution};
+use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::errors;
+use crate::pages::{ReportEntry, ReportsPage};
+use crate::view::rfc3339_ms;
+use crate::State;
+
+/// Queues the admin-chat message (the notifier posts it when a chat is
+/// configured). A failure is logged: the report itself is stored.
+pub async fn tell_admins(state: &State, report: &Report) {
+    let msg = Notification::Reported {
+        target: report.target.key(),
+        reporter: report.reporter.clone(),
+        at: report.at,
+    };
+    if let Err(e) = state.notify.send(&msg).await {
+        tracing::error!(dependency = "the notification queue", error = %e, "report not announced");
+    }
+}
+
+fn link(target: &ReportTarget) -> String {
+    match target {
+        ReportTarget::Post(id) => format!("/posts/{id}"),
+        ReportTarget::Comment(id) => format!("/comments/{id}"),
+    }
+}
+
+pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require_staff(ctx).await?;
+    let open = state.store.reports().open().await?;
+    if ctx.wants_json {
+        let list: Vec<_> = open
+            .iter()
+            .map(|r| json!({"target": r.target, "label": r.label, "reason": r.reason, "reporter": {"id": r.reporter, "name": r.reporter_name}, "at": rfc3339_ms(r.at), "link": link(&r.target)}))
+            .collect();
+        return Ok(web::json(StatusCode::OK, &json!({"reports": list})));
+    }
+    let entries = open
+        .into_iter()
+        .map(|r| ReportEntry {
+            link: link(&r.target),
+            when: lodge::clock::format_utc(r.at / 1000),
+            target: r.target.key(),
+            label: r.label,
+            reason: r.reason,
+            reporter: r.reporter_name,
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        ReportsPage {
+            layout: Layout::new("Reports", v.name()),
+            entries,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    decision: String,
+    reason: Option<String>,
+}
+
+pub async fn resolve(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    let v = state.sessions.require_staff(ctx).await?;
+    let form: ResolveForm = ctx.fields()?;
+    let target =
+        ReportTarget::try_from(form.target.clone()).map_err(|_| WebError::invalid("target: not a reported item"))?;
+    let now = state.clock.now_ms();
+    let (resolution, hide) = match form.decision.as_str() {
+        "dismiss" => (Resolution::Dismiss, Vec::new()),
+        "hide" => {
+            let reason = ReportReason::parse(form.reason.as_deref().unwrap_or_default())
+                .map_err(|e| WebError::invalid(e.to_string()))?;
+            let items = match &target {
+                ReportTarget::Post(id) => {
+                    let card = state.store.posts().card(id).await?.ok_or_else(WebError::not_found)?;
+                    state
+                        .store
+                        .posts()
+                        .hide_items(&card, reason.as_str(), now)
+                        .map_err(errors::web)?
+                }
+                // Hiding a comment is the comments function's write; it resolves
+                // its reports through the same `Reports::resolve`.
+                ReportTarget::Comment(_) => {
+                    return Err(WebError::new(
+                        StatusCode::CONFLICT,
+                        "not_here",
+                        "Hide the comment from its thread; that resolves its reports.",
+                    ))
+                }
+            };
+            (
+                Resolution::Hide {
+                    reason: reason.as_str().to_string(),
+                },
+                items,
+            )
+        }
+        _ => return Err(WebError::invalid("decision: must be hide or dismiss")),
+    };
+    let resolved = state
+        .store
+        .reports()
+        .resolve(&target, resolution.clone(), &v.member.id, v.member.name(), hide, now)
+        .await
+        .map_err(|e| match e {
+            lodge::store::StoreError::Cancelled { .. } => WebError::new(
+                StatusCode::CONFLICT,
+                "changed",
+                "Someone resolved these reports or changed the item meanwhile. Reload and try again.",
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(target = %target, decision = resolution.as_str(), resolved, "reports resolved");
+    if ctx.wants_json {
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"target": target, "decision": resolution.as_str(), "resolved": resolved}),
+        ));
+    }
+    Ok(web::redirect("/admin/reports"))
+}

@@ -1,0 +1,166 @@
+//! Member handles: the `@name` a mention resolves through. Each is unique by
+//! its marker item `HANDLE#<lower>` / `HANDLE`, made from the member's
+//! display name the first time it is needed (at approval, or lazily when the
+//! member writes), and recorded on the profile as `handle`.
+
+use std::collections::HashMap;
+
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+
+use super::{s, values, Key, Store, StoreError};
+use crate::domain::{Member, MemberId};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HandleMarker {
+    pub member_id: MemberId,
+    pub handle: String,
+}
+
+impl Store {
+    pub fn handles(&self) -> Handles<'_> {
+        Handles { store: self }
+    }
+}
+
+pub struct Handles<'a> {
+    store: &'a Store,
+}
+
+/// `Ada Lovelace` → `adalovelace`; letters and digits only (any script),
+/// at most 30 characters; `member` when nothing is left.
+pub fn base_handle(name: &str) -> String {
+    let h: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .flat_map(char::to_lowercase)
+        .take(30)
+        .collect();
+    if h.is_empty() {
+        "member".into()
+    } else {
+        h
+    }
+}
+
+impl Handles<'_> {
+    /// The member's handle, claiming one (`adalovelace`, else `adalovelace2`,
+    /// `adalovelace3`, …) if they have none yet. Safe to race: the marker and
+    /// the profile are written together, each conditioned on being new.
+    pub async fn ensure(&self, member: &Member) -> Result<String, StoreError> {
+        if let Some(h) = &member.handle {
+            return Ok(h.clone());
+        }
+        let base = base_handle(member.name());
+        for i in 1..=20u32 {
+            let handle = if i == 1 { base.clone() } else { format!("{base}{i}") };
+            let marker = HandleMarker {
+                member_id: member.id.clone(),
+                handle: handle.clone(),
+            };
+            let out = self
+                .store
+                .transact(vec![
+                    self.store
+                        .tx_put(&Key::handle(&handle), &marker, Some("attribute_not_exists(pk)"), None)?,
+                    self.store.tx_update_named(
+                        &Key::member(&member.id),
+                        "SET handle = :h",
+                        "attribute_exists(pk) AND attribute_not_exists(handle)",
+                        &[],
+                        values([(":h", s(&handle))]),
+                    )?,
+                ])
+                .await;
+            match out {
+                Ok(()) => return Ok(handle),
+                Err(e) if e.failed_at(1) => {
+                    // Someone else claimed this member's handle first: use theirs.
+                    let fresh = self.store.members().get(&member.id).await?;
+                    return fresh
+                        .and_then(|m| m.handle)
+                        .ok_or_else(|| StoreError::Backend("member vanished while claiming a handle".into()));
+                }
+                Err(e) if e.failed_at(0) => {
+                    // Taken, perhaps by this member already (a profile rewritten without it).
+                    let marker = self.store.get::<HandleMarker>(&Key::handle(&handle)).await?;
+                    if marker.is_some_and(|m| m.member_id == member.id) {
+                        self.store
+                            .update(
+                                &Key::member(&member.id),
+                                "SET handle = :h",
+                                None,
+                                &[],
+                                values([(":h", s(&handle))]),
+                                None,
+                            )
+                            .await?;
+                        return Ok(handle);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend(format!("no free handle for {base}")))
+    }
+
+    /// Lower-cased handles → members, for the ones that exist (one parallel
+    /// round of reads; at most `markdown::MAX_MENTIONS`).
+    pub async fn resolve(&self, handles: &[String]) -> Result<HashMap<String, MemberId>, StoreError> {
+        let keys: Vec<Key> = handles.iter().map(|h| Key::handle(h)).collect();
+        let reads = keys.iter().map(|k| self.store.get::<HandleMarker>(k));
+        let mut out = HashMap::new();
+        for found in join_all(reads).await {
+            if let Some(m) = found? {
+                out.insert(m.handle, m.member_id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, MemberStatus, Role};
+    use crate::store::testing;
+
+    #[test]
+    fn handles_come_from_names() {
+        assert_eq!(base_handle("Ada Lovelace"), "adalovelace");
+        assert_eq!(base_handle("Пётр I."), "пётрi");
+        assert_eq!(base_handle("  !!"), "member");
+    }
+
+    #[tokio::test]
+    async fn handles_are_unique_and_claimed_once() {
+        let store = testing::store().await;
+        let mut a = Member::new(
+            Email::parse("a@x.org").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            0,
+        );
+        a.display_name = Some("Ada L".into());
+        let mut b = Member::new(
+            Email::parse("b@x.org").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            0,
+        );
+        b.display_name = Some("ada l".into());
+        store.members().create(&a).await.unwrap();
+        store.members().create(&b).await.unwrap();
+        assert_eq!(store.handles().ensure(&a).await.unwrap(), "adal");
+        assert_eq!(store.handles().ensure(&b).await.unwrap(), "adal2");
+        // A stale copy of `a` (no handle yet) gets the one already claimed.
+        assert_eq!(store.handles().ensure(&a).await.unwrap(), "adal");
+        let found = store
+            .handles()
+            .resolve(&["adal".into(), "adal2".into(), "nobody".into()])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found["adal2"], b.id);
+    }
+}
