@@ -220,6 +220,7 @@ mod tests {
                 None => id.to_string(),
             },
             parent_id: parent.map(|p| p.id.clone()),
+            parent_author: parent.map(|p| p.author_id.clone()),
             depth: parent.map_or(1, |p| p.depth + 1),
             id,
             post_id: PostId::from_parts(0, 0),

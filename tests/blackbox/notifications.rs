@@ -602,3 +602,163 @@ async fn preferences_default_by_telegram_and_save_from_the_form() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 }
+
+/// The real write paths send the events (no hand-written items here): a
+/// comment and a reply through `/posts/{id}/comments`, a post published in a
+/// room through `/posts`, a report resolved through `/admin/reports/resolve`,
+/// and an intro approved through `/admin/moderation/{id}`.
+#[tokio::test]
+async fn the_write_paths_send_their_events_and_each_lands_in_the_right_inbox() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(&app.admin).await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let c = someone(&app, "Cy", false).await;
+    let posted = |who: &Someone, body: Value| {
+        let cookie = who.cookie.clone();
+        let app = &app;
+        async move {
+            let r = app.as_member(&cookie).post_json("/posts", body).send().await.unwrap();
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+            let v: Value = r.json().await.unwrap();
+            v["post"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let commented = |who: &Someone, post: String, body: &'static str, parent: Option<String>| {
+        let cookie = who.cookie.clone();
+        let app = &app;
+        async move {
+            let mut b = json!({ "body": body });
+            if let Some(p) = parent {
+                b["parent_id"] = json!(p);
+            }
+            let r = app
+                .as_member(&cookie)
+                .post_json(&format!("/posts/{post}/comments"), b)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+            let v: Value = r.json().await.unwrap();
+            v["comment"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let kinds = async |who: &Someone| -> Vec<String> {
+        settle(&app).await;
+        inbox(&app, who).await["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Bob's post; Ada comments (Bob hears), Bob replies (Ada hears), and
+    // nobody hears of their own comment.
+    let post = posted(&b, json!({"type": "post", "title": "Bob's post", "body": "Hello"})).await;
+    let ada_comment = commented(&a, post.clone(), "Nice one", None).await;
+    assert!(
+        eventually(WAIT, async || kinds(&b).await == ["comment_on_post"]).await,
+        "{:?}",
+        kinds(&b).await
+    );
+    commented(&b, post.clone(), "Thanks!", Some(ada_comment.clone())).await;
+    assert!(
+        eventually(WAIT, async || kinds(&a).await == ["reply"]).await,
+        "{:?}",
+        kinds(&a).await
+    );
+    assert_eq!(kinds(&b).await, ["comment_on_post"], "not of his own reply");
+    let entry = &inbox(&app, &a).await["notifications"][0];
+    assert!(entry["url"].as_str().unwrap().starts_with(&format!("/posts/{post}#c-")));
+
+    // A room post reaches its subscribers, not others.
+    let r = app
+        .as_member(&admin)
+        .post_json(
+            "/admin/rooms",
+            json!({"slug": "hiking", "title": "Hiking", "description": "Up"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = app
+        .as_member(&c.cookie)
+        .post_json("/rooms/hiking/subscribe", json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    posted(
+        &a,
+        json!({"type": "post", "title": "Saturday walk", "body": "Who's in?", "room": "hiking"}),
+    )
+    .await;
+    assert!(
+        eventually(WAIT, async || kinds(&c).await == ["room_post"]).await,
+        "{:?}",
+        kinds(&c).await
+    );
+    assert_eq!(kinds(&b).await, ["comment_on_post"], "Bob is not subscribed");
+
+    // Cy reports Bob's post; a moderator dismisses it; Cy hears the outcome.
+    let r = app
+        .as_member(&c.cookie)
+        .post_json(&format!("/posts/{post}/report"), json!({"reason": "Spam"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = app
+        .as_member(&admin)
+        .post_json(
+            "/admin/reports/resolve",
+            json!({"target": format!("POST#{post}"), "decision": "dismiss"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert!(
+        eventually(WAIT, async || kinds(&c).await.first().map(String::as_str)
+            == Some("report_resolved"))
+        .await,
+        "{:?}",
+        kinds(&c).await
+    );
+
+    // An approved intro lands in the new member's inbox too.
+    let (_, cookie, id) = app.newcomer_on_review(&admin, "Grace Hopper").await;
+    let r = app
+        .as_member(&admin)
+        .post_form(&format!("/admin/moderation/{id}"), &[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let grace_kinds = async || -> Vec<String> {
+        settle(&app).await;
+        let v: Value = app
+            .as_member(&cookie)
+            .get("/notifications")
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        eventually(WAIT, async || grace_kinds().await == ["intro_decided"]).await,
+        "{:?}",
+        grace_kinds().await
+    );
+}

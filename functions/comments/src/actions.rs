@@ -71,6 +71,7 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .await
         .map_err(errors::web)?;
     tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
+    state.content.send_after_commit(&record.created_event()).await;
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::CREATED, &json!({ "comment": shown })));
@@ -206,9 +207,7 @@ pub async fn report(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             reporter: report.reporter.clone(),
             at: report.at,
         };
-        if let Err(e) = state.notify.send(&msg).await {
-            tracing::error!(dependency = "the notification queue", error = %e, "report not announced");
-        }
+        state.notify.send_after_commit(&msg).await;
     }
     if ctx.wants_json {
         let status = if new { StatusCode::CREATED } else { StatusCode::OK };

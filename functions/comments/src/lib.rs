@@ -19,6 +19,8 @@ pub struct State {
     pub(crate) sessions: Sessions,
     /// Reports reach the Telegram admin chat through the notifier.
     pub(crate) notify: QueueSender,
+    /// New comments, for the notifications' fan-out (`ContentEvent`).
+    pub(crate) content: QueueSender,
     pub(crate) app: Option<AppUrl>,
     pub(crate) clock: SharedClock,
 }
@@ -29,6 +31,7 @@ impl State {
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
             notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            content: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_CONTENT_QUEUE_URL")?),
             app: env.app_url()?,
             store,
             clock,

@@ -56,7 +56,7 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
             .map_err(retry)?
         {
             None => return Err(MessageError::Drop("the post does not exist".into())),
-            Some(c) if !c.visible() => {
+            Some(c) if !c.visible() && event.needs_visible_content() => {
                 return Err(MessageError::Drop(
                     "hidden, deleted or unpublished: notifies no one".into(),
                 ))
@@ -141,7 +141,7 @@ async fn facts(state: &State, event: &ContentEvent, content: Option<&Content>) -
             subscribers: Vec::new(),
         },
         ContentEvent::PostPublished { room: Some(room), .. } => Facts {
-            subscribers: notes.subscribers(room).await?,
+            subscribers: state.store.rooms().subscribers(room).await?,
             ..Facts::default()
         },
         _ => Facts::default(),

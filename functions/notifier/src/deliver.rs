@@ -22,7 +22,7 @@ const SENT_TTL_SECS: i64 = 90 * 86_400;
 
 pub(crate) async fn run(state: &State, receipt: Option<&str>, d: Delivery) -> Result<(), MessageError> {
     let notes = state.store.notifications();
-    if let Some(post) = &d.post {
+    if let Some(post) = d.post.as_ref().filter(|_| d.about.needs_visible_content()) {
         let path = d.comment.as_ref().map(|(_, path)| path.as_str());
         match notes.content(post, path).await.map_err(retry)? {
             Some(c) if c.visible() => {}

@@ -15,6 +15,7 @@ use lodge::config::AppUrl;
 use lodge::domain::{DecisionSummary, Member, ReviewResult};
 use lodge::domain::{Email, MemberId};
 use lodge::mail::{self, Letter, Mailer};
+use lodge::notify::ContentEvent;
 use lodge::queue::{self, MessageError, Notification, QueueSender};
 use lodge::store::once::{Attempt, Lease};
 use lodge::store::telegram::IntroPost;
@@ -35,6 +36,9 @@ pub struct State {
     lease_secs: i64,
     /// This function's own queue, to make a delivery wait out a 429.
     notify: Option<QueueSender>,
+    /// The fan-out's queue: a decision also becomes an inbox entry. Here,
+    /// not in each place a moderator decides (web, Telegram buttons).
+    content: Option<QueueSender>,
 }
 
 impl State {
@@ -59,6 +63,9 @@ impl State {
             lease_secs: env.function_timeout()?.as_secs() as i64,
             notify: env
                 .optional("LODGE_NOTIFY_QUEUE_URL")
+                .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            content: env
+                .optional("LODGE_CONTENT_QUEUE_URL")
                 .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
         })
     }
@@ -323,6 +330,16 @@ async fn decided(state: &State, member_id: &MemberId, at: i64) -> Result<(), Mes
         );
     }
     results.push(show_decision_in_admin_chat(state, &member, &decision).await);
+    if let Some(content) = &state.content {
+        // Repeating it on a retry is harmless: the fan-out's inbox entry is
+        // keyed by (member, decision time).
+        let event = ContentEvent::IntroDecided {
+            member: member.id.clone(),
+            approved: decision.decision == ReviewResult::Approved,
+            at_ms: at * 1000,
+        };
+        results.push(content.send(&event).await.map_err(MessageError::Retry));
+    }
     all_of(results)
 }
 

@@ -77,6 +77,9 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .await
         .map_err(errors::web)?;
     tracing::info!(post = %card.id, kind = %card.kind, draft = post.draft, mentions = rendered.mentions.len(), "post created");
+    if let Some(event) = card.published_event(rendered.mentions.iter().map(|m| m.member.clone()).collect()) {
+        state.content.send_after_commit(&event).await;
+    }
     if ctx.wants_json {
         let reader = Default::default();
         return Ok(web::json(

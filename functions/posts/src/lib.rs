@@ -24,6 +24,8 @@ pub struct State {
     pub(crate) store: Store,
     pub(crate) sessions: Sessions,
     pub(crate) notify: QueueSender,
+    /// Publications and report outcomes, for the notifications' fan-out.
+    pub(crate) content: QueueSender,
     pub(crate) app: Option<AppUrl>,
     pub(crate) clock: SharedClock,
     /// The club's zone, for event times typed without an offset.
@@ -36,6 +38,7 @@ impl State {
         Ok(Self {
             sessions: Sessions::from_env(env, &store, &clock)?,
             notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            content: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_CONTENT_QUEUE_URL")?),
             app: env.app_url()?,
             utc_offset_minutes: env.parse_or("LODGE_UTC_OFFSET_MINUTES", 0)?,
             store,

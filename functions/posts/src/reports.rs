@@ -2,6 +2,8 @@
 //! at `/admin/reports` and resolve each item by hiding it or dismissing.
 
 use lambda_http::http::StatusCode;
+use lodge::domain::MemberId;
+use lodge::notify::ContentEvent;
 use lodge::queue::Notification;
 use lodge::store::reports::{Report, ReportReason, ReportTarget, Resolution};
 use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
@@ -21,8 +23,32 @@ pub async fn tell_admins(state: &State, report: &Report) {
         reporter: report.reporter.clone(),
         at: report.at,
     };
-    if let Err(e) = state.notify.send(&msg).await {
-        tracing::error!(dependency = "the notification queue", error = %e, "report not announced");
+    state.notify.send_after_commit(&msg).await;
+}
+
+/// Tells each reporter the outcome (`ContentEvent::ReportResolved`), once
+/// the resolution committed.
+async fn tell_reporters(state: &State, target: &ReportTarget, upheld: bool, reporters: &[MemberId], now: i64) {
+    let (post, comment) = match target {
+        ReportTarget::Post(id) => (id.clone(), None),
+        ReportTarget::Comment(id) => match state.store.comments().get(id).await {
+            Ok(Some(c)) => (c.post_id, Some(id.clone())),
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "report outcome not announced: the comment could not be read");
+                return;
+            }
+        },
+    };
+    for reporter in reporters {
+        let event = ContentEvent::ReportResolved {
+            reporter: reporter.clone(),
+            post: post.clone(),
+            comment: comment.clone(),
+            upheld,
+            at_ms: now,
+        };
+        state.content.send_after_commit(&event).await;
     }
 }
 
@@ -124,7 +150,10 @@ pub async fn resolve(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             ),
             other => other.into(),
         })?;
-    tracing::info!(target = %target, decision = resolution.as_str(), resolved, "reports resolved");
+    tracing::info!(target = %target, decision = resolution.as_str(), resolved = resolved.len(), "reports resolved");
+    let upheld = matches!(resolution, Resolution::Hide { .. });
+    tell_reporters(state, &target, upheld, &resolved, now).await;
+    let resolved = resolved.len();
     if ctx.wants_json {
         return Ok(web::json(
             StatusCode::OK,

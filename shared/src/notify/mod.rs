@@ -114,6 +114,13 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 
+    /// Whether a notification of this kind is dropped once its post or
+    /// comment is hidden, deleted or unpublished. Not a report's outcome:
+    /// hiding the content is often what it tells.
+    pub fn needs_visible_content(self) -> bool {
+        !matches!(self, Kind::ReportResolved | Kind::IntroDecided)
+    }
+
     /// What the settings page calls it.
     pub fn label(self) -> &'static str {
         match self {
@@ -136,6 +143,14 @@ impl ContentEvent {
             ContentEvent::CommentCreated { author, .. } | ContentEvent::PostPublished { author, .. } => Some(author),
             ContentEvent::IntroDecided { .. } | ContentEvent::ReportResolved { .. } => None,
         }
+    }
+
+    /// `Kind::needs_visible_content` for the event's notifications.
+    pub fn needs_visible_content(&self) -> bool {
+        !matches!(
+            self,
+            ContentEvent::ReportResolved { .. } | ContentEvent::IntroDecided { .. }
+        )
     }
 
     pub fn at_ms(&self) -> i64 {

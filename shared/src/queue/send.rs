@@ -28,6 +28,17 @@ impl QueueSender {
             .map_err(|e| format!("SQS send failed: {e}"))
     }
 
+    /// Sends a message about a write that has already committed: the write
+    /// stands whatever happens here, so the caller answers success either
+    /// way. What SQS still refuses after the SDK's retries is logged at
+    /// error level with the whole message, to be replayed from the logs
+    /// (docs/notifications.md, "When the send fails").
+    pub async fn send_after_commit<T: Contract>(&self, body: &T) {
+        if let Err(e) = self.send(body).await {
+            tracing::error!(dependency = "SQS", queue = %self.url, message = %encode(body), error = %e, "message not sent after its write committed");
+        }
+    }
+
     /// Sends up to 10 messages in one `SendMessageBatch`, retrying the
     /// entries SQS reports failed (it may fail some and take the rest).
     pub async fn send_batch<T: Contract>(&self, bodies: &[T]) -> Result<(), String> {

@@ -43,6 +43,10 @@ pub struct CommentRecord {
     pub reply_to: Option<CommentId>,
     #[serde(default)]
     pub reply_to_name: Option<String>,
+    /// Who wrote the comment this one answers (`parent_id`'s, or
+    /// `reply_to`'s below level 3): they hear of the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_author: Option<MemberId>,
     pub depth: u8,
     /// The post's `comment_seq` this comment took: "new since your last visit" is `seq > seen_seq`.
     pub seq: i64,
@@ -63,6 +67,21 @@ pub struct CommentRecord {
     #[serde(default)]
     pub edited_at: Option<i64>,
     pub created_at: i64,
+}
+
+impl CommentRecord {
+    /// What the notifications hear of this comment once it is stored.
+    pub fn created_event(&self) -> crate::notify::ContentEvent {
+        crate::notify::ContentEvent::CommentCreated {
+            post: self.post_id.clone(),
+            comment: self.id.clone(),
+            path: self.path.clone(),
+            author: self.author_id.clone(),
+            parent_author: self.parent_author.clone(),
+            mentions: self.mentions.clone(),
+            at_ms: self.created_at,
+        }
+    }
 }
 
 /// `COMMENT#<id>` / `REF`: where a comment lives, and what the digest's
@@ -388,6 +407,7 @@ impl Comments<'_> {
             parent_id: place.parent_id.clone(),
             reply_to: place.reply_to.clone(),
             reply_to_name,
+            parent_author: parent.as_ref().map(|p| p.author_id.clone()),
             depth: place.depth,
             seq: head.comment_seq + 1,
             author_id: actor.id.clone(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::keys::{self, Key};
 use super::{from_item, n, s, values, Store, StoreError};
 use crate::domain::digest::{DigestChoice, Undeliverable};
-use crate::domain::{CommentId, Email, MemberId, MemberStatus, PostId, RoomSlug, TelegramLink};
+use crate::domain::{CommentId, Email, MemberId, MemberStatus, PostId, TelegramLink};
 use crate::notify::render::{EmailLine, Note};
 use crate::notify::{Kind, Prefs};
 
@@ -196,12 +196,6 @@ impl Notifications<'_> {
     /// The members following the whole thread of `post`.
     pub async fn followers(&self, post: &PostId) -> Result<Vec<MemberId>, StoreError> {
         self.members_under(&Key::post_item(post, "").pk, keys::FOLLOWER).await
-    }
-
-    /// The members subscribed to `room`.
-    pub async fn subscribers(&self, room: &RoomSlug) -> Result<Vec<MemberId>, StoreError> {
-        self.members_under(&keys::room_subscribers(room), keys::SUBSCRIBER)
-            .await
     }
 
     async fn members_under(&self, pk: &str, prefix: &str) -> Result<Vec<MemberId>, StoreError> {

@@ -109,6 +109,19 @@ pub struct Card {
 }
 
 impl Card {
+    /// What the notifications hear of this post's publication (`None`
+    /// unless it is published): the room's subscribers and the mentioned.
+    pub fn published_event(&self, mentions: Vec<MemberId>) -> Option<crate::notify::ContentEvent> {
+        let at_ms = self.published_at.filter(|_| self.state == PostState::Published)?;
+        Some(crate::notify::ContentEvent::PostPublished {
+            post: self.id.clone(),
+            author: self.author_id.clone(),
+            room: self.room.clone(),
+            mentions,
+            at_ms,
+        })
+    }
+
     pub fn is_author(&self, member: &MemberId) -> bool {
         &self.author_id == member
     }
@@ -400,6 +413,16 @@ impl Posts<'_> {
 
     pub async fn body(&self, id: &PostId) -> Result<Option<Body>, StoreError> {
         self.store.get(&Key::post_item(id, "BODY")).await
+    }
+
+    /// The members the post's body mentions (recorded with its HTML).
+    pub async fn mentions(&self, id: &PostId) -> Result<Vec<MemberId>, StoreError> {
+        Ok(self
+            .store
+            .get::<Html>(&Key::post_item(id, "HTML"))
+            .await?
+            .map(|h| h.mentions)
+            .unwrap_or_default())
     }
 
     pub async fn reader(&self, id: &PostId, member: &MemberId) -> Result<Reader, StoreError> {

@@ -168,7 +168,8 @@ impl Reports<'_> {
     /// Resolves the open reports on `target`: each leaves the queue with its
     /// resolution, the decision is recorded, and `hide` (the writes that hide
     /// the item, for `Resolution::Hide`) is applied, all in one transaction.
-    /// `Ok(0)` when nothing was open. Each report is conditioned on still
+    /// Returns the reporters whose reports it resolved (none when nothing was
+    /// open), who hear of the outcome. Each report is conditioned on still
     /// being open, so two moderators cannot both resolve it.
     pub async fn resolve(
         &self,
@@ -178,11 +179,11 @@ impl Reports<'_> {
         by_name: &str,
         hide: Vec<TransactWriteItem>,
         now_ms: i64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<MemberId>, StoreError> {
         let (reports, _) = self.of(target).await?;
         let open: Vec<&Report> = reports.iter().filter(|r| r.resolution.is_none()).collect();
         if open.is_empty() && hide.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let key = target.key();
         let mut items = Vec::new();
@@ -209,7 +210,7 @@ impl Reports<'_> {
         );
         items.extend(hide);
         self.store.transact(items).await?;
-        Ok(open.len())
+        Ok(open.iter().map(|r| r.reporter.clone()).collect())
     }
 }
 
@@ -250,7 +251,8 @@ mod tests {
             .resolve(&post, Resolution::Dismiss, &b, "Mod", vec![], 20)
             .await
             .unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(n.len(), 2);
+        assert!(n.contains(&a) && n.contains(&b));
         let open = store.reports().open().await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].target, comment);
@@ -267,7 +269,7 @@ mod tests {
             .resolve(&post, Resolution::Dismiss, &b, "Mod", vec![], 21)
             .await
             .unwrap();
-        assert_eq!(again, 0);
+        assert!(again.is_empty());
         // A member who reported before may not report again after a resolution.
         assert!(!store.reports().file(&report(&post, &a, 30)).await.unwrap());
     }

@@ -171,7 +171,7 @@ impl Rooms<'_> {
         }
         let subs: Vec<Sub> = self
             .store
-            .query_prefix(&keys::room_subscribers(slug), Some("SUB#"))
+            .query_prefix(&keys::room_subscribers(slug), Some(keys::SUBSCRIBER))
             .await?;
         Ok(subs.into_iter().map(|s| s.member_id).collect())
     }
