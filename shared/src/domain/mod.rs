@@ -45,6 +45,7 @@ mod login_code;
 mod member;
 mod member_record;
 mod new_post;
+pub mod notification;
 mod post;
 mod post_id;
 mod room;

@@ -2,27 +2,10 @@
 //! an inbox entry, a Telegram message (HTML within Telegram's limits, with
 //! 👍 and 🔕) or a line of the coalesced email.
 
-use serde::{Deserialize, Serialize};
-
 use super::Kind;
+pub use crate::domain::notification::{EmailLine, Note};
 use crate::telegram::escape;
 use crate::telegram::types::{InlineButton, InlineKeyboardMarkup};
-
-/// The words of one notification: plain text, escaped where it is shown.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Note {
-    /// Who did it (empty for moderation outcomes).
-    #[serde(default)]
-    pub actor_name: String,
-    /// The post's title.
-    #[serde(default)]
-    pub title: String,
-    /// The start of the comment or post, or the outcome.
-    #[serde(default)]
-    pub excerpt: String,
-    /// The page, as a path: `/posts/{id}#c-<comment>` for a comment.
-    pub path: String,
-}
 
 /// The page of a post, and of one comment on it (the anchor the post page gives it).
 pub fn post_path(post: &crate::domain::PostId) -> String {
@@ -126,20 +109,6 @@ mod tests {
         assert_eq!(clip("a  b\n c", 10), "a b c");
         assert_eq!(clip("abcdef", 4).chars().count(), 4);
     }
-}
-
-/// One line of a coalesced email, waiting in the member's mailbox.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EmailLine {
-    /// The delivery it came from (`Delivery::key`), unique in the mailbox.
-    pub id: String,
-    pub line: String,
-    #[serde(default)]
-    pub excerpt: String,
-    /// Absolute URL of the page.
-    pub url: String,
-    /// When it was queued (seconds): a flush takes the lines queued before its due time.
-    pub at: i64,
 }
 
 #[derive(askama::Template)]

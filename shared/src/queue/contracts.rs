@@ -7,10 +7,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::MessageError;
+use crate::domain::notification::{ContentEvent, Delivery};
 use crate::domain::{Email, MemberId};
 use crate::mail::Letter;
 use crate::moderation::Decision;
-use crate::notify::{ContentEvent, Delivery};
 
 /// A queue's message type. `VERSION` goes out with every message and must
 /// match on the way in, so consumers can evolve.

@@ -71,8 +71,8 @@ pub struct CommentRecord {
 
 impl CommentRecord {
     /// What the notifications hear of this comment once it is stored.
-    pub fn created_event(&self) -> crate::notify::ContentEvent {
-        crate::notify::ContentEvent::CommentCreated {
+    pub fn created_event(&self) -> crate::domain::notification::ContentEvent {
+        crate::domain::notification::ContentEvent::CommentCreated {
             post: self.post_id.clone(),
             comment: self.id.clone(),
             path: self.path.clone(),

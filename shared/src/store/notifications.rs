@@ -10,9 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::keys::{self, Key};
 use super::{from_item, n, s, values, Store, StoreError};
 use crate::domain::digest::{DigestChoice, Undeliverable};
+use crate::domain::notification::{EmailLine, Kind, Note, Prefs};
 use crate::domain::{CommentId, Email, MemberId, MemberStatus, PostId, TelegramLink};
-use crate::notify::render::{EmailLine, Note};
-use crate::notify::{Kind, Prefs};
 
 impl Store {
     pub fn notifications(&self) -> Notifications<'_> {

@@ -111,9 +111,9 @@ pub struct Card {
 impl Card {
     /// What the notifications hear of this post's publication (`None`
     /// unless it is published): the room's subscribers and the mentioned.
-    pub fn published_event(&self, mentions: Vec<MemberId>) -> Option<crate::notify::ContentEvent> {
+    pub fn published_event(&self, mentions: Vec<MemberId>) -> Option<crate::domain::notification::ContentEvent> {
         let at_ms = self.published_at.filter(|_| self.state == PostState::Published)?;
-        Some(crate::notify::ContentEvent::PostPublished {
+        Some(crate::domain::notification::ContentEvent::PostPublished {
             post: self.id.clone(),
             author: self.author_id.clone(),
             room: self.room.clone(),
