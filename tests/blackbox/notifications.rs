@@ -762,3 +762,102 @@ async fn the_write_paths_send_their_events_and_each_lands_in_the_right_inbox() {
         grace_kinds().await
     );
 }
+
+/// The bell on the post page and the "follow this post" tick: off by
+/// default, so a commenter hears of replies to them but not of every
+/// comment; ticked (or the bell), they hear of every new comment.
+#[tokio::test]
+async fn following_is_opt_in_by_the_tick_or_the_bell_and_shows_on_the_page() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let c = someone(&app, "Cy", false).await;
+    let r = app
+        .as_member(&a.cookie)
+        .post_json("/posts", json!({"type": "post", "title": "Ada's", "body": "Hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let post = r.json::<Value>().await.unwrap()["post"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let say = async |who: &Someone, extra: &[(&str, &str)]| {
+        let mut form = vec![("body", "A word")];
+        form.extend_from_slice(extra);
+        let r = app
+            .as_member(&who.cookie)
+            .post_form(&format!("/posts/{post}/comments"), &form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    };
+    let following = async |who: &Someone| -> Value {
+        let v: Value = app
+            .as_member(&who.cookie)
+            .get(&format!("/posts/{post}"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["post"]["following"].clone()
+    };
+    assert_eq!(following(&a).await, true, "authors follow their posts");
+    assert_eq!(following(&b).await, false);
+    say(&b, &[]).await;
+    say(&c, &[("follow", "on")]).await;
+    assert_eq!(following(&b).await, false, "commenting alone does not follow");
+    assert_eq!(following(&c).await, true, "the tick follows");
+    let bad = app
+        .as_member(&b.cookie)
+        .post_form(
+            &format!("/posts/{post}/comments"),
+            &[("body", "x"), ("follow", "maybe")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    // A third comment by Ada: Cy (following) hears of it, Bob does not.
+    say(&a, &[]).await;
+    settle(&app).await;
+    let kinds =
+        async |who: &Someone| -> Vec<Value> { inbox(&app, who).await["notifications"].as_array().unwrap().clone() };
+    assert!(
+        eventually(WAIT, async || kinds(&c)
+            .await
+            .iter()
+            .any(|n| n["kind"] == "followed_post"))
+        .await,
+        "{:?}",
+        kinds(&c).await
+    );
+    assert!(kinds(&b).await.is_empty(), "{:?}", kinds(&b).await);
+    // The bell: the page shows it, and it toggles.
+    let html = app
+        .as_member(&b.cookie)
+        .get(&format!("/posts/{post}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("action=\"/posts/{post}/follow\"")),
+        "the bell is on the page"
+    );
+    let r = app
+        .as_member(&b.cookie)
+        .post_json(&format!("/posts/{post}/follow"), json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["following"], true);
+    assert_eq!(following(&b).await, true);
+}

@@ -22,6 +22,9 @@ struct CommentForm {
     body: String,
     #[serde(default)]
     parent_id: Option<String>,
+    /// "Follow this post": off unless ticked (issue 13; on by default floods people).
+    #[serde(default)]
+    follow: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +75,15 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .map_err(errors::web)?;
     tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
     state.content.send_after_commit(&record.created_event()).await;
+    if web::yes_no("follow", form.follow.as_deref(), false)? {
+        // After the comment: a failure here loses only the follow, and says so.
+        state
+            .store
+            .notifications()
+            .follow(&post, &v.member.id, state.clock.now())
+            .await
+            .map_err(|e| WebError::unavailable("following the post", e))?;
+    }
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::CREATED, &json!({ "comment": shown })));

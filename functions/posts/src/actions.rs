@@ -27,15 +27,6 @@ fn reason(form: &ActionForm) -> Result<ReportReason, WebError> {
     ReportReason::parse(form.reason.as_deref().unwrap_or_default()).map_err(|e| WebError::invalid(e.to_string()))
 }
 
-fn yes(raw: Option<&str>, default: bool) -> Result<bool, WebError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(default),
-        Some("yes" | "on" | "true" | "1") => Ok(true),
-        Some("no" | "off" | "false" | "0") => Ok(false),
-        Some(_) => Err(WebError::invalid("must be yes or no")),
-    }
-}
-
 /// `2026-12-31` (the end of that day, UTC) or `2026-12-31T18:00` (UTC), in ms.
 pub fn parse_until(raw: &str) -> Option<i64> {
     let raw = raw.trim();
@@ -77,7 +68,7 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
             json!({"bookmarked": on})
         }
         "rsvp" => {
-            let going = yes(form.going.as_deref(), true)?;
+            let going = web::yes_no("going", form.going.as_deref(), true)?;
             let count = posts.rsvp(&id, &v.member, going, now).await.map_err(errors::web)?;
             json!({"going": count, "rsvp": going})
         }
@@ -129,7 +120,7 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
             if !me.moderator {
                 return Err(WebError::forbidden("Only moderators can close comments."));
             }
-            let closed = yes(form.closed.as_deref(), true)?;
+            let closed = web::yes_no("closed", form.closed.as_deref(), true)?;
             posts.close(&id, me, closed).await.map_err(errors::web)?;
             Value::Null
         }

@@ -79,6 +79,9 @@ pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
     }
     if ctx.wants_json {
         let mut post = post_json(card, Some(&page.html.html), &page.reader, v.is_some());
+        if v.is_some() {
+            post["following"] = json!(page.following);
+        }
         if card.starts_at.is_some() && v.is_some() {
             post["event"]["going_members"] = json!(page
                 .going

@@ -1,4 +1,4 @@
-// Lodge: vote, bookmark and RSVP forms without a page reload. Each form
+// Lodge: vote, bookmark, follow and RSVP forms without a page reload. Each form
 // works on its own (POST, then a redirect back); this only sends the same
 // form with `Accept: application/json` and updates the page from the answer.
 (function () {
@@ -20,6 +20,9 @@
     }
     if (typeof data.rsvp === "boolean") {
       toggle(box, "rsvp", data.rsvp);
+    }
+    if (typeof data.following === "boolean") {
+      toggle(box, "follow", data.following);
     }
   }
 

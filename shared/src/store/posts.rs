@@ -235,6 +235,8 @@ pub struct PostPage {
     pub reader: Reader,
     /// Who is going, for events.
     pub going: Vec<Rsvp>,
+    /// The viewer follows the whole thread (the bell, docs/notifications.md).
+    pub following: bool,
 }
 
 /// Who acts: the member and whether they moderate.
@@ -438,12 +440,23 @@ impl Posts<'_> {
                 None => Ok(Reader::default()),
             }
         };
+        let following = async {
+            match viewer {
+                Some(v) => Ok(self
+                    .store
+                    .get::<serde::de::IgnoredAny>(&Key::post_follow(id, v))
+                    .await?
+                    .is_some()),
+                None => Ok::<_, StoreError>(false),
+            }
+        };
         let (html_key, partition) = (Key::post_item(id, "HTML"), format!("POST#{id}"));
-        let (card, html, reader, going) = tokio::join!(
+        let (card, html, reader, going, following) = tokio::join!(
             self.card(id),
             self.store.get::<Html>(&html_key),
             reader,
             self.store.query_prefix::<Rsvp>(&partition, Some("RSVP#")),
+            following,
         );
         let Some(card) = card? else { return Ok(None) };
         Ok(Some(PostPage {
@@ -454,6 +467,7 @@ impl Posts<'_> {
             }),
             reader: reader?,
             going: going?,
+            following: following?,
         }))
     }
 

@@ -157,6 +157,17 @@ impl WebError {
     }
 }
 
+/// A yes/no form field (a checkbox sends `on`; JSON clients send a string
+/// too): absent or empty is `default`, anything unrecognised a 422 naming it.
+pub fn yes_no(field: &str, raw: Option<&str>, default: bool) -> Result<bool, WebError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("yes" | "on" | "true" | "1") => Ok(true),
+        Some("no" | "off" | "false" | "0") => Ok(false),
+        Some(_) => Err(WebError::invalid(format!("{field}: must be yes or no"))),
+    }
+}
+
 /// `next` only when it is a same-site path (`/…`, not `//host` or `/\host`):
 /// anything else would make the login form an open redirect.
 pub fn safe_next(next: Option<&str>) -> String {

@@ -8,7 +8,7 @@ pub mod paths;
 mod reply;
 mod serve;
 
-pub use ctx::{safe_next, Ctx, DEFAULT_BODY_LIMIT};
+pub use ctx::{safe_next, yes_no, Ctx, DEFAULT_BODY_LIMIT};
 pub use error::WebError;
 pub use pages::{CodePage, ErrorPage, Layout, NoticePage};
 pub use reply::{html, json, page, redirect, with_cookie, Reply};
