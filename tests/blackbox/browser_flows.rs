@@ -8,7 +8,7 @@ use crate::browser::{self, Browser};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn start() -> Option<Browser> {
+pub(crate) async fn start() -> Option<Browser> {
     if !browser::available() {
         // `make test` installs Chromium; a bare `cargo test` may opt out explicitly.
         assert!(
@@ -31,7 +31,7 @@ async fn shot(b: &Browser, name: &str) {
 }
 
 /// Signs in through /login with the code from the local outbox.
-async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
+pub(crate) async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
     b.goto(&app.at("/login")).await.unwrap();
     b.fill("input[name=email]", email).await.unwrap();
     let before = app.mails_to(email).await.len();
@@ -45,7 +45,7 @@ async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
     b.wait_for("header form button", WAIT).await.unwrap();
 }
 
-async fn sign_out(app: &TestApp, b: &Browser) {
+pub(crate) async fn sign_out(app: &TestApp, b: &Browser) {
     b.goto(&app.at("/me")).await.unwrap();
     b.click("header form button").await.unwrap();
     b.wait_for("input[name=email]", WAIT).await.unwrap();

@@ -1,10 +1,13 @@
 //! `/settings/email`: whether email reaches the member. After a hard bounce
 //! or a spam complaint nothing is sent to the address; the page says why
 //! and how to fix it, and the member turns email back on once it is fixed.
+//! The digest choice is changed on the member's own `/u/{token}` page (the
+//! switch their digest's links open), until notification preferences land.
 
 use askama::Template;
 use http::StatusCode;
-use lodge::domain::digest::{Recipient, UndeliverableKind};
+use lodge::domain::digest::{DigestChoice, Recipient, UndeliverableKind};
+use lodge::mail::unsubscribe::{Purpose, Token};
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 
 use crate::State;
@@ -16,6 +19,8 @@ struct EmailPage {
     email: String,
     problem: Option<(String, String)>,
     digest: &'static str,
+    /// The member's own digest switch page.
+    change_digest: String,
 }
 
 fn problem(r: &Recipient) -> Option<(String, String)> {
@@ -35,6 +40,19 @@ fn problem(r: &Recipient) -> Option<(String, String)> {
         ),
     };
     Some((format!("{what} ({})", u.detail), fix.to_string()))
+}
+
+/// `/u/{token}` for the member's current digest: its page offers the
+/// switch to the other digests (both digest purposes may switch).
+fn change_digest(state: &State, r: &Recipient) -> String {
+    let purpose = match r.digest_choice() {
+        DigestChoice::Daily => Purpose::Daily,
+        DigestChoice::Weekly | DigestChoice::None => Purpose::Weekly,
+    };
+    format!(
+        "/u/{}",
+        Token::new(r.id.clone(), purpose, r.mail_epoch).sign(&state.unsubscribe_key)
+    )
 }
 
 pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -58,6 +76,7 @@ pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             email: r.email.to_string(),
             problem: problem(&r),
             digest: r.digest_choice().as_str(),
+            change_digest: change_digest(state, &r),
         },
     )
 }
