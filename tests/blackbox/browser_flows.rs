@@ -31,7 +31,7 @@ async fn shot(b: &Browser, name: &str) {
 }
 
 /// Signs in through /login with the code from the local outbox.
-pub(crate) async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
+async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
     b.goto(&app.at("/login")).await.unwrap();
     b.fill("input[name=email]", email).await.unwrap();
     let before = app.mails_to(email).await.len();

@@ -698,11 +698,16 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
     // The runs plan; the sender sends from the queue.
     app.drained("DigestQueue").await;
     assert!(
-        eventually(Duration::from_secs(10), async || !sends_since(&app, before).await.is_empty()).await,
+        eventually(Duration::from_secs(10), async || !sends_since(&app, before)
+            .await
+            .is_empty())
+        .await,
         "the daily digest was not sent"
     );
     assert!(
-        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len() > 1).await,
+        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len()
+            > 1)
+        .await,
         "one message, to Carol only, once: {:#?}",
         sends_since(&app, before).await
     );
@@ -736,7 +741,11 @@ async fn every_daily_message_delivered_twice_sends_one_telegram_message_each() {
     let bodies = messages_planned_by(&app, "digest-daily", "DigestDailyFunction").await;
     assert_eq!(bodies.len(), 1, "4 members fit one message");
     let batch: Value = serde_json::from_str(&bodies[0]).unwrap();
-    assert_eq!(batch["members"].as_array().unwrap().len(), 4, "only who chose it: {batch}");
+    assert_eq!(
+        batch["members"].as_array().unwrap().len(),
+        4,
+        "only who chose it: {batch}"
+    );
     assert!(batch["issue"].as_str().unwrap().starts_with("daily-"), "{batch}");
     // Each message twice, at once: the stack's senders take them concurrently.
     let before = calls(&app).await.len();
@@ -767,7 +776,9 @@ async fn every_daily_message_delivered_twice_sends_one_telegram_message_each() {
         );
     }
     assert!(
-        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len() > daily.len()).await,
+        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len()
+            > daily.len())
+        .await,
         "no second message for anyone, none to the weekly member: {:#?}",
         sends_since(&app, before).await
     );
@@ -823,9 +834,27 @@ mod in_the_browser {
 
     use super::*;
     use crate::browser::Browser;
-    use crate::browser_flows::{sign_in, sign_out, start};
+    use crate::browser_flows::{sign_out, start};
+    use lodge_tests::extract_code;
 
     const WAIT: Duration = Duration::from_secs(10);
+
+    /// `browser_flows::sign_in`, landing on `next` instead of the feed at
+    /// `/`: the seeded week is only the items the digest reads, and the
+    /// feed cannot show those.
+    async fn sign_in_to(app: &TestApp, b: &Browser, email: &str, next: &str) {
+        b.goto(&app.at(&format!("/login?next={next}"))).await.unwrap();
+        b.fill("input[name=email]", email).await.unwrap();
+        let before = app.mails_to(email).await.len();
+        b.click("main button[type=submit]").await.unwrap();
+        b.wait_for("input[name=code]", WAIT).await.unwrap();
+        let mails = app.wait_for_mail(email, |m| m.len() > before).await;
+        let code = extract_code(&mails.last().unwrap().body).unwrap();
+        b.fill("input[name=code]", &code).await.unwrap();
+        b.click("main button[type=submit]").await.unwrap();
+        b.wait_for("header form button", WAIT).await.unwrap();
+        assert!(b.current_url().await.unwrap().ends_with(next));
+    }
 
     /// The text of `css` once it contains `want` (a form's next page has
     /// loaded), or the last text seen.
@@ -875,14 +904,16 @@ mod in_the_browser {
         let app = &c.app;
         let (issue, _) = lodge::digest::issue_for(app.clock.now());
 
-        sign_in(app, &b, &app.admin).await;
+        sign_in_to(app, &b, &app.admin, "/admin/digest").await;
         b.goto(&app.at("/admin/digest")).await.unwrap();
         b.wait_for("textarea#note", WAIT).await.unwrap();
         b.fill("#note", "Welcome to **December**, from the editors' desk.")
             .await
             .unwrap();
         b.click("#save-note").await.unwrap();
-        text_once(&b, "#notice", "Note saved").await.expect("the note was saved");
+        text_once(&b, "#notice", "Note saved")
+            .await
+            .expect("the note was saved");
         let stored = b
             .execute("return document.querySelector('#note').value;", vec![])
             .await
@@ -937,10 +968,15 @@ mod in_the_browser {
         b.click("#send-test").await.unwrap();
         text_once(&b, "#notice", "Test sent").await.expect("the test was sent");
         let tests = app
-            .wait_for_mail(&app.admin, |m| m.iter().any(|m| m.subject.starts_with("[test] Lodge weekly")))
+            .wait_for_mail(&app.admin, |m| {
+                m.iter().any(|m| m.subject.starts_with("[test] Lodge weekly"))
+            })
             .await;
         let test = tests.iter().find(|m| m.subject.starts_with("[test] ")).unwrap();
-        assert!(test.body.contains("<strong>December</strong>"), "the note is in the test");
+        assert!(
+            test.body.contains("<strong>December</strong>"),
+            "the note is in the test"
+        );
         b.goto(&app.at("/_local/outbox.html")).await.unwrap();
         b.wait_for("article", WAIT).await.unwrap();
         let outbox = b.text("body").await.unwrap();
@@ -968,17 +1004,14 @@ mod in_the_browser {
         );
         b.wait_for("section[data-section=note]", WAIT).await.unwrap();
         assert_eq!(b.text("h1").await.unwrap(), issue.as_str());
-        assert_eq!(
-            b.text("section[data-section=note] strong").await.unwrap(),
-            "December"
-        );
+        assert_eq!(b.text("section[data-section=note] strong").await.unwrap(), "December");
         assert!(b.text("section[data-section=top_posts]").await.unwrap().contains(&top));
         let alice = weekly_to(app, &c.alice.email).await;
         assert_eq!(alice.len(), 1, "the sent issue reached Alice");
 
         // A member who is not an admin: 403 on the page and its actions.
         sign_out(app, &b).await;
-        sign_in(app, &b, c.bob.email.as_str()).await;
+        sign_in_to(app, &b, c.bob.email.as_str(), "/digests").await;
         assert_eq!(status_of(&b, "/admin/digest").await, 403);
         assert_eq!(status_of(&b, "/admin/digest/preview").await, 403);
         b.goto(&app.at("/admin/digest")).await.unwrap();

@@ -74,9 +74,12 @@ pub async fn plan(state: &State) -> Result<Outcome, PlanError> {
                 } else {
                     IssueStatus::Skipped
                 },
-                reason: text
-                    .is_none()
-                    .then(|| format!("no new posts in the {hours} hours before {}", lodge::clock::rfc3339(now))),
+                reason: text.is_none().then(|| {
+                    format!(
+                        "no new posts in the {hours} hours before {}",
+                        lodge::clock::rfc3339(now)
+                    )
+                }),
                 fanout_done: text.is_none(),
                 content: None,
                 daily_text: text,

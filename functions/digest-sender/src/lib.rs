@@ -273,7 +273,10 @@ async fn send_email(
 /// The daily message. A member who blocked the bot is marked unreachable
 /// (as every bot message does); other refusals cannot be fixed by a retry.
 async fn send_telegram(state: &State, issue: &IssueRecord, member: &Recipient, chat: i64) -> Result<(), MessageError> {
-    let text = issue.daily_text.as_deref().expect("planned daily issues have their text");
+    let text = issue
+        .daily_text
+        .as_deref()
+        .expect("planned daily issues have their text");
     match state.bot.send_message(&SendMessage::html(chat, text)).await {
         Ok(_) => {
             tracing::info!(issue = %issue.id, member = %member.id, "daily digest sent");
