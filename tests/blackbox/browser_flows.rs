@@ -8,7 +8,7 @@ use crate::browser::{self, Browser};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn start() -> Option<Browser> {
+pub(crate) async fn start() -> Option<Browser> {
     if !browser::available() {
         // `make test` installs Chromium; a bare `cargo test` may opt out explicitly.
         assert!(
@@ -45,7 +45,7 @@ async fn sign_in(app: &TestApp, b: &Browser, email: &str) {
     b.wait_for("header form button", WAIT).await.unwrap();
 }
 
-async fn sign_out(app: &TestApp, b: &Browser) {
+pub(crate) async fn sign_out(app: &TestApp, b: &Browser) {
     b.goto(&app.at("/me")).await.unwrap();
     b.click("header form button").await.unwrap();
     b.wait_for("input[name=email]", WAIT).await.unwrap();

@@ -279,9 +279,15 @@ async fn the_planner_run_twice_sends_one_email_each() {
     );
 }
 
-/// A planner whose batches go to a queue of the test's own, so the test
-/// decides how they are delivered; returns the messages it enqueued.
+/// The weekly planner's messages, on a queue of the test's own.
 async fn planned_messages(app: &TestApp) -> Vec<String> {
+    messages_planned_by(app, "digest-planner", "DigestPlannerFunction").await
+}
+
+/// A planner (`binary`, its template function `logical_id`) whose batches go
+/// to a queue of the test's own, so the test decides how they are
+/// delivered; returns the messages it enqueued.
+async fn messages_planned_by(app: &TestApp, binary: &str, logical_id: &str) -> Vec<String> {
     let sqs = &app.stack.sqs;
     let queue = sqs
         .create_queue()
@@ -291,10 +297,10 @@ async fn planned_messages(app: &TestApp) -> Vec<String> {
         .unwrap()
         .queue_url
         .unwrap();
-    let mut env = app.stack.envs["DigestPlannerFunction"].clone();
+    let mut env = app.stack.envs[logical_id].clone();
     env.insert("LODGE_DIGEST_QUEUE_URL".into(), queue.clone());
     let Invoker::Schedule(planner) = functions::build(
-        "digest-planner",
+        binary,
         &lodge::Env::from_map(env.into_iter().collect()),
         &app.stack.aws,
         app.clock.clone(),
@@ -615,22 +621,20 @@ async fn a_bounce_event_stops_email_to_that_address() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_characters() {
-    let app = TestApp::spawn().await;
-    // A Tuesday 09:00 UTC: the last 24 hours.
-    let monday = to_next_monday(&app);
+/// Moves the test clock to the next Tuesday 09:00 UTC, the daily
+/// schedule's time on a 24-hour day; returns it.
+fn to_next_tuesday_9am(app: &TestApp) -> i64 {
+    let monday = to_next_monday(app);
     app.clock.advance(DAY - HOUR);
+    monday + DAY - HOUR
+}
+
+/// The member switches to the daily digest with their weekly email's link.
+async fn choose_daily(app: &TestApp, member: &Member) {
     let key = UnsubscribeKey::new(lodge::config::Secret::new(
         app.stack.env("DigestsFunction", "LODGE_UNSUBSCRIBE_KEY").unwrap(),
     ));
-    let carol = new_member(&app, "Carol", Role::Member, MemberStatus::Approved).await;
-    let dave = new_member(&app, "Dave", Role::Member, MemberStatus::Approved).await;
-    let (carol_tg, dave_tg) = (7_100_000_000 + rand_suffix(), 7_200_000_000 + rand_suffix());
-    link(&app, &carol, carol_tg, "carol_d").await;
-    link(&app, &dave, dave_tg, "dave_w").await;
-    // Carol switches from her weekly email's link; Dave keeps the weekly email.
-    let token = Token::new(carol.id.clone(), Purpose::Weekly, 0).sign(&key);
+    let token = Token::new(member.id.clone(), Purpose::Weekly, 0).sign(&key);
     let r = app
         .post_form(&format!("/u/{token}"), &[("switch", "daily")])
         .header("accept", "application/json")
@@ -638,19 +642,21 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    // A busy day: far more than one message can hold.
+}
+
+/// `count` posts by `author` in the minutes before the clock's now.
+async fn seed_day(app: &TestApp, author: &Member, author_name: &str, count: i64, title: &str) {
     let store = app.store();
     let now_ms = app.clock.now() * 1000;
-    let long = "A very long title about the club's many adventures in winter ".repeat(3);
-    for i in 0..120 {
-        let title: &'static str = Box::leak(format!("{i} {long}").into_boxed_str());
+    for i in 0..count {
+        let title: &'static str = Box::leak(format!("{i} {title}").into_boxed_str());
         seed::post(
             &store,
             &SeedPost {
                 kind: PostKind::Post,
                 title,
-                author: &dave.id,
-                author_name: "Dave",
+                author: &author.id,
+                author_name,
                 published_ms: now_ms - (i + 1) * 60_000,
                 upvotes: i,
                 comments: 0,
@@ -659,17 +665,53 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
         .await
         .unwrap();
     }
-    assert!(monday < app.clock.now());
-    let before = calls(&app).await.len();
-    run(&app, "digest-daily").await;
-    run(&app, "digest-daily").await;
-    let sent: Vec<_> = calls(&app)
+}
+
+/// The `sendMessage` calls the bot made since call number `before`.
+async fn sends_since(app: &TestApp, before: usize) -> Vec<lodge_tests::telegram::Call> {
+    calls(app)
         .await
         .split_off(before)
         .into_iter()
         .filter(|c| c.method == "sendMessage")
-        .collect();
-    assert_eq!(sent.len(), 1, "one message, to Carol only, once: {sent:#?}");
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_characters() {
+    let app = TestApp::spawn().await;
+    let tuesday = to_next_tuesday_9am(&app);
+    assert_eq!(lodge::digest::daily::window_hours(tuesday), 24);
+    let carol = new_member(&app, "Carol", Role::Member, MemberStatus::Approved).await;
+    let dave = new_member(&app, "Dave", Role::Member, MemberStatus::Approved).await;
+    let (carol_tg, dave_tg) = (7_100_000_000 + rand_suffix(), 7_200_000_000 + rand_suffix());
+    link(&app, &carol, carol_tg, "carol_d").await;
+    link(&app, &dave, dave_tg, "dave_w").await;
+    // Carol switches from her weekly email's link; Dave keeps the weekly email.
+    choose_daily(&app, &carol).await;
+    // A busy day: far more than one message can hold.
+    let long = "A very long title about the club's many adventures in winter ".repeat(3);
+    seed_day(&app, &dave, "Dave", 120, &long).await;
+    let before = calls(&app).await.len();
+    run(&app, "digest-daily").await;
+    run(&app, "digest-daily").await;
+    // The runs plan; the sender sends from the queue.
+    app.drained("DigestQueue").await;
+    assert!(
+        eventually(Duration::from_secs(10), async || !sends_since(&app, before)
+            .await
+            .is_empty())
+        .await,
+        "the daily digest was not sent"
+    );
+    assert!(
+        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len()
+            > 1)
+        .await,
+        "one message, to Carol only, once: {:#?}",
+        sends_since(&app, before).await
+    );
+    let sent = sends_since(&app, before).await;
     assert_eq!(sent[0].params["chat_id"], carol_tg);
     assert!(
         sent[0].error.is_none(),
@@ -680,6 +722,317 @@ async fn the_daily_telegram_digest_goes_only_to_who_chose_it_within_4096_charact
     assert!(text.contains("more</a>"), "what does not fit is linked");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn every_daily_message_delivered_twice_sends_one_telegram_message_each() {
+    let app = TestApp::spawn().await;
+    to_next_tuesday_9am(&app);
+    let weekly = new_member(&app, "Walt", Role::Member, MemberStatus::Approved).await;
+    let weekly_tg = 7_300_000_000 + rand_suffix();
+    link(&app, &weekly, weekly_tg, "walt_w").await;
+    let mut daily = Vec::new();
+    for i in 0..4 {
+        let m = new_member(&app, &format!("Daily {i}"), Role::Member, MemberStatus::Approved).await;
+        let tg = 7_400_000_000 + i * 1_000_000 + rand_suffix();
+        link(&app, &m, tg, &format!("daily_{i}")).await;
+        choose_daily(&app, &m).await;
+        daily.push(tg);
+    }
+    seed_day(&app, &weekly, "Walt", 3, "A day at the lake").await;
+    let bodies = messages_planned_by(&app, "digest-daily", "DigestDailyFunction").await;
+    assert_eq!(bodies.len(), 1, "4 members fit one message");
+    let batch: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(
+        batch["members"].as_array().unwrap().len(),
+        4,
+        "only who chose it: {batch}"
+    );
+    assert!(batch["issue"].as_str().unwrap().starts_with("daily-"), "{batch}");
+    // Each message twice, at once: the stack's senders take them concurrently.
+    let before = calls(&app).await.len();
+    let queue = app.queue_url("DigestQueue");
+    for body in bodies.iter().chain(bodies.iter()) {
+        app.stack
+            .sqs
+            .send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    app.drained("DigestQueue").await;
+    let per_chat = async |chat: i64| {
+        sends_since(&app, before)
+            .await
+            .iter()
+            .filter(|c| c.params["chat_id"] == chat)
+            .count()
+    };
+    for &chat in &daily {
+        assert!(
+            eventually(Duration::from_secs(10), async || per_chat(chat).await == 1).await,
+            "one daily digest for chat {chat}: got {}",
+            per_chat(chat).await
+        );
+    }
+    assert!(
+        stays_false(Duration::from_secs(2), async || sends_since(&app, before).await.len()
+            > daily.len())
+        .await,
+        "no second message for anyone, none to the weekly member: {:#?}",
+        sends_since(&app, before).await
+    );
+    assert_eq!(per_chat(weekly_tg).await, 0);
+}
+
 fn rand_suffix() -> i64 {
     lodge_tests::telegram::rand_id().rem_euclid(1_000_000)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_link_to_the_email_page_where_the_digest_is_changed() {
+    let c = club().await;
+    let cookie = c.app.sign_in(c.alice.email.as_str()).await;
+    let me = c.app.as_member(&cookie);
+    let settings = me.get("/settings").send().await.unwrap().text().await.unwrap();
+    assert!(settings.contains("href=\"/settings/email\""), "{settings}");
+    let email = me.get("/settings/email").send().await.unwrap().text().await.unwrap();
+    let change = email
+        .split("href=\"")
+        .filter_map(|h| h.split('"').next())
+        .find(|h| h.starts_with("/u/"))
+        .unwrap_or_else(|| panic!("no link to change the digest: {email}"))
+        .to_string();
+    // The switch page the digest's own links open.
+    let page = c.app.get(&change).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Switch to"), "{page}");
+    let r = c
+        .app
+        .post_form(&change, &[("switch", "none")])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let state: Value = me
+        .get("/settings/email")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["digest"], "none");
+}
+
+mod in_the_browser {
+    //! `/admin/digest` in headless Chromium, as an admin: write the note,
+    //! preview the next issue as a member gets it, send a test to oneself
+    //! and find it in the local outbox; then the weekly run, and the archive
+    //! shows the issue. A member who is not an admin gets 403.
+
+    use super::*;
+    use crate::browser::Browser;
+    use crate::browser_flows::{sign_out, start};
+    use lodge_tests::extract_code;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// `browser_flows::sign_in`, landing on `next` instead of the feed at
+    /// `/`: the seeded week is only the items the digest reads, and the
+    /// feed cannot show those.
+    async fn sign_in_to(app: &TestApp, b: &Browser, email: &str, next: &str) {
+        b.goto(&app.at(&format!("/login?next={next}"))).await.unwrap();
+        b.fill("input[name=email]", email).await.unwrap();
+        let before = app.mails_to(email).await.len();
+        b.click("main button[type=submit]").await.unwrap();
+        b.wait_for("input[name=code]", WAIT).await.unwrap();
+        let mails = app.wait_for_mail(email, |m| m.len() > before).await;
+        let code = extract_code(&mails.last().unwrap().body).unwrap();
+        b.fill("input[name=code]", &code).await.unwrap();
+        b.click("main button[type=submit]").await.unwrap();
+        b.wait_for("header form button", WAIT).await.unwrap();
+        assert!(b.current_url().await.unwrap().ends_with(next));
+    }
+
+    /// The text of `css` once it contains `want` (a form's next page has
+    /// loaded), or the last text seen.
+    async fn text_once(b: &Browser, css: &str, want: &str) -> Result<String, String> {
+        let seen = eventually(WAIT, async || b.text(css).await.is_ok_and(|t| t.contains(want))).await;
+        let text = b.text(css).await.unwrap_or_default();
+        if seen {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    /// The `data-section` keys of the page, in order.
+    async fn sections(b: &Browser) -> Vec<String> {
+        let v = b
+            .execute(
+                "return [...document.querySelectorAll('[data-section]')].map(e => e.dataset.section);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The status of a same-origin `GET path` from the page, as its scripts would see it.
+    async fn status_of(b: &Browser, path: &str) -> u64 {
+        b.execute(
+            "return fetch(arguments[0], {headers: {accept: 'text/html'}}).then(r => r.status);",
+            vec![path.into()],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_admin_writes_the_note_previews_sends_a_test_and_the_archive_shows_the_sent_issue() {
+        let Some(b) = start().await else { return };
+        let c = club().await;
+        let top = seed_week(&c).await;
+        let app = &c.app;
+        let (issue, _) = lodge::digest::issue_for(app.clock.now());
+
+        sign_in_to(app, &b, &app.admin, "/admin/digest").await;
+        b.goto(&app.at("/admin/digest")).await.unwrap();
+        b.wait_for("textarea#note", WAIT).await.unwrap();
+        b.fill("#note", "Welcome to **December**, from the editors' desk.")
+            .await
+            .unwrap();
+        b.click("#save-note").await.unwrap();
+        text_once(&b, "#notice", "Note saved")
+            .await
+            .expect("the note was saved");
+        let stored = b
+            .execute("return document.querySelector('#note').value;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(stored, "Welcome to **December**, from the editors' desk.");
+
+        // The preview as Alice gets it: the note, the week's sections in
+        // order, and her own week.
+        b.fill("#preview-email", c.alice.email.as_str()).await.unwrap();
+        b.click("#preview").await.unwrap();
+        assert!(
+            eventually(WAIT, async || b
+                .current_url()
+                .await
+                .is_ok_and(|u| u.contains("/admin/digest/preview"))
+                && b.count("[data-section]").await.unwrap_or(0) > 0)
+            .await,
+            "the preview did not load: {}",
+            b.current_url().await.unwrap_or_default()
+        );
+        assert_eq!(
+            sections(&b).await,
+            [
+                "note",
+                "top_posts",
+                "events",
+                "new_members",
+                "best_comments",
+                "counts",
+                "your_week"
+            ]
+        );
+        assert_eq!(
+            b.text("[data-section=note] strong").await.unwrap(),
+            "December",
+            "the note is rendered"
+        );
+        assert!(b.text("[data-section=top_posts] a").await.unwrap().contains(&top));
+        assert!(b
+            .text("[data-section=your_week]")
+            .await
+            .unwrap()
+            .contains("2 replies to you"));
+        assert!(
+            b.text("h1 + p").await.unwrap().starts_with("Hello Alice,"),
+            "addressed to the member previewed"
+        );
+
+        // A test to myself, in the local outbox.
+        b.goto(&app.at("/admin/digest")).await.unwrap();
+        b.wait_for("#send-test", WAIT).await.unwrap();
+        b.click("#send-test").await.unwrap();
+        text_once(&b, "#notice", "Test sent").await.expect("the test was sent");
+        let tests = app
+            .wait_for_mail(&app.admin, |m| {
+                m.iter().any(|m| m.subject.starts_with("[test] Lodge weekly"))
+            })
+            .await;
+        let test = tests.iter().find(|m| m.subject.starts_with("[test] ")).unwrap();
+        assert!(
+            test.body.contains("<strong>December</strong>"),
+            "the note is in the test"
+        );
+        b.goto(&app.at("/_local/outbox.html")).await.unwrap();
+        b.wait_for("article", WAIT).await.unwrap();
+        let outbox = b.text("body").await.unwrap();
+        assert!(
+            outbox.contains(&test.subject) && outbox.contains(&app.admin),
+            "the outbox page shows the test: {outbox}"
+        );
+        assert!(
+            weekly_to(app, &c.alice.email).await.is_empty(),
+            "a preview and a test send nothing to members"
+        );
+
+        // The weekly run sends the issue; the archive lists it.
+        plan_and_send(app).await;
+        b.goto(&app.at("/digests")).await.unwrap();
+        let link = format!("#issues a[href='/digests/{issue}']");
+        b.wait_for(&link, WAIT).await.unwrap();
+        b.click(&link).await.unwrap();
+        assert!(
+            eventually(WAIT, async || b
+                .current_url()
+                .await
+                .is_ok_and(|u| u.ends_with(&format!("/digests/{issue}"))))
+            .await
+        );
+        b.wait_for("section[data-section=note]", WAIT).await.unwrap();
+        assert_eq!(b.text("h1").await.unwrap(), issue.as_str());
+        assert_eq!(b.text("section[data-section=note] strong").await.unwrap(), "December");
+        assert!(b.text("section[data-section=top_posts]").await.unwrap().contains(&top));
+        let alice = weekly_to(app, &c.alice.email).await;
+        assert_eq!(alice.len(), 1, "the sent issue reached Alice");
+
+        // A member who is not an admin: 403 on the page and its actions.
+        sign_out(app, &b).await;
+        sign_in_to(app, &b, c.bob.email.as_str(), "/digests").await;
+        assert_eq!(status_of(&b, "/admin/digest").await, 403);
+        assert_eq!(status_of(&b, "/admin/digest/preview").await, 403);
+        b.goto(&app.at("/admin/digest")).await.unwrap();
+        assert_eq!(b.count("#note").await.unwrap(), 0, "no admin form for a member");
+        // Settings lead to the digest choice.
+        b.goto(&app.at("/settings")).await.unwrap();
+        b.wait_for("#email-settings", WAIT).await.unwrap();
+        b.click("#email-settings").await.unwrap();
+        b.wait_for("#digest", WAIT).await.unwrap();
+        assert_eq!(b.text("#digest").await.unwrap(), "weekly");
+        // ... and from there to where it is chosen, beside the notification switches.
+        b.click("#change-digest").await.unwrap();
+        b.wait_for("input[name=digest][value=weekly][checked]", WAIT)
+            .await
+            .unwrap();
+        let bob = app.sign_in(c.bob.email.as_str()).await;
+        let as_bob = app.as_member(&bob);
+        let note = as_bob.post_form("/admin/digest/note", &[("note", "hijacked")]);
+        assert_eq!(note.send().await.unwrap().status(), 403, "saving the note");
+        let test = as_bob.post_form("/admin/digest/test", &[]);
+        assert_eq!(test.send().await.unwrap().status(), 403, "a test send");
+        b.quit().await;
+    }
 }

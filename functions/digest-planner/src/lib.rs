@@ -4,19 +4,16 @@
 //! the recipients out to the `digest` queue, 50 members per message and 10
 //! messages per `SendMessageBatch`.
 //!
-//! Re-running is safe: the issue is created with a condition, and the
-//! fan-out's progress (the last member enqueued) is stored after each page
-//! with a condition on the previous progress, so a re-run continues where
-//! the last one stopped and a finished issue enqueues nothing. (A run that
-//! dies between a `SendMessageBatch` and its progress write re-sends that
-//! page; the sender's ledger makes that harmless.) A week with no new posts
-//! or members stores the issue as skipped, with the reason.
+//! Re-running is safe (`digest::fanout`): the issue is created with a
+//! condition and the fan-out resumes from its stored progress, so a
+//! finished issue enqueues nothing. A week with no new posts or members
+//! stores the issue as skipped, with the reason.
 
-use lodge::digest::{self, build, MEMBERS_PER_MESSAGE, MESSAGES_PER_CALL, WEEK_SECS};
-use lodge::domain::MemberId;
-use lodge::queue::{DigestBatch, QueueSender};
+use lodge::digest::fanout::{self, Outcome, PlanError};
+use lodge::digest::{self, build, WEEK_SECS};
+use lodge::queue::QueueSender;
 use lodge::store::digests::{IssueRecord, IssueStatus};
-use lodge::store::{Store, StoreError};
+use lodge::store::Store;
 use lodge::{ConfigError, Env, SharedClock};
 
 pub struct State {
@@ -24,9 +21,6 @@ pub struct State {
     queue: QueueSender,
     clock: SharedClock,
 }
-
-/// Members read per page of the fan-out: 10 messages' worth.
-const PAGE: i32 = (MEMBERS_PER_MESSAGE * MESSAGES_PER_CALL) as i32;
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
@@ -36,13 +30,6 @@ impl State {
             clock,
         })
     }
-}
-
-/// What a run did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Skipped(String),
-    Enqueued { messages: usize, members: usize },
 }
 
 pub async fn handler(state: &State, _event: serde_json::Value) -> Result<(), String> {
@@ -84,6 +71,7 @@ pub async fn plan(state: &State) -> Result<Outcome, PlanError> {
                     )
                 }),
                 content: (!empty).then_some(content),
+                daily_text: None,
                 planned_at: now,
                 tally_week: week,
                 fanout_after: None,
@@ -91,86 +79,15 @@ pub async fn plan(state: &State) -> Result<Outcome, PlanError> {
                 batches: 0,
                 recipients: 0,
             };
-            if d.create_issue(&record).await? && !empty {
+            let (issue, created) = fanout::create(&state.store, &record).await?;
+            if created && !empty {
                 if let Some(note) = &note {
                     d.take_note(note).await?;
                 }
             }
-            d.issue(&id)
-                .await?
-                .ok_or(StoreError::Corrupt("issue vanished".into()))?
+            issue
         }
     };
-    if issue.status == IssueStatus::Skipped {
-        return Ok(Outcome::Skipped(issue.reason.unwrap_or_default()));
-    }
-    fan_out(state, issue).await
-}
-
-async fn fan_out(state: &State, mut issue: IssueRecord) -> Result<Outcome, PlanError> {
-    let d = state.store.digests();
-    let (mut messages, mut members) = (0, 0);
-    while !issue.fanout_done {
-        let page = d.approved_after(issue.fanout_after.as_deref(), PAGE).await?;
-        let Some(last) = page.members.last().map(|(sk, _)| sk.clone()) else {
-            d.finish_fanout(&issue.id).await?;
-            break;
-        };
-        // Who can get it now; the sender checks again at send time.
-        let ids: Vec<MemberId> = page
-            .members
-            .into_iter()
-            .filter(|(_, r)| r.weekly_blocked().is_none())
-            .map(|(_, r)| r.id)
-            .collect();
-        let batches: Vec<DigestBatch> = ids
-            .chunks(MEMBERS_PER_MESSAGE)
-            .map(|c| DigestBatch {
-                issue: issue.id.clone(),
-                members: c.to_vec(),
-            })
-            .collect();
-        for call in batches.chunks(MESSAGES_PER_CALL) {
-            state.queue.send_batch(call).await.map_err(PlanError::Queue)?;
-        }
-        match d
-            .advance_fanout(
-                &issue.id,
-                issue.fanout_after.as_deref(),
-                &last,
-                batches.len() as i64,
-                ids.len() as i64,
-                !page.more,
-            )
-            .await
-        {
-            Ok(()) => {
-                messages += batches.len();
-                members += ids.len();
-                issue.fanout_after = Some(last);
-                issue.fanout_done = !page.more;
-            }
-            // Another run moved on meanwhile: continue from where it is.
-            Err(StoreError::Conflict) => {
-                let fresh = d
-                    .issue(&issue.id)
-                    .await?
-                    .ok_or(StoreError::Corrupt("issue vanished".into()))?;
-                if fresh.fanout_after == issue.fanout_after {
-                    return Err(StoreError::Corrupt("the fan-out's progress is not where it was read".into()).into());
-                }
-                issue = fresh;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(Outcome::Enqueued { messages, members })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Queue(String),
+    // Who can get it now; the sender checks again at send time.
+    fanout::fan_out(&state.store, &state.queue, issue, |r| r.weekly_blocked().is_none()).await
 }

@@ -1,41 +1,52 @@
-//! Consumer of the `digest` queue: renders and sends one weekly issue to
-//! each member of a batch, exactly once per (issue, member).
+//! Consumer of the `digest` queue: sends one issue to each member of a
+//! batch, exactly once per (issue, member). The issue's id says which kind
+//! (`IssueKind`): a weekly issue is rendered per member and emailed
+//! through SES; a daily one is its one stored message, sent through the
+//! Telegram bot (docs/digests.md, "One queue, two kinds").
 //!
 //! - The ledger is `Store::once` on `digest/<issue>#<member>`: a lease is
 //!   taken with a condition before the send and marked done after it. A
 //!   redelivered or duplicated message, a re-run planner and a concurrent
 //!   sender all find the member done (skip) or leased (skip: the holder's
 //!   own message comes back if it dies, and retries once the lease ends).
-//! - It reads 2 items per recipient: the profile and the week's tally, in
-//!   one `BatchGetItem` per 50 members, plus the issue once per container.
-//!   A member who unsubscribed, was banned or became undeliverable since
-//!   planning is skipped.
-//! - Sends stay under `LODGE_DIGEST_MAX_SEND_RATE` per second across every
-//!   sender: a 1-second window counter in DynamoDB (`store.rate_limits().take_hits`, the
-//!   forwarder's limiter), on the real clock because SES counts real seconds.
-//! - A transient SES error releases the lease and fails the message (its
-//!   redelivery skips who is done); a rejection marks the address
-//!   undeliverable and is final. One member never stops the others.
+//! - A weekly batch reads 2 items per recipient (the profile and the
+//!   week's tally), a daily one 1 (the profile), in one `BatchGetItem` per
+//!   50 members, plus the issue once per container. A member who
+//!   unsubscribed, was banned or became unreachable since planning is
+//!   skipped.
+//! - Sends stay under a per-second rate across every sender, a 1-second
+//!   window counter in DynamoDB (`store.rate_limits().take_hits`, the
+//!   forwarder's limiter) on the real clock: `LODGE_DIGEST_MAX_SEND_RATE`
+//!   for SES, 25/s for the bot (Telegram allows about 30).
+//! - A transient SES or Bot API error releases the lease and fails the
+//!   message (its redelivery skips who is done); an SES rejection marks the
+//!   address undeliverable, a bot blocked by the member marks the chat
+//!   unreachable, and both are final. One member never stops the others.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lodge::config::AppUrl;
 use lodge::digest::render;
-use lodge::domain::digest::{IssueId, Recipient, Undeliverable, UndeliverableKind, WeekTally};
+use lodge::domain::digest::{IssueId, IssueKind, Recipient, Undeliverable, UndeliverableKind, WeekTally};
 use lodge::mail::unsubscribe::UnsubscribeKey;
 use lodge::mail::Mailer;
 use lodge::queue::{self, DigestBatch, MessageError};
 use lodge::store::digests::{IssueRecord, IssueStatus};
 use lodge::store::once::Attempt;
 use lodge::store::{Store, StoreError};
+use lodge::telegram::types::SendMessage;
+use lodge::telegram::{BotApi, BotError};
 use lodge::{Clock, ConfigError, Env, SharedClock};
 
 pub struct State {
     store: Store,
     mailer: Mailer,
+    /// For daily issues.
+    bot: BotApi,
     app: AppUrl,
     key: UnsubscribeKey,
     clock: SharedClock,
@@ -45,9 +56,28 @@ pub struct State {
     issues: Mutex<HashMap<IssueId, Arc<IssueRecord>>>,
 }
 
-/// The ledger's scope, and how long it remembers (past any redelivery).
+/// The ledger's scope, and how long it remembers an issue's sends (past
+/// any redelivery or re-run of its planner).
 const LEDGER: &str = "digest";
-const LEDGER_TTL_SECS: i64 = 400 * 86_400;
+fn ledger_ttl_secs(kind: IssueKind) -> i64 {
+    match kind {
+        IssueKind::Weekly => 400 * 86_400,
+        IssueKind::Daily => 30 * 86_400,
+    }
+}
+
+/// A send-rate window shared by every sender.
+#[derive(Clone, Copy)]
+struct Rate {
+    name: &'static str,
+    per_second: u32,
+}
+
+/// Bot messages per second for the daily digest, under Telegram's ~30/s for a bot.
+const TELEGRAM_RATE: Rate = Rate {
+    name: "digest-tg",
+    per_second: 25,
+};
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
@@ -58,6 +88,7 @@ impl State {
         Ok(Self {
             store: Store::from_env(env, aws)?,
             mailer: Mailer::from_env(env, aws)?,
+            bot: BotApi::from_env(env)?,
             app: env
                 .app_url()?
                 .ok_or_else(|| ConfigError::new("LODGE_APP_URL", "is missing"))?,
@@ -89,7 +120,13 @@ async fn issue(state: &State, id: &IssueId) -> Result<Arc<IssueRecord>, MessageE
         .issue(id)
         .await
         .map_err(retry)?
-        .filter(|i| i.status == IssueStatus::Planned && i.content.is_some())
+        .filter(|i| {
+            i.status == IssueStatus::Planned
+                && match i.id.kind() {
+                    IssueKind::Weekly => i.content.is_some(),
+                    IssueKind::Daily => i.daily_text.is_some(),
+                }
+        })
         .ok_or_else(|| MessageError::Drop(format!("no planned issue {id}")))?;
     let record = Arc::new(record);
     state
@@ -103,23 +140,38 @@ async fn issue(state: &State, id: &IssueId) -> Result<Arc<IssueRecord>, MessageE
 async fn handle(state: &State, msg: SqsMessage, started: Instant) -> Result<(), MessageError> {
     let batch: DigestBatch = queue::parse(&msg)?;
     let issue = issue(state, &batch.issue).await?;
-    let (profiles, tallies) = state
-        .store
-        .digests()
-        .recipients_with_tallies(&batch.members, &issue.tally_week)
-        .await
-        .map_err(retry)?;
+    let d = state.store.digests();
+    let kind = issue.id.kind();
+    let (profiles, tallies) = match kind {
+        IssueKind::Weekly => d.recipients_with_tallies(&batch.members, &issue.tally_week).await,
+        IssueKind::Daily => d.recipients(&batch.members).await.map(|p| (p, HashMap::new())),
+    }
+    .map_err(retry)?;
     let mut failed = Vec::new();
     for id in &batch.members {
         let Some(member) = profiles.get(id) else {
             continue;
         };
-        if let Some(why) = member.weekly_blocked() {
-            tracing::info!(issue = %issue.id, member = %id, why, "digest skipped");
-            continue;
-        }
-        if let Err(e) = send_once(state, &issue, member, tallies.get(id).copied(), started).await {
-            failed.push(format!("{id}: {e}"));
+        let sent = match kind {
+            IssueKind::Weekly => match member.weekly_blocked() {
+                Some(why) => Err(why),
+                None => Ok(send_once(state, &issue, member, ses_rate(state), started, || {
+                    send_email(state, &issue, member, tallies.get(id).copied())
+                })
+                .await),
+            },
+            IssueKind::Daily => match member.daily_chat() {
+                Err(why) => Err(why),
+                Ok(chat) => Ok(send_once(state, &issue, member, TELEGRAM_RATE, started, || {
+                    send_telegram(state, &issue, member, chat)
+                })
+                .await),
+            },
+        };
+        match sent {
+            Err(why) => tracing::info!(issue = %issue.id, member = %id, why, "digest skipped"),
+            Ok(Err(e)) => failed.push(format!("{id}: {e}")),
+            Ok(Ok(())) => {}
         }
     }
     if failed.is_empty() {
@@ -129,18 +181,39 @@ async fn handle(state: &State, msg: SqsMessage, started: Instant) -> Result<(), 
     }
 }
 
-async fn send_once(
+fn ses_rate(state: &State) -> Rate {
+    Rate {
+        name: "digest-ses",
+        per_second: state.max_rate,
+    }
+}
+
+/// The ledger around one send: takes the (issue, member) lease, waits for
+/// the rate, runs `send`, and marks it done, or releases it when `send`
+/// fails (the message comes back for it).
+async fn send_once<F, Fut>(
     state: &State,
     issue: &IssueRecord,
     member: &Recipient,
-    tally: Option<WeekTally>,
+    rate: Rate,
     started: Instant,
-) -> Result<(), MessageError> {
+    send: F,
+) -> Result<(), MessageError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), MessageError>>,
+{
     let key = format!("{}#{}", issue.id, member.id);
     let now = state.clock.now();
     let lease = match state
         .store
-        .once(LEDGER, &key, now, state.timeout.as_secs() as i64, LEDGER_TTL_SECS)
+        .once(
+            LEDGER,
+            &key,
+            now,
+            state.timeout.as_secs() as i64,
+            ledger_ttl_secs(issue.id.kind()),
+        )
         .await
         .map_err(retry)?
     {
@@ -151,19 +224,35 @@ async fn send_once(
             return Ok(());
         }
     };
-    if let Err(e) = wait_for_rate(state, started).await {
-        let _ = lease.release(&state.store).await;
-        return Err(e);
+    let sent = match wait_for_rate(state, rate, started).await {
+        Ok(()) => send().await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(()) => lease.done(&state.store, state.clock.now()).await.map_err(retry),
+        Err(e) => {
+            let _ = lease.release(&state.store).await;
+            Err(e)
+        }
     }
-    let content = issue.content.as_ref().expect("planned issues have content");
+}
+
+/// The weekly email. A rejection marks the address undeliverable and is final.
+async fn send_email(
+    state: &State,
+    issue: &IssueRecord,
+    member: &Recipient,
+    tally: Option<WeekTally>,
+) -> Result<(), MessageError> {
+    let content = issue.content.as_ref().expect("planned weekly issues have content");
     let letter = render::personal_letter(&state.app, &state.key, &issue.id, content, member, tally);
     match state.mailer.send(&member.email, &letter).await {
         Ok(message_id) => {
-            tracing::info!(delivery = %key, %message_id, "digest sent");
-            lease.done(&state.store, state.clock.now()).await.map_err(retry)
+            tracing::info!(issue = %issue.id, member = %member.id, %message_id, "digest sent");
+            Ok(())
         }
         Err(e) if e.is_permanent() => {
-            tracing::warn!(delivery = %key, to = %member.email.fingerprint(), error = %e, "digest rejected: address marked undeliverable");
+            tracing::warn!(issue = %issue.id, to = %member.email.fingerprint(), error = %e, "digest rejected: address marked undeliverable");
             let mark = Undeliverable {
                 kind: UndeliverableKind::Rejected,
                 at: state.clock.now(),
@@ -174,12 +263,38 @@ async fn send_once(
                 .digests()
                 .mark_undeliverable(&member.email, &mark)
                 .await
-                .map_err(retry)?;
-            lease.done(&state.store, state.clock.now()).await.map_err(retry)
+                .map(|_| ())
+                .map_err(retry)
+        }
+        Err(e) => Err(MessageError::Retry(e.to_string())),
+    }
+}
+
+/// The daily message. A member who blocked the bot is marked unreachable
+/// (as every bot message does); other refusals cannot be fixed by a retry.
+async fn send_telegram(state: &State, issue: &IssueRecord, member: &Recipient, chat: i64) -> Result<(), MessageError> {
+    let text = issue
+        .daily_text
+        .as_deref()
+        .expect("planned daily issues have their text");
+    match state.bot.send_message(&SendMessage::html(chat, text)).await {
+        Ok(_) => {
+            tracing::info!(issue = %issue.id, member = %member.id, "daily digest sent");
+            Ok(())
+        }
+        Err(e) if e.is_transient() => Err(MessageError::Retry(e.to_string())),
+        Err(BotError::Forbidden { description }) => {
+            tracing::warn!(issue = %issue.id, member = %member.id, %description, "daily digest: bot blocked, chat marked unreachable");
+            state
+                .store
+                .telegram()
+                .set_unreachable(&member.id, chat, true)
+                .await
+                .map_err(retry)
         }
         Err(e) => {
-            let _ = lease.release(&state.store).await;
-            Err(MessageError::Retry(e.to_string()))
+            tracing::warn!(issue = %issue.id, member = %member.id, error = %e, "daily digest refused");
+            Ok(())
         }
     }
 }
@@ -187,14 +302,14 @@ async fn send_once(
 /// Takes one send from this second's window, shared by every sender,
 /// waiting for the next second while it is full. Gives up (the message
 /// comes back) when the function's time is nearly out.
-async fn wait_for_rate(state: &State, started: Instant) -> Result<(), MessageError> {
+async fn wait_for_rate(state: &State, rate: Rate, started: Instant) -> Result<(), MessageError> {
     loop {
         let now_ms = lodge::clock::SystemClock.now_ms();
         let second = now_ms.div_euclid(1000);
         if state
             .store
             .rate_limits()
-            .take_hits("digest-ses", "all", second, 1, state.max_rate, second + 120)
+            .take_hits(rate.name, "all", second, 1, rate.per_second, second + 120)
             .await
             .map_err(retry)?
         {

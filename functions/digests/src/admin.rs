@@ -36,7 +36,15 @@ pub async fn page(state: &State, ctx: &Ctx, notice: Option<String>) -> Result<Re
     let (id, _) = digest::issue_for(state.clock.now());
     let (note, stats, issues, current) = tokio::try_join!(d.note(), d.mail_stats(), d.issues(), d.issue(&id))?;
     let skipped = current.and_then(|i| i.reason.map(|r| format!("{}: {r}", i.id)));
-    let notice = notice.or_else(|| (ctx.query_param("sent") == Some("1")).then(|| "Test sent: see your inbox.".into()));
+    let notice = notice.or_else(|| {
+        if ctx.query_param("sent") == Some("1") {
+            Some("Test sent: see your inbox.".into())
+        } else if ctx.query_param("saved") == Some("1") {
+            Some("Note saved: it goes into the next issue.".into())
+        } else {
+            None
+        }
+    });
     let note = note.map(|n| n.text).unwrap_or_default();
     if ctx.wants_json {
         return Ok(web::json(
@@ -79,7 +87,7 @@ pub async fn save_note(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &serde_json::json!({"note": note.text})));
     }
-    Ok(web::redirect("/admin/digest"))
+    Ok(web::redirect("/admin/digest?saved=1"))
 }
 
 /// The next issue as `member` would get it, built now from the live data.

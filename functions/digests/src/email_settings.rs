@@ -1,6 +1,8 @@
 //! `/settings/email`: whether email reaches the member. After a hard bounce
 //! or a spam complaint nothing is sent to the address; the page says why
 //! and how to fix it, and the member turns email back on once it is fixed.
+//! The digest choice is changed on the member's own `/u/{token}` page (the
+//! switch their digest's links open), until notification preferences land.
 
 use askama::Template;
 use http::StatusCode;
@@ -16,6 +18,8 @@ struct EmailPage {
     email: String,
     problem: Option<(String, String)>,
     digest: &'static str,
+    /// Where the digest is chosen, beside the notification switches.
+    change_digest: &'static str,
 }
 
 fn problem(r: &Recipient) -> Option<(String, String)> {
@@ -58,6 +62,7 @@ pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             email: r.email.to_string(),
             problem: problem(&r),
             digest: r.digest_choice().as_str(),
+            change_digest: "/settings/notifications",
         },
     )
 }

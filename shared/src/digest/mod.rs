@@ -1,9 +1,11 @@
 //! Digests (issue 14, docs/digests.md): the weekly issue's shared content,
-//! built once per issue (`build`), rendered per member (`render`), and the
-//! daily Telegram message (`daily`).
+//! built once per issue (`build`), rendered per member (`render`), the
+//! daily Telegram message (`daily`), and planning either kind of issue once
+//! and fanning its recipients out to the queue (`fanout`).
 
 pub mod build;
 pub mod daily;
+pub mod fanout;
 pub mod render;
 
 /// The weekly window, and how far ahead events are shown.

@@ -66,11 +66,21 @@ pub struct Undeliverable {
     pub detail: String,
 }
 
-/// A weekly issue's id, `weekly-2026-W49`: the ISO week it was planned in,
-/// so the same week always names the same issue.
+/// An issue's id: `weekly-2026-W49` (the ISO week it was planned in) or
+/// `daily-2026-12-08` (the day of a daily Telegram digest), so the same
+/// week or day always names the same issue. The kind follows from the id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IssueId(String);
+
+/// Which digest an issue is: the channel it goes out on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueKind {
+    /// The weekly email (and the archive).
+    Weekly,
+    /// The daily Telegram message.
+    Daily,
+}
 
 impl IssueId {
     /// The issue of an ISO week (`feed::order::iso_week`, e.g. `2026-W49`).
@@ -78,19 +88,44 @@ impl IssueId {
         Self::parse(&format!("weekly-{iso_week}"))
     }
 
+    /// The daily digest of a day (`2026-12-08`).
+    pub fn daily(day: &str) -> Result<Self, String> {
+        Self::parse(&format!("daily-{day}"))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ok = raw.strip_prefix("weekly-").is_some_and(|w| {
+        let digits = |b: &[u8]| b.iter().all(u8::is_ascii_digit);
+        let weekly = raw.strip_prefix("weekly-").is_some_and(|w| {
             let b = w.as_bytes();
             b.len() == 8
-                && b[..4].iter().all(u8::is_ascii_digit)
+                && digits(&b[..4])
                 && &b[4..6] == b"-W"
-                && b[6..].iter().all(u8::is_ascii_digit)
+                && digits(&b[6..])
                 && (1..=53).contains(&w[6..].parse::<u32>().unwrap_or(0))
         });
-        if ok {
+        let daily = raw.strip_prefix("daily-").is_some_and(|d| {
+            let b = d.as_bytes();
+            b.len() == 10
+                && digits(&b[..4])
+                && b[4] == b'-'
+                && digits(&b[5..7])
+                && b[7] == b'-'
+                && digits(&b[8..])
+                && (1..=12).contains(&d[5..7].parse::<u32>().unwrap_or(0))
+                && (1..=31).contains(&d[8..].parse::<u32>().unwrap_or(0))
+        });
+        if weekly || daily {
             Ok(Self(raw.to_string()))
         } else {
             Err("not a digest issue id".into())
+        }
+    }
+
+    pub fn kind(&self) -> IssueKind {
+        if self.0.starts_with("daily-") {
+            IssueKind::Daily
+        } else {
+            IssueKind::Weekly
         }
     }
 
@@ -266,6 +301,22 @@ impl Recipient {
         }
         None
     }
+
+    /// The Telegram chat the daily digest goes to, or why it must not go
+    /// to this member now.
+    pub fn daily_chat(&self) -> Result<i64, &'static str> {
+        if self.status != super::MemberStatus::Approved {
+            return Err("not an approved member");
+        }
+        if self.digest_choice() != DigestChoice::Daily {
+            return Err("did not choose the daily digest");
+        }
+        match &self.telegram {
+            None => Err("Telegram not linked"),
+            Some(t) if t.unreachable => Err("the bot cannot reach them"),
+            Some(t) => Ok(t.user_id),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,10 +328,16 @@ mod tests {
         let id = IssueId::weekly("2026-W50").unwrap();
         assert_eq!(id.as_str(), "weekly-2026-W50");
         assert_eq!(IssueId::parse(id.as_str()).unwrap(), id);
+        let day = IssueId::daily("2026-12-08").unwrap();
+        assert_eq!((day.as_str(), day.kind()), ("daily-2026-12-08", IssueKind::Daily));
+        assert_eq!(id.kind(), IssueKind::Weekly);
         for bad in [
             "weekly-2026-W54",
             "weekly-2026-W00",
             "daily-2026-W49",
+            "daily-2026-13-01",
+            "daily-2026-12-8",
+            "daily-2026-12-00",
             "weekly-26-W49",
             "weekly-2026W491",
         ] {
@@ -301,5 +358,6 @@ mod tests {
         r.digest = Some(DigestChoice::Daily);
         assert_eq!(r.digest_choice(), DigestChoice::Daily, "Telegram is not email");
         assert!(r.weekly_blocked().is_some());
+        assert_eq!(r.daily_chat(), Err("Telegram not linked"));
     }
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::{from_item, n, s, values, Item, Key, Store, StoreError};
-use crate::domain::digest::{DigestChoice, IssueContent, IssueId, Recipient, Undeliverable, WeekTally};
+use crate::domain::digest::{DigestChoice, IssueContent, IssueId, IssueKind, Recipient, Undeliverable, WeekTally};
 use crate::domain::{Email, MemberId};
 
 impl Store {
@@ -43,6 +43,9 @@ pub struct IssueRecord {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<IssueContent>,
+    /// A daily issue's one Telegram message (HTML subset), built once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_text: Option<String>,
     pub planned_at: i64,
     /// The ISO week of the personal tallies (the week the window covers).
     pub tally_week: String,
@@ -210,10 +213,10 @@ impl Digests<'_> {
     }
 
     /// Stores a new issue; `false` when the id exists (another run made it).
-    /// A planned issue joins the archive.
+    /// A planned weekly issue joins the archive.
     pub async fn create_issue(&self, issue: &IssueRecord) -> Result<bool, StoreError> {
         let mut key = Key::digest_issue(&issue.id);
-        if issue.status == IssueStatus::Planned {
+        if issue.status == IssueStatus::Planned && issue.id.kind() == IssueKind::Weekly {
             key = key.with_gsi1(Key::DIGESTS.into(), issue.id.to_string());
         }
         match self.store.put_new(&key, issue).await {
@@ -309,6 +312,17 @@ impl Digests<'_> {
             members.push((sk, from_item(item)?));
         }
         Ok(MemberPage { members, more })
+    }
+
+    /// Profiles of `members` (1 item each), in `BatchGetItem`s of 100 keys, consistent.
+    pub async fn recipients(&self, members: &[MemberId]) -> Result<HashMap<MemberId, Recipient>, StoreError> {
+        let keys = members.iter().map(Key::member).collect();
+        let mut profiles = HashMap::new();
+        for item in self.store.batch_get(keys, true).await? {
+            let r: Recipient = from_item(item)?;
+            profiles.insert(r.id.clone(), r);
+        }
+        Ok(profiles)
     }
 
     /// Profiles and this week's tallies of `members` (2 items each), in
