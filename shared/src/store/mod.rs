@@ -15,6 +15,7 @@ pub mod login_codes;
 pub mod members;
 pub mod mutes;
 pub mod once;
+mod packed;
 pub mod posts;
 pub mod rate;
 pub mod reports;
