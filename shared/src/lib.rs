@@ -18,6 +18,7 @@ mod layout;
 pub mod login;
 pub mod mail;
 pub mod markdown;
+pub mod mentions;
 pub mod moderation;
 pub mod notify;
 pub mod queue;

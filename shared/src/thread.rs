@@ -54,6 +54,11 @@ pub struct ShownComment {
     pub author: Author,
     pub upvotes: i64,
     pub deleted: bool,
+    /// Hidden by a moderator resolving a report (then `deleted` too).
+    pub hidden: bool,
+    /// Why, for the comment's author only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_reason: Option<String>,
     /// Sanitised HTML; empty when deleted.
     pub html: String,
     /// The Markdown source, for the edit form (not in the JSON).
@@ -172,6 +177,8 @@ fn show(c: &CommentRecord, read: &ThreadRead, viewer: &MemberId) -> ShownComment
         },
         upvotes: c.upvotes,
         deleted: c.deleted,
+        hidden: c.hidden_reason.is_some(),
+        hidden_reason: c.hidden_reason.clone().filter(|_| mine),
         html: if c.deleted { String::new() } else { c.html.clone() },
         body: if c.deleted { String::new() } else { c.body.clone() },
         pinned: c.pinned && !c.deleted,
@@ -236,6 +243,7 @@ mod tests {
             pinned: false,
             deleted: false,
             deleted_by: None,
+            hidden_reason: None,
             edited_at: None,
             created_at: at,
         }

@@ -320,6 +320,22 @@ impl Browser {
         std::fs::write(path, png).map_err(|e| format!("write {}: {e}", path.display()))
     }
 
+    /// The text of the open alert, confirm or prompt dialog; `None` when none is open.
+    pub async fn alert_text(&self) -> Result<Option<String>, String> {
+        match self.cmd("GET", "/alert/text", None).await {
+            Ok(v) => Ok(Some(v.as_str().unwrap_or_default().to_string())),
+            Err(e) if e.contains("no such alert") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `source` in every document before its own scripts (Chromium's
+    /// DevTools `Page.addScriptToEvaluateOnNewDocument`, through chromedriver).
+    pub async fn on_new_document(&self, source: &str) -> Result<(), String> {
+        let cmd = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": source}});
+        self.cmd("POST", "/goog/cdp/execute", Some(cmd)).await.map(drop)
+    }
+
     /// Ends the session and stops chromedriver (what `Drop` does, but async).
     pub async fn quit(mut self) {
         if !self.session.is_empty() {

@@ -1,6 +1,7 @@
 //! Posts in headless Chromium, through the real pages: Markdown rendered as
-//! written (a table, a link, an @mention), and an event with an RSVP that
-//! `lodge.js` sends without a reload, and its .ics.
+//! written (a table, a link, an @mention), an event with an RSVP that
+//! `lodge.js` sends without a reload, and its .ics; and the XSS corpus as
+//! post bodies and comments, with no script running.
 
 use std::time::Duration;
 
@@ -118,5 +119,141 @@ async fn a_post_with_a_table_a_link_and_a_mention_renders_and_an_event_takes_an_
         "{ics}"
     );
     assert!(ics.contains("DTSTART:20261220T190000Z"), "{ics}");
+    b.quit().await;
+}
+
+/// Runs before each document's own scripts: a dialog a payload opens is
+/// recorded instead of shown, and so is any script Chromium's CSP blocked,
+/// so a payload the sanitiser let through fails the test even though the
+/// CSP (`script-src 'self'`) stopped it.
+const TRAP: &str = r#"
+window.__xss = [];
+for (const f of ['alert', 'confirm', 'prompt', 'print']) {
+  window[f] = function () { window.__xss.push(f + '(' + Array.from(arguments).join(',') + ')'); };
+}
+document.addEventListener('securitypolicyviolation', (e) => {
+  if (String(e.effectiveDirective).startsWith('script-src')) {
+    window.__xss.push('blocked ' + e.effectiveDirective + ' ' + e.blockedURI + ' ' + (e.sample || ''));
+  }
+}, true);
+"#;
+
+/// The rendered post body and comment bodies as Chromium parsed them: any
+/// element or attribute that can run script or load active content.
+const ACTIVE: &str = r#"
+const bad = [];
+const roots = Array.from(document.querySelectorAll('#body, #comments .comment .body'));
+const tags = ['script', 'iframe', 'frame', 'object', 'embed', 'svg', 'math', 'form', 'input', 'button',
+  'textarea', 'select', 'base', 'meta', 'link', 'style', 'template', 'noscript', 'video', 'audio', 'source'];
+for (const root of roots) {
+  for (const el of root.querySelectorAll('*')) {
+    const tag = el.tagName.toLowerCase();
+    if (tags.includes(tag)) bad.push('<' + tag + '>');
+    for (const a of el.attributes) {
+      const name = a.name.toLowerCase();
+      const value = a.value.replace(/[\u0000-\u0020]/g, '').toLowerCase();
+      if (name.startsWith('on') || name === 'srcdoc' || name === 'formaction') bad.push(tag + '[' + name + ']');
+      if (name === 'style' && !/^text-align:(left|right|center);?$/.test(value)) bad.push(tag + '[style=' + a.value + ']');
+      if (/^(javascript|vbscript|data|blob):/.test(value)) bad.push(tag + '[' + name + '=' + a.value + ']');
+    }
+  }
+}
+return {bad: bad, trapped: window.__xss || null, title: document.title, roots: roots.length};
+"#;
+
+#[tokio::test]
+async fn no_payload_of_the_xss_corpus_runs_script_in_chromium_as_a_post_or_a_comment() {
+    use lodge::markdown::xss_corpus::PAYLOADS;
+    use serde_json::{json, Value};
+
+    let Some(b) = start().await else { return };
+    let app = TestApp::spawn().await;
+    // A moderator writes them all: moderators are exempt from the post and comment limits.
+    let mo = new_member(&app, "Mo", Role::Moderator, MemberStatus::Approved).await;
+    let mo = app.sign_in(mo.email.as_str()).await;
+    let mut pages = Vec::new();
+    for (i, payload) in PAYLOADS.iter().enumerate() {
+        let title = format!("Payload {i}");
+        let r = app
+            .as_member(&mo)
+            .post_json("/posts", json!({"type": "post", "title": title, "body": payload}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "post {i} {payload:?}: {:?}", r.text().await);
+        let post = r.json::<Value>().await.unwrap()["post"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = app
+            .as_member(&mo)
+            .post_json(&format!("/posts/{post}/comments"), json!({"body": payload}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "comment {i} {payload:?}: {:?}", r.text().await);
+        let comment = r.json::<Value>().await.unwrap()["comment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        pages.push((i, title, post, comment));
+    }
+
+    let reader = new_member(&app, "Reader", Role::Member, MemberStatus::Approved).await;
+    sign_in(&app, &b, reader.email.as_str()).await;
+    b.on_new_document(TRAP).await.unwrap();
+    let mut failures = Vec::new();
+    for (i, title, post, comment) in &pages {
+        let payload = PAYLOADS[*i];
+        b.goto(&app.at(&format!("/posts/{post}"))).await.unwrap();
+        b.wait_for(&format!("#c-{comment}"), WAIT).await.unwrap();
+        if let Some(text) = b.alert_text().await.unwrap() {
+            failures.push(format!("{i} {payload:?}: a dialog is open ({text})"));
+            break;
+        }
+        let seen = b.execute(ACTIVE, vec![]).await.unwrap();
+        if seen["trapped"].is_null() {
+            failures.push(format!("{i}: the trap was not installed"));
+        }
+        let trapped = seen["trapped"].as_array().cloned().unwrap_or_default();
+        let bad = seen["bad"].as_array().cloned().unwrap_or_default();
+        if !trapped.is_empty() || !bad.is_empty() {
+            failures.push(format!("{i} {payload:?}: ran {trapped:?}, active {bad:?}"));
+        }
+        if seen["roots"].as_u64() != Some(2) {
+            failures.push(format!("{i} {payload:?}: {} bodies shown, not 2", seen["roots"]));
+        }
+        if !seen["title"].as_str().is_some_and(|t| t.contains(title.as_str())) {
+            failures.push(format!("{i} {payload:?}: the title became {}", seen["title"]));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} payloads:\n{}",
+        failures.len(),
+        pages.len(),
+        failures.join("\n")
+    );
+    // The checks can fail: a dialog, an inline script the CSP blocks and an
+    // event handler in the body are each caught on this very page.
+    let probe = b.execute("alert('probe'); return window.__xss;", vec![]).await.unwrap();
+    assert_eq!(probe, json!(["alert(probe)"]));
+    b.execute(
+        "const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.append(s);
+         document.querySelector('#body').insertAdjacentHTML('beforeend', '<img src=\"x\" onerror=\"1\">');",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let caught = lodge_tests::eventually(WAIT, async || {
+        let seen = b.execute(ACTIVE, vec![]).await.unwrap();
+        let trapped = seen["trapped"].as_array().cloned().unwrap_or_default();
+        trapped
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.starts_with("blocked script-src")))
+            && seen["bad"] == json!(["img[onerror]"])
+    })
+    .await;
+    assert!(caught, "the trap or the DOM check missed the probe");
     b.quit().await;
 }

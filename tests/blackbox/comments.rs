@@ -318,6 +318,182 @@ async fn permissions_for_author_other_member_moderator_and_signed_out() {
 }
 
 #[tokio::test]
+async fn a_moderator_hides_a_reported_comment_by_resolving_the_report_and_the_thread_keeps_its_shape() {
+    let app = TestApp::spawn().await;
+    let (alice, a) = member(&app, "Alice", Role::Member).await;
+    let (_bob, b) = member(&app, "Bob", Role::Member).await;
+    let (_carol, c) = member(&app, "Carol", Role::Member).await;
+    let (_m, m) = member(&app, "Mod", Role::Moderator).await;
+    let post = seed_post(&app, &alice).await;
+    let rude = created(&app, &b, &post, "You are all **fools**", None).await;
+    let reply = created(&app, &c, &post, "Says who?", Some(&id(&rude))).await;
+    let report = format!("/comments/{}/report", id(&rude));
+    for who in [&a, &c] {
+        let (status, _) = act(&app, who, &report, json!({"reason": "insulting"})).await;
+        assert_eq!(status, 201);
+    }
+    assert_eq!(counters(&app, &post).await.0, 2);
+    let target = format!("COMMENT#{}", id(&rude));
+    let resolve = |decision: &'static str| json!({"target": target, "decision": decision, "reason": "Insults"});
+
+    // Only moderators resolve, and hiding needs a reason.
+    let (status, _) = act(&app, &c, "/admin/reports/resolve", resolve("hide")).await;
+    assert_eq!(status, 403);
+    let (status, _) = act(
+        &app,
+        &m,
+        "/admin/reports/resolve",
+        json!({"target": target, "decision": "hide"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, body) = act(&app, &m, "/admin/reports/resolve", resolve("hide")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["decision"].as_str(), body["resolved"].as_i64()),
+        (Some("hidden"), Some(2))
+    );
+
+    // Others see it hidden, in place: the reply keeps its parent.
+    let t = thread(&app, &c, &post, "new").await;
+    let shown = t["comments"].as_array().unwrap();
+    assert_eq!(shown.len(), 2);
+    assert_eq!(shown[0]["id"], rude["id"]);
+    assert_eq!(
+        (
+            shown[0]["deleted"].as_bool(),
+            shown[0]["hidden"].as_bool(),
+            shown[0]["html"].as_str()
+        ),
+        (Some(true), Some(true), Some(""))
+    );
+    assert!(shown[0].get("hidden_reason").is_none(), "the reason is the author's");
+    assert_eq!(
+        (shown[1]["id"].clone(), shown[1]["parent_id"].clone()),
+        (reply["id"].clone(), rude["id"].clone())
+    );
+    assert_eq!(t["comment_count"], 1);
+    assert_eq!(counters(&app, &post).await.0, 1);
+    let own = thread(&app, &b, &post, "new").await;
+    assert_eq!(own["comments"][0]["hidden_reason"], "Insults");
+    let html = app
+        .as_member(&c)
+        .get(&format!("/posts/{post}/comments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("hidden by a moderator") && !html.contains("fools"),
+        "{html}"
+    );
+    // No reply, vote or edit on it any more.
+    assert_eq!(comment(&app, &c, &post, "late", Some(&id(&rude))).await.status(), 409);
+    let (status, _) = act(&app, &c, &format!("/comments/{}/vote", id(&rude)), json!({})).await;
+    assert_eq!(status, 409);
+
+    // The report is resolved, the decision recorded once.
+    let r = app
+        .as_member(&m)
+        .get("/admin/reports")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let open: Value = r.json().await.unwrap();
+    assert_eq!(open["reports"], json!([]));
+    let comment_id = lodge::domain::CommentId::parse(&id(&rude)).unwrap();
+    let reports = app.store();
+    let reports = reports.reports();
+    let (filed, decisions) = reports
+        .of(&lodge::store::reports::ReportTarget::Comment(comment_id.clone()))
+        .await
+        .unwrap();
+    assert!(filed.iter().all(|r| r.resolution.as_deref() == Some("hidden")));
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(
+        decisions[0].resolution,
+        lodge::store::reports::Resolution::Hide {
+            reason: "Insults".into()
+        }
+    );
+    assert_eq!(decisions[0].reports, 2);
+
+    // A second resolution is a clear 409 and writes nothing.
+    let (status, body) = act(&app, &m, "/admin/reports/resolve", resolve("hide")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("resolved")),
+        "{body}"
+    );
+    let (_, decisions) = reports
+        .of(&lodge::store::reports::ReportTarget::Comment(comment_id))
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(counters(&app, &post).await.0, 1);
+}
+
+#[tokio::test]
+async fn mentions_in_comments_link_members_by_handle_and_are_recorded() {
+    let app = TestApp::spawn().await;
+    let (alice, a) = member(&app, "Alice", Role::Member).await;
+    let (bob, _) = member(&app, "Bob Builder", Role::Member).await;
+    let (carol, c) = member(&app, "Carol", Role::Member).await;
+    app.store().handles().ensure(&bob).await.unwrap();
+    let post = seed_post(&app, &alice).await;
+    // Carol's handle is claimed the first time she writes.
+    created(&app, &c, &post, "Hello", None).await;
+    let r = comment(&app, &a, &post, "Thanks @bobbuilder, @Carol and @nobody", None).await;
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().await.unwrap();
+    let html = body["comment"]["html"].as_str().unwrap();
+    for m in [&bob, &carol] {
+        assert!(
+            html.contains(&format!(r#"<a class="mention" href="/members/{}""#, m.id)),
+            "{html}"
+        );
+    }
+    assert!(html.contains("@nobody") && !html.contains("/members/nobody"), "{html}");
+    assert_eq!(body["mentions"], json!([bob.id, carol.id]));
+    let cid = lodge::domain::CommentId::parse(&id(&body["comment"])).unwrap();
+    let stored = app.store().comments().get(&cid).await.unwrap().unwrap();
+    assert_eq!(
+        stored.mentions,
+        [bob.id.clone(), carol.id.clone()],
+        "recorded for notifications"
+    );
+    // The thread page shows the link as stored.
+    let page = app
+        .as_member(&c)
+        .get(&format!("/posts/{post}/comments"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("href=\"/members/{}\"", bob.id)), "{page}");
+    // An edit renders and records again.
+    let (status, edited) = act(
+        &app,
+        &a,
+        &format!("/comments/{cid}/edit"),
+        json!({"body": "Only @nobody now"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!edited["comment"]["html"]
+        .as_str()
+        .unwrap()
+        .contains("class=\"mention\""));
+    let stored = app.store().comments().get(&cid).await.unwrap().unwrap();
+    assert!(stored.mentions.is_empty());
+}
+
+#[tokio::test]
 async fn the_author_edits_for_48_hours_by_the_clock_and_moderators_after() {
     let app = TestApp::spawn().await;
     let (alice, a) = member(&app, "Alice", Role::Member).await;

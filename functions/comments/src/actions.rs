@@ -4,7 +4,7 @@
 use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
 use lodge::domain::{CommentBody, CommentId, PostId};
-use lodge::markdown::{self, NoMentions};
+use lodge::mentions;
 use lodge::queue::Notification;
 use lodge::store::comments::{Actor, NewComment};
 use lodge::store::reports::{Report, ReportReason, ReportTarget};
@@ -55,11 +55,16 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let post = ctx.path_param("id", PostId::parse)?;
     let form: CommentForm = ctx.fields()?;
     let body = body_of(&form.body)?;
+    let follow = web::yes_no("follow", form.follow.as_deref(), false)?;
     let parent = match form.parent_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
-    let rendered = markdown::render(body.as_str(), &NoMentions);
+    let (rendered, ()) = tokio::join!(
+        mentions::render(&state.store, body.as_str()),
+        mentions::claim_handle(&state.store, &v.member)
+    );
+    let rendered = rendered?;
     let new = NewComment {
         post: post.clone(),
         parent,
@@ -75,7 +80,7 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .map_err(errors::web)?;
     tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
     state.content.send_after_commit(&record.created_event()).await;
-    if web::yes_no("follow", form.follow.as_deref(), false)? {
+    if follow {
         // After the comment: a failure here loses only the follow, and says so.
         state
             .store
@@ -86,7 +91,8 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     }
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
-        return Ok(web::json(StatusCode::CREATED, &json!({ "comment": shown })));
+        let body = json!({ "comment": shown, "mentions": record.mentions });
+        return Ok(web::json(StatusCode::CREATED, &body));
     }
     Ok(web::redirect(&anchor(&post, &record.id)))
 }
@@ -96,7 +102,7 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let id = ctx.path_param("id", CommentId::parse)?;
     let form: EditForm = ctx.fields()?;
     let body = body_of(&form.body)?;
-    let rendered = markdown::render(body.as_str(), &NoMentions);
+    let rendered = mentions::render(&state.store, body.as_str()).await?;
     let mentions: Vec<_> = rendered.mentions.into_iter().map(|m| m.member).collect();
     let record = state
         .store

@@ -1,6 +1,7 @@
 //! Every way a post action can fail, as the client sees it.
 
 use lambda_http::http::StatusCode;
+use lodge::store::comments::CommentError;
 use lodge::store::posts::PostError;
 use lodge::web::WebError;
 
@@ -51,5 +52,20 @@ pub fn web(e: PostError) -> WebError {
         )
         .with_header("retry-after", "1"),
         PostError::Store(e) => e.into(),
+    }
+}
+
+/// What hiding a reported comment can meet (the comment rules' other
+/// refusals belong to the comments function's routes).
+pub fn comment(e: CommentError) -> WebError {
+    match e {
+        CommentError::NoComment | CommentError::NoPost => WebError::not_found(),
+        CommentError::Hidden => WebError::new(
+            StatusCode::CONFLICT,
+            "resolved",
+            "That comment is hidden already: its reports were resolved.",
+        ),
+        CommentError::Store(e) => e.into(),
+        other => WebError::new(StatusCode::CONFLICT, "changed", format!("Cannot hide it: {other}.")),
     }
 }

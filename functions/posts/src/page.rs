@@ -30,30 +30,53 @@ fn hidden_from(ctx: &Ctx, viewer: Option<&Viewer>) -> WebError {
     }
 }
 
+/// Whether the viewer may see the page that was read, and their standing.
+fn admit(ctx: &Ctx, v: Option<&Viewer>, page: Option<PostPage>) -> Result<(PostPage, Access), WebError> {
+    let Some(page) = page else {
+        return Err(hidden_from(ctx, v));
+    };
+    let access = Access::of(v, &page.card);
+    if !access.can_read(&page.card) {
+        return Err(hidden_from(ctx, v));
+    }
+    Ok((page, access))
+}
+
 /// The post and the viewer's standing, or why they may not see it.
 async fn load(state: &State, ctx: &Ctx) -> Result<(Option<Viewer>, PostPage, Access), WebError> {
     let id = post_id(ctx)?;
     let v = viewer(state, ctx).await?;
     let page = state.store.posts().page(&id, v.as_ref().map(|v| &v.member.id)).await?;
-    let Some(page) = page else {
-        return Err(hidden_from(ctx, v.as_ref()));
-    };
-    let access = Access::of(v.as_ref(), &page.card);
-    if !access.can_read(&page.card) {
-        return Err(hidden_from(ctx, v.as_ref()));
-    }
+    let (page, access) = admit(ctx, v.as_ref(), page)?;
     Ok((v, page, access))
 }
 
 pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
-    let (v, page, access) = load(state, ctx).await?;
+    let id = post_id(ctx)?;
+    let v = viewer(state, ctx).await?;
+    let member = v.as_ref().map(|v| &v.member.id);
+    // One round trip for the post and its thread. They are different key
+    // ranges of the one `POST#<id>` partition (the page: `POST`, `HTML`,
+    // `READER#<viewer>`, `RSVP#…`; the thread: `C#…`, `CVOTE#<viewer>#…`, plus
+    // the viewer's mutes on the profile), so they are read concurrently, not
+    // as one Query: a range holding both would also return every member's
+    // `CVOTE#` and `FOLLOW#` items and the `LIST#` copies. The thread is for
+    // members, read before the visit below moves `seen_seq` (so "new" shows),
+    // and dropped if the post turns out not to be published.
+    let thread = async {
+        match member {
+            Some(m) => state.store.comments().thread_without_head(&id, m).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let posts = state.store.posts();
+    let (page, thread) = tokio::join!(posts.page(&id, member), thread);
+    let (page, access) = admit(ctx, v.as_ref(), page?)?;
     let card = &page.card;
     let fresh = new_comments(card, &page.reader, v.is_some());
-    // The comment thread (the comments function's part of this page): members
-    // only, read before the visit below moves `seen_seq`, so "new" shows.
-    let thread = match &v {
-        Some(v) if card.state == PostState::Published => {
-            let read = state.store.comments().thread(&card.id, &v.member.id).await?;
+    let thread = match (&v, thread?) {
+        (Some(v), Some(mut read)) if card.state == PostState::Published => {
+            read.seen_seq = page.reader.seen_seq;
             let order = lodge::thread::ThreadOrder::parse(ctx.query_param("comments"));
             Some(lodge::thread::ThreadView {
                 post_id: card.id.to_string(),

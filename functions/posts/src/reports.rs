@@ -5,6 +5,7 @@ use lambda_http::http::StatusCode;
 use lodge::domain::MemberId;
 use lodge::notify::ContentEvent;
 use lodge::queue::Notification;
+use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget, Resolution};
 use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
@@ -118,14 +119,18 @@ pub async fn resolve(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                         .hide_items(&card, reason.as_str(), now)
                         .map_err(errors::web)?
                 }
-                // Hiding a comment is the comments function's write; it resolves
-                // its reports through the same `Reports::resolve`.
-                ReportTarget::Comment(_) => {
-                    return Err(WebError::new(
-                        StatusCode::CONFLICT,
-                        "not_here",
-                        "Hide the comment from its thread; that resolves its reports.",
-                    ))
+                // A moderator's soft delete with its reason: the thread keeps its shape.
+                ReportTarget::Comment(id) => {
+                    let by = Actor {
+                        id: v.member.id.clone(),
+                        name: v.member.name().to_string(),
+                        moderator: true,
+                    };
+                    let comments = state.store.comments();
+                    comments
+                        .hide_items(&by, id, reason.as_str(), now)
+                        .await
+                        .map_err(errors::comment)?
                 }
             };
             (

@@ -16,6 +16,7 @@ mod render;
 pub mod sanitize;
 mod text;
 mod urls;
+pub mod xss_corpus;
 
 #[cfg(test)]
 mod timing_tests;

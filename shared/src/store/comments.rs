@@ -64,6 +64,11 @@ pub struct CommentRecord {
     pub deleted: bool,
     #[serde(default)]
     pub deleted_by: Option<MemberId>,
+    /// Set when a moderator hid the comment by resolving its reports (it is
+    /// then `deleted` too: the thread keeps its shape). Absent, not null,
+    /// until then: the hide is conditioned on `attribute_not_exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_reason: Option<String>,
     #[serde(default)]
     pub edited_at: Option<i64>,
     pub created_at: i64,
@@ -202,6 +207,9 @@ pub enum CommentError {
     NotTopLevel,
     #[error("only the post's author can pin comments")]
     NotPostAuthor,
+    /// A moderator already hid it (a report resolved twice).
+    #[error("the comment is hidden already")]
+    Hidden,
     /// The 100-per-24-hours ring is full until `retry_after_secs` from now.
     #[error("comment limit reached")]
     Limited { retry_after_secs: i64 },
@@ -280,21 +288,35 @@ impl Comments<'_> {
 
     /// The post page's thread with the viewer's state, all in parallel.
     pub async fn thread(&self, post: &PostId, viewer: &MemberId) -> Result<ThreadRead, StoreError> {
-        let votes_prefix = keys::comment_votes_of(viewer);
-        let pk = format!("POST#{post}");
         let reader_key = Key::post_reader(post, viewer);
-        let (head, comments, votes, reader, muted) = tokio::join!(
+        let (head, reader, rest) = tokio::join!(
             self.post_head(post),
-            self.of_post(post),
-            self.store.query_prefix::<VoteMarker>(&pk, Some(&votes_prefix)),
             self.store.get::<ReaderSeen>(&reader_key),
-            self.muted_members(viewer),
+            self.thread_without_head(post, viewer),
         );
         Ok(ThreadRead {
             head: head?,
+            seen_seq: reader?.and_then(|r| r.seen_seq),
+            ..rest?
+        })
+    }
+
+    /// The thread, the viewer's votes in it and their mutes, in parallel;
+    /// `head` and `seen_seq` left empty, for a caller that reads the `POST`
+    /// and `READER#` items itself in the same round (the post page).
+    pub async fn thread_without_head(&self, post: &PostId, viewer: &MemberId) -> Result<ThreadRead, StoreError> {
+        let votes_prefix = keys::comment_votes_of(viewer);
+        let pk = format!("POST#{post}");
+        let (comments, votes, muted) = tokio::join!(
+            self.of_post(post),
+            self.store.query_prefix::<VoteMarker>(&pk, Some(&votes_prefix)),
+            self.muted_members(viewer),
+        );
+        Ok(ThreadRead {
+            head: None,
             comments: comments?,
             voted: votes?.into_iter().map(|v| v.comment_id).collect(),
-            seen_seq: reader?.and_then(|r| r.seen_seq),
+            seen_seq: None,
             muted: muted?,
         })
     }
@@ -419,6 +441,7 @@ impl Comments<'_> {
             pinned: false,
             deleted: false,
             deleted_by: None,
+            hidden_reason: None,
             edited_at: None,
             created_at: now_ms,
         };
@@ -570,6 +593,23 @@ impl Comments<'_> {
         if r.deleted {
             return Ok(Attempt::Done(r.post_id));
         }
+        let tx = self.removal_items(&r, actor, None, now_ms).await?;
+        match self.store.transact(tx).await {
+            Ok(()) => Ok(Attempt::Done(r.post_id)),
+            Err(e) => contended(e),
+        }
+    }
+
+    /// One live comment's soft delete with the post's counters: the count
+    /// drops and, if it was the latest, activity goes back to the latest
+    /// remaining comment (or publication). `hidden`: a moderator's reason.
+    async fn removal_items(
+        &self,
+        r: &CommentRef,
+        actor: &Actor,
+        hidden: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<TransactWriteItem>, CommentError> {
         let head = self.post_head(&r.post_id).await?.ok_or(CommentError::NoPost)?;
         let activity = match head.activity {
             Some(a) if a == r.created_at && head.is_published() => {
@@ -579,8 +619,7 @@ impl Comments<'_> {
             }
             _ => None,
         };
-        let st = self.store;
-        let mut tx = self.soft_delete_items(&r, actor, now_ms)?;
+        let mut tx = self.soft_delete_items(r, actor, hidden, now_ms)?;
         tx.extend(self.counter_updates(
             &r.post_id,
             &head,
@@ -592,10 +631,49 @@ impl Comments<'_> {
                 open_only: false,
             },
         )?);
-        match st.transact(tx).await {
-            Ok(()) => Ok(Attempt::Done(r.post_id)),
-            Err(e) => contended(e),
+        Ok(tx)
+    }
+
+    // ---- hide (resolving reports) ----------------------------------------
+
+    /// The writes that hide a reported comment, for `Reports::resolve` to
+    /// apply in the resolution's own transaction: a moderator's soft delete
+    /// (the thread keeps its shape, the count and activity follow) that also
+    /// records `hidden_reason`. A comment already deleted by its author is
+    /// only marked hidden. Every write is conditioned on what was read, so a
+    /// concurrent delete or comment cancels the whole resolution.
+    pub async fn hide_items(
+        &self,
+        moderator: &Actor,
+        id: &CommentId,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Vec<TransactWriteItem>, CommentError> {
+        if !moderator.moderator {
+            return Err(CommentError::NotYours);
         }
+        let r = self.locate(id).await?.ok_or(CommentError::NoComment)?;
+        let c: CommentRecord = self
+            .store
+            .get(&Key::comment(&r.post_id, &r.path))
+            .await?
+            .ok_or(CommentError::NoComment)?;
+        if c.hidden_reason.is_some() {
+            return Err(CommentError::Hidden);
+        }
+        if !c.deleted {
+            return self.removal_items(&r, moderator, Some(reason), now_ms).await;
+        }
+        Ok(vec![self.store.tx_update(
+            &Key::comment(&r.post_id, &r.path),
+            "SET hidden_reason = :r, hidden_by = :by",
+            "deleted = :t AND attribute_not_exists(hidden_reason)",
+            values([
+                (":r", s(reason)),
+                (":by", s(moderator.id.as_str())),
+                (":t", AttributeValue::Bool(true)),
+            ]),
+        )?])
     }
 
     /// A moderator deletes a comment and every reply under it, in chunks that
@@ -641,7 +719,7 @@ impl Comments<'_> {
             };
             let mut tx = Vec::with_capacity(TX_MAX);
             for c in &batch {
-                tx.extend(self.soft_delete_items(&ref_of(c), actor, now_ms)?);
+                tx.extend(self.soft_delete_items(&ref_of(c), actor, None, now_ms)?);
             }
             tx.extend(self.counter_updates(
                 &r.post_id,
@@ -666,11 +744,13 @@ impl Comments<'_> {
         Err(CommentError::Busy)
     }
 
-    /// Marks the comment and its locator deleted (conditioned on neither being so).
+    /// Marks the comment and its locator deleted (conditioned on neither being
+    /// so); `hidden` also records a moderator's reason for hiding it.
     fn soft_delete_items(
         &self,
         r: &CommentRef,
         actor: &Actor,
+        hidden: Option<&str>,
         now_ms: i64,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut cond = "attribute_exists(pk) AND (attribute_not_exists(deleted) OR deleted = :f)".to_string();
@@ -684,13 +764,14 @@ impl Comments<'_> {
             cond.push_str(" AND author_id = :me");
             vals.insert(":me".into(), s(actor.id.as_str()));
         }
+        let mut update = "SET deleted = :t, deleted_by = :by, deleted_at = :now".to_string();
+        if let Some(reason) = hidden {
+            update.push_str(", hidden_reason = :why, hidden_by = :by");
+            vals.insert(":why".into(), s(reason));
+        }
         Ok(vec![
-            self.store.tx_update(
-                &Key::comment(&r.post_id, &r.path),
-                "SET deleted = :t, deleted_by = :by, deleted_at = :now",
-                &cond,
-                vals,
-            )?,
+            self.store
+                .tx_update(&Key::comment(&r.post_id, &r.path), &update, &cond, vals)?,
             self.store.tx_update(
                 &Key::comment_ref(&r.id, r.created_at),
                 "SET deleted = :t",

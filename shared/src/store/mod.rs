@@ -16,6 +16,7 @@ pub mod members;
 pub mod mutes;
 pub mod notifications;
 pub mod once;
+mod packed;
 pub mod posts;
 pub mod rate;
 pub mod reports;

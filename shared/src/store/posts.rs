@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backoff;
 use super::listing::{hot_partition, new_sort_key, Listing, ListingAttrs};
+use super::packed;
 use super::ring::{Paid, Ring, RingFull};
 use super::{n, s, to_item, values, Item, Key, Store, StoreError};
 use crate::domain::{
@@ -190,11 +191,13 @@ pub struct Reader {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Body {
+    #[serde(with = "super::packed")]
     pub body: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Html {
+    #[serde(with = "super::packed")]
     pub html: String,
     #[serde(default)]
     pub mentions: Vec<MemberId>,
@@ -204,6 +207,7 @@ pub struct Html {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Revision {
     pub title: String,
+    #[serde(with = "super::packed")]
     pub body: String,
     pub by: MemberId,
     pub by_name: String,
@@ -507,7 +511,7 @@ impl Posts<'_> {
         html: &Html,
         now_ms: i64,
     ) -> Result<Vec<TransactWriteItem>, PostError> {
-        if body.len() > MAX_ITEM_BYTES || html.html.len() > MAX_ITEM_BYTES {
+        if packed::stored_len(body) > MAX_ITEM_BYTES || packed::stored_len(&html.html) > MAX_ITEM_BYTES {
             return Err(PostError::TooLarge);
         }
         let mut items = Vec::new();
@@ -698,7 +702,7 @@ impl Posts<'_> {
             html: rendered.html.clone(),
             mentions: rendered.mentions.iter().map(|m| m.member.clone()).collect(),
         };
-        if body.as_str().len() > MAX_ITEM_BYTES || html.html.len() > MAX_ITEM_BYTES {
+        if packed::stored_len(body.as_str()) > MAX_ITEM_BYTES || packed::stored_len(&html.html) > MAX_ITEM_BYTES {
             return Err(PostError::TooLarge);
         }
         let revision = Revision {

@@ -516,6 +516,74 @@ async fn soft_delete_keeps_the_shape_and_the_counts_exact() {
 }
 
 #[tokio::test]
+async fn hiding_a_reported_comment_resolves_its_reports_in_the_same_transaction() {
+    use crate::store::reports::{Report, ReportTarget, Resolution};
+    let store = testing::store().await;
+    let (alice, bob) = (
+        member(&store, "alice", Role::Member).await,
+        member(&store, "bob", Role::Member).await,
+    );
+    let m = member(&store, "mod", Role::Moderator).await;
+    let post = seed_post(&store, &alice, T0).await;
+    let cs = store.comments();
+    let a = cs
+        .create(&actor(&bob), &text(&post, None, "a"), T0 + 1000)
+        .await
+        .unwrap();
+    let b = cs
+        .create(&actor(&alice), &text(&post, Some(&a.id), "b"), T0 + 2000)
+        .await
+        .unwrap();
+    let target = ReportTarget::Comment(a.id.clone());
+    let report = Report {
+        target: target.clone(),
+        reporter: alice.id.clone(),
+        reporter_name: "alice".into(),
+        reason: "rude".into(),
+        label: "bob: a".into(),
+        at: T0 + 3000,
+        resolution: None,
+    };
+    assert!(store.reports().file(&report).await.unwrap());
+    // Only moderators hide.
+    assert!(matches!(
+        cs.hide_items(&actor(&alice), &a.id, "rude", T0 + 4000).await,
+        Err(CommentError::NotYours)
+    ));
+    let hide = cs.hide_items(&actor(&m), &a.id, "rude", T0 + 4000).await.unwrap();
+    let resolution = Resolution::Hide { reason: "rude".into() };
+    let n = store
+        .reports()
+        .resolve(&target, resolution, &m.id, "mod", hide, T0 + 4000)
+        .await
+        .unwrap();
+    assert_eq!(n.len(), 1);
+    assert!(store.reports().open().await.unwrap().is_empty());
+    let thread = cs.of_post(&post).await.unwrap();
+    let shape: Vec<(u8, bool, Option<&str>)> = thread
+        .iter()
+        .map(|c| (c.depth, c.deleted, c.hidden_reason.as_deref()))
+        .collect();
+    assert_eq!(shape, [(1, true, Some("rude")), (2, false, None)], "the reply stays");
+    assert!(cs.locate(&a.id).await.unwrap().unwrap().deleted);
+    let card = cards(&store, &post).await;
+    assert_eq!((card.comment_count, card.activity), (1, T0 + 2000));
+    // A second resolution is refused before it writes anything.
+    assert!(matches!(
+        cs.hide_items(&actor(&m), &a.id, "rude", T0 + 5000).await,
+        Err(CommentError::Hidden)
+    ));
+    // A comment its author deleted is only marked hidden: the count stays.
+    cs.delete(&actor(&alice), &b.id, T0 + 6000).await.unwrap();
+    let hide = cs.hide_items(&actor(&m), &b.id, "spam", T0 + 7000).await.unwrap();
+    assert_eq!(hide.len(), 1);
+    store.transact(hide).await.unwrap();
+    let b = cs.get(&b.id).await.unwrap().unwrap();
+    assert_eq!((b.deleted, b.hidden_reason.as_deref()), (true, Some("spam")));
+    assert_eq!(cards(&store, &post).await.comment_count, 0);
+}
+
+#[tokio::test]
 async fn a_moderator_deletes_a_subtree_in_chunks_and_can_run_it_again() {
     let store = testing::store().await;
     let (alice, bob) = (

@@ -377,3 +377,36 @@ async fn the_fourth_post_in_24_hours_is_refused_but_not_for_moderators() {
     publish(&store, &moderator, T + 10).await.unwrap();
     publish(&store, &ada, T + 86_400_000).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_100000_character_body_of_4_byte_characters_and_its_html_fit_stored_deflated() {
+    let store = testing::store().await;
+    let ada = member(&store, "Ada", Role::Member).await;
+    let body = "𝄞".repeat(99_990) + " **end**";
+    assert_eq!(body.chars().count(), 99_998);
+    assert!(body.len() > MAX_ITEM_BYTES, "over the plain limit: {}", body.len());
+    let post = new_post(&[("type", "post"), ("title", "Long"), ("body", &body)]);
+    let rendered = render(post.body.as_str(), &NoMentions);
+    let card = store.posts().create(&post, &ada, &rendered, T).await.unwrap();
+    let page = store.posts().page(&card.id, Some(&ada.id)).await.unwrap().unwrap();
+    assert_eq!(page.html.html, rendered.html);
+    assert_eq!(store.posts().body(&card.id).await.unwrap().unwrap().body, body);
+    // An edit keeps the old body, deflated too, as a revision.
+    let title = crate::domain::PostTitle::parse("Longer").unwrap();
+    let next = crate::domain::PostBody::parse(&(body.clone() + "!")).unwrap();
+    let again = render(next.as_str(), &NoMentions);
+    let by = Actor {
+        id: &ada.id,
+        name: "Ada",
+        moderator: false,
+    };
+    store
+        .posts()
+        .edit(&card.id, by, &title, &next, &again, T + 1)
+        .await
+        .unwrap();
+    let history = store.posts().history(&card.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].body, body);
+    assert_eq!(store.posts().body(&card.id).await.unwrap().unwrap().body, next.as_str());
+}
