@@ -303,8 +303,7 @@ async fn main() {
                 // Issue 12: seeds 10,000 posts and 100,000 comments, then the
                 // feed pages, the post page, a comment and a vote.
                 if feed::seeding() {
-                    let (sizes, steps) = feed::measure(&bench, &outbox, &store, &clock, feed_runs).await;
-                    print_table(&format!("Posts, {sizes}; {feed_runs} runs each"), steps);
+                    feed::measure(&bench, &outbox, &store, &clock, (runs, feed_runs), print_table).await;
                 }
             })
     })
