@@ -15,4 +15,4 @@ cargo build --profile tools --quiet -p lodge-local -p lodge-bench
 echo
 "$TARGET/tools/lodge-bench" "$TARGET/release" $binaries --runs "${BENCH_RUNS:-15}" --env-file infra/bench.env
 echo
-LODGE_ROOT="$PWD" "$TARGET/tools/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep -v '^{'
+LODGE_ROOT="$PWD" "$TARGET/tools/lodge-flows" "${FLOW_RUNS:-30}" 2>/dev/null | grep --line-buffered -v '^{'

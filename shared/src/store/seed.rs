@@ -7,6 +7,7 @@
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde::Serialize;
 
+use super::comments::{CommentRecord, CommentRef};
 use super::keys::{self, Key};
 use super::listing::{Listing, ListingAttrs};
 use super::{to_item, Item, Store, StoreError};
@@ -106,30 +107,6 @@ struct Pin {
     expires_at: i64,
 }
 
-#[derive(Serialize)]
-struct Comment<'a> {
-    id: &'a CommentId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_id: Option<&'a CommentId>,
-    depth: u8,
-    seq: i64,
-    author_id: &'a MemberId,
-    author_name: &'a str,
-    body: &'a str,
-    html: &'a str,
-    upvotes: i64,
-    deleted: bool,
-    created_at: i64,
-}
-
-#[derive(Serialize)]
-struct CommentRef<'a> {
-    post_id: &'a PostId,
-    path: &'a str,
-    author_id: &'a MemberId,
-    upvotes: i64,
-}
-
 impl Seed<'_> {
     /// Every item of each post: its `POST` card (the `ALL` entry), the
     /// `LIST#…` copies, and for an event its calendar entry.
@@ -200,7 +177,9 @@ impl Seed<'_> {
     }
 
     /// `count` top-level comments and their locators on one post, a minute
-    /// apart from `from_ms`. (The post's counters are the caller's `SeedPost`.)
+    /// apart from `from_ms`, as the comment store writes them (its own types
+    /// and keys, so the thread reads them back). (The post's counters are the
+    /// caller's `SeedPost`.)
     pub async fn comments(&self, post: &PostId, count: usize, from_ms: i64) -> Result<(), StoreError> {
         let author = MemberId::generate();
         let body = "A comment of a few words, as most are.";
@@ -210,27 +189,40 @@ impl Seed<'_> {
             let at = from_ms + i as i64 * 60_000;
             let id = CommentId::generate(at);
             let path = id.to_string();
-            let comment = Comment {
-                id: &id,
+            let upvotes = (i % 7) as i64;
+            let comment = CommentRecord {
+                id: id.clone(),
+                post_id: post.clone(),
+                path: path.clone(),
                 parent_id: None,
+                reply_to: None,
+                reply_to_name: None,
                 depth: 1,
                 seq: i as i64 + 1,
-                author_id: &author,
-                author_name: "Bob Member",
-                body,
-                html,
-                upvotes: (i % 7) as i64,
+                author_id: author.clone(),
+                author_name: "Bob Member".into(),
+                body: body.into(),
+                html: html.into(),
+                mentions: vec![],
+                upvotes,
+                pinned: false,
                 deleted: false,
+                deleted_by: None,
+                edited_at: None,
                 created_at: at,
             };
-            items.push(to_item(&Key::post_item(post, &format!("C#{path}")), &comment)?);
+            items.push(to_item(&Key::comment(post, &path), &comment)?);
             let locator = CommentRef {
-                post_id: post,
-                path: &path,
-                author_id: &author,
-                upvotes: (i % 7) as i64,
+                id: id.clone(),
+                post_id: post.clone(),
+                path,
+                depth: 1,
+                author_id: author.clone(),
+                upvotes,
+                created_at: at,
+                deleted: false,
             };
-            items.push(to_item(&Key::comment_locator(&id), &locator)?);
+            items.push(to_item(&Key::comment_ref(&id, at), &locator)?);
         }
         self.write(items).await
     }

@@ -2,12 +2,11 @@
 //! `BENCH_COMMENTS` comments (100,000), seeded through the store in bulk,
 //! then the feed pages measured like the flows above.
 //!
-//! Hooks for the other issue 12 routes: the seed keeps one post with 300
-//! comments (`Club::big_thread`) for "a post page with 300 comments"; the
-//! post page, comment submit and vote steps are added beside `STEPS` once
-//! the `posts` and `comments` functions exist (see the hook below).
+//! Then the post routes (`POST_STEPS`), as a regular member: the page of
+//! the post with 300 comments (`Club::big_thread`), a comment submit and a
+//! post upvote.
 
-use lodge::domain::{MemberId, PostId, PostKind, RoomSlug, Visibility};
+use lodge::domain::{MemberId, PostId, PostKind, RoomDescription, RoomSlug, RoomTitle, Visibility};
 use lodge::feed::FeedOrder;
 use lodge::store::listing::Listing;
 use lodge::store::seed::SeedPost;
@@ -21,11 +20,20 @@ fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// `BENCH_POSTS=0` skips this part (the request path alone).
+pub fn seeding() -> bool {
+    env_count("BENCH_POSTS", 10_000) > 0
+}
+
 /// What was seeded, for the steps.
 pub struct Club {
     /// The post with 300 comments (the post page's benchmark).
     pub big_thread: PostId,
+    /// Every other post, newest first (comment and vote targets).
+    pub others: Vec<PostId>,
     pub room: RoomSlug,
+    /// The sizes seeded, for the table's title.
+    pub sizes: String,
 }
 
 /// Posts over the last 60 days in 5 rooms and every type, a fifth public,
@@ -39,11 +47,22 @@ pub async fn seed(store: &Store, now_ms: i64) -> Club {
         .map(|r| RoomSlug::parse(r).unwrap())
         .collect();
     let authors: Vec<MemberId> = (0..200).map(|_| MemberId::generate()).collect();
-    let per_post = if posts > 1 {
-        comments.saturating_sub(300) / (posts - 1)
-    } else {
-        0
+    // The rest spread evenly, the first `extra` posts one more, so the
+    // total is exactly `comments`.
+    let rest = comments.saturating_sub(300);
+    let (per_post, extra) = match posts {
+        0 | 1 => (0, 0),
+        n => (rest / (n - 1), rest % (n - 1)),
     };
+    for r in &rooms {
+        let title = RoomTitle::parse(&format!("Room {r}")).unwrap();
+        let created = store
+            .rooms()
+            .create(r, &title, &RoomDescription::default(), now_ms - 61 * 24 * HOUR)
+            .await
+            .expect("seed rooms");
+        created.expect("a new room");
+    }
     let started = std::time::Instant::now();
     let mut batch = Vec::new();
     let mut big_thread = None;
@@ -58,7 +77,11 @@ pub async fn seed(store: &Store, now_ms: i64) -> Club {
             Visibility::Members
         };
         p.upvotes = ((i * 7919) % 97) as i64 / 4;
-        let n = if i == 0 { 300.min(comments) } else { per_post };
+        let n = match i {
+            0 => 300.min(comments),
+            i if i <= extra => per_post + 1,
+            _ => per_post,
+        };
         p.comment_count = n as i64;
         p.comment_seq = n as i64;
         p.activity = at + (n as i64) * 60_000;
@@ -81,14 +104,13 @@ pub async fn seed(store: &Store, now_ms: i64) -> Club {
             store.seed().comments(&p.id, *n, *at).await.expect("seed comments");
         }
     }
-    eprintln!(
-        "seeded {} comments in {:.0?}",
-        batch.iter().map(|b| b.1).sum::<usize>(),
-        started.elapsed()
-    );
+    let seeded = batch.iter().map(|b| b.1).sum::<usize>();
+    eprintln!("seeded {seeded} comments in {:.0?}", started.elapsed());
     Club {
         big_thread: big_thread.expect("at least one post"),
+        others: batch.iter().skip(1).map(|(p, _, _)| p.id.clone()).collect(),
         room: rooms[1].clone(),
+        sizes: format!("{posts} posts and {seeded} comments seeded"),
     }
 }
 
@@ -104,9 +126,15 @@ pub const STEPS: [&str; 9] = [
     "feed: GET /feed.xml",
 ];
 
-// Hook: the other issue 12 routes go here once they exist, as more
-// `STEPS` and `paths` entries: the post page of `Club::big_thread` (300
-// comments), a comment submit on it, a vote.
+pub const POST_STEPS: [&str; 3] = [
+    "post: GET /posts/{id} (300 comments)",
+    "comment: POST /posts/{id}/comments",
+    "vote: POST /posts/{id}/vote",
+];
+
+/// A member the flows approved (run 0's newcomer): not staff, so the
+/// comment ring and every member check are paid as a member pays them.
+const MEMBER: &str = "newcomer0@example.org";
 
 fn step(name: &'static str) -> Step {
     Step {
@@ -154,8 +182,9 @@ pub async fn measure(
     outbox: &lodge_local::outbox::Outbox,
     store: &Store,
     clock: &lodge::clock::ManualClock,
-    runs: usize,
-) -> Vec<Step> {
+    (runs, feed_runs): (usize, usize),
+    print: fn(&str, Vec<Step>),
+) {
     clock.advance(3601);
     let now = lodge::clock::Clock::now_ms(clock);
     let club = seed(store, now).await;
@@ -181,6 +210,10 @@ pub async fn measure(
             .unwrap();
     }
     eprintln!("the 300-comment thread (for the post page step): {}", club.big_thread);
+    // The post steps first: the feed's index queries are the stand-in's
+    // slowest (moto reads a whole index for each).
+    let steps = measure_posts(bench, outbox, &club, (&cookie, clock), runs).await;
+    print(&format!("Posts, {}; {runs} runs each", club.sizes), steps);
     let mut steps: Vec<Step> = STEPS.iter().copied().map(step).collect();
     let room_path = format!("/rooms/{}", club.room);
     let (status, _, text, _) = bench.call_with("GET /", "/?sort=new", "", Some(&cookie), true).await;
@@ -199,7 +232,7 @@ pub async fn measure(
         ("GET /feed.xml", "/feed.xml".to_string()),
     ];
     bench.take_counts().await;
-    for _ in 0..runs {
+    for _ in 0..feed_runs {
         for (i, (route, path)) in paths.iter().enumerate() {
             let (status, _, text, t) = bench.call(route, path, "", Some(&cookie)).await;
             assert_eq!(status, 200, "{path}: {text}");
@@ -210,5 +243,86 @@ pub async fn measure(
             steps[i].items = items;
         }
     }
+    print(&format!("Feed, {}; {feed_runs} runs each", club.sizes), steps);
+}
+
+/// The post page, a comment and a vote, `runs` times each, as `MEMBER`.
+/// The comments go on the second-newest post (so the measured thread stays
+/// at 300). Each run votes on another post (one vote per member and post),
+/// written through `POST /posts` by the admin (`admin`'s cookie): a vote also
+/// counts on its author's profile, which the seeded authors do not have.
+async fn measure_posts(
+    bench: &Bench,
+    outbox: &lodge_local::outbox::Outbox,
+    club: &Club,
+    (admin, clock): (&str, &lodge::clock::ManualClock),
+    runs: usize,
+) -> Vec<Step> {
+    let mut votable = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("type", "post"),
+                ("title", &format!("A post to vote on {i}")),
+                ("body", "Worth a vote."),
+            ])
+            .finish();
+        let (status, _, text, _) = bench.call_with("POST /posts", "/posts", &form, Some(admin), true).await;
+        assert_eq!(status, 201, "POST /posts: {text}");
+        let post: serde_json::Value = serde_json::from_str(&text).unwrap();
+        votable.push(post["post"]["id"].as_str().unwrap().to_string());
+    }
+    let cookie = sign_in(bench, outbox, MEMBER).await;
+    let mut steps: Vec<Step> = POST_STEPS.iter().copied().map(step).collect();
+    let page = format!("/posts/{}", club.big_thread);
+    let thread = &club.others[0];
+    let comments = format!("/posts/{thread}/comments");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(
+            "body",
+            "Agreed, and **thanks** for the list. The [second one](https://example.org/guide) is the best.",
+        )
+        .finish();
+    bench.take_counts().await;
+    for run in 0..runs {
+        let (status, _, text, t) = bench.call("GET /posts/{id}", &page, "", Some(&cookie)).await;
+        assert_eq!(status, 200, "{page}: {text}");
+        assert!(
+            text.matches("id=\"c-").count() >= 300,
+            "the page shows the 300 comments"
+        );
+        let (calls, _, items) = bench.take_counts().await;
+        record(&mut steps[0], t, calls, items);
+
+        let (status, _, text, t) = bench
+            .call_with("POST /posts/{id}/comments", &comments, &body, Some(&cookie), true)
+            .await;
+        assert_eq!(status, 201, "{comments}: {text}");
+        let (calls, _, items) = bench.take_counts().await;
+        record(&mut steps[1], t, calls, items);
+
+        let vote = format!("/posts/{}/vote", votable[run]);
+        let (status, _, text, t) = bench
+            .call_with("POST /posts/{id}/vote", &vote, "", Some(&cookie), true)
+            .await;
+        assert_eq!(status, 200, "{vote}: {text}");
+        assert!(text.contains("\"voted\":true"), "{vote}: {text}");
+        let (calls, _, items) = bench.take_counts().await;
+        record(&mut steps[2], t, calls, items);
+        // 100 comments a day: a quarter hour apart stays under the ring.
+        clock.advance(900);
+    }
     steps
+}
+
+fn record(
+    step: &mut Step,
+    (wall, cpu): (std::time::Duration, std::time::Duration),
+    calls: std::collections::BTreeMap<String, u32>,
+    items: u32,
+) {
+    step.times.push(wall);
+    step.own.push(cpu);
+    step.calls = calls;
+    step.items = items;
 }
