@@ -22,6 +22,7 @@ mod moderation;
 mod notifier;
 // notifications (issue 13)
 mod notifications;
+mod browser_notifications;
 mod posts;
 mod queues;
 mod runner;
