@@ -21,8 +21,8 @@ mod lockout;
 mod moderation;
 mod notifier;
 // notifications (issue 13)
-mod notifications;
 mod browser_notifications;
+mod notifications;
 mod posts;
 mod queues;
 mod runner;
