@@ -20,7 +20,7 @@ export RUSTC_WRAPPER ?= $(LODGE_VENV)/bin/sccache
 export SCCACHE_DIR ?= $(HOME)/.cache/lodge/sccache
 export SCCACHE_CACHE_SIZE ?= 20G
 
-.PHONY: help dev test unit lint browser bench bench-cold bench-forward bench-digest fuzz tools clean
+.PHONY: help dev test unit lint browser bench bench-cold bench-forward bench-digest bench-notify fuzz tools clean
 
 help:
 	@echo "make dev     run Lodge locally on http://127.0.0.1:$${LODGE_PORT:-3000} (no AWS account, no Docker)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench   cold-start and request-path figures for the README"
 	@echo "make bench-forward  channel forwarding under Telegram-style limits and faults"
 	@echo "make bench-digest   one weekly digest to 10,000 members, with a sender crash"
+	@echo "make bench-notify   one comment to 1,000 followers (inbox, Telegram, email), with crashes"
 	@echo "make fuzz    fuzz every parser of outside input (FUZZ_SECONDS=600 a target; docs/fuzzing.md)"
 
 $(VENV)/.installed: infra/requirements.txt infra/requirements.lock
@@ -86,6 +87,13 @@ bench-forward: tools
 bench-digest: tools
 	cargo build --quiet -p bench-digest
 	$(TARGET_DIR)/debug/bench-digest
+
+# One comment on a post followed by 1,000 seeded members, through the real
+# comment route, fan-out, notifier and notify-mail, with a fan-out and a
+# notifier killed mid-batch; prints the figures in docs/notifications.md.
+bench-notify: tools
+	cargo build --quiet -p bench-notify
+	$(TARGET_DIR)/debug/bench-notify
 
 clean:
 	rm -rf .lodge

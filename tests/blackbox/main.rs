@@ -21,6 +21,7 @@ mod lockout;
 mod moderation;
 mod notifier;
 // notifications (issue 13)
+mod browser_notifications;
 mod notifications;
 mod posts;
 mod queues;
