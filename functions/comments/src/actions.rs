@@ -6,7 +6,7 @@ use lodge::auth::Viewer;
 use lodge::domain::{CommentBody, CommentId, PostId};
 use lodge::markdown::{self, NoMentions};
 use lodge::queue::Notification;
-use lodge::store::comments::{Actor, NewComment};
+use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget};
 use lodge::thread;
 use lodge::web::{self, Ctx, Reply, WebError};
@@ -56,22 +56,10 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         None | Some("") => None,
         Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
-    let rendered = markdown::render(body.as_str(), &NoMentions);
-    let new = NewComment {
-        post: post.clone(),
-        parent,
-        body: body.as_str().to_string(),
-        html: rendered.html,
-        mentions: rendered.mentions.into_iter().map(|m| m.member).collect(),
-    };
-    let record = state
-        .store
-        .comments()
-        .create(&actor(&v), &new, state.clock.now_ms())
+    let now_ms = state.clock.now_ms();
+    let record = lodge::writing::create_comment(&state.store, &state.content, &actor(&v), &post, parent, &body, now_ms)
         .await
         .map_err(errors::web)?;
-    tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
-    state.content.send_after_commit(&record.created_event()).await;
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::CREATED, &json!({ "comment": shown })));

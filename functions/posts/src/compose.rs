@@ -1,10 +1,8 @@
 //! Writing: the compose form, creating a post, editing one.
 
-use std::collections::HashMap;
-
 use lambda_http::http::StatusCode;
-use lodge::domain::{Member, NewPost, PostBody, PostFields, PostId, PostTitle};
-use lodge::markdown::{self, MentionTarget, Rendered};
+use lodge::domain::{NewPost, PostBody, PostFields, PostId, PostTitle};
+use lodge::markdown::Rendered;
 use lodge::store::posts::Actor;
 use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
 use serde::Deserialize;
@@ -15,29 +13,9 @@ use crate::pages::{ComposePage, ComposeValues, EditPage};
 use crate::view::{post_json, Access};
 use crate::State;
 
-/// Renders `body`, resolving its `@handle`s through the member handles
-/// (one parallel round of reads).
+/// Renders `body`, resolving its `@handle`s (the path every writer shares).
 pub async fn render_body(state: &State, body: &str) -> Result<Rendered, WebError> {
-    let candidates = markdown::mention_candidates(body);
-    let found = state.store.handles().resolve(&candidates).await?;
-    let targets: HashMap<String, MentionTarget> = found
-        .into_iter()
-        .map(|(h, member)| {
-            let url = lodge::web::paths::member(&member);
-            (h, MentionTarget { member, url })
-        })
-        .collect();
-    Ok(markdown::render(body, &targets))
-}
-
-/// Claims the writer's own handle the first time they write (so others can
-/// mention them); a failure only delays it.
-async fn ensure_handle(state: &State, member: &Member) {
-    if member.handle.is_none() {
-        if let Err(e) = state.store.handles().ensure(member).await {
-            tracing::warn!(error = %e, "could not claim a handle");
-        }
-    }
+    Ok(lodge::writing::render_post_body(&state.store, body).await?)
 }
 
 pub async fn form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -67,19 +45,16 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             return render(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
-    let (rendered, ()) = tokio::join!(render_body(state, post.body.as_str()), ensure_handle(state, &v.member));
-    let rendered = rendered?;
-    let now_ms = state.clock.now_ms();
-    let card = state
-        .store
-        .posts()
-        .create(&post, &v.member, &rendered, now_ms)
-        .await
-        .map_err(errors::web)?;
-    tracing::info!(post = %card.id, kind = %card.kind, draft = post.draft, mentions = rendered.mentions.len(), "post created");
-    if let Some(event) = card.published_event(rendered.mentions.iter().map(|m| m.member.clone()).collect()) {
-        state.content.send_after_commit(&event).await;
-    }
+    let (card, rendered) = lodge::writing::create_post(
+        &state.store,
+        &state.content,
+        &post,
+        &v.member,
+        state.clock.now_ms(),
+        &Default::default(),
+    )
+    .await
+    .map_err(errors::web)?;
     if ctx.wants_json {
         let reader = Default::default();
         return Ok(web::json(

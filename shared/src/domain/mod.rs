@@ -47,6 +47,8 @@ mod member_record;
 mod new_post;
 mod post;
 mod post_id;
+/// A helpdesk question being asked in the bot (issue 13).
+pub mod question;
 mod room;
 
 pub use bot_chat::BotChat;
