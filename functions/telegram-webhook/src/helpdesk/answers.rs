@@ -25,9 +25,10 @@ pub(crate) async fn reply(
     root: &Message,
 ) -> Result<bool, WebError> {
     let store = &turn.state.store;
+    let (threads, telegram) = (store.helpdesk_threads(), store.telegram());
     let (post, member) = tokio::try_join!(
-        store.helpdesk_threads().thread(msg.chat.id, root.message_id),
-        store.telegram().member(from.id),
+        threads.thread(msg.chat.id, root.message_id),
+        telegram.member(from.id),
     )?;
     let Some(post) = post else {
         tracing::info!(chat = msg.chat.id, root = root.message_id, "reply to a helpdesk copy with no question");
@@ -63,7 +64,7 @@ pub(crate) async fn reply(
     let content = &turn.state.helpdesk.content;
     let now_ms = turn.state.clock.now_ms();
     let created = lodge::writing::create_comment(store, content, &actor, &post, None, &body, now_ms).await;
-    let refusal = match created {
+    let refused = match created {
         Ok(record) => {
             tracing::info!(post = %post, comment = %record.id, member = %member.id, "helpdesk answer from the discussion");
             None
@@ -79,7 +80,7 @@ pub(crate) async fn reply(
         Err(e) => Some(refusal(&e)),
     };
     lease.done(store, turn.now).await?;
-    if let Some(why) = refusal {
+    if let Some(why) = refused {
         tell(turn, member, &format!("Your reply in the helpdesk discussion was not added as an answer: {why}")).await;
     }
     Ok(true)
