@@ -315,8 +315,14 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
     // In the channel once, with a link to the post; the mapping is stored.
     let posted = app.telegram().deliveries_to(CHANNEL);
     assert_eq!(posted.len(), 1, "{posted:#?}");
-    let text = posted[0].text.clone().unwrap();
-    assert!(text.contains("Who fixes the printer?") && text.contains(&format!("/posts/{post}")), "{text}");
+    let sent: Vec<Value> = app
+        .telegram()
+        .calls_of("sendMessage")
+        .into_iter()
+        .filter(|p| p["chat_id"] == CHANNEL)
+        .collect();
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(text.contains("Who fixes the printer?") && text.contains(&format!("/posts/{post}\"")), "{text}");
     let channel_message = posted[0].dest_ids[0];
     let known = app
         .store()
