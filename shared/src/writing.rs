@@ -50,7 +50,10 @@ pub async fn create_post(
     now_ms: i64,
     how: &Creation,
 ) -> Result<(Card, Rendered), PostError> {
-    let (rendered, ()) = tokio::join!(render_post_body(store, post.body.as_str()), ensure_handle(store, author));
+    let (rendered, ()) = tokio::join!(
+        render_post_body(store, post.body.as_str()),
+        ensure_handle(store, author)
+    );
     let rendered = rendered?;
     let card = store.posts().create_as(post, author, &rendered, now_ms, how).await?;
     tracing::info!(post = %card.id, kind = %card.kind, draft = post.draft, mentions = rendered.mentions.len(), "post created");

@@ -192,18 +192,33 @@ async fn an_ask_conversation_with_back_and_cancel_posts_one_question_and_the_thi
     let step2 = type_in(&app, ada.tg, "Where is the key").await;
     let (_, back) = tap(&app, ada.tg, &step2, "Back").await;
     let back = back.expect("Back shows step 1 again");
-    assert!(back.text.contains("step 1 of 2") && back.text.contains("Where is the key"), "{}", back.text);
+    assert!(
+        back.text.contains("step 1 of 2") && back.text.contains("Where is the key"),
+        "{}",
+        back.text
+    );
     let refused = type_in(&app, ada.tg, &"x".repeat(129)).await;
-    assert!(refused.text.contains("too long (129 characters, at most 128)"), "{}", refused.text);
+    assert!(
+        refused.text.contains("too long (129 characters, at most 128)"),
+        "{}",
+        refused.text
+    );
     type_in(&app, ada.tg, "Where is the office key?").await;
     let confirm = type_in(&app, ada.tg, "I start on *Monday*.").await;
-    assert!(confirm.text.contains("Where is the office key?") && confirm.text.contains("*Monday*"), "{}", confirm.text);
+    assert!(
+        confirm.text.contains("Where is the office key?") && confirm.text.contains("*Monday*"),
+        "{}",
+        confirm.text
+    );
     let (answer, cancelled) = tap(&app, ada.tg, &confirm, "Cancel").await;
     assert_eq!(answer.params["text"], "Cancelled.");
     assert!(cancelled.unwrap().text.contains("not posted"));
     // The cancelled draft's buttons do nothing now.
     let (stale, edit) = tap(&app, ada.tg, &confirm, "Post it").await;
-    assert!(stale.params["text"].as_str().unwrap().contains("does nothing"), "{stale:?}");
+    assert!(
+        stale.params["text"].as_str().unwrap().contains("does nothing"),
+        "{stale:?}"
+    );
     assert!(edit.is_none());
 
     // A full one, with /back as a command on the way; its confirm press delivered twice.
@@ -211,7 +226,11 @@ async fn an_ask_conversation_with_back_and_cancel_posts_one_question_and_the_thi
     type_in(&app, ada.tg, "How do I book the meeting room?").await;
     type_in(&app, ada.tg, "Too short").await;
     let again = type_in(&app, ada.tg, "/back").await;
-    assert!(again.text.contains("step 2 of 2") && again.text.contains("Too short"), "{}", again.text);
+    assert!(
+        again.text.contains("step 2 of 2") && again.text.contains("Too short"),
+        "{}",
+        again.text
+    );
     let confirm = type_in(&app, ada.tg, "For Thursday, **six** people.").await;
     let update = press(ada.tg, confirm.message_id, confirm.data("Post it"));
     let (answer, done) = answered(exchange(&app, &update).await);
@@ -229,7 +248,10 @@ async fn an_ask_conversation_with_back_and_cancel_posts_one_question_and_the_thi
             &json!(ada.member.id)
         )
     );
-    assert!(post["html"].as_str().unwrap().contains("<strong>six</strong>"), "{post}");
+    assert!(
+        post["html"].as_str().unwrap().contains("<strong>six</strong>"),
+        "{post}"
+    );
 
     // The second is fine; the third in 24 hours is refused, with when it frees up.
     let confirm = ask(&app, ada.tg, "Second question", "Body two").await;
@@ -240,7 +262,10 @@ async fn an_ask_conversation_with_back_and_cancel_posts_one_question_and_the_thi
     let (refusal, edit) = tap(&app, ada.tg, &confirm, "Post it").await;
     let why = refusal.params["text"].as_str().unwrap();
     let frees = lodge::clock::format_utc(app.clock.now_secs_plus(86_400));
-    assert!(why.contains("2 questions per 24 hours") && why.contains(&frees), "{why} / {frees}");
+    assert!(
+        why.contains("2 questions per 24 hours") && why.contains(&frees),
+        "{why} / {frees}"
+    );
     assert_eq!(refusal.params["show_alert"], true);
     assert!(edit.is_none(), "the draft stays as it was");
 
@@ -267,14 +292,20 @@ async fn only_linked_approved_members_ask() {
     let stranger = rand_id();
     let calls = exchange(&app, &says(stranger, "/ask")).await;
     assert!(
-        calls[0].params["text"].as_str().unwrap().contains("Only approved members"),
+        calls[0].params["text"]
+            .as_str()
+            .unwrap()
+            .contains("Only approved members"),
         "{calls:#?}"
     );
     let applicant = new_member(&app, "Newcomer", Role::Member, MemberStatus::OnReview).await;
     let tg = rand_id();
     link(&app, &applicant, tg, "newcomer").await;
     let calls = exchange(&app, &says(tg, "/ask")).await;
-    assert!(calls[0].params["text"].as_str().unwrap().contains("Only approved members"));
+    assert!(calls[0].params["text"]
+        .as_str()
+        .unwrap()
+        .contains("Only approved members"));
 }
 
 /// Telegram's copy of channel message `channel_message` in the discussion group, as message `id`.
@@ -322,7 +353,10 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
         .filter(|p| p["chat_id"] == CHANNEL)
         .collect();
     let text = sent[0]["text"].as_str().unwrap();
-    assert!(text.contains("Who fixes the printer?") && text.contains(&format!("/posts/{post}\"")), "{text}");
+    assert!(
+        text.contains("Who fixes the printer?") && text.contains(&format!("/posts/{post}\"")),
+        "{text}"
+    );
     let channel_message = posted[0].dest_ids[0];
     let known = app
         .store()
@@ -336,19 +370,28 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
     // An answer on the web reaches the asker as a DM.
     let r = app
         .as_member(&bob.cookie)
-        .post_json(&format!("/posts/{post}/comments"), json!({"body": "Facilities do, call 123."}))
+        .post_json(
+            &format!("/posts/{post}/comments"),
+            json!({"body": "Facilities do, call 123."}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let dm = wait_for(WAIT, "the asker's DM of the web answer", async || dms(&app, ada.tg).into_iter().next()).await;
+    let dm = wait_for(WAIT, "the asker's DM of the web answer", async || {
+        dms(&app, ada.tg).into_iter().next()
+    })
+    .await;
     assert!(dm.contains("Who fixes the printer?"), "{dm}");
 
     // Telegram copies the channel post into the discussion group; Bob replies to the copy.
     // The copy of a channel post that is no question maps to nothing.
     let other = automatic_forward(4000, channel_message + 1000);
     assert_eq!(status(&app, &in_group(other.clone())).await, "ignored");
-    assert_eq!(status(&app, &reply_in_group(bob.tg, 3999, "Hm", other)).await, "ignored");
+    assert_eq!(
+        status(&app, &reply_in_group(bob.tg, 3999, "Hm", other)).await,
+        "ignored"
+    );
     let root = automatic_forward(4001, channel_message);
     assert_eq!(status(&app, &in_group(root.clone())).await, "handled");
     let answer = reply_in_group(bob.tg, 4002, "Or ask at the front desk.", root.clone());
@@ -362,7 +405,10 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
     let stranger = reply_in_group(rand_id(), 4003, "I know!", root.clone());
     assert_eq!(status(&app, &stranger).await, "ignored");
     let unlinked = member(&app, "Carol", false).await;
-    assert_eq!(status(&app, &reply_in_group(unlinked.tg, 4004, "Me too", root)).await, "ignored");
+    assert_eq!(
+        status(&app, &reply_in_group(unlinked.tg, 4004, "Me too", root)).await,
+        "ignored"
+    );
 
     let thread = comments(&app, &ada.cookie, &post).await;
     let bodies: Vec<(&str, &str)> = thread
@@ -370,8 +416,16 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
         .map(|c| (c["author"]["id"].as_str().unwrap(), c["html"].as_str().unwrap()))
         .collect();
     assert_eq!(bodies.len(), 2, "{thread:#?}");
-    assert!(bodies.iter().all(|(who, _)| *who == bob.member.id.as_str()), "{bodies:?}");
-    assert!(bodies.iter().any(|(_, html)| html.contains("Or ask at the front desk.")), "{bodies:?}");
+    assert!(
+        bodies.iter().all(|(who, _)| *who == bob.member.id.as_str()),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|(_, html)| html.contains("Or ask at the front desk.")),
+        "{bodies:?}"
+    );
     assert_eq!(post_json(&app, &ada.cookie, &post).await["comment_count"], 2);
 
     // The discussion answer reaches the asker too, once.
@@ -380,5 +434,9 @@ async fn a_question_reaches_the_channel_and_answers_from_the_web_and_the_discuss
         "{:?}",
         dms(&app, ada.tg)
     );
-    assert!(dms(&app, ada.tg).iter().any(|d| d.contains("front desk")), "{:?}", dms(&app, ada.tg));
+    assert!(
+        dms(&app, ada.tg).iter().any(|d| d.contains("front desk")),
+        "{:?}",
+        dms(&app, ada.tg)
+    );
 }

@@ -121,12 +121,7 @@ pub struct HelpdeskThreads<'a> {
 impl HelpdeskThreads<'_> {
     /// The bot posted question `post` to the channel as `message`. Returns
     /// the discussion copy when its forward was seen first.
-    pub async fn channel_posted(
-        &self,
-        channel: i64,
-        message: i64,
-        post: &PostId,
-    ) -> Result<ChannelPost, StoreError> {
+    pub async fn channel_posted(&self, channel: i64, message: i64, post: &PostId) -> Result<ChannelPost, StoreError> {
         let seen = self
             .half(channel, message, "SET post_id = :p", values([(":p", s(post.as_str()))]))
             .await?;
@@ -136,7 +131,13 @@ impl HelpdeskThreads<'_> {
 
     /// Telegram copied channel `message` into the discussion group as
     /// (`chat`, `copy`). Returns the post when the channel message is a question.
-    pub async fn forwarded(&self, channel: i64, message: i64, chat: i64, copy: i64) -> Result<Option<PostId>, StoreError> {
+    pub async fn forwarded(
+        &self,
+        channel: i64,
+        message: i64,
+        chat: i64,
+        copy: i64,
+    ) -> Result<Option<PostId>, StoreError> {
         let seen = self
             .half(
                 channel,
@@ -186,7 +187,8 @@ impl HelpdeskThreads<'_> {
     /// Both halves known: the copy → post mapping (idempotent, so both
     /// writers may do it).
     async fn complete(&self, seen: &ChannelPost) -> Result<(), StoreError> {
-        if let (Some(post_id), Some(chat), Some(copy)) = (&seen.post_id, seen.discussion_chat, seen.discussion_message) {
+        if let (Some(post_id), Some(chat), Some(copy)) = (&seen.post_id, seen.discussion_chat, seen.discussion_message)
+        {
             let thread = Thread {
                 post_id: post_id.clone(),
             };
@@ -221,7 +223,10 @@ mod tests {
         ));
         let read = drafts.get(42, T + 3).await.unwrap().unwrap();
         assert_eq!((read.version, read.draft.step), (saved.version, AskStep::Body));
-        assert!(drafts.get(42, T + 1 + ASK_DRAFT_TTL_SECS).await.unwrap().is_none(), "expired");
+        assert!(
+            drafts.get(42, T + 1 + ASK_DRAFT_TTL_SECS).await.unwrap().is_none(),
+            "expired"
+        );
         drafts.delete(42).await.unwrap();
         assert!(drafts.get(42, T).await.unwrap().is_none());
     }
@@ -233,9 +238,19 @@ mod tests {
         let (channel, group) = (-100_111, -100_222);
         let (p1, p2) = (PostId::generate(T * 1000), PostId::generate(T * 1000 + 1));
         // The bot's sendMessage returns first, then the forward arrives.
-        assert_eq!(threads.channel_posted(channel, 5, &p1).await.unwrap().discussion_message, None);
+        assert_eq!(
+            threads
+                .channel_posted(channel, 5, &p1)
+                .await
+                .unwrap()
+                .discussion_message,
+            None
+        );
         assert_eq!(threads.thread(group, 50).await.unwrap(), None);
-        assert_eq!(threads.forwarded(channel, 5, group, 50).await.unwrap(), Some(p1.clone()));
+        assert_eq!(
+            threads.forwarded(channel, 5, group, 50).await.unwrap(),
+            Some(p1.clone())
+        );
         assert_eq!(threads.thread(group, 50).await.unwrap(), Some(p1.clone()));
         // The forward is faster than the bot's own write.
         assert_eq!(threads.forwarded(channel, 6, group, 60).await.unwrap(), None);
@@ -244,7 +259,10 @@ mod tests {
         assert_eq!(threads.thread(group, 60).await.unwrap(), Some(p2.clone()));
         // Both at once, many times over: one answer.
         let p3 = PostId::generate(T * 1000 + 2);
-        let (a, b) = tokio::join!(threads.channel_posted(channel, 7, &p3), threads.forwarded(channel, 7, group, 70));
+        let (a, b) = tokio::join!(
+            threads.channel_posted(channel, 7, &p3),
+            threads.forwarded(channel, 7, group, 70)
+        );
         a.unwrap();
         b.unwrap();
         assert_eq!(threads.thread(group, 70).await.unwrap(), Some(p3.clone()));

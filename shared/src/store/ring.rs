@@ -299,7 +299,12 @@ mod tests {
                 store
                     .rings()
                     .transact_paid_all(&[big, small], &me, at, || {
-                        Ok(vec![store.tx_put(&marker, &serde_json::json!({"at": at}), None, None)?])
+                        Ok(vec![store.tx_put(
+                            &marker,
+                            &serde_json::json!({"at": at}),
+                            None,
+                            None,
+                        )?])
                     })
                     .await
                     .unwrap()
@@ -310,9 +315,16 @@ mod tests {
             Err((ring, full)) => assert_eq!((ring, full.frees_at_ms), (small, T + DAY_MS)),
             other => panic!("{other:?}"),
         }
-        assert_eq!(store.rings().read(big, &me).await.unwrap().n, 1, "the refusal cost nothing");
+        assert_eq!(
+            store.rings().read(big, &me).await.unwrap().n,
+            1,
+            "the refusal cost nothing"
+        );
         assert_eq!(pay(T + DAY_MS).await, Ok(()));
-        let (b, s) = (store.rings().read(big, &me).await.unwrap(), store.rings().read(small, &me).await.unwrap());
+        let (b, s) = (
+            store.rings().read(big, &me).await.unwrap(),
+            store.rings().read(small, &me).await.unwrap(),
+        );
         assert_eq!((b.n, s.n), (2, 2));
     }
 

@@ -134,9 +134,15 @@ impl Message {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageOrigin {
-    User { sender_user: User },
-    HiddenUser { sender_user_name: String },
-    Chat { sender_chat: Chat },
+    User {
+        sender_user: User,
+    },
+    HiddenUser {
+        sender_user_name: String,
+    },
+    Chat {
+        sender_chat: Chat,
+    },
     Channel {
         chat: Chat,
         /// The post's id in the channel (0 when an old client left it out).

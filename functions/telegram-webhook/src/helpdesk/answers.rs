@@ -26,12 +26,13 @@ pub(crate) async fn reply(
 ) -> Result<bool, WebError> {
     let store = &turn.state.store;
     let (threads, telegram) = (store.helpdesk_threads(), store.telegram());
-    let (post, member) = tokio::try_join!(
-        threads.thread(msg.chat.id, root.message_id),
-        telegram.member(from.id),
-    )?;
+    let (post, member) = tokio::try_join!(threads.thread(msg.chat.id, root.message_id), telegram.member(from.id),)?;
     let Some(post) = post else {
-        tracing::info!(chat = msg.chat.id, root = root.message_id, "reply to a helpdesk copy with no question");
+        tracing::info!(
+            chat = msg.chat.id,
+            root = root.message_id,
+            "reply to a helpdesk copy with no question"
+        );
         return Ok(false);
     };
     let Some(member) = approved(member.as_ref()) else {
@@ -41,7 +42,12 @@ pub(crate) async fn reply(
     let body = match CommentBody::parse(text) {
         Ok(b) => b,
         Err(e) => {
-            tell(turn, member, &format!("Your reply was not added as an answer: its {e}.")).await;
+            tell(
+                turn,
+                member,
+                &format!("Your reply was not added as an answer: its {e}."),
+            )
+            .await;
             return Ok(true);
         }
     };
@@ -52,9 +58,7 @@ pub(crate) async fn reply(
     {
         Attempt::Go(lease) => lease,
         Attempt::Done => return Ok(true),
-        Attempt::Busy { .. } => {
-            return Err(WebError::unavailable("the answer", "another attempt is adding it"))
-        }
+        Attempt::Busy { .. } => return Err(WebError::unavailable("the answer", "another attempt is adding it")),
     };
     let actor = Actor {
         id: member.id.clone(),
@@ -81,7 +85,12 @@ pub(crate) async fn reply(
     };
     lease.done(store, turn.now).await?;
     if let Some(why) = refused {
-        tell(turn, member, &format!("Your reply in the helpdesk discussion was not added as an answer: {why}")).await;
+        tell(
+            turn,
+            member,
+            &format!("Your reply in the helpdesk discussion was not added as an answer: {why}"),
+        )
+        .await;
     }
     Ok(true)
 }

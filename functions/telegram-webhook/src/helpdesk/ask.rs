@@ -62,14 +62,25 @@ async fn update(
     ))
 }
 
-async fn send(turn: &Turn<'_>, chat: i64, screen: Screen, member: Option<&Member>) -> Result<Option<Message>, WebError> {
+async fn send(
+    turn: &Turn<'_>,
+    chat: i64,
+    screen: Screen,
+    member: Option<&Member>,
+) -> Result<Option<Message>, WebError> {
     let msg = SendMessage::html(chat, screen.text).markup(ReplyMarkup::Inline(screen.keyboard));
     reply::sent(turn, msg, member).await
 }
 
 /// Shows `saved`'s step in a new message (below the member's), which then
 /// owns the draft: the buttons of the one above go stale.
-async fn show_below(turn: &Turn<'_>, chat: i64, user: i64, saved: StoredQuestion, member: &Member) -> Result<(), WebError> {
+async fn show_below(
+    turn: &Turn<'_>,
+    chat: i64,
+    user: i64,
+    saved: StoredQuestion,
+    member: &Member,
+) -> Result<(), WebError> {
     if let Some(sent) = send(turn, chat, views::step(&saved.draft), Some(member)).await? {
         let mut draft = saved.draft.clone();
         draft.message_id = sent.message_id;
@@ -108,7 +119,9 @@ pub(crate) async fn input(turn: &Turn<'_>, msg: &Message, member: Option<&Member
         return Ok(false);
     };
     let chat = chat_of(msg);
-    let Some(asker) = approved(member) else { return Ok(false) };
+    let Some(asker) = approved(member) else {
+        return Ok(false);
+    };
     match update(turn, from.id, None, |d| d.type_text(text)).await? {
         Outcome::Stale => Ok(false),
         Outcome::Refused(why) => {
@@ -173,7 +186,11 @@ pub(crate) async fn press(turn: &Turn<'_>, cb: &CallbackQuery, pressed: AskButto
             Outcome::Saved(saved) => ("", views::step(&saved.draft)),
         },
         AskButton::Cancel => {
-            if !drafts.get(user, turn.now).await?.is_some_and(|d| d.draft.message_id == at) {
+            if !drafts
+                .get(user, turn.now)
+                .await?
+                .is_some_and(|d| d.draft.message_id == at)
+            {
                 return reply::stale_button(turn, cb).await;
             }
             drafts.delete(user).await?;
@@ -206,7 +223,11 @@ pub(crate) async fn press(turn: &Turn<'_>, cb: &CallbackQuery, pressed: AskButto
 /// Creates the draft's question post (or finds it, when an earlier press
 /// made it) and posts it to the helpdesk channel. `Err(why)` is a refusal
 /// for the member; the draft stays, to post once the refusal has passed.
-async fn confirm(turn: &Turn<'_>, cb: &CallbackQuery, draft: &QuestionDraft) -> Result<Result<Screen, String>, WebError> {
+async fn confirm(
+    turn: &Turn<'_>,
+    cb: &CallbackQuery,
+    draft: &QuestionDraft,
+) -> Result<Result<Screen, String>, WebError> {
     let store = &turn.state.store;
     let member = store.telegram().member(cb.from.id).await?;
     let Some(asker) = approved(member.as_ref()) else {

@@ -25,13 +25,22 @@ pub(crate) async fn announce(turn: &Turn<'_>, card: &Card) -> Result<(), WebErro
     };
     let store = &turn.state.store;
     let lease = match store
-        .once(ANNOUNCED, card.id.as_str(), turn.now, turn.state.lease_secs, ANNOUNCED_MEMORY_SECS)
+        .once(
+            ANNOUNCED,
+            card.id.as_str(),
+            turn.now,
+            turn.state.lease_secs,
+            ANNOUNCED_MEMORY_SECS,
+        )
         .await?
     {
         Attempt::Go(lease) => lease,
         Attempt::Done => return Ok(()),
         Attempt::Busy { .. } => {
-            return Err(WebError::unavailable("the helpdesk channel", "another attempt is posting the question"))
+            return Err(WebError::unavailable(
+                "the helpdesk channel",
+                "another attempt is posting the question",
+            ))
         }
     };
     let url = turn.app.join(&format!("/posts/{}", card.id));
@@ -75,6 +84,13 @@ pub(crate) async fn forwarded(turn: &Turn<'_>, msg: &Message, channel_message: i
         .helpdesk_threads()
         .forwarded(channel, channel_message, msg.chat.id, msg.message_id)
         .await?;
-    tracing::info!(channel, channel_message, chat = msg.chat.id, message = msg.message_id, question = post.is_some(), "helpdesk post copied to its discussion");
+    tracing::info!(
+        channel,
+        channel_message,
+        chat = msg.chat.id,
+        message = msg.message_id,
+        question = post.is_some(),
+        "helpdesk post copied to its discussion"
+    );
     Ok(post.is_some())
 }

@@ -138,7 +138,10 @@ mod tests {
             Some(Helpdesk::Forward { channel_message: 9, .. })
         ));
         assert!(route(&u, None).is_none(), "no channel configured");
-        assert!(route(&update(copy(40, -1)), Some(CHANNEL)).is_none(), "another channel's post");
+        assert!(
+            route(&update(copy(40, -1)), Some(CHANNEL)).is_none(),
+            "another channel's post"
+        );
         let reply = |from: serde_json::Value, text: Option<&str>, root: serde_json::Value| {
             let mut m = json!({"message_id": 41, "chat": {"id": GROUP, "type": "supergroup"}, "from": from,
                 "reply_to_message": root});
@@ -157,9 +160,15 @@ mod tests {
         }
         let bot = json!({"id": 6, "is_bot": true, "first_name": "B"});
         assert!(route(&reply(bot, Some("x"), copy(40, CHANNEL)), Some(CHANNEL)).is_none());
-        assert!(route(&reply(ada.clone(), None, copy(40, CHANNEL)), Some(CHANNEL)).is_none(), "media");
+        assert!(
+            route(&reply(ada.clone(), None, copy(40, CHANNEL)), Some(CHANNEL)).is_none(),
+            "media"
+        );
         let chatter = json!({"message_id": 3, "chat": {"id": GROUP, "type": "supergroup"}, "text": "hi"});
-        assert!(route(&reply(ada, Some("x"), chatter), Some(CHANNEL)).is_none(), "a reply to chatter");
+        assert!(
+            route(&reply(ada, Some("x"), chatter), Some(CHANNEL)).is_none(),
+            "a reply to chatter"
+        );
     }
 
     #[test]

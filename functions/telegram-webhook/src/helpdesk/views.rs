@@ -127,7 +127,10 @@ mod tests {
         assert!(s.text.chars().count() < 4096, "{}", s.text.chars().count());
         assert_eq!(s.keyboard.inline_keyboard.len(), 2);
         let c = channel_post("<i>", &"x".repeat(5000), "Ada & Bob", "https://l/posts/1?a=1&b=2");
-        assert!(c.contains("&lt;i&gt;") && c.contains("Ada &amp; Bob") && c.contains("a=1&amp;b=2"), "{c}");
+        assert!(
+            c.contains("&lt;i&gt;") && c.contains("Ada &amp; Bob") && c.contains("a=1&amp;b=2"),
+            "{c}"
+        );
         assert!(c.chars().count() < 1000);
     }
 }

@@ -390,11 +390,18 @@ async fn a_fixed_id_makes_one_post_and_an_added_ring_is_paid_in_the_same_transac
         also: Some(Ring::QUESTIONS),
     };
     let first = PostId::generate(T);
-    let card = store.posts().create_as(&post, &ada, &rendered, T, &ask(first.clone())).await.unwrap();
+    let card = store
+        .posts()
+        .create_as(&post, &ada, &rendered, T, &ask(first.clone()))
+        .await
+        .unwrap();
     assert_eq!((card.id.clone(), card.kind), (first.clone(), PostKind::Question));
     // The same id again (a second confirm): no twin, and nothing paid.
     assert!(matches!(
-        store.posts().create_as(&post, &ada, &rendered, T + 1, &ask(first)).await,
+        store
+            .posts()
+            .create_as(&post, &ada, &rendered, T + 1, &ask(first))
+            .await,
         Err(PostError::Exists)
     ));
     let rings = store.rings();
@@ -405,8 +412,14 @@ async fn a_fixed_id_makes_one_post_and_an_added_ring_is_paid_in_the_same_transac
         .create_as(&post, &ada, &rendered, T + 2, &ask(PostId::generate(T + 2)))
         .await
         .unwrap();
-    match store.posts().create_as(&post, &ada, &rendered, T + 3, &ask(PostId::generate(T + 3))).await {
-        Err(PostError::LimitedBy(ring, full)) => assert_eq!((ring, full.frees_at_ms), (Ring::QUESTIONS, T + 86_400_000)),
+    match store
+        .posts()
+        .create_as(&post, &ada, &rendered, T + 3, &ask(PostId::generate(T + 3)))
+        .await
+    {
+        Err(PostError::LimitedBy(ring, full)) => {
+            assert_eq!((ring, full.frees_at_ms), (Ring::QUESTIONS, T + 86_400_000))
+        }
         other => panic!("{other:?}"),
     }
     // The refused question cost no post slot: one plain post still fits.
@@ -421,7 +434,10 @@ async fn a_fixed_id_makes_one_post_and_an_added_ring_is_paid_in_the_same_transac
             .unwrap();
     }
     assert!(matches!(
-        store.posts().create_as(&post, &moderator, &rendered, T + 5, &ask(PostId::generate(T + 5))).await,
+        store
+            .posts()
+            .create_as(&post, &moderator, &rendered, T + 5, &ask(PostId::generate(T + 5)))
+            .await,
         Err(PostError::LimitedBy(..))
     ));
 }
