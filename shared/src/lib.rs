@@ -28,6 +28,7 @@ pub mod telegram;
 pub mod telemetry;
 pub mod thread;
 pub mod web;
+pub mod writing;
 
 pub use clock::{Clock, SharedClock};
 pub use config::{ConfigError, Env};

@@ -13,6 +13,8 @@ mod events;
 mod feed;
 mod forwarding;
 mod health;
+// the helpdesk bot (issue 13)
+mod helpdesk;
 mod iam;
 mod ingest_retry;
 mod invites;

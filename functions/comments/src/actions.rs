@@ -6,7 +6,7 @@ use lodge::auth::Viewer;
 use lodge::domain::{CommentBody, CommentId, PostId};
 use lodge::mentions;
 use lodge::queue::Notification;
-use lodge::store::comments::{Actor, NewComment};
+use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget};
 use lodge::thread;
 use lodge::web::{self, Ctx, Reply, WebError};
@@ -60,26 +60,17 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         None | Some("") => None,
         Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
-    let (rendered, ()) = tokio::join!(
-        mentions::render(&state.store, body.as_str()),
-        mentions::claim_handle(&state.store, &v.member)
-    );
-    let rendered = rendered?;
-    let new = NewComment {
-        post: post.clone(),
+    let record = lodge::writing::create_comment(
+        &state.store,
+        &state.content,
+        &v.member,
+        &post,
         parent,
-        body: body.as_str().to_string(),
-        html: rendered.html,
-        mentions: rendered.mentions.into_iter().map(|m| m.member).collect(),
-    };
-    let record = state
-        .store
-        .comments()
-        .create(&actor(&v), &new, state.clock.now_ms())
-        .await
-        .map_err(errors::web)?;
-    tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
-    state.content.send_after_commit(&record.created_event()).await;
+        &body,
+        state.clock.now_ms(),
+    )
+    .await
+    .map_err(errors::web)?;
     if follow {
         // After the comment: a failure here loses only the follow, and says so.
         state

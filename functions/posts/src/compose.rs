@@ -46,22 +46,16 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             return render(StatusCode::UNPROCESSABLE_ENTITY, page);
         }
     };
-    let (rendered, ()) = tokio::join!(
-        render_body(state, post.body.as_str()),
-        lodge::mentions::claim_handle(&state.store, &v.member)
-    );
-    let rendered = rendered?;
-    let now_ms = state.clock.now_ms();
-    let card = state
-        .store
-        .posts()
-        .create(&post, &v.member, &rendered, now_ms)
-        .await
-        .map_err(errors::web)?;
-    tracing::info!(post = %card.id, kind = %card.kind, draft = post.draft, mentions = rendered.mentions.len(), "post created");
-    if let Some(event) = card.published_event(rendered.mentions.iter().map(|m| m.member.clone()).collect()) {
-        state.content.send_after_commit(&event).await;
-    }
+    let (card, rendered) = lodge::writing::create_post(
+        &state.store,
+        &state.content,
+        &post,
+        &v.member,
+        state.clock.now_ms(),
+        &Default::default(),
+    )
+    .await
+    .map_err(errors::web)?;
     if ctx.wants_json {
         let reader = Default::default();
         return Ok(web::json(

@@ -17,6 +17,15 @@ pub fn web(e: PostError) -> WebError {
             ),
             full.retry_after_secs,
         ),
+        PostError::LimitedBy(ring, full) => WebError::too_many(
+            format!(
+                "You have reached the limit of {} per 24 hours. The next one is possible at {}.",
+                ring.what,
+                lodge::clock::format_utc(full.frees_at_ms.div_euclid(1000) + 1)
+            ),
+            full.retry_after_secs,
+        ),
+        PostError::Exists => WebError::new(StatusCode::CONFLICT, "exists", "That post exists already."),
         PostError::OwnPost => WebError::forbidden("You cannot vote for your own post.").with_code("own_post"),
         PostError::NotVoted => WebError::new(StatusCode::CONFLICT, "not_voted", "You have not voted for this post."),
         PostError::RetractWindow => WebError::new(

@@ -7,7 +7,7 @@ use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
 use lodge::web::WebError;
 
-use crate::{chat_of, dialog, link, name_of, reply, rules, Command, Turn};
+use crate::{chat_of, dialog, helpdesk, link, name_of, reply, rules, Command, Turn};
 
 /// What `setMyCommands` registers (see docs/telegram.md, “Set up the bot”).
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -19,6 +19,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "Who is this? Reply to a message, forward one, or /whois @username",
     ),
     ("invite", "A new invite link (approved members)"),
+    ("ask", "Ask the club a question (the helpdesk)"),
 ];
 
 /// True when the command was ours.
@@ -44,7 +45,14 @@ pub(crate) async fn run(
         // Private only: the link is for the member to pass on, not for a group.
         "invite" if private => invite(turn, msg, member).await.map(|_| true),
         "rules" if private => rules::command(turn, msg, member).await.map(|_| true),
-        "cancel" if private => rules::cancel(turn, msg, member).await.map(|_| true),
+        "ask" if private => helpdesk::command(turn, msg, member).await.map(|_| true),
+        "back" if private => helpdesk::back(turn, msg, member).await.map(|_| true),
+        "cancel" if private => {
+            if !helpdesk::cancel(turn, msg, member).await? {
+                rules::cancel(turn, msg, member).await?;
+            }
+            Ok(true)
+        }
         other if private => {
             let entered = match turn.state.store.dialog().tree().await? {
                 Some(t) if t.tree.enters_on(other) => dialog::enter(turn, msg, member, &format!("/{other}")).await?,

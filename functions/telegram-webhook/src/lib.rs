@@ -4,6 +4,7 @@
 
 mod commands;
 mod dialog;
+mod helpdesk;
 mod link;
 mod moderation;
 mod reply;
@@ -50,6 +51,8 @@ pub struct State {
     pub(crate) forwarding: Ingest,
     /// How long a claim on an update lasts: the function's timeout.
     pub(crate) lease_secs: i64,
+    /// `/ask` and the helpdesk channel (docs/helpdesk.md).
+    pub(crate) helpdesk: helpdesk::Config,
 }
 
 impl State {
@@ -69,6 +72,7 @@ impl State {
             invite_limits: InviteLimits::from_env(env)?,
             clock,
             lease_secs: env.function_timeout()?.as_secs() as i64,
+            helpdesk: helpdesk::Config::from_env(env, aws)?,
         })
     }
 }
@@ -243,6 +247,9 @@ pub fn route<'a>(update: &'a Update, bot: Option<&str>) -> Route<'a> {
 
 /// True when the update meant something to the bot.
 async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
+    if let Some(seen) = helpdesk::route(update, turn.state.helpdesk.channel) {
+        return helpdesk::handle(turn, seen).await;
+    }
     let said = match route(update, turn.state.settings.username.as_deref()) {
         Route::Button(cb, Some(pressed)) => return rules::button(turn, cb, pressed).await.map(|_| true),
         Route::Button(cb, None) => return moderation::button(turn, cb).await.map(|_| true),
@@ -282,6 +289,9 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         if rules::input(turn, msg, admin).await? {
             return Ok(true);
         }
+    }
+    if takes_input && !forwarded && helpdesk::input(turn, msg, member.as_ref()).await? {
+        return Ok(true);
     }
     if forwarded {
         return commands::whois(turn, msg, member.as_ref(), "").await.map(|_| true);

@@ -48,6 +48,8 @@ mod new_post;
 pub mod notification;
 mod post;
 mod post_id;
+/// A helpdesk question being asked in the bot (issue 13).
+pub mod question;
 mod room;
 
 pub use bot_chat::BotChat;

@@ -49,6 +49,9 @@
 //! | digest issue    | `DIGEST#<issue id>`      | `ISSUE`            | `DIGESTS` / `<issue id>`        |
 //! | digest note     | `DIGESTNOTE`             | `NEXT`             |                                 |
 //! | bounce counts   | `MAILSTATS`              | `TOTAL`            |                                 |
+//! | ask draft       | `HDDRAFT#<user id>`      | `DRAFT`            |                                 |
+//! | helpdesk post   | `HDCHAN#<chat>#<msg>`    | `HDCHAN`           |                                 |
+//! | helpdesk thread | `HDTHREAD#<chat>#<msg>`  | `HDTHREAD`         |                                 |
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -356,6 +359,23 @@ impl Key {
     /// Bounce, complaint and rejection counts (admin page).
     pub fn mail_stats() -> Self {
         Self::new("MAILSTATS".into(), "TOTAL")
+    }
+
+    // Helpdesk (issue 13, docs/helpdesk.md).
+
+    /// A question being asked in the bot (`/ask`), one per Telegram user.
+    pub fn question_draft(user_id: i64) -> Self {
+        Self::new(format!("HDDRAFT#{user_id}"), "DRAFT")
+    }
+
+    /// A question's message in the helpdesk channel, and its discussion copy.
+    pub fn helpdesk_channel_post(chat_id: i64, message_id: i64) -> Self {
+        Self::new(format!("HDCHAN#{chat_id}#{message_id}"), "HDCHAN")
+    }
+
+    /// A discussion-group message that stands for a question post.
+    pub fn helpdesk_thread(chat_id: i64, message_id: i64) -> Self {
+        Self::new(format!("HDTHREAD#{chat_id}#{message_id}"), "HDTHREAD")
     }
 
     /// The primary key attributes only (for Get/Update/Delete).

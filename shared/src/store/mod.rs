@@ -8,6 +8,7 @@ pub mod digests;
 pub mod feed;
 pub mod forwarding;
 pub mod handles;
+pub mod helpdesk;
 pub mod invites;
 pub mod keys;
 pub mod listing;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff;
 use super::listing::{hot_partition, new_sort_key, Listing, ListingAttrs};
 use super::packed;
-use super::ring::{Paid, Ring, RingFull};
+use super::ring::{Ring, RingFull};
 use super::{n, s, to_item, values, Item, Key, Store, StoreError};
 use crate::domain::{
     Member, MemberId, NewPost, PostBody, PostContent, PostId, PostKind, PostTitle, RoomSlug, Venue, Visibility,
@@ -271,6 +271,12 @@ pub enum PostError {
     NoRoom,
     #[error("rate limited")]
     Limited(RingFull),
+    /// A ring the caller added (`Creation::also`) is full.
+    #[error("rate limited")]
+    LimitedBy(Ring, RingFull),
+    /// A post with the id the caller fixed (`Creation::id`) exists already.
+    #[error("the post exists already")]
+    Exists,
     #[error("members cannot vote for their own posts")]
     OwnPost,
     #[error("not voted")]
@@ -291,6 +297,15 @@ pub enum PostError {
     Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How `Posts::create_as` creates: with an id fixed beforehand (a draft's,
+/// so that confirming twice makes one post), and paying more rings than the
+/// posts' own.
+#[derive(Clone, Debug, Default)]
+pub struct Creation {
+    pub id: Option<PostId>,
+    pub also: Option<Ring>,
 }
 
 /// What a vote or unvote left.
@@ -620,7 +635,25 @@ impl Posts<'_> {
         rendered: &Rendered,
         now_ms: i64,
     ) -> Result<Card, PostError> {
-        let card = Self::new_card(post, author, rendered, now_ms);
+        self.create_as(post, author, rendered, now_ms, &Creation::default())
+            .await
+    }
+
+    /// `create`, with the post's id fixed by the caller (a retry then finds
+    /// `Exists` instead of making a twin) and further rings to pay, in the
+    /// same transaction (moderators pay those too).
+    pub async fn create_as(
+        &self,
+        post: &NewPost,
+        author: &Member,
+        rendered: &Rendered,
+        now_ms: i64,
+        how: &Creation,
+    ) -> Result<Card, PostError> {
+        let mut card = Self::new_card(post, author, rendered, now_ms);
+        if let Some(id) = &how.id {
+            card.id = id.clone();
+        }
         let html = Html {
             html: rendered.html.clone(),
             mentions: rendered.mentions.iter().map(|m| m.member.clone()).collect(),
@@ -635,17 +668,24 @@ impl Posts<'_> {
                     .tx_check(&Key::room(room), "attribute_exists(pk)", &[], Item::new())?,
             );
         }
+        let card_at = items.len();
         items.extend(self.create_items(&card, post.body.as_str(), &html, now_ms)?);
-        let exempt = author.role.can_moderate();
+        let mut rings = Vec::new();
+        if !author.role.can_moderate() {
+            rings.push(Ring::POSTS);
+        }
+        rings.extend(how.also);
         let paid = self
             .store
             .rings()
-            .transact_paid(Ring::POSTS, &author.id, exempt, now_ms, || Ok(items.clone()))
+            .transact_paid_all(&rings, &author.id, now_ms, || Ok(items.clone()))
             .await;
         match paid {
-            Ok(Paid::Done) => Ok(card),
-            Ok(Paid::Full(full)) => Err(PostError::Limited(full)),
+            Ok(Ok(())) => Ok(card),
+            Ok(Err((ring, full))) if ring == Ring::POSTS => Err(PostError::Limited(full)),
+            Ok(Err((ring, full))) => Err(PostError::LimitedBy(ring, full)),
             Err(e) if card.room.is_some() && e.failed_at(0) => Err(PostError::NoRoom),
+            Err(e) if how.id.is_some() && e.failed_at(card_at) => Err(PostError::Exists),
             Err(StoreError::Contended) => Err(PostError::Busy),
             Err(e) => Err(e.into()),
         }

@@ -38,6 +38,8 @@ impl Ring {
     pub const POSTS: Ring = Ring::new("posts", 3, DAY_MS);
     /// 100 comments per 24 h (issue 12).
     pub const COMMENTS: Ring = Ring::new("comments", 100, DAY_MS);
+    /// 2 helpdesk questions (`/ask` in the bot) per 24 h (issue 13).
+    pub const QUESTIONS: Ring = Ring::new("questions", 2, DAY_MS);
 
     pub const fn new(what: &'static str, size: u32, window_ms: i64) -> Self {
         Self { what, size, window_ms }
@@ -164,28 +166,52 @@ impl Rings<'_> {
         member: &MemberId,
         exempt: bool,
         now_ms: i64,
-        mut items: F,
+        items: F,
     ) -> Result<Paid, StoreError>
     where
         F: FnMut() -> Result<Vec<TransactWriteItem>, StoreError>,
     {
-        if exempt {
-            return self.store.transact(items()?).await.map(|()| Paid::Done);
+        let rings: &[Ring] = if exempt { &[] } else { &[ring] };
+        Ok(match self.transact_paid_all(rings, member, now_ms, items).await? {
+            Ok(()) => Paid::Done,
+            Err((_, full)) => Paid::Full(full),
+        })
+    }
+
+    /// `transact_paid` with one slot of each of `rings` (none: a plain
+    /// transaction), all in the same transaction. The first full ring is
+    /// named in the refusal. The rings' items go last, in order.
+    pub async fn transact_paid_all<F>(
+        &self,
+        rings: &[Ring],
+        member: &MemberId,
+        now_ms: i64,
+        mut items: F,
+    ) -> Result<Result<(), (Ring, RingFull)>, StoreError>
+    where
+        F: FnMut() -> Result<Vec<TransactWriteItem>, StoreError>,
+    {
+        if rings.is_empty() {
+            return self.store.transact(items()?).await.map(Ok);
         }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let state = self.read(ring, member).await?;
-            let paying = match self.take(&state, now_ms)? {
-                Ok(item) => item,
-                Err(full) => return Ok(Paid::Full(full)),
-            };
+            let states = futures::future::try_join_all(rings.iter().map(|r| self.read(*r, member))).await?;
+            let mut paying = Vec::with_capacity(rings.len());
+            for state in &states {
+                match self.take(state, now_ms)? {
+                    Ok(item) => paying.push(item),
+                    Err(full) => return Ok(Err((state.ring, full))),
+                }
+            }
             let mut all = items()?;
             let ring_at = all.len();
-            all.push(paying);
+            all.extend(paying);
+            let lost_ring = |e: &StoreError| (ring_at..ring_at + rings.len()).any(|i| e.failed_at(i));
             match self.store.transact(all).await {
-                Ok(()) => return Ok(Paid::Done),
-                Err(e) if attempt < ATTEMPTS && (e.failed_at(ring_at) || matches!(e, StoreError::Contended)) => {
+                Ok(()) => return Ok(Ok(())),
+                Err(e) if attempt < ATTEMPTS && (lost_ring(&e) || matches!(e, StoreError::Contended)) => {
                     backoff(attempt).await;
                 }
                 Err(StoreError::Cancelled { mut failed }) => {
@@ -259,6 +285,47 @@ mod tests {
             create(&store, ring, &MemberId::generate(), T).await.unwrap(),
             Paid::Done
         );
+    }
+
+    #[tokio::test]
+    async fn several_rings_are_paid_together_and_a_full_one_charges_none() {
+        let store = testing::store().await;
+        let me = MemberId::generate();
+        let (big, small) = (Ring::new("big", 3, DAY_MS), Ring::new("small", 1, DAY_MS));
+        let marker = Key::rate("ringtest", me.as_str(), 1);
+        let pay = |at: i64| {
+            let (store, me, marker) = (store.clone(), me.clone(), marker.clone());
+            async move {
+                store
+                    .rings()
+                    .transact_paid_all(&[big, small], &me, at, || {
+                        Ok(vec![store.tx_put(
+                            &marker,
+                            &serde_json::json!({"at": at}),
+                            None,
+                            None,
+                        )?])
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(pay(T).await, Ok(()));
+        match pay(T + 1000).await {
+            Err((ring, full)) => assert_eq!((ring, full.frees_at_ms), (small, T + DAY_MS)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            store.rings().read(big, &me).await.unwrap().n,
+            1,
+            "the refusal cost nothing"
+        );
+        assert_eq!(pay(T + DAY_MS).await, Ok(()));
+        let (b, s) = (
+            store.rings().read(big, &me).await.unwrap(),
+            store.rings().read(small, &me).await.unwrap(),
+        );
+        assert_eq!((b.n, s.n), (2, 2));
     }
 
     #[tokio::test]

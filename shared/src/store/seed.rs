@@ -197,6 +197,7 @@ impl Seed<'_> {
                 parent_id: None,
                 reply_to: None,
                 reply_to_name: None,
+                parent_author: None,
                 depth: 1,
                 seq: i as i64 + 1,
                 author_id: author.clone(),
@@ -208,6 +209,7 @@ impl Seed<'_> {
                 pinned: false,
                 deleted: false,
                 deleted_by: None,
+                hidden_reason: None,
                 edited_at: None,
                 created_at: at,
             };

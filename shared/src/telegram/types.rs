@@ -110,6 +110,10 @@ pub struct Message {
     pub forward_from: Option<User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entities: Option<Vec<MessageEntity>>,
+    /// A channel post that Telegram (as user 777000) copied into the
+    /// channel's linked discussion group (the helpdesk, docs/helpdesk.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_automatic_forward: bool,
 }
 
 impl Message {
@@ -130,10 +134,21 @@ impl Message {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MessageOrigin {
-    User { sender_user: User },
-    HiddenUser { sender_user_name: String },
-    Chat { sender_chat: Chat },
-    Channel { chat: Chat },
+    User {
+        sender_user: User,
+    },
+    HiddenUser {
+        sender_user_name: String,
+    },
+    Chat {
+        sender_chat: Chat,
+    },
+    Channel {
+        chat: Chat,
+        /// The post's id in the channel (0 when an old client left it out).
+        #[serde(default)]
+        message_id: i64,
+    },
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

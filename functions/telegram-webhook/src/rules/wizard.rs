@@ -192,7 +192,7 @@ pub(crate) async fn input(turn: &Turn<'_>, msg: &Message, member: &Member) -> Re
 /// What the typed message means at the draft's step.
 fn typed(d: &mut RuleDraft, msg: &Message) -> Result<(), StepError> {
     let forwarded_chat = match &msg.forward_origin {
-        Some(MessageOrigin::Channel { chat }) | Some(MessageOrigin::Chat { sender_chat: chat }) => Some(chat.id),
+        Some(MessageOrigin::Channel { chat, .. }) | Some(MessageOrigin::Chat { sender_chat: chat }) => Some(chat.id),
         _ => None,
     };
     let text = msg.text.as_deref().unwrap_or_default();

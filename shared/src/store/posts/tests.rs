@@ -410,3 +410,67 @@ async fn a_100000_character_body_of_4_byte_characters_and_its_html_fit_stored_de
     assert_eq!(history[0].body, body);
     assert_eq!(store.posts().body(&card.id).await.unwrap().unwrap().body, next.as_str());
 }
+
+#[tokio::test]
+async fn a_fixed_id_makes_one_post_and_an_added_ring_is_paid_in_the_same_transaction() {
+    let store = testing::store().await;
+    let ada = member(&store, "Ada", Role::Member).await;
+    let moderator = member(&store, "Mo", Role::Moderator).await;
+    let post = new_post(&[("type", "question"), ("title", "Where?"), ("body", "The key")]);
+    let rendered = render(post.body.as_str(), &NoMentions);
+    let ask = |id: PostId| Creation {
+        id: Some(id),
+        also: Some(Ring::QUESTIONS),
+    };
+    let first = PostId::generate(T);
+    let card = store
+        .posts()
+        .create_as(&post, &ada, &rendered, T, &ask(first.clone()))
+        .await
+        .unwrap();
+    assert_eq!((card.id.clone(), card.kind), (first.clone(), PostKind::Question));
+    // The same id again (a second confirm): no twin, and nothing paid.
+    assert!(matches!(
+        store
+            .posts()
+            .create_as(&post, &ada, &rendered, T + 1, &ask(first))
+            .await,
+        Err(PostError::Exists)
+    ));
+    let rings = store.rings();
+    assert_eq!(rings.read(Ring::QUESTIONS, &ada.id).await.unwrap().n, 1);
+    assert_eq!(rings.read(Ring::POSTS, &ada.id).await.unwrap().n, 1);
+    store
+        .posts()
+        .create_as(&post, &ada, &rendered, T + 2, &ask(PostId::generate(T + 2)))
+        .await
+        .unwrap();
+    match store
+        .posts()
+        .create_as(&post, &ada, &rendered, T + 3, &ask(PostId::generate(T + 3)))
+        .await
+    {
+        Err(PostError::LimitedBy(ring, full)) => {
+            assert_eq!((ring, full.frees_at_ms), (Ring::QUESTIONS, T + 86_400_000))
+        }
+        other => panic!("{other:?}"),
+    }
+    // The refused question cost no post slot: one plain post still fits.
+    assert_eq!(rings.read(Ring::POSTS, &ada.id).await.unwrap().n, 2);
+    publish(&store, &ada, T + 4).await.unwrap();
+    // Moderators skip the posts' ring but not an added one.
+    for i in 0..2 {
+        store
+            .posts()
+            .create_as(&post, &moderator, &rendered, T + i, &ask(PostId::generate(T + i)))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store
+            .posts()
+            .create_as(&post, &moderator, &rendered, T + 5, &ask(PostId::generate(T + 5)))
+            .await,
+        Err(PostError::LimitedBy(..))
+    ));
+}
