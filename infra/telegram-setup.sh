@@ -59,7 +59,9 @@ call setMyCommands '{"commands": [
   {"command": "help", "description": "What I can do"},
   {"command": "me", "description": "Your Lodge account"},
   {"command": "whois", "description": "Who is this? Reply to a message, forward one, or /whois @username"},
-  {"command": "invite", "description": "A new invite link (approved members)"}
+  {"command": "invite", "description": "A new invite link (approved members)"},
+  {"command": "top", "description": "Top posts of this week"},
+  {"command": "settings", "description": "Your notification settings"}
 ]}'
 
 echo "getWebhookInfo"

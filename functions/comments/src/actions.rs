@@ -3,17 +3,17 @@
 
 use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
+use lodge::commenting::{self, refusal};
 use lodge::domain::{CommentBody, CommentId, PostId};
 use lodge::markdown::{self, NoMentions};
 use lodge::queue::Notification;
-use lodge::store::comments::{Actor, NewComment};
+use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget};
 use lodge::thread;
 use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::errors;
 use crate::State;
 
 #[derive(Deserialize)]
@@ -36,11 +36,7 @@ fn anchor(post: &PostId, comment: &CommentId) -> String {
 }
 
 fn actor(v: &Viewer) -> Actor {
-    Actor {
-        id: v.member.id.clone(),
-        name: v.member.name().to_string(),
-        moderator: v.member.role.can_moderate(),
-    }
+    commenting::actor(&v.member)
 }
 
 fn body_of(raw: &str) -> Result<CommentBody, WebError> {
@@ -51,27 +47,14 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let v = state.sessions.require_approved(ctx).await?;
     let post = ctx.path_param("id", PostId::parse)?;
     let form: CommentForm = ctx.fields()?;
-    let body = body_of(&form.body)?;
     let parent = match form.parent_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
-    let rendered = markdown::render(body.as_str(), &NoMentions);
-    let new = NewComment {
-        post: post.clone(),
-        parent,
-        body: body.as_str().to_string(),
-        html: rendered.html,
-        mentions: rendered.mentions.into_iter().map(|m| m.member).collect(),
-    };
-    let record = state
-        .store
-        .comments()
-        .create(&actor(&v), &new, state.clock.now_ms())
+    let new = commenting::draft(post.clone(), parent, &form.body).map_err(|e| WebError::invalid(e.to_string()))?;
+    let record = commenting::write(&state.store, &state.content, &actor(&v), &new, state.clock.now_ms())
         .await
-        .map_err(errors::web)?;
-    tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
-    state.content.send_after_commit(&record.created_event()).await;
+        .map_err(refusal)?;
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::CREATED, &json!({ "comment": shown })));
@@ -98,7 +81,7 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             state.clock.now_ms(),
         )
         .await
-        .map_err(errors::web)?;
+        .map_err(refusal)?;
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::OK, &json!({ "comment": shown })));
@@ -124,9 +107,9 @@ pub async fn delete(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         comments
             .delete_subtree(&actor(&v), &id, now)
             .await
-            .map_err(errors::web)?
+            .map_err(refusal)?
     } else {
-        (comments.delete(&actor(&v), &id, now).await.map_err(errors::web)?, 1)
+        (comments.delete(&actor(&v), &id, now).await.map_err(refusal)?, 1)
     };
     tracing::info!(comment = %id, post = %post, subtree, count, "comment deleted");
     if ctx.wants_json {
@@ -147,7 +130,7 @@ pub async fn vote(state: &State, ctx: &Ctx, up: bool) -> Result<Reply, WebError>
         true => comments.vote(&v.member.id, &id, now).await,
         false => comments.unvote(&v.member.id, &id, now).await,
     }
-    .map_err(errors::web)?;
+    .map_err(refusal)?;
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &out));
     }
@@ -162,7 +145,7 @@ pub async fn pin(state: &State, ctx: &Ctx, pinned: bool) -> Result<Reply, WebErr
         .comments()
         .pin(&v.member.id, &id, pinned)
         .await
-        .map_err(errors::web)?;
+        .map_err(refusal)?;
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &json!({ "id": id, "pinned": pinned })));
     }
@@ -187,9 +170,9 @@ pub async fn report(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .comments()
         .get(&id)
         .await?
-        .ok_or_else(|| errors::web(lodge::store::comments::CommentError::NoComment))?;
+        .ok_or_else(|| refusal(lodge::store::comments::CommentError::NoComment))?;
     if comment.deleted {
-        return Err(errors::web(lodge::store::comments::CommentError::Deleted));
+        return Err(refusal(lodge::store::comments::CommentError::Deleted));
     }
     let report = Report {
         target: ReportTarget::Comment(id.clone()),

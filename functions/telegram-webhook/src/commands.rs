@@ -7,7 +7,7 @@ use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
 use lodge::web::WebError;
 
-use crate::{chat_of, dialog, link, name_of, reply, rules, Command, Turn};
+use crate::{chat_of, dialog, link, name_of, notify_commands, reply, rules, Command, Turn};
 
 /// What `setMyCommands` registers (see docs/telegram.md, “Set up the bot”).
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -19,6 +19,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "Who is this? Reply to a message, forward one, or /whois @username",
     ),
     ("invite", "A new invite link (approved members)"),
+    ("top", "Top posts of this week"),
+    ("settings", "Your notification settings"),
 ];
 
 /// True when the command was ours.
@@ -43,6 +45,8 @@ pub(crate) async fn run(
         "whois" => whois(turn, msg, member, &cmd.arg).await.map(|_| true),
         // Private only: the link is for the member to pass on, not for a group.
         "invite" if private => invite(turn, msg, member).await.map(|_| true),
+        "top" if private => notify_commands::top(turn, msg, member).await.map(|_| true),
+        "settings" if private => notify_commands::settings(turn, msg, member).await.map(|_| true),
         "rules" if private => rules::command(turn, msg, member).await.map(|_| true),
         "cancel" if private => rules::cancel(turn, msg, member).await.map(|_| true),
         other if private => {

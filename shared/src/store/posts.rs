@@ -292,6 +292,9 @@ pub enum PostError {
 pub struct VoteCount {
     pub upvotes: i64,
     pub voted: bool,
+    /// This call cast (or took back) the vote; false when it already was so.
+    #[serde(skip)]
+    pub changed: bool,
 }
 
 /// Attempts of a counter write that loses races (TransactionConflict).
@@ -1140,6 +1143,7 @@ impl Posts<'_> {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: true,
+                    changed: false,
                 });
             }
             let mut items = vec![self.update(
@@ -1163,6 +1167,7 @@ impl Posts<'_> {
                     return Ok(VoteCount {
                         upvotes: card.upvotes + 1,
                         voted: true,
+                        changed: true,
                     })
                 }
                 // Voted meanwhile (a concurrent try by the same member won).
@@ -1188,6 +1193,7 @@ impl Posts<'_> {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: false,
+                    changed: false,
                 });
             };
             if voted_at <= now_ms - RETRACT_MS {
@@ -1216,6 +1222,7 @@ impl Posts<'_> {
                     return Ok(VoteCount {
                         upvotes: card.upvotes - 1,
                         voted: false,
+                        changed: true,
                     })
                 }
                 Err(e) if e.failed_at(0) => continue,

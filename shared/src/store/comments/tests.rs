@@ -586,6 +586,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 1,
             voted: true,
+            changed: true,
             post_id: post.clone()
         }
     );
@@ -594,6 +595,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 1,
             voted: true,
+            changed: false,
             post_id: post.clone()
         }
     );
@@ -610,6 +612,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 0,
             voted: false,
+            changed: true,
             post_id: post.clone()
         }
     );
@@ -618,6 +621,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 0,
             voted: false,
+            changed: false,
             post_id: post.clone()
         }
     );

@@ -1,10 +1,58 @@
-//! Each refusal of the comment rules as a precise status and message.
+//! Writing a comment: the one path from a member's text to a stored comment
+//! and its `ContentEvent`, taken by the web form (`comments`) and by a reply
+//! to a notification in Telegram (`telegram-webhook`), and the words of every
+//! refusal, which both show (as an HTTP error, or as the bot's answer).
 
-use lambda_http::http::StatusCode;
-use lodge::store::comments::CommentError;
-use lodge::web::WebError;
+use http::StatusCode;
 
-pub fn web(e: CommentError) -> WebError {
+use crate::domain::{CommentBody, CommentId, FieldError, Member, PostId};
+use crate::markdown::{self, NoMentions};
+use crate::queue::QueueSender;
+use crate::store::comments::{Actor, CommentError, CommentRecord, NewComment};
+use crate::store::Store;
+use crate::web::WebError;
+
+/// Who writes, as the comment rules see them.
+pub fn actor(member: &Member) -> Actor {
+    Actor {
+        id: member.id.clone(),
+        name: member.name().to_string(),
+        moderator: member.role.can_moderate(),
+    }
+}
+
+/// A new comment from its raw Markdown: the body is checked (1–20,000
+/// characters) and rendered here, so no caller stores unrendered text.
+pub fn draft(post: PostId, parent: Option<CommentId>, raw: &str) -> Result<NewComment, FieldError> {
+    let body = CommentBody::parse(raw)?;
+    let rendered = markdown::render(body.as_str(), &NoMentions);
+    Ok(NewComment {
+        post,
+        parent,
+        body: body.as_str().to_string(),
+        html: rendered.html,
+        mentions: rendered.mentions.into_iter().map(|m| m.member).collect(),
+    })
+}
+
+/// Stores the comment (the rules, the rate limit and the closed or deleted
+/// post are the store's transaction), then tells the notifications' fan-out
+/// through `content` (the `ContentQueue`).
+pub async fn write(
+    store: &Store,
+    content: &QueueSender,
+    actor: &Actor,
+    new: &NewComment,
+    now_ms: i64,
+) -> Result<CommentRecord, CommentError> {
+    let record = store.comments().create(actor, new, now_ms).await?;
+    tracing::info!(comment = %record.id, post = %record.post_id, depth = record.depth, "comment created");
+    content.send_after_commit(&record.created_event()).await;
+    Ok(record)
+}
+
+/// Each refusal of the comment rules as a precise status and message.
+pub fn refusal(e: CommentError) -> WebError {
     let conflict = |code, msg: &str| WebError::new(StatusCode::CONFLICT, code, msg);
     match e {
         CommentError::NoPost => WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such post."),
@@ -15,12 +63,12 @@ pub fn web(e: CommentError) -> WebError {
         CommentError::NotYours => WebError::forbidden("That is not your comment.").with_code("not_yours"),
         CommentError::EditWindowClosed { closed_at } => WebError::forbidden(format!(
             "A comment can be edited for 48 hours after it is written; this one's window closed at {}.",
-            lodge::clock::format_utc(closed_at.div_euclid(1000))
+            crate::clock::format_utc(closed_at.div_euclid(1000))
         ))
         .with_code("edit_window_closed"),
         CommentError::RetractWindowClosed { closed_at } => WebError::forbidden(format!(
             "A vote can be taken back for 24 hours; this one's window closed at {}.",
-            lodge::clock::format_utc(closed_at.div_euclid(1000))
+            crate::clock::format_utc(closed_at.div_euclid(1000))
         ))
         .with_code("retract_window_closed"),
         CommentError::OwnComment => {
@@ -63,17 +111,27 @@ mod tests {
 
     #[test]
     fn every_refusal_has_its_status() {
-        assert_eq!(web(CommentError::Closed).status, StatusCode::CONFLICT);
-        assert_eq!(web(CommentError::NoComment).status, StatusCode::NOT_FOUND);
-        let limited = web(CommentError::Limited { retry_after_secs: 3700 });
+        assert_eq!(refusal(CommentError::Closed).status, StatusCode::CONFLICT);
+        assert_eq!(refusal(CommentError::NoComment).status, StatusCode::NOT_FOUND);
+        let limited = refusal(CommentError::Limited { retry_after_secs: 3700 });
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(limited.message.contains("1 hours 1 minutes"), "{}", limited.message);
         assert_eq!(limited.headers, vec![("retry-after", "3700".to_string())]);
-        let edit = web(CommentError::EditWindowClosed {
+        let edit = refusal(CommentError::EditWindowClosed {
             closed_at: 1_796_169_600_000,
         });
         assert_eq!((edit.status, edit.code), (StatusCode::FORBIDDEN, "edit_window_closed"));
         assert!(edit.message.contains("2026-12-02 00:00 UTC"), "{}", edit.message);
         assert_eq!(wait(59), "59 seconds");
+    }
+
+    #[test]
+    fn a_draft_is_checked_and_rendered() {
+        let post = PostId::generate(1_795_000_000_000);
+        assert_eq!(draft(post.clone(), None, "").unwrap_err().field, "body");
+        assert!(draft(post.clone(), None, &"x".repeat(CommentBody::MAX + 1)).is_err());
+        let d = draft(post, None, "**hi** <script>x</script>").unwrap();
+        assert!(d.html.contains("<strong>hi</strong>") && !d.html.contains("<script>"), "{}", d.html);
+        assert_eq!(d.body, "**hi** <script>x</script>");
     }
 }
