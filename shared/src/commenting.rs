@@ -131,7 +131,11 @@ mod tests {
         assert_eq!(draft(post.clone(), None, "").unwrap_err().field, "body");
         assert!(draft(post.clone(), None, &"x".repeat(CommentBody::MAX + 1)).is_err());
         let d = draft(post, None, "**hi** <script>x</script>").unwrap();
-        assert!(d.html.contains("<strong>hi</strong>") && !d.html.contains("<script>"), "{}", d.html);
+        assert!(
+            d.html.contains("<strong>hi</strong>") && !d.html.contains("<script>"),
+            "{}",
+            d.html
+        );
         assert_eq!(d.body, "**hi** <script>x</script>");
     }
 }

@@ -31,7 +31,10 @@ async fn someone(app: &TestApp, name: &str) -> Someone {
 async fn post_by(app: &TestApp, who: &Someone, title: &str) -> PostId {
     let r = app
         .as_member(&who.cookie)
-        .post_json("/posts", json!({"type": "post", "title": title, "body": "Hello, everyone."}))
+        .post_json(
+            "/posts",
+            json!({"type": "post", "title": title, "body": "Hello, everyone."}),
+        )
         .send()
         .await
         .unwrap();
@@ -111,7 +114,10 @@ async fn dms(app: &TestApp, chat: i64) -> Vec<Dm> {
 /// The `n`-th notification DM to `chat`, once the notifier has recorded
 /// what it is about (just after sending it).
 async fn nth_dm(app: &TestApp, chat: i64, n: usize) -> Dm {
-    let dm = wait_for(WAIT, "a notification DM", async || dms(app, chat).await.into_iter().nth(n)).await;
+    let dm = wait_for(WAIT, "a notification DM", async || {
+        dms(app, chat).await.into_iter().nth(n)
+    })
+    .await;
     let notes = app.store();
     let recorded = eventually(WAIT, async || {
         notes
@@ -216,7 +222,10 @@ async fn a_telegram_reply_becomes_a_comment_and_the_loop_closes_by_email() {
     assert!(dm.text.contains("Ada commented on your post"), "{}", dm.text);
     let buttons = &dm.markup["inline_keyboard"][0];
     assert_eq!(
-        (buttons[0]["callback_data"].as_str(), buttons[1]["callback_data"].as_str()),
+        (
+            buttons[0]["callback_data"].as_str(),
+            buttons[1]["callback_data"].as_str()
+        ),
         (Some("n:up"), Some("n:unfollow"))
     );
 
@@ -227,7 +236,11 @@ async fn a_telegram_reply_becomes_a_comment_and_the_loop_closes_by_email() {
     assert_eq!(deliver(&app, &reply).await["status"], "duplicate");
     let told = said_to(&app, b.tg, before).await;
     assert_eq!(told.len(), 1, "one confirmation: {told:?}");
-    assert!(told[0].contains("Posted on Lodge") && told[0].contains(&format!("/posts/{post}#c-")), "{}", told[0]);
+    assert!(
+        told[0].contains("Posted on Lodge") && told[0].contains(&format!("/posts/{post}#c-")),
+        "{}",
+        told[0]
+    );
 
     // (4) The reply is on the web, under A's comment, once.
     let shown = thread(&app, &a, &post).await;
@@ -239,7 +252,11 @@ async fn a_telegram_reply_becomes_a_comment_and_the_loop_closes_by_email() {
         "{:#?}",
         replies[0]
     );
-    assert!(told[0].contains(&b_reply), "the link names the new comment: {}", told[0]);
+    assert!(
+        told[0].contains(&b_reply),
+        "the link names the new comment: {}",
+        told[0]
+    );
 
     // (5) A: the inbox entry and a DM about B's reply.
     assert!(
@@ -290,7 +307,12 @@ async fn a_telegram_reply_becomes_a_comment_and_the_loop_closes_by_email() {
         "the 403 marks Ada unreachable"
     );
     app.clock.advance(15 * 60);
-    let r = app.http.post(app.at("/_local/schedule/notify-mail")).send().await.unwrap();
+    let r = app
+        .http
+        .post(app.at("/_local/schedule/notify-mail"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
     let mails = app
         .wait_for_mail(a.member.email.as_str(), |m| {
@@ -325,9 +347,16 @@ async fn replies_that_cannot_be_posted_are_refused_and_unfollow_works() {
 
     // B replies to something that is not a notification (the link confirmation).
     let before = calls(&app).await.len();
-    deliver(&app, &message(b.tg, "Hm?", Some((dm.message_id + 1000, "Done — linked")))).await;
+    deliver(
+        &app,
+        &message(b.tg, "Hm?", Some((dm.message_id + 1000, "Done — linked"))),
+    )
+    .await;
     let told = said_to(&app, b.tg, before).await;
-    assert!(told.len() == 1 && told[0].contains("only post replies to notifications"), "{told:?}");
+    assert!(
+        told.len() == 1 && told[0].contains("only post replies to notifications"),
+        "{told:?}"
+    );
 
     // Text that replies to nothing gets the hint to use Reply.
     let before = calls(&app).await.len();
@@ -345,7 +374,11 @@ async fn replies_that_cannot_be_posted_are_refused_and_unfollow_works() {
     assert!(app.store().notifications().follows(&post, &b.member.id).await.unwrap());
     deliver(&app, &press(b.tg, b.tg, dm.message_id, "n:unfollow")).await;
     assert!(!app.store().notifications().follows(&post, &b.member.id).await.unwrap());
-    assert!(callback_answers(&app).await.last().unwrap().starts_with("🔕 Unfollowed"));
+    assert!(callback_answers(&app)
+        .await
+        .last()
+        .unwrap()
+        .starts_with("🔕 Unfollowed"));
 
     // Comments closed: said, not posted.
     lodge::aws::dynamodb(&app.stack.aws)
@@ -361,7 +394,10 @@ async fn replies_that_cannot_be_posted_are_refused_and_unfollow_works() {
     let before = calls(&app).await.len();
     deliver(&app, &message(b.tg, "Too late?", Some((dm.message_id, &dm.text)))).await;
     let told = said_to(&app, b.tg, before).await;
-    assert!(told.len() == 1 && told[0].contains("comments on this post are closed"), "{told:?}");
+    assert!(
+        told.len() == 1 && told[0].contains("comments on this post are closed"),
+        "{told:?}"
+    );
     settle(&app).await;
     assert_eq!(count().await, 1, "nothing was written");
 }

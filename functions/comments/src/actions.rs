@@ -104,10 +104,7 @@ pub async fn delete(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                     .with_code("not_moderator"),
             );
         }
-        comments
-            .delete_subtree(&actor(&v), &id, now)
-            .await
-            .map_err(refusal)?
+        comments.delete_subtree(&actor(&v), &id, now).await.map_err(refusal)?
     } else {
         (comments.delete(&actor(&v), &id, now).await.map_err(refusal)?, 1)
     };

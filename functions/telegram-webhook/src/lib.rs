@@ -310,7 +310,9 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         Some(cmd) => commands::run(turn, msg, member.as_ref(), &cmd).await,
         None if private => match msg.reply_to_message.as_deref() {
             // Telegram's Reply to a message of the bot's: a notification being answered.
-            Some(replied) => notify_reply::reply(turn, msg, replied, member.as_ref()).await.map(|_| true),
+            Some(replied) => notify_reply::reply(turn, msg, replied, member.as_ref())
+                .await
+                .map(|_| true),
             None => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
         },
         // Chatter in groups is not for the bot.

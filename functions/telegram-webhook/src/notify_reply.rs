@@ -85,13 +85,7 @@ async fn comment(
     let text = msg.text.as_deref().unwrap_or_default();
     let new = match commenting::draft(note.post.clone(), note.comment.clone(), text) {
         Ok(new) => new,
-        Err(e) => {
-            return Ok(Err(format!(
-                "Not posted: the {} {}.",
-                e.field,
-                escape(&e.problem)
-            )))
-        }
+        Err(e) => return Ok(Err(format!("Not posted: the {} {}.", e.field, escape(&e.problem)))),
     };
     let now_ms = turn.state.clock.now_ms();
     let actor = commenting::actor(member);
@@ -181,7 +175,9 @@ async fn pressed(turn: &Turn<'_>, cb: &CallbackQuery, press: Press) -> Result<Re
         .sent(message.chat.id, message.message_id, turn.now)
         .await?
     else {
-        return Ok(Err("This notification is older than 90 days: open it on Lodge instead.".into()));
+        return Ok(Err(
+            "This notification is older than 90 days: open it on Lodge instead.".into(),
+        ));
     };
     if let Err(told) = for_member(&note, member) {
         return Ok(Err(told));
@@ -212,9 +208,7 @@ async fn upvote(
         Some(comment) => match store.comments().vote(&member.id, comment, now_ms).await {
             Ok(v) => v.changed,
             Err(CommentError::OwnComment) => return Ok(Err("You cannot upvote your own comment.".into())),
-            Err(CommentError::Deleted | CommentError::NoComment) => {
-                return Ok(Err("That comment was deleted.".into()))
-            }
+            Err(CommentError::Deleted | CommentError::NoComment) => return Ok(Err("That comment was deleted.".into())),
             Err(e) => return Err(commenting::refusal(e)),
         },
         None => match store.posts().vote(&note.post, &member.id, now_ms).await {
@@ -252,7 +246,10 @@ mod tests {
             "Not posted: comments on this post are closed."
         );
         let limited = refused(CommentError::Limited { retry_after_secs: 120 }).unwrap();
-        assert!(limited.contains("100 comments") && limited.contains("2 minutes"), "{limited}");
+        assert!(
+            limited.contains("100 comments") && limited.contains("2 minutes"),
+            "{limited}"
+        );
         assert!(refused(CommentError::Busy).is_err());
     }
 }
