@@ -60,7 +60,9 @@ call setMyCommands '{"commands": [
   {"command": "me", "description": "Your Lodge account"},
   {"command": "whois", "description": "Who is this? Reply to a message, forward one, or /whois @username"},
   {"command": "invite", "description": "A new invite link (approved members)"},
-  {"command": "ask", "description": "Ask the club a question (the helpdesk)"}
+  {"command": "ask", "description": "Ask the club a question (the helpdesk)"},
+  {"command": "top", "description": "Top posts of this week"},
+  {"command": "settings", "description": "Your notification settings"}
 ]}'
 
 echo "getWebhookInfo"

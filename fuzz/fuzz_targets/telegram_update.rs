@@ -10,7 +10,7 @@ use lodge::forwarding::post::Post;
 use lodge::forwarding::{ForwardRule, RuleId, Verdict};
 use lodge::telegram::types::Update;
 use serde_json::{json, Value};
-use telegram_webhook::{parse_command, route, Button, Route};
+use telegram_webhook::{parse_command, route, Button, Press, Route};
 
 const BOT: &str = "lodge_bot";
 
@@ -58,6 +58,7 @@ fn check_route(update: &Update) {
                 assert_eq!(Button::parse(&encoded), Some(b));
             }
         }
+        Route::NotifyButton(cb, press) => assert_eq!(cb.data.as_deref().and_then(Press::parse), Some(press)),
         Route::BotMembership(change) => assert!(!change.chat.is_private()),
         Route::Ignored => {}
         Route::Message(said) => {

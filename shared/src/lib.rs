@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod aws;
 pub mod clock;
+pub mod commenting;
 pub mod config;
 pub mod crypto;
 pub mod digest;

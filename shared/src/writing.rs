@@ -9,7 +9,7 @@ use crate::domain::{CommentBody, CommentId, Member, NewPost, PostId};
 use crate::markdown::Rendered;
 use crate::mentions;
 use crate::queue::QueueSender;
-use crate::store::comments::{Actor, CommentError, CommentRecord, NewComment};
+use crate::store::comments::{CommentError, CommentRecord, NewComment};
 use crate::store::posts::{Card, Creation, PostError};
 use crate::store::Store;
 
@@ -37,15 +37,6 @@ pub async fn create_post(
     Ok((card, rendered))
 }
 
-/// The comment rules' view of a writer.
-pub fn comment_actor(member: &Member) -> Actor {
-    Actor {
-        id: member.id.clone(),
-        name: member.name().to_string(),
-        moderator: member.role.can_moderate(),
-    }
-}
-
 /// Creates a comment by `author` (`Comments::create`: the post open, the
 /// parent, the ring, one transaction), its `@handle`s linked and recorded,
 /// and sends its `ContentEvent`.
@@ -70,7 +61,10 @@ pub async fn create_comment(
         html: rendered.html,
         mentions: rendered.mentions.into_iter().map(|m| m.member).collect(),
     };
-    let record = store.comments().create(&comment_actor(author), &new, now_ms).await?;
+    let record = store
+        .comments()
+        .create(&crate::commenting::actor(author), &new, now_ms)
+        .await?;
     tracing::info!(comment = %record.id, post = %post, depth = record.depth, "comment created");
     content.send_after_commit(&record.created_event()).await;
     Ok(record)

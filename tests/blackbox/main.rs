@@ -32,6 +32,8 @@ mod telegram;
 mod telegram_client;
 mod telegram_dialog;
 mod telegram_moderation;
+// replies to notification DMs, their buttons (issue 13)
+mod telegram_replies;
 mod telegram_rules;
 mod telegram_settings;
 mod webhook_claims;

@@ -3,6 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
+use lodge::commenting::{self, refusal};
 use lodge::domain::{CommentBody, CommentId, PostId};
 use lodge::mentions;
 use lodge::queue::Notification;
@@ -13,7 +14,6 @@ use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::errors;
 use crate::State;
 
 #[derive(Deserialize)]
@@ -39,11 +39,7 @@ fn anchor(post: &PostId, comment: &CommentId) -> String {
 }
 
 fn actor(v: &Viewer) -> Actor {
-    Actor {
-        id: v.member.id.clone(),
-        name: v.member.name().to_string(),
-        moderator: v.member.role.can_moderate(),
-    }
+    commenting::actor(&v.member)
 }
 
 fn body_of(raw: &str) -> Result<CommentBody, WebError> {
@@ -70,7 +66,7 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         state.clock.now_ms(),
     )
     .await
-    .map_err(errors::web)?;
+    .map_err(refusal)?;
     if follow {
         // After the comment: a failure here loses only the follow, and says so.
         state
@@ -107,7 +103,7 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
             state.clock.now_ms(),
         )
         .await
-        .map_err(errors::web)?;
+        .map_err(refusal)?;
     if ctx.wants_json {
         let shown = thread::single(&record, &v.member.id);
         return Ok(web::json(StatusCode::OK, &json!({ "comment": shown })));
@@ -130,12 +126,9 @@ pub async fn delete(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
                     .with_code("not_moderator"),
             );
         }
-        comments
-            .delete_subtree(&actor(&v), &id, now)
-            .await
-            .map_err(errors::web)?
+        comments.delete_subtree(&actor(&v), &id, now).await.map_err(refusal)?
     } else {
-        (comments.delete(&actor(&v), &id, now).await.map_err(errors::web)?, 1)
+        (comments.delete(&actor(&v), &id, now).await.map_err(refusal)?, 1)
     };
     tracing::info!(comment = %id, post = %post, subtree, count, "comment deleted");
     if ctx.wants_json {
@@ -156,7 +149,7 @@ pub async fn vote(state: &State, ctx: &Ctx, up: bool) -> Result<Reply, WebError>
         true => comments.vote(&v.member.id, &id, now).await,
         false => comments.unvote(&v.member.id, &id, now).await,
     }
-    .map_err(errors::web)?;
+    .map_err(refusal)?;
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &out));
     }
@@ -171,7 +164,7 @@ pub async fn pin(state: &State, ctx: &Ctx, pinned: bool) -> Result<Reply, WebErr
         .comments()
         .pin(&v.member.id, &id, pinned)
         .await
-        .map_err(errors::web)?;
+        .map_err(refusal)?;
     if ctx.wants_json {
         return Ok(web::json(StatusCode::OK, &json!({ "id": id, "pinned": pinned })));
     }
@@ -196,9 +189,9 @@ pub async fn report(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .comments()
         .get(&id)
         .await?
-        .ok_or_else(|| errors::web(lodge::store::comments::CommentError::NoComment))?;
+        .ok_or_else(|| refusal(lodge::store::comments::CommentError::NoComment))?;
     if comment.deleted {
-        return Err(errors::web(lodge::store::comments::CommentError::Deleted));
+        return Err(refusal(lodge::store::comments::CommentError::Deleted));
     }
     let report = Report {
         target: ReportTarget::Comment(id.clone()),

@@ -3,7 +3,6 @@
 //! the post page shows the same thread). Members only, even on public posts.
 
 mod actions;
-mod errors;
 mod pages;
 
 use lambda_http::Request;

@@ -59,13 +59,15 @@ async fn telegram(state: &State, receipt: Option<&str>, d: &Delivery, r: &Recipi
     };
     let url = state.app.join(&d.note.path);
     let mut msg = SendMessage::html(chat, render::telegram_text(d.about, &d.note, &url));
-    if d.post.is_some() {
+    // Only what can be answered has buttons and a recorded mapping.
+    let answerable = d.post.as_ref().filter(|_| render::answerable(d.about));
+    if answerable.is_some() {
         msg = msg.markup(ReplyMarkup::Inline(render::buttons()));
     }
     let now = state.clock.now();
     match bot.send_message(&msg).await {
         Ok(sent) => {
-            if let Some(post) = &d.post {
+            if let Some(post) = answerable {
                 let note = SentNote {
                     recipient: d.recipient.clone(),
                     post: post.clone(),

@@ -7,7 +7,7 @@ use lodge::telegram::escape;
 use lodge::telegram::types::{Message, MessageOrigin, SendMessage, User};
 use lodge::web::WebError;
 
-use crate::{chat_of, dialog, helpdesk, link, name_of, reply, rules, Command, Turn};
+use crate::{chat_of, dialog, helpdesk, link, name_of, notify_commands, reply, rules, Command, Turn};
 
 /// What `setMyCommands` registers (see docs/telegram.md, “Set up the bot”).
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -20,6 +20,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("invite", "A new invite link (approved members)"),
     ("ask", "Ask the club a question (the helpdesk)"),
+    ("top", "Top posts of this week"),
+    ("settings", "Your notification settings"),
 ];
 
 /// True when the command was ours.
@@ -44,6 +46,8 @@ pub(crate) async fn run(
         "whois" => whois(turn, msg, member, &cmd.arg).await.map(|_| true),
         // Private only: the link is for the member to pass on, not for a group.
         "invite" if private => invite(turn, msg, member).await.map(|_| true),
+        "top" if private => notify_commands::top(turn, msg, member).await.map(|_| true),
+        "settings" if private => notify_commands::settings(turn, msg, member).await.map(|_| true),
         "rules" if private => rules::command(turn, msg, member).await.map(|_| true),
         "ask" if private => helpdesk::command(turn, msg, member).await.map(|_| true),
         "back" if private => helpdesk::back(turn, msg, member).await.map(|_| true),

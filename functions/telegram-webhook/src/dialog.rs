@@ -8,7 +8,7 @@ use lodge::telegram::keyboards;
 use lodge::telegram::types::{Message, SendMessage};
 use lodge::web::WebError;
 
-use crate::{chat_of, reply, Turn};
+use crate::{chat_of, notify_reply, reply, Turn};
 
 const HINT: &str = "Please choose one of the buttons below.";
 /// Inputs are logged, but not essays.
@@ -38,17 +38,21 @@ pub(crate) async fn free_text(
 ) -> Result<(), WebError> {
     let Some(stored) = turn.state.store.dialog().tree().await? else {
         let answer = if member.is_some() {
-            "I answer commands only — /help lists them."
+            format!("I answer commands only — /help lists them. {}", notify_reply::USE_REPLY)
         } else {
-            "Hello! I am the Lodge bot. Lodge is a private, invite-only community; /help lists what I can do."
+            "Hello! I am the Lodge bot. Lodge is a private, invite-only community; /help lists what I can do.".into()
         };
         return reply::send(turn, SendMessage::html(chat_of(msg), answer), member).await;
     };
     let Some(from) = &msg.from else { return Ok(()) };
     let at = turn.state.store.dialog().position(from.id).await?;
     let step = stored.tree.step(at.as_deref(), text);
-    let hint = matches!(step, DialogMove::Unknown(_)).then_some(HINT);
-    show(turn, msg, member, step.node(), text, step.kind(), hint).await
+    // Members may be trying to answer a notification without Telegram's Reply.
+    let hint = matches!(step, DialogMove::Unknown(_)).then(|| match member {
+        Some(_) => format!("{HINT}\n\n{}", notify_reply::USE_REPLY),
+        None => HINT.to_string(),
+    });
+    show(turn, msg, member, step.node(), text, step.kind(), hint.as_deref()).await
 }
 
 async fn show(

@@ -7,9 +7,12 @@ mod dialog;
 mod helpdesk;
 mod link;
 mod moderation;
+mod notify_commands;
+mod notify_reply;
 mod reply;
 mod rules;
 
+pub use notify_reply::Press;
 pub use rules::Button;
 
 use lambda_http::http::StatusCode;
@@ -45,6 +48,8 @@ pub struct State {
     pub(crate) app: Option<AppUrl>,
     /// The `telegram` queue (moderation work); required only for buttons.
     pub(crate) jobs: Option<QueueSender>,
+    /// Comments written by replying to a notification, for the fan-out (`ContentEvent`).
+    pub(crate) content: QueueSender,
     pub(crate) invite_limits: InviteLimits,
     pub(crate) clock: SharedClock,
     /// Channel forwarding: source posts → forward jobs.
@@ -69,6 +74,7 @@ impl State {
             jobs: env
                 .optional("LODGE_TELEGRAM_QUEUE_URL")
                 .map(|url| QueueSender::new(lodge::aws::sqs(aws), url)),
+            content: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_CONTENT_QUEUE_URL")?),
             invite_limits: InviteLimits::from_env(env)?,
             clock,
             lease_secs: env.function_timeout()?.as_secs() as i64,
@@ -190,6 +196,8 @@ async fn forward(state: &State, body: &[u8]) -> Result<(), WebError> {
 pub enum Route<'a> {
     /// A button press: one of `/rules`' buttons when its data parses, else moderation's.
     Button(&'a CallbackQuery, Option<Button>),
+    /// 👍 or 🔕 under a notification DM.
+    NotifyButton(&'a CallbackQuery, Press),
     /// The bot was added to or removed from a group or channel.
     BotMembership(&'a ChatMemberUpdated),
     /// A message from a person that may be for the bot.
@@ -212,6 +220,9 @@ pub struct Said<'a> {
 /// `bot` is the bot's username, for `/cmd@bot` in groups.
 pub fn route<'a>(update: &'a Update, bot: Option<&str>) -> Route<'a> {
     if let Some(cb) = &update.callback_query {
+        if let Some(press) = cb.data.as_deref().and_then(Press::parse) {
+            return Route::NotifyButton(cb, press);
+        }
         return Route::Button(cb, cb.data.as_deref().and_then(Button::parse));
     }
     if let Some(change) = &update.my_chat_member {
@@ -252,6 +263,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     }
     let said = match route(update, turn.state.settings.username.as_deref()) {
         Route::Button(cb, Some(pressed)) => return rules::button(turn, cb, pressed).await.map(|_| true),
+        Route::NotifyButton(cb, press) => return notify_reply::button(turn, cb, press).await.map(|_| true),
         Route::Button(cb, None) => return moderation::button(turn, cb).await.map(|_| true),
         Route::BotMembership(change) => return bot_membership(turn, change).await,
         Route::Ignored => return Ok(false),
@@ -306,7 +318,13 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
             Ok(false)
         }
         Some(cmd) => commands::run(turn, msg, member.as_ref(), &cmd).await,
-        None if private => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
+        None if private => match msg.reply_to_message.as_deref() {
+            // Telegram's Reply to a message of the bot's: a notification being answered.
+            Some(replied) => notify_reply::reply(turn, msg, replied, member.as_ref())
+                .await
+                .map(|_| true),
+            None => dialog::free_text(turn, msg, member.as_ref(), text).await.map(|_| true),
+        },
         // Chatter in groups is not for the bot.
         None => Ok(false),
     }

@@ -56,13 +56,17 @@ pub fn telegram_text(kind: Kind, note: &Note, url: &str) -> String {
         out.push_str(&format!("\n\n<blockquote>{}</blockquote>", escape(&note.excerpt)));
     }
     out.push_str(&format!("\n\n<a href=\"{}\">Open on Lodge</a>", escape(url)));
-    if matches!(
-        kind,
-        Kind::Reply | Kind::Mention | Kind::CommentOnPost | Kind::FollowedPost
-    ) {
+    if answerable(kind) {
         out.push_str("\n<i>Reply to this message to answer in the thread.</i>");
     }
     out
+}
+
+/// Whether a DM of this kind takes a reply (a comment under what it is
+/// about) and the 👍 🔕 buttons: everything about a post or comment, not the
+/// club's word on an intro or a report.
+pub fn answerable(kind: Kind) -> bool {
+    !matches!(kind, Kind::IntroDecided | Kind::ReportResolved)
 }
 
 /// Button data. The press names no post or comment: the bot looks the

@@ -225,6 +225,9 @@ pub enum CommentError {
 pub struct VoteState {
     pub upvotes: i64,
     pub voted: bool,
+    /// This call cast (or took back) the vote; false when it already was so.
+    #[serde(skip)]
+    pub changed: bool,
     /// The comment's post, for the redirect back to it.
     #[serde(skip)]
     pub post_id: PostId,
@@ -934,6 +937,7 @@ impl Comments<'_> {
             Ok(()) => Ok(Attempt::Done(VoteState {
                 upvotes: r.upvotes + 1,
                 voted: true,
+                changed: true,
                 post_id: r.post_id,
             })),
             Err(e) if e.failed_at(0) => {
@@ -941,6 +945,7 @@ impl Comments<'_> {
                 Ok(Attempt::Done(VoteState {
                     upvotes: fresh.upvotes,
                     voted: true,
+                    changed: false,
                     post_id: fresh.post_id,
                 }))
             }
@@ -965,6 +970,7 @@ impl Comments<'_> {
             return Ok(Attempt::Done(VoteState {
                 upvotes: r.upvotes,
                 voted: false,
+                changed: false,
                 post_id: r.post_id,
             }));
         };
@@ -1000,6 +1006,7 @@ impl Comments<'_> {
             Ok(()) => Ok(Attempt::Done(VoteState {
                 upvotes: r.upvotes - 1,
                 voted: false,
+                changed: true,
                 post_id: r.post_id,
             })),
             Err(e) => contended(e),

@@ -313,6 +313,9 @@ pub struct Creation {
 pub struct VoteCount {
     pub upvotes: i64,
     pub voted: bool,
+    /// This call cast (or took back) the vote; false when it already was so.
+    #[serde(skip)]
+    pub changed: bool,
 }
 
 /// Attempts of a counter write that loses races (TransactionConflict).
@@ -1198,6 +1201,7 @@ impl Posts<'_> {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: true,
+                    changed: false,
                 });
             }
             let mut items = vec![self.update(
@@ -1221,6 +1225,7 @@ impl Posts<'_> {
                     return Ok(VoteCount {
                         upvotes: card.upvotes + 1,
                         voted: true,
+                        changed: true,
                     })
                 }
                 // Voted meanwhile (a concurrent try by the same member won).
@@ -1246,6 +1251,7 @@ impl Posts<'_> {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: false,
+                    changed: false,
                 });
             };
             if voted_at <= now_ms - RETRACT_MS {
@@ -1274,6 +1280,7 @@ impl Posts<'_> {
                     return Ok(VoteCount {
                         upvotes: card.upvotes - 1,
                         voted: false,
+                        changed: true,
                     })
                 }
                 Err(e) if e.failed_at(0) => continue,

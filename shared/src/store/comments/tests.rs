@@ -654,6 +654,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 1,
             voted: true,
+            changed: true,
             post_id: post.clone()
         }
     );
@@ -662,6 +663,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 1,
             voted: true,
+            changed: false,
             post_id: post.clone()
         }
     );
@@ -678,6 +680,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 0,
             voted: false,
+            changed: true,
             post_id: post.clone()
         }
     );
@@ -686,6 +689,7 @@ async fn one_vote_per_member_not_your_own_retracted_within_24_hours() {
         VoteState {
             upvotes: 0,
             voted: false,
+            changed: false,
             post_id: post.clone()
         }
     );

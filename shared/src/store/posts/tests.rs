@@ -129,7 +129,8 @@ async fn votes_are_exact_once_per_member_never_own_and_retractable_for_24_hours(
         v,
         VoteCount {
             upvotes: 1,
-            voted: true
+            voted: true,
+            changed: true
         }
     );
     let again = store.posts().vote(&card.id, &bob.id, T + 2000).await.unwrap();
@@ -137,7 +138,8 @@ async fn votes_are_exact_once_per_member_never_own_and_retractable_for_24_hours(
         again,
         VoteCount {
             upvotes: 1,
-            voted: true
+            voted: true,
+            changed: false
         }
     );
     for sk in ["POST", "LIST#TYPE", "LIST#AUTHOR"] {
@@ -157,7 +159,8 @@ async fn votes_are_exact_once_per_member_never_own_and_retractable_for_24_hours(
         back,
         VoteCount {
             upvotes: 0,
-            voted: false
+            voted: false,
+            changed: true
         }
     );
     assert_eq!(item(&store, &card.id, "LIST#AUTHOR").await.unwrap()["upvotes"], 0);

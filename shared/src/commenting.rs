@@ -1,10 +1,25 @@
-//! Each refusal of the comment rules as a precise status and message.
+//! The comment rules as every channel shows them: who writes (`actor`) and the
+//! words of every refusal (an HTTP error, or the bot's answer). The write
+//! itself is `writing::create_comment`, taken by the web form, a reply to a
+//! notification in Telegram and a helpdesk answer alike.
 
-use lambda_http::http::StatusCode;
-use lodge::store::comments::CommentError;
-use lodge::web::WebError;
+use http::StatusCode;
 
-pub fn web(e: CommentError) -> WebError {
+use crate::domain::Member;
+use crate::store::comments::{Actor, CommentError};
+use crate::web::WebError;
+
+/// Who writes, as the comment rules see them.
+pub fn actor(member: &Member) -> Actor {
+    Actor {
+        id: member.id.clone(),
+        name: member.name().to_string(),
+        moderator: member.role.can_moderate(),
+    }
+}
+
+/// Each refusal of the comment rules as a precise status and message.
+pub fn refusal(e: CommentError) -> WebError {
     let conflict = |code, msg: &str| WebError::new(StatusCode::CONFLICT, code, msg);
     match e {
         CommentError::NoPost => WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such post."),
@@ -16,12 +31,12 @@ pub fn web(e: CommentError) -> WebError {
         CommentError::NotYours => WebError::forbidden("That is not your comment.").with_code("not_yours"),
         CommentError::EditWindowClosed { closed_at } => WebError::forbidden(format!(
             "A comment can be edited for 48 hours after it is written; this one's window closed at {}.",
-            lodge::clock::format_utc(closed_at.div_euclid(1000))
+            crate::clock::format_utc(closed_at.div_euclid(1000))
         ))
         .with_code("edit_window_closed"),
         CommentError::RetractWindowClosed { closed_at } => WebError::forbidden(format!(
             "A vote can be taken back for 24 hours; this one's window closed at {}.",
-            lodge::clock::format_utc(closed_at.div_euclid(1000))
+            crate::clock::format_utc(closed_at.div_euclid(1000))
         ))
         .with_code("retract_window_closed"),
         CommentError::OwnComment => {
@@ -64,13 +79,13 @@ mod tests {
 
     #[test]
     fn every_refusal_has_its_status() {
-        assert_eq!(web(CommentError::Closed).status, StatusCode::CONFLICT);
-        assert_eq!(web(CommentError::NoComment).status, StatusCode::NOT_FOUND);
-        let limited = web(CommentError::Limited { retry_after_secs: 3700 });
+        assert_eq!(refusal(CommentError::Closed).status, StatusCode::CONFLICT);
+        assert_eq!(refusal(CommentError::NoComment).status, StatusCode::NOT_FOUND);
+        let limited = refusal(CommentError::Limited { retry_after_secs: 3700 });
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(limited.message.contains("1 hours 1 minutes"), "{}", limited.message);
         assert_eq!(limited.headers, vec![("retry-after", "3700".to_string())]);
-        let edit = web(CommentError::EditWindowClosed {
+        let edit = refusal(CommentError::EditWindowClosed {
             closed_at: 1_796_169_600_000,
         });
         assert_eq!((edit.status, edit.code), (StatusCode::FORBIDDEN, "edit_window_closed"));
