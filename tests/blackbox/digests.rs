@@ -796,24 +796,25 @@ async fn settings_link_to_the_email_page_where_the_digest_is_changed() {
     let me = c.app.as_member(&cookie);
     let settings = me.get("/settings").send().await.unwrap().text().await.unwrap();
     assert!(settings.contains("href=\"/settings/email\""), "{settings}");
+    assert!(settings.contains("href=\"/settings/notifications\""), "{settings}");
     let email = me.get("/settings/email").send().await.unwrap().text().await.unwrap();
-    let change = email
-        .split("href=\"")
-        .filter_map(|h| h.split('"').next())
-        .find(|h| h.starts_with("/u/"))
-        .unwrap_or_else(|| panic!("no link to change the digest: {email}"))
-        .to_string();
-    // The switch page the digest's own links open.
-    let page = c.app.get(&change).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Switch to"), "{page}");
-    let r = c
-        .app
-        .post_form(&change, &[("switch", "none")])
-        .header("accept", "application/json")
+    // The email page leads to where the digest is chosen, beside the notification switches.
+    assert!(email.contains("href=\"/settings/notifications\""), "{email}");
+    let page = me
+        .get("/settings/notifications")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"digest\" value=\"weekly\" checked"), "{page}");
+    let r = me
+        .post_form("/settings/notifications", &[("digest", "none")])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 303);
     let state: Value = me
         .get("/settings/email")
         .header("accept", "application/json")
