@@ -78,7 +78,7 @@ impl State {
             invite_limits: InviteLimits::from_env(env)?,
             clock,
             lease_secs: env.function_timeout()?.as_secs() as i64,
-            helpdesk: helpdesk::Config::from_env(env, aws)?,
+            helpdesk: helpdesk::Config::from_env(env)?,
         })
     }
 }

@@ -282,11 +282,6 @@ impl Key {
         Self::new(room_subscribers(slug), &format!("{SUBSCRIBER}{member}"))
     }
 
-    /// Where a comment lives (`/comments/{id}/…` routes carry only its id).
-    pub fn comment_locator(id: &crate::domain::CommentId) -> Self {
-        Self::new(format!("COMMENT#{id}"), "REF")
-    }
-
     // --- end of feed ---
 
     pub fn health() -> Self {

@@ -60,7 +60,7 @@ pub(crate) async fn reply(
         Attempt::Done => return Ok(true),
         Attempt::Busy { .. } => return Err(WebError::unavailable("the answer", "another attempt is adding it")),
     };
-    let content = &turn.state.helpdesk.content;
+    let content = &turn.state.content;
     let now_ms = turn.state.clock.now_ms();
     let created = lodge::writing::create_comment(store, content, member, &post, None, &body, now_ms).await;
     let refused = match created {

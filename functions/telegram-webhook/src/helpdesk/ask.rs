@@ -242,8 +242,7 @@ async fn confirm(
         also: Some(Ring::QUESTIONS),
     };
     let now_ms = turn.state.clock.now_ms();
-    let helpdesk = &turn.state.helpdesk;
-    let card = match lodge::writing::create_post(store, &helpdesk.content, &post, asker, now_ms, &how).await {
+    let card = match lodge::writing::create_post(store, &turn.state.content, &post, asker, now_ms, &how).await {
         Ok((card, _)) => {
             tracing::info!(post = %card.id, member = %asker.id, "helpdesk question asked");
             card

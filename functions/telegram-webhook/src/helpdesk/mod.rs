@@ -11,7 +11,6 @@ mod channel;
 mod views;
 
 use lodge::domain::{Member, MemberStatus};
-use lodge::queue::QueueSender;
 use lodge::telegram::types::{Message, MessageOrigin, Update, User};
 use lodge::web::WebError;
 use lodge::{ConfigError, Env};
@@ -25,14 +24,12 @@ pub const CHANNEL_VAR: &str = "LODGE_TELEGRAM_HELPDESK_CHAT_ID";
 
 /// What the helpdesk needs besides the bot's state.
 pub(crate) struct Config {
-    /// New posts and comments, for the notifications' fan-out (`ContentEvent`).
-    pub content: QueueSender,
     /// The helpdesk channel (`TelegramHelpdeskChatId`); `None`: questions stay on the site.
     pub channel: Option<i64>,
 }
 
 impl Config {
-    pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig) -> Result<Self, ConfigError> {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let channel = env
             .optional(CHANNEL_VAR)
             .map(|raw| {
@@ -41,10 +38,7 @@ impl Config {
                     .map_err(|_| ConfigError::new(CHANNEL_VAR, "must be a chat id such as -1001234567890"))
             })
             .transpose()?;
-        Ok(Self {
-            content: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_CONTENT_QUEUE_URL")?),
-            channel,
-        })
+        Ok(Self { channel })
     }
 }
 
