@@ -24,8 +24,9 @@ impl Viewer {
 }
 
 impl Viewer {
-    pub fn name(&self) -> Option<String> {
-        Some(self.member.name().to_string())
+    /// The layout of a page this member sees: their name and unread count in the header.
+    pub fn layout(&self, title: impl Into<String>) -> crate::web::Layout {
+        crate::web::Layout::for_member(title, &self.member)
     }
 }
 

@@ -1,6 +1,8 @@
 //! The write paths every channel shares: creating a post and a comment, each
 //! through its one store call and announced to the notifications
-//! (`ContentEvent`) once its transaction has committed. The web's compose
+//! (`ContentEvent`) once its transaction has committed. The transaction
+//! also put the event in the event outbox (`store::outbox`), so a send that
+//! fails here is made later by `outbox-sweeper`, not lost. The web's compose
 //! form and comment form and the bot's helpdesk call these, so a question
 //! asked in Telegram and an answer given in its discussion group go through
 //! exactly what the web's do.

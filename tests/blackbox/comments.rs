@@ -333,6 +333,25 @@ async fn a_moderator_hides_a_reported_comment_by_resolving_the_report_and_the_th
         assert_eq!(status, 201);
     }
     assert_eq!(counters(&app, &post).await.0, 2);
+    // The reports page links the comment as /comments/{id}: it leads to its place in the thread.
+    let r = app
+        .as_member(&m)
+        .get(&format!("/comments/{}", id(&rude)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/posts/{post}#c-{}", id(&rude)).as_str()
+    );
+    let unknown = app
+        .as_member(&m)
+        .get("/comments/01kbf0000000000000000000zz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
     let target = format!("COMMENT#{}", id(&rude));
     let resolve = |decision: &'static str| json!({"target": target, "decision": decision, "reason": "Insults"});
 

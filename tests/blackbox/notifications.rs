@@ -1,10 +1,11 @@
 //! Notifications (issue 13): content events fan out to the inbox, Telegram
 //! DMs with buttons and the coalesced email; every delivery happens once.
 //!
-//! Until the `posts` and `comments` branches are merged, a test writes the
-//! post and comment items their store writes (docs/posts.md: `POST#<id>` /
-//! `POST` and `C#<path>`) and sends the `ContentEvent` their create paths
-//! send, to `ContentQueue`, as they will.
+//! The fault tests write the post and comment items the store writes
+//! (docs/posts.md: `POST#<id>` / `POST` and `C#<path>`) and send the
+//! `ContentEvent` the create paths send, to `ContentQueue`, by hand, so one
+//! event can be delivered twice or held; the real write paths are covered
+//! by `the_write_paths_send_their_events_and_each_lands_in_the_right_inbox`.
 
 use std::time::Duration;
 
@@ -219,14 +220,21 @@ async fn a_comment_reaches_the_author_everywhere_and_a_blocked_bot_falls_back_to
         1,
         "the fake accepted the DM (valid HTML, within limits)"
     );
-    // The page header shows the count at no extra read.
-    let page = app
-        .as_member(&b.cookie)
-        .get("/settings/notifications")
-        .send()
-        .await
-        .unwrap();
-    assert!(page.text().await.unwrap().contains("<strong data-unread>1</strong>"));
+    // Every page's header shows the count at no extra read: the feed and
+    // the member pages included (the post page: the test below).
+    for path in [
+        "/settings/notifications".to_string(),
+        "/".to_string(),
+        "/bookmarks".to_string(),
+        "/rooms".to_string(),
+        "/invites".to_string(),
+    ] {
+        let html = app.as_member(&b.cookie).html(&path).await;
+        assert!(
+            html.contains("<strong data-unread>1</strong>"),
+            "{path}: no unread count in the header"
+        );
+    }
 
     // Bob replies under Ada's comment (on the web until the Telegram reply lands).
     let (reply, _, _) = comment(
@@ -427,6 +435,115 @@ async fn a_queued_notification_for_since_deleted_content_is_dropped() {
         .unwrap();
     settle(&app).await;
     assert_eq!(delivered(&app, bob_tg), 0);
+}
+
+/// An audience bigger than a slice (`LODGE_FANOUT_SLICE`) is split into
+/// slices on the content queue, each fanned out by its own invocation, and
+/// every member still hears exactly once.
+#[tokio::test]
+async fn a_big_audience_is_split_into_slices_and_everyone_hears_once() {
+    let app = TestApp::spawn_with(&[("LODGE_FANOUT_SLICE", "3")]).await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let post = post_by(&app, &b.member, "Everyone").await;
+    let mut told = vec![b];
+    for i in 0..7 {
+        let f = someone(&app, &format!("Follower{i}"), false).await;
+        let r = app
+            .as_member(&f.cookie)
+            .post_json(&format!("/posts/{post}/follow"), json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        told.push(f);
+    }
+    let before = app.stack.iam.calls();
+    let (event, _, _) = comment(&app, &post, &a.member, None, "Hello, everyone").await;
+    send(&app, &event).await;
+    for who in &told {
+        assert!(
+            eventually(WAIT, async || inbox(&app, who).await["unread"] == 1).await,
+            "{} heard nothing",
+            who.member.name()
+        );
+    }
+    settle(&app).await;
+    for who in &told {
+        assert_eq!(inbox(&app, who).await["unread"], 1, "{} told twice", who.member.name());
+    }
+    assert_eq!(inbox(&app, &a).await["unread"], 0, "the commenter hears nothing");
+    // 8 recipients in slices of 3: one batch of 3 slices on the content
+    // queue, then each slice's own batch of email deliveries; unsplit, it
+    // would have been one batch of 8 deliveries.
+    let batches = |calls: &std::collections::BTreeMap<String, u64>| {
+        calls.get("FanoutFunction SendMessageBatch").copied().unwrap_or(0)
+    };
+    assert_eq!(batches(&app.stack.iam.calls()) - batches(&before), 4);
+}
+
+/// A comment whose event could not be sent after its commit is not lost:
+/// the event went into the outbox in the comment's own transaction, and
+/// the sweeper sends it five minutes on. A comment whose event was sent
+/// leaves nothing there once it is fanned out.
+#[tokio::test]
+async fn an_event_whose_send_failed_after_the_commit_is_sent_from_the_outbox() {
+    let app = TestApp::spawn().await;
+    let a = someone(&app, "Ada", false).await;
+    let b = someone(&app, "Bob", false).await;
+    let r = app
+        .as_member(&b.cookie)
+        .post_json("/posts", json!({"type": "post", "title": "Bob's", "body": "Hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let post = PostId::parse(r.json::<Value>().await.unwrap()["post"]["id"].as_str().unwrap()).unwrap();
+    let store = app.store();
+    let outbox = async || {
+        store
+            .outbox()
+            .unsent(app.clock.now_ms() + 60 * 60 * 1000, 100)
+            .await
+            .unwrap()
+    };
+    // The post's own event was fanned out: its entry is gone.
+    assert!(eventually(WAIT, async || outbox().await.is_empty()).await);
+
+    // Ada's comment through the shared write path, with a content queue
+    // that refuses the send (it does not exist): the comment stands.
+    let refusing = lodge::queue::QueueSender::new(
+        lodge::aws::sqs(&app.stack.aws),
+        format!("{}/123456789012/no-such-queue", app.stack.moto_url),
+    );
+    let body = lodge::domain::CommentBody::parse("Count me in").unwrap();
+    let comment = lodge::writing::create_comment(&store, &refusing, &a.member, &post, None, &body, app.clock.now_ms())
+        .await
+        .unwrap();
+    let waiting = outbox().await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(matches!(&waiting[0], ContentEvent::CommentCreated { comment: c, .. } if *c == comment.id));
+    let sweep = async || {
+        let r = app
+            .http
+            .post(app.at("/_local/schedule/outbox-sweeper"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    };
+    // Within the grace period the writer's own send may still be on its way.
+    app.clock.advance(4 * 60);
+    sweep().await;
+    assert_eq!(outbox().await.len(), 1);
+    settle(&app).await;
+    assert_eq!(inbox(&app, &b).await["unread"], 0, "nothing was sent yet");
+    app.clock.advance(2 * 60);
+    sweep().await;
+    assert!(eventually(WAIT, async || inbox(&app, &b).await["unread"] == 1).await);
+    assert!(outbox().await.is_empty());
+    settle(&app).await;
+    assert_eq!(inbox(&app, &b).await["unread"], 1, "told once");
 }
 
 /// The inbox pages, marks one and all read, and the bell follows a thread.
@@ -838,16 +955,16 @@ async fn following_is_opt_in_by_the_tick_or_the_bell_and_shows_on_the_page() {
         kinds(&c).await
     );
     assert!(kinds(&b).await.is_empty(), "{:?}", kinds(&b).await);
+    // The post page's header carries the reader's unread count, like every page:
+    // Ada heard of Bob's and Cy's comments on her post.
+    assert!(eventually(WAIT, async || inbox(&app, &a).await["unread"] == 2).await);
+    let html = app.as_member(&a.cookie).html(&format!("/posts/{post}")).await;
+    assert!(
+        html.contains("<strong data-unread>2</strong>"),
+        "no unread count on the post page"
+    );
     // The bell: the page shows it, and it toggles.
-    let html = app
-        .as_member(&b.cookie)
-        .get(&format!("/posts/{post}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.as_member(&b.cookie).html(&format!("/posts/{post}")).await;
     assert!(
         html.contains(&format!("action=\"/posts/{post}/follow\"")),
         "the bell is on the page"

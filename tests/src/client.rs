@@ -23,6 +23,15 @@ impl SignedIn<'_> {
         self.app.get(path).header("cookie", self.cookie)
     }
 
+    /// The page at `path`, which must answer 200.
+    pub async fn html(&self, path: &str) -> String {
+        let r = self.get(path).send().await.expect("request");
+        let status = r.status();
+        let body = r.text().await.expect("body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
     /// A same-origin form POST, as the app's own pages send it.
     pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> RequestBuilder {
         self.app.post_form(path, fields).header("cookie", self.cookie)

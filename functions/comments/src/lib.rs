@@ -47,6 +47,7 @@ pub async fn handler(state: &State, req: Request) -> Reply {
         match ctx.route.as_str() {
             "GET /posts/{id}/comments" => pages::thread(state, &ctx).await,
             "POST /posts/{id}/comments" => actions::create(state, &ctx).await,
+            "GET /comments/{id}" => pages::locate(state, &ctx).await,
             "POST /comments/{id}/edit" => actions::edit(state, &ctx).await,
             "POST /comments/{id}/delete" => actions::delete(state, &ctx).await,
             "POST /comments/{id}/vote" => actions::vote(state, &ctx, true).await,

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use lambda_http::http::StatusCode;
-use lodge::domain::PostId;
+use lodge::domain::{CommentId, PostId};
 use lodge::thread::{self, ThreadOrder, ThreadView};
 use lodge::web::{self, Ctx, Layout, Reply, WebError};
 use serde_json::json;
@@ -63,8 +63,29 @@ pub async fn thread(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     web::page(
         StatusCode::OK,
         ThreadPage {
-            layout: Layout::new("Comments", v.name()),
+            layout: v.layout("Comments"),
             thread: view,
         },
     )
+}
+
+/// `GET /comments/{id}`: a comment's place in its post's thread (the link a
+/// report gives moderators), as a redirect, or as JSON.
+pub async fn locate(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
+    state.sessions.require_approved(ctx).await?;
+    let id = ctx.path_param("id", CommentId::parse)?;
+    let comment = state
+        .store
+        .comments()
+        .get(&id)
+        .await?
+        .ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such comment."))?;
+    let url = lodge::notify::render::comment_path(&comment.post_id, &id);
+    if ctx.wants_json {
+        return Ok(web::json(
+            StatusCode::OK,
+            &json!({"comment_id": id, "post_id": comment.post_id, "url": url}),
+        ));
+    }
+    Ok(web::redirect(&url))
 }

@@ -55,7 +55,7 @@ pub async fn page(state: &State, ctx: &Ctx, notice: Option<String>) -> Result<Re
     web::page(
         StatusCode::OK,
         AdminPage {
-            layout: Layout::new("Digest", v.name()),
+            layout: v.layout("Digest"),
             note,
             stats,
             issues,

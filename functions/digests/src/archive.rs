@@ -39,7 +39,7 @@ pub async fn list(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     web::page(
         StatusCode::OK,
         ListPage {
-            layout: Layout::new("Digests", v.name()),
+            layout: v.layout("Digests"),
             issues,
         },
     )
@@ -64,7 +64,7 @@ pub async fn issue(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebE
     web::page(
         StatusCode::OK,
         IssuePage {
-            layout: Layout::new(id.to_string(), v.name()),
+            layout: v.layout(id.to_string()),
             id: id.as_str(),
             note_html: content.note_html.as_deref(),
             sections: render::sections(app, &content, None),

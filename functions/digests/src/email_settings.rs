@@ -58,7 +58,7 @@ pub async fn page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     web::page(
         StatusCode::OK,
         EmailPage {
-            layout: Layout::new("Email", v.name()),
+            layout: v.layout("Email"),
             email: r.email.to_string(),
             problem: problem(&r),
             digest: r.digest_choice().as_str(),

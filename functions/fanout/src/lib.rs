@@ -1,17 +1,22 @@
 //! Consumer of the `content` queue (`lodge::notify::ContentEvent`): turns
 //! one event into its recipients (issue 13's table, docs/notifications.md),
 //! writes each one's inbox entry and queues one delivery per (recipient,
-//! channel) on the `notify` queue, where `notifier` sends it.
+//! channel) on the `notify` queue, where `notifier` sends it. An audience
+//! larger than a slice (`LODGE_FANOUT_SLICE`, 100) is first split into
+//! `AudienceSlice`s on the same queue, one invocation each, so the work of
+//! one invocation is bounded however many members follow a post.
 //!
 //! Redelivery is harmless: an inbox entry is written once (its key is the
 //! event's), and each delivery is done once by its own marker.
+
+use std::num::NonZeroUsize;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use lodge::domain::{MemberId, MemberStatus};
 use lodge::notify::render::{self, clip, Note};
 use lodge::notify::{audience, Channel, ContentEvent, Delivery, Facts, Kind};
-use lodge::queue::{self, MessageError, Notification, QueueSender};
+use lodge::queue::{self, AudienceSlice, ContentMessage, MessageError, Notification, QueueSender};
 use lodge::store::notifications::{Content, InboxEntry, Recipient};
 use lodge::store::{Store, StoreError};
 use lodge::{ConfigError, Env, SharedClock};
@@ -20,15 +25,24 @@ pub struct State {
     store: Store,
     /// The `notify` queue, where `notifier` delivers.
     notify: QueueSender,
+    /// This function's own queue, for the slices of a big audience.
+    content: QueueSender,
+    /// Members per slice: a slice's inbox transactions take about a second
+    /// on DynamoDB and under 10 s on the local stand-in, against the 30 s timeout.
+    slice: NonZeroUsize,
     #[allow(dead_code)]
     clock: SharedClock,
 }
 
 impl State {
     pub fn from_env(env: &Env, aws: &lodge::aws::SdkConfig, clock: SharedClock) -> Result<Self, ConfigError> {
+        let sqs = lodge::aws::sqs(aws);
+        let slice: NonZeroUsize = env.parse_or("LODGE_FANOUT_SLICE", NonZeroUsize::new(100).expect("non-zero"))?;
         Ok(Self {
             store: Store::from_env(env, aws)?,
-            notify: QueueSender::new(lodge::aws::sqs(aws), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            notify: QueueSender::new(sqs.clone(), env.required("LODGE_NOTIFY_QUEUE_URL")?),
+            content: QueueSender::new(sqs, env.required("LODGE_CONTENT_QUEUE_URL")?),
+            slice,
             clock,
         })
     }
@@ -39,36 +53,84 @@ pub async fn handler(state: &State, event: SqsEvent) -> SqsBatchResponse {
 }
 
 async fn handle(state: &State, msg: SqsMessage) -> Result<(), MessageError> {
-    let event = queue::parse::<ContentEvent>(&msg)?;
-    fan_out(state, &event).await
+    match queue::parse::<ContentMessage>(&msg)? {
+        ContentMessage::Event(event) => fan_out(state, &event).await,
+        ContentMessage::Slice(slice) => {
+            // Read again: content hidden since the event was split notifies no one.
+            let content = content(state, &slice.event).await?;
+            notify_members(state, &slice.event, content.as_ref(), slice.members).await
+        }
+    }
 }
 
 /// Inbox entries written at once, per event.
 const CONCURRENCY: usize = 16;
 
 async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError> {
-    let notes = state.store.notifications();
-    let content = match event.post() {
-        None => None,
-        Some(post) => match notes
-            .content(post, event.comment().map(|(_, path)| path))
-            .await
-            .map_err(retry)?
-        {
-            None => return Err(MessageError::Drop("the post does not exist".into())),
-            Some(c) if !c.visible() && event.needs_visible_content() => {
-                return Err(MessageError::Drop(
-                    "hidden, deleted or unpublished: notifies no one".into(),
-                ))
-            }
-            Some(c) => Some(c),
-        },
-    };
+    let result = split_or_notify(state, event).await;
+    if matches!(result, Ok(()) | Err(MessageError::Drop(_))) {
+        // Done with (or nothing will come of it): the sweeper need not send it
+        // again. A failed delete only means one idempotent second fan-out.
+        if let Err(e) = state.store.outbox().done(event).await {
+            tracing::warn!(error = %e, event = %event.key(), "outbox entry not cleared");
+        }
+    }
+    result
+}
+
+async fn split_or_notify(state: &State, event: &ContentEvent) -> Result<(), MessageError> {
+    let content = content(state, event).await?;
     let facts = facts(state, event, content.as_ref()).await.map_err(retry)?;
     let audience = audience(event, &facts);
-    let ids: Vec<MemberId> = audience.iter().map(|(id, _)| id.clone()).collect();
+    if audience.len() <= state.slice.get() {
+        return notify_members(state, event, content.as_ref(), audience).await;
+    }
+    // The audience is sorted, so a retried split repeats the same slices;
+    // a member in two slices (someone followed in between) is told once anyway.
+    let slices: Vec<AudienceSlice> = audience
+        .chunks(state.slice.get())
+        .map(|members| AudienceSlice {
+            event: event.clone(),
+            members: members.to_vec(),
+        })
+        .collect();
+    state.content.send_all(&slices).await.map_err(MessageError::Retry)?;
+    tracing::info!(event = %event.key(), audience = audience.len(), slices = slices.len(), "split");
+    Ok(())
+}
+
+/// The post (and comment) the event is about, as they are now: `Drop` when
+/// the post is gone, or hidden and the event needs it visible.
+async fn content(state: &State, event: &ContentEvent) -> Result<Option<Content>, MessageError> {
+    let Some(post) = event.post() else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .notifications()
+        .content(post, event.comment().map(|(_, path)| path))
+        .await
+        .map_err(retry)?
+    {
+        None => Err(MessageError::Drop("the post does not exist".into())),
+        Some(c) if !c.visible() && event.needs_visible_content() => Err(MessageError::Drop(
+            "hidden, deleted or unpublished: notifies no one".into(),
+        )),
+        Some(c) => Ok(Some(c)),
+    }
+}
+
+/// Inbox entries and deliveries for `members` (at most a slice).
+async fn notify_members(
+    state: &State,
+    event: &ContentEvent,
+    content: Option<&Content>,
+    members: Vec<(MemberId, Kind)>,
+) -> Result<(), MessageError> {
+    let notes = state.store.notifications();
+    let ids: Vec<MemberId> = members.iter().map(|(id, _)| id.clone()).collect();
     let recipients = notes.recipients(&ids).await.map_err(retry)?;
-    let kinds: std::collections::HashMap<_, _> = audience.into_iter().collect();
+    let kinds: std::collections::HashMap<_, _> = members.into_iter().collect();
 
     let plans: Vec<(Recipient, Kind, Note)> = recipients
         .into_iter()
@@ -76,11 +138,10 @@ async fn fan_out(state: &State, event: &ContentEvent) -> Result<(), MessageError
         .filter(|r| event.actor().is_none_or(|actor| !r.muted_members.contains(actor)))
         .filter_map(|r| {
             let kind = *kinds.get(&r.id)?;
-            let note = note(event, content.as_ref());
+            let note = note(event, content);
             Some((r, kind, note))
         })
         .collect();
-
     let mut deliveries = Vec::new();
     for (r, kind, note) in &plans {
         for channel in channels(event, r, *kind) {

@@ -3,7 +3,7 @@
 use lambda_http::http::StatusCode;
 use lodge::domain::{FieldError, RoomDescription, RoomSlug, RoomTitle};
 use lodge::store::rooms::RoomRefusal;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,7 +38,7 @@ async fn page(
     web::page(
         status,
         AdminRoomsPage {
-            layout: Layout::new("Rooms", v.name()),
+            layout: v.layout("Rooms"),
             rooms,
             error,
             notice,

@@ -7,7 +7,7 @@ use lodge::domain::{FieldError, MemberStatus, PostKind, RoomSlug};
 use lodge::feed::{FeedOrder, TopPeriod};
 use lodge::store::feed::{Mutes, Page, ViewerCard};
 use lodge::store::listing::Listing;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde_json::json;
 
 use crate::cards::{self, CardView};
@@ -217,7 +217,7 @@ fn render(
     web::page(
         StatusCode::OK,
         FeedPage {
-            layout: Layout::new(heading.clone(), v.name()),
+            layout: v.layout(heading.clone()),
             heading,
             sorts: query.sort_links(base),
             filter,
@@ -252,7 +252,7 @@ pub async fn rooms(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     web::page(
         StatusCode::OK,
         RoomsPage {
-            layout: Layout::new("Rooms", v.name()),
+            layout: v.layout("Rooms"),
             rooms: rooms
                 .iter()
                 .map(|r| crate::pages::RoomHeader::of(r, &v.member))
@@ -335,7 +335,7 @@ pub async fn bookmarks(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     web::page(
         StatusCode::OK,
         FeedPage {
-            layout: Layout::new("Bookmarks", v.name()),
+            layout: v.layout("Bookmarks"),
             heading: "Bookmarks".into(),
             sorts: Vec::new(),
             filter: None,

@@ -9,7 +9,7 @@ use lodge::domain::{MemberId, MemberStatus};
 use lodge::feed::FeedOrder;
 use lodge::store::feed::{Mutes, ViewerCard};
 use lodge::store::listing::Listing;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde_json::json;
 
 use crate::cards::{escape, post_path};
@@ -228,7 +228,7 @@ pub async fn token_page(state: &State, ctx: &Ctx, _app: &AppUrl) -> Result<Reply
     web::page(
         StatusCode::OK,
         TokenPage {
-            layout: Layout::new("Feed for readers", v.name()),
+            layout: v.layout("Feed for readers"),
             since,
             rss: None,
             json: None,
@@ -260,7 +260,7 @@ pub async fn rotate(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, Web
     web::page(
         StatusCode::OK,
         TokenPage {
-            layout: Layout::new("Feed for readers", v.name()),
+            layout: v.layout("Feed for readers"),
             since: Some(lodge::clock::format_utc(now.div_euclid(1000))),
             rss: Some(rss),
             json: Some(json),

@@ -5,7 +5,7 @@ use lodge::config::AppUrl;
 use lodge::domain::{InviteCode, Role};
 use lodge::invites::{self, InviteError};
 use lodge::store::invites::Invite;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde_json::json;
 
 use crate::pages::{InviteRow, InvitesPage};
@@ -78,7 +78,7 @@ pub async fn list(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
     render(
         StatusCode::OK,
         InvitesPage {
-            layout: Layout::new("Invites", v.name()),
+            layout: v.layout("Invites"),
             rows,
             created,
             quota,

@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use lodge::domain::{Member, MemberId, MemberStatus, ReviewResult, Role};
 use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
 use lodge::queue::Notification;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,7 +29,7 @@ fn queue_page(
     status: StatusCode,
 ) -> Result<Reply, WebError> {
     let page = ModerationPage {
-        layout: Layout::new("Moderation", v.name()),
+        layout: v.layout("Moderation"),
         entries: members
             .iter()
             .map(|m| QueueEntry {
@@ -143,7 +143,7 @@ pub async fn member(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .ok_or_else(WebError::not_found)?;
     let history = moderation::history(&state.store, &member.id).await?;
     let page = MemberAdminPage {
-        layout: Layout::new(member.name().to_string(), v.name()),
+        layout: v.layout(member.name().to_string()),
         history: history
             .into_iter()
             .map(|d| {

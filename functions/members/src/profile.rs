@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use lodge::domain::{About, DisplayName, Links, MemberStatus};
 use lodge::moderation::{self, IntroError};
 use lodge::queue::Notification;
-use lodge::web::{self, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 
 use crate::pages::{IntroPage, ProfilePage, StatusPage};
@@ -33,7 +33,7 @@ pub async fn member_page(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         None => None,
     };
     let page = ProfilePage {
-        layout: Layout::new(member.name().to_string(), v.name()),
+        layout: v.layout(member.name().to_string()),
         joined: lodge::clock::format_utc(member.created_at),
         invited_by,
         is_self: member.id == v.member.id,
@@ -51,7 +51,7 @@ pub async fn status(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         _ => render(
             StatusCode::OK,
             StatusPage {
-                layout: Layout::new("Your membership", v.name()),
+                layout: v.layout("Your membership"),
                 member: &v.member,
             },
         ),
@@ -71,7 +71,7 @@ pub async fn intro_form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         .filter(|_| v.member.status == MemberStatus::Rejected)
         .and_then(|d| d.reason.clone());
     let page = IntroPage {
-        layout: Layout::new("Your intro", v.name()),
+        layout: v.layout("Your intro"),
         name: v.member.display_name.as_deref().unwrap_or_default(),
         about: v.member.about.as_deref().unwrap_or_default(),
         links: &links,
@@ -102,7 +102,7 @@ pub async fn submit_intro(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Err(msg) if ctx.wants_json => return Err(WebError::invalid(msg)),
         Err(msg) => {
             let page = IntroPage {
-                layout: Layout::new("Your intro", v.name()),
+                layout: v.layout("Your intro"),
                 name: &form.name,
                 about: &form.about,
                 links: &form.links,

@@ -81,10 +81,9 @@ pub async fn act(state: &State, ctx: &Ctx, action: &str) -> Result<Reply, WebErr
             Value::Null
         }
         "publish" => {
-            let card = posts.publish(&id, &v.member.id, now).await.map_err(errors::web)?;
+            let (_, event) = posts.publish(&id, &v.member.id, now).await.map_err(errors::web)?;
             // Re-publishing an already published post repeats its event's key: no second notice.
-            let mentions = posts.mentions(&id).await?;
-            if let Some(event) = card.published_event(mentions) {
+            if let Some(event) = event {
                 state.content.send_after_commit(&event).await;
             }
             Value::Null

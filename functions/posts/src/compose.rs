@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use lodge::domain::{NewPost, PostBody, PostFields, PostId, PostTitle};
 use lodge::markdown::Rendered;
 use lodge::store::posts::Actor;
-use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, page as render, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,7 +24,7 @@ pub async fn form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     render(
         StatusCode::OK,
         ComposePage {
-            layout: Layout::new("New post", v.name()),
+            layout: v.layout("New post"),
             f: ComposeValues::default(),
             errors: Vec::new(),
         },
@@ -39,7 +39,7 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Err(errors) if ctx.wants_json => return Err(WebError::invalid(errors.to_string())),
         Err(errors) => {
             let page = ComposePage {
-                layout: Layout::new("New post", v.name()),
+                layout: v.layout("New post"),
                 errors: errors.0.iter().map(ToString::to_string).collect(),
                 f: ComposeValues::of(&fields),
             };
@@ -88,7 +88,7 @@ pub async fn edit_form(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     render(
         StatusCode::OK,
         EditPage {
-            layout: Layout::new("Edit post", v.name()),
+            layout: v.layout("Edit post"),
             id: id.to_string(),
             title: card.title,
             body: body?.map(|b| b.body).unwrap_or_default(),
@@ -115,7 +115,7 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         Err(e) if ctx.wants_json => return Err(WebError::invalid(e.to_string())),
         Err(e) => {
             let page = EditPage {
-                layout: Layout::new("Edit post", v.name()),
+                layout: v.layout("Edit post"),
                 id: id.to_string(),
                 title: form.title,
                 body: form.body,

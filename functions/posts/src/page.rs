@@ -4,7 +4,7 @@ use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
 use lodge::config::AppUrl;
 use lodge::store::posts::{PostPage, PostState};
-use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, page as render, Ctx, Reply, WebError};
 use serde_json::json;
 
 use crate::compose::post_id;
@@ -118,7 +118,7 @@ pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebEr
     let url = app.join(&format!("/posts/{}", card.id));
     let mut view = PostView::new(&page, access, v.as_ref(), fresh, url);
     view.thread = thread;
-    render(StatusCode::OK, view.page(v.as_ref().and_then(|v| v.name())))
+    render(StatusCode::OK, view.page(v.as_ref().map(|v| &v.member)))
 }
 
 pub async fn history(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -159,7 +159,7 @@ pub async fn history(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     render(
         StatusCode::OK,
         HistoryPage {
-            layout: Layout::new(format!("History of {}", card.title), v.name()),
+            layout: v.layout(format!("History of {}", card.title)),
             id: id.to_string(),
             title: card.title,
             entries,

@@ -134,9 +134,9 @@ impl<'a> PostView<'a> {
         }
     }
 
-    pub fn page(self, viewer_name: Option<String>) -> PostTemplate<'a> {
+    pub fn page(self, viewer: Option<&lodge::domain::Member>) -> PostTemplate<'a> {
         PostTemplate {
-            layout: Layout::new(self.page.card.title.clone(), viewer_name),
+            layout: Layout::new(self.page.card.title.clone(), viewer),
             v: self,
         }
     }

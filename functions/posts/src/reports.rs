@@ -7,7 +7,7 @@ use lodge::notify::ContentEvent;
 use lodge::queue::Notification;
 use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget, Resolution};
-use lodge::web::{self, page as render, Ctx, Layout, Reply, WebError};
+use lodge::web::{self, page as render, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -84,7 +84,7 @@ pub async fn queue(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     render(
         StatusCode::OK,
         ReportsPage {
-            layout: Layout::new("Reports", v.name()),
+            layout: v.layout("Reports"),
             entries,
         },
     )

@@ -168,11 +168,14 @@ struct Esm {
     retried: AtomicU64,
     /// The longest invocation, against the function's timeout.
     longest_ms: AtomicU64,
+    /// Messages per batch: the function's `BatchSize` in template.yaml.
+    batch: i32,
 }
 
 impl Esm {
-    fn new(stack: &lodge_local::Stack, queue: &str) -> Self {
+    fn new(stack: &lodge_local::Stack, queue: &str, batch: i32) -> Self {
         Self {
+            batch,
             sqs: stack.sqs.clone(),
             url: stack.physical.refs[queue].clone(),
             arn: stack
@@ -194,7 +197,7 @@ impl Esm {
         self.sqs
             .receive_message()
             .queue_url(&self.url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(self.batch)
             .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
@@ -292,39 +295,47 @@ impl Esm {
         let end = Instant::now() + deadline;
         let poller = || async {
             loop {
-                let got = self.receive().await?;
-                if got.is_empty() {
+                if self.step(handler).await? == 0 {
                     if self.depth().await? == 0 {
                         return Ok::<(), String>(());
                     }
                     if Instant::now() > end {
                         return Err(format!("{} still holds messages after {deadline:?}", self.url));
                     }
-                    continue;
                 }
-                let started = Instant::now();
-                let response = tokio::spawn(handler(self.event(&got)))
-                    .await
-                    .map_err(|e| format!("the function crashed: {e}"))?;
-                self.invocations.fetch_add(1, Ordering::Relaxed);
-                self.longest_ms
-                    .fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-                let failed: HashSet<&str> = response
-                    .batch_item_failures
-                    .iter()
-                    .map(|f| f.item_identifier.as_str())
-                    .collect();
-                self.retried.fetch_add(failed.len() as u64, Ordering::Relaxed);
-                let done: Vec<String> = got
-                    .iter()
-                    .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
-                    .filter_map(|m| m.receipt_handle.clone())
-                    .collect();
-                self.delete(&done).await?;
             }
         };
         futures::future::try_join_all((0..concurrency).map(|_| poller())).await?;
         Ok(())
+    }
+
+    /// One poll: receives a batch, invokes `handler` on it and deletes what
+    /// it did not report failed. Returns the batch's size (0: nothing came).
+    async fn step(&self, handler: &SqsFn) -> Result<usize, String> {
+        let got = self.receive().await?;
+        if got.is_empty() {
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let response = tokio::spawn(handler(self.event(&got)))
+            .await
+            .map_err(|e| format!("the function crashed: {e}"))?;
+        self.invocations.fetch_add(1, Ordering::Relaxed);
+        self.longest_ms
+            .fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let failed: HashSet<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        self.retried.fetch_add(failed.len() as u64, Ordering::Relaxed);
+        let done: Vec<String> = got
+            .iter()
+            .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
+            .filter_map(|m| m.receipt_handle.clone())
+            .collect();
+        self.delete(&done).await?;
+        Ok(got.len())
     }
 
     /// Gives the next batch (one `pick` accepts) to `crashing` and kills it
@@ -476,7 +487,7 @@ fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTree
 }
 
 const USER_BASE: i64 = 7_000_000_000;
-/// The comment's fan-out is killed after this share of its inbox transactions.
+/// A slice's fan-out is killed after this share of its inbox transactions.
 const FANOUT_CRASH_SHARE: usize = 3;
 /// A crashing notifier's `sendMessage`s that go through before it is stuck.
 const NOTIFIER_CRASH_AFTER: usize = 3;
@@ -588,8 +599,8 @@ async fn run() -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     println!("  seeded in {:.0} s", seeded.elapsed().as_secs_f64());
 
-    let content = Esm::new(&stack, "ContentQueue");
-    let notify = Esm::new(&stack, "NotifyQueue");
+    let content = Esm::new(&stack, "ContentQueue", 1);
+    let notify = Esm::new(&stack, "NotifyQueue", 10);
     let fn_aws = |logical: &str| stack.function_aws[logical].clone();
     let fanout = sqs_fn(
         "fanout",
@@ -658,23 +669,32 @@ async fn run() -> Result<(), String> {
     let comment = v["comment"]["id"].as_str().unwrap_or_default().to_string();
     let after_comment = stack.iam.calls();
 
-    // The fan-out: killed a third of the way through, then run again.
+    // The fan-out: the event is split into slices; one slice's invocation
+    // is killed a third of the way through, then every slice runs.
+    let slice: usize = stack.envs["FanoutFunction"]
+        .get("LODGE_FANOUT_SLICE")
+        .and_then(|v| v.parse().ok())
+        .ok_or("FanoutFunction has no LODGE_FANOUT_SLICE")?;
     let mut crash_notes = Vec::new();
     if crash {
-        fanout_stall.arm(recipients / FANOUT_CRASH_SHARE);
+        if content.step(&fanout).await? == 0 {
+            return Err("the comment's event never reached the content queue".into());
+        }
+        let share = slice.min(recipients) / FANOUT_CRASH_SHARE;
+        fanout_stall.arm(share);
         content
             .crash(&crashing_fanout, &[&fanout_stall], &fanout_stall, |m: &[Message]| {
-                !m.is_empty()
+                m.iter()
+                    .any(|m| m.body.as_deref().unwrap_or_default().contains("\"slice_of\""))
             })
             .await?;
         crash_notes.push(format!(
-            "fan-out killed with {} of its {recipients} inbox transactions answered, {} stuck",
-            recipients / FANOUT_CRASH_SHARE,
+            "fan-out of one {slice}-member slice killed with {share} of its inbox transactions answered, {} stuck",
             fanout_stall.held.load(Ordering::SeqCst)
         ));
     }
     let after_fanout_crash = stack.iam.calls();
-    content.drain(&fanout, 1, Duration::from_secs(600)).await?;
+    content.drain(&fanout, concurrency, Duration::from_secs(600)).await?;
     let fanned_out = started.elapsed().as_secs_f64();
     let after_fanout = stack.iam.calls();
 

@@ -68,6 +68,7 @@ pub const KNOWN: &[&str] = &[
     // notifications (issue 13)
     "fanout",
     "notify-mail",
+    "outbox-sweeper",
     "notifications",
     "comments",
     "feed",
@@ -129,6 +130,10 @@ pub fn build(binary: &str, env: &Env, aws: &lodge::aws::SdkConfig, clock: Shared
         "notify-mail" => event!(
             notify_mail::State::from_env(env, aws, clock).map_err(cfg)?,
             notify_mail::handler
+        ),
+        "outbox-sweeper" => event!(
+            outbox_sweeper::State::from_env(env, aws, clock).map_err(cfg)?,
+            outbox_sweeper::handler
         ),
         "notifications" => http!(
             notifications::State::from_env(env, aws, clock).map_err(cfg)?,

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::MessageError;
-use crate::domain::notification::{ContentEvent, Delivery};
+use crate::domain::notification::{ContentEvent, Delivery, Kind};
 use crate::domain::{Email, MemberId};
 use crate::mail::Letter;
 use crate::moderation::Decision;
@@ -83,6 +83,36 @@ impl Contract for ContentEvent {
     const VERSION: u32 = 1;
 }
 
+/// One slice of a big event's audience, which `fanout` queues on its own
+/// queue: an audience larger than a slice is split, so one invocation
+/// writes at most a slice's inbox entries and stays far inside its timeout
+/// however many members follow a post (docs/notifications.md, "Big audiences").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AudienceSlice {
+    #[serde(rename = "slice_of")]
+    pub event: ContentEvent,
+    /// The members of this slice, each with why they hear of it.
+    pub members: Vec<(MemberId, Kind)>,
+}
+
+impl Contract for AudienceSlice {
+    const VERSION: u32 = 1;
+}
+
+/// What the `content` queue carries, as its consumer reads it: an event
+/// sent by the code that wrote it, or a slice of one sent by `fanout`.
+/// Each keeps its own shape on the wire (a slice is told by its `slice_of`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContentMessage {
+    Slice(AudienceSlice),
+    Event(ContentEvent),
+}
+
+impl Contract for ContentMessage {
+    const VERSION: u32 = 1;
+}
+
 /// The `digest` queue: one weekly issue for up to 50 members
 /// (`digest::MEMBERS_PER_MESSAGE`), planned by `digest-planner` and sent
 /// by `digest-sender` (docs/digests.md).
@@ -120,6 +150,26 @@ mod tests {
         m.message_id = Some(id.into());
         m.body = Some(body.into());
         m
+    }
+
+    #[test]
+    fn the_content_queue_reads_events_and_slices_as_they_were_sent() {
+        let event = ContentEvent::IntroDecided {
+            member: MemberId::generate(),
+            approved: true,
+            at_ms: 5,
+        };
+        let slice = AudienceSlice {
+            event: event.clone(),
+            members: vec![(MemberId::generate(), Kind::FollowedPost)],
+        };
+        let read = |body: String| parse::<ContentMessage>(&msg("1", &body)).unwrap();
+        assert_eq!(read(encode(&event)), ContentMessage::Event(event));
+        assert_eq!(read(encode(&slice)), ContentMessage::Slice(slice));
+        assert!(matches!(
+            parse::<ContentMessage>(&msg("2", r#"{"v":1,"event":"nonsense"}"#)),
+            Err(MessageError::Retry(_))
+        ));
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod fifo;
 pub mod send;
 
 pub use consume::{consume, MessageError};
-pub use contracts::{encode, parse, Contract, DigestBatch, Envelope, Notification, TelegramJob};
+pub use contracts::{
+    encode, parse, AudienceSlice, ContentMessage, Contract, DigestBatch, Envelope, Notification, TelegramJob,
+};
 pub use fifo::consume_fifo;
 pub use send::QueueSender;

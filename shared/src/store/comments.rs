@@ -517,6 +517,8 @@ impl Comments<'_> {
                 tx.push(tally(st, &p.author_id, now_ms, "replies", 1)?);
             }
         }
+        // Last, so the failure indexes above stay as they are.
+        tx.push(st.outbox().tx_put(&record.created_event())?);
         match st.transact(tx).await {
             Ok(()) => Ok(Attempt::Done(record)),
             Err(e) => contended(e),

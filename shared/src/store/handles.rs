@@ -43,6 +43,25 @@ pub fn base_handle(name: &str) -> String {
     }
 }
 
+/// The handles tried, in order: the name (`adalovelace`), then `…2` and
+/// `…3`, then the name cut short with the start of the member's random id
+/// (`adalovelace3f9c01ab`), which another member has only by a 1-in-4-billion
+/// chance, then a longer piece of it. So a common name costs a handful of
+/// tries, never a walk through every `…N` taken, and every handle stays
+/// within a mention's 32 characters.
+fn candidates(member: &Member) -> Vec<String> {
+    let base = base_handle(member.name());
+    let cut = |n: usize| base.chars().take(n).collect::<String>();
+    let id = member.id.as_str();
+    vec![
+        base.clone(),
+        format!("{base}2"),
+        format!("{base}3"),
+        format!("{}{}", cut(24), &id[..8.min(id.len())]),
+        format!("{}{}", cut(16), &id[..16.min(id.len())]),
+    ]
+}
+
 impl Handles<'_> {
     /// The member's handle, claiming one (`adalovelace`, else `adalovelace2`,
     /// `adalovelace3`, …) if they have none yet. Safe to race: the marker and
@@ -51,9 +70,7 @@ impl Handles<'_> {
         if let Some(h) = &member.handle {
             return Ok(h.clone());
         }
-        let base = base_handle(member.name());
-        for i in 1..=20u32 {
-            let handle = if i == 1 { base.clone() } else { format!("{base}{i}") };
+        for handle in candidates(member) {
             let marker = HandleMarker {
                 member_id: member.id.clone(),
                 handle: handle.clone(),
@@ -101,7 +118,10 @@ impl Handles<'_> {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend(format!("no free handle for {base}")))
+        Err(StoreError::Backend(format!(
+            "no free handle for {}",
+            base_handle(member.name())
+        )))
     }
 
     /// Lower-cased handles → members, for the ones that exist (one parallel
@@ -130,6 +150,26 @@ mod tests {
         assert_eq!(base_handle("Ada Lovelace"), "adalovelace");
         assert_eq!(base_handle("Пётр I."), "пётрi");
         assert_eq!(base_handle("  !!"), "member");
+    }
+
+    #[test]
+    fn a_common_name_takes_a_few_tries_each_within_a_mentions_length() {
+        let mut m = Member::new(
+            Email::parse("a@x.org").unwrap(),
+            Role::Member,
+            MemberStatus::Approved,
+            0,
+        );
+        m.display_name = Some("Bartholomew Maximilian Fitzgerald-Smythe".into());
+        let tried = candidates(&m);
+        assert_eq!(tried.len(), 5);
+        assert_eq!(
+            tried[0],
+            "bartholomewmaximilianfitzgerald".chars().take(30).collect::<String>()
+        );
+        assert_eq!(tried.iter().collect::<std::collections::HashSet<_>>().len(), 5);
+        assert!(tried.iter().all(|h| h.chars().count() <= 32), "{tried:?}");
+        assert!(tried[3].ends_with(&m.id.as_str()[..8]));
     }
 
     #[tokio::test]

@@ -296,6 +296,11 @@ impl Key {
         Self::new(inbox_of(member), id)
     }
 
+    /// A content event not yet fanned out (`store::outbox`), by its time.
+    pub fn outbox_entry(at_ms: i64, event_key: &str) -> Self {
+        Self::new(OUTBOX.to_string(), &format!("{at_ms:013}#{event_key}"))
+    }
+
     /// A notification the bot sent: the reply and button mapping.
     pub fn telegram_note(chat_id: i64, message_id: i64) -> Self {
         Self::new(format!("TGNOTE#{chat_id}#{message_id}"), "TGNOTE")
@@ -428,6 +433,8 @@ pub const FORWARD_RULES: &str = "FWDRULES";
 pub const TELEGRAM_CHATS: &str = "TGCHATS";
 
 /// A member's inbox partition, and its `gsi1` partition of unread entries.
+/// The outbox's one partition.
+pub const OUTBOX: &str = "OUTBOX";
 pub fn inbox_of(member: &MemberId) -> String {
     format!("INBOX#{member}")
 }

@@ -17,6 +17,7 @@ pub mod members;
 pub mod mutes;
 pub mod notifications;
 pub mod once;
+pub mod outbox;
 mod packed;
 pub mod posts;
 pub mod rate;

@@ -19,6 +19,7 @@ use super::listing::{hot_partition, new_sort_key, Listing, ListingAttrs};
 use super::packed;
 use super::ring::{Ring, RingFull};
 use super::{n, s, to_item, values, Item, Key, Store, StoreError};
+use crate::domain::notification::ContentEvent;
 use crate::domain::{
     Member, MemberId, NewPost, PostBody, PostContent, PostId, PostKind, PostTitle, RoomSlug, Venue, Visibility,
 };
@@ -112,9 +113,9 @@ pub struct Card {
 impl Card {
     /// What the notifications hear of this post's publication (`None`
     /// unless it is published): the room's subscribers and the mentioned.
-    pub fn published_event(&self, mentions: Vec<MemberId>) -> Option<crate::domain::notification::ContentEvent> {
+    pub fn published_event(&self, mentions: Vec<MemberId>) -> Option<ContentEvent> {
         let at_ms = self.published_at.filter(|_| self.state == PostState::Published)?;
-        Some(crate::domain::notification::ContentEvent::PostPublished {
+        Some(ContentEvent::PostPublished {
             post: self.id.clone(),
             author: self.author_id.clone(),
             room: self.room.clone(),
@@ -673,6 +674,9 @@ impl Posts<'_> {
         }
         let card_at = items.len();
         items.extend(self.create_items(&card, post.body.as_str(), &html, now_ms)?);
+        if let Some(event) = card.published_event(html.mentions.clone()) {
+            items.push(self.store.outbox().tx_put(&event)?);
+        }
         let mut rings = Vec::new();
         if !author.role.can_moderate() {
             rings.push(Ring::POSTS);
@@ -978,9 +982,18 @@ impl Posts<'_> {
         Ok(card)
     }
 
-    /// The author publishes their draft.
-    pub async fn publish(&self, id: &PostId, by: &MemberId, now_ms: i64) -> Result<Card, PostError> {
-        let mut card = self.card(id).await?.ok_or(PostError::NotFound)?;
+    /// The author publishes their draft; returns the card and the event the
+    /// notifications hear of (put in the outbox in the same transaction).
+    /// Publishing a published post changes nothing and returns its event again.
+    pub async fn publish(
+        &self,
+        id: &PostId,
+        by: &MemberId,
+        now_ms: i64,
+    ) -> Result<(Card, Option<ContentEvent>), PostError> {
+        let (card, mentions) = tokio::join!(self.card(id), self.mentions(id));
+        let mut card = card?.ok_or(PostError::NotFound)?;
+        let mentions = mentions?;
         if !card.is_author(by) {
             return Err(if card.state == PostState::Draft {
                 PostError::NotFound
@@ -989,7 +1002,10 @@ impl Posts<'_> {
             });
         }
         match card.state {
-            PostState::Published => return Ok(card),
+            PostState::Published => {
+                let event = card.published_event(mentions);
+                return Ok((card, event));
+            }
             PostState::Draft => {}
             other => return Err(PostError::WrongState(other.as_str())),
         }
@@ -1001,10 +1017,14 @@ impl Posts<'_> {
         card.hot_era = Some(hot.era);
         let cond = "#state = :draft AND author_id = :me AND version = :v";
         let vals = values([(":draft", s("draft")), (":me", s(by.as_str())), (":v", n(card.version))]);
-        let items = self.list_items(&card, now_ms, cond, vals, now_ms)?;
-        self.write(items).await?;
+        let mut items = self.list_items(&card, now_ms, cond, vals, now_ms)?;
         card.state = PostState::Published;
-        Ok(card)
+        let event = card.published_event(mentions);
+        if let Some(event) = &event {
+            items.push(self.store.outbox().tx_put(event)?);
+        }
+        self.write(items).await?;
+        Ok((card, event))
     }
 
     /// The author takes a post back to drafts, while it has fewer than 10 comments.

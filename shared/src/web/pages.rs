@@ -12,22 +12,19 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(title: impl Into<String>, viewer: Option<String>) -> Self {
+    /// A page for `viewer` (`None`: signed out). Name and unread count come
+    /// with the profile the session check read anyway, so the bell costs no read.
+    pub fn new(title: impl Into<String>, viewer: Option<&crate::domain::Member>) -> Self {
         Self {
             title: title.into(),
-            viewer,
-            unread: 0,
+            viewer: viewer.map(|m| m.name().to_string()),
+            unread: viewer.map_or(0, |m| m.unread_notifications.max(0)),
         }
     }
 
-    /// A page for a signed-in member: name and unread count come with the
-    /// profile the session check read anyway, so the bell costs no read.
+    /// A page for a signed-in member.
     pub fn for_member(title: impl Into<String>, member: &crate::domain::Member) -> Self {
-        Self {
-            title: title.into(),
-            viewer: Some(member.name().to_string()),
-            unread: member.unread_notifications.max(0),
-        }
+        Self::new(title, Some(member))
     }
 }
 

@@ -105,7 +105,8 @@ async fn drafts_are_in_no_listing_until_published() {
         store.posts().publish(&card.id, &bob.id, T).await,
         Err(PostError::NotFound)
     ));
-    let published = store.posts().publish(&card.id, &ada.id, T + 5).await.unwrap();
+    let (published, event) = store.posts().publish(&card.id, &ada.id, T + 5).await.unwrap();
+    assert!(event.is_some_and(|e| e.at_ms() == T + 5));
     assert_eq!(published.state, PostState::Published);
     let raw = item(&store, &card.id, "POST").await.unwrap();
     assert_eq!(raw["lst"], "ALL");

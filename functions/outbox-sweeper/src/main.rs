@@ -1,0 +1,17 @@
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lodge::telemetry::init();
+    let state = outbox_sweeper::State::from_env(
+        &lodge::Env::process(),
+        &lodge::aws::load().await,
+        lodge::clock::system(),
+    )?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| async {
+        outbox_sweeper::handler(&state, event.payload)
+            .await
+            .map_err(Error::from)
+    }))
+    .await
+}
