@@ -313,11 +313,17 @@ impl Esm {
     /// it did not report failed. Returns the batch's size (0: nothing came).
     async fn step(&self, handler: &SqsFn) -> Result<usize, String> {
         let got = self.receive().await?;
+        self.run(handler, &got).await?;
+        Ok(got.len())
+    }
+
+    /// Invokes `handler` on a received batch and deletes what it did not report failed.
+    async fn run(&self, handler: &SqsFn, got: &[Message]) -> Result<(), String> {
         if got.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         let started = Instant::now();
-        let response = tokio::spawn(handler(self.event(&got)))
+        let response = tokio::spawn(handler(self.event(got)))
             .await
             .map_err(|e| format!("the function crashed: {e}"))?;
         self.invocations.fetch_add(1, Ordering::Relaxed);
@@ -334,15 +340,17 @@ impl Esm {
             .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
             .filter_map(|m| m.receipt_handle.clone())
             .collect();
-        self.delete(&done).await?;
-        Ok(got.len())
+        self.delete(&done).await
     }
 
     /// Gives the next batch (one `pick` accepts) to `crashing` and kills it
     /// once `stall` holds one of its calls and everything else it started has
-    /// been answered; its messages come back. Returns the batch size.
+    /// been answered; its messages come back. The batches before it go to
+    /// `healthy`, as the event source would hand them on (given back instead,
+    /// each receive would count towards the queue's DLQ). Returns the batch size.
     async fn crash(
         &self,
+        healthy: &SqsFn,
         crashing: &SqsFn,
         stalls: &[&Stall],
         trip: &Stall,
@@ -354,7 +362,7 @@ impl Esm {
             if pick(&got) {
                 break;
             }
-            self.give_back(&got).await?;
+            self.run(healthy, &got).await?;
             got.clear();
         }
         if got.is_empty() {
@@ -676,17 +684,25 @@ async fn run() -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .ok_or("FanoutFunction has no LODGE_FANOUT_SLICE")?;
     let mut crash_notes = Vec::new();
+    let mut after_split = after_comment.clone();
     if crash {
         if content.step(&fanout).await? == 0 {
             return Err("the comment's event never reached the content queue".into());
         }
+        after_split = stack.iam.calls();
         let share = slice.min(recipients) / FANOUT_CRASH_SHARE;
         fanout_stall.arm(share);
         content
-            .crash(&crashing_fanout, &[&fanout_stall], &fanout_stall, |m: &[Message]| {
-                m.iter()
-                    .any(|m| m.body.as_deref().unwrap_or_default().contains("\"slice_of\""))
-            })
+            .crash(
+                &fanout,
+                &crashing_fanout,
+                &[&fanout_stall],
+                &fanout_stall,
+                |m: &[Message]| {
+                    m.iter()
+                        .any(|m| m.body.as_deref().unwrap_or_default().contains("\"slice_of\""))
+                },
+            )
             .await?;
         crash_notes.push(format!(
             "fan-out of one {slice}-member slice killed with {share} of its inbox transactions answered, {} stuck",
@@ -709,6 +725,7 @@ async fn run() -> Result<(), String> {
         };
         let size = notify
             .crash(
+                &notifier,
                 &crashing_notifier,
                 &[&notifier_aws, &bot_stall],
                 &bot_stall,
@@ -724,6 +741,11 @@ async fn run() -> Result<(), String> {
     let after_notifier_crash = stack.iam.calls();
     notify.drain(&notifier, concurrency, Duration::from_secs(900)).await?;
     let delivered = started.elapsed().as_secs_f64();
+    // Nothing may have gone to a DLQ: there it would be lost to the members.
+    let mut dead = 0;
+    for dlq in ["ContentDLQ", "NotifyDLQ"] {
+        dead += Esm::new(&stack, dlq, 10).depth().await?;
+    }
     let after_notifier = stack.iam.calls();
 
     // The coalesced emails: the window closes 15 minutes on.
@@ -830,7 +852,7 @@ async fn run() -> Result<(), String> {
 
     // The calls, by function and operation.
     let calls = delta(&calls_before, &after_mail);
-    let crashed = delta(&after_comment, &after_fanout_crash)
+    let crashed = delta(&after_split, &after_fanout_crash)
         .into_iter()
         .chain(delta(&after_fanout, &after_notifier_crash))
         .fold(BTreeMap::<String, u64>::new(), |mut acc, (k, v)| {
@@ -893,6 +915,7 @@ async fn run() -> Result<(), String> {
         notify.invocations.load(Ordering::SeqCst),
         notify.longest_ms.load(Ordering::SeqCst) as f64 / 1000.0,
         content.retried.load(Ordering::SeqCst) + notify.retried.load(Ordering::SeqCst));
+    println!("  dead letters             {dead} in ContentDLQ and NotifyDLQ");
     println!("  inbox     duplicates {inbox_dups} · lost {inbox_lost} · unexpected {inbox_unexpected}");
     println!("  Telegram  duplicates {dm_dups} · lost {dm_lost} · unexpected {dm_unexpected}");
     println!("  email     duplicates {mail_dups} · lost {mail_lost} · unexpected {mail_unexpected}");
@@ -918,7 +941,11 @@ async fn run() -> Result<(), String> {
         ses as f64 / n
     );
     println!("Phases (calls): comment {:?}", phase(&calls_before, &after_comment));
-    println!("  fan-out {:?}", phase(&after_fanout_crash, &after_fanout));
+    let mut fanout_calls = phase(&after_comment, &after_split);
+    for (k, v) in phase(&after_fanout_crash, &after_fanout) {
+        *fanout_calls.entry(k).or_default() += v;
+    }
+    println!("  fan-out {fanout_calls:?}");
     println!("  notifier {:?}", phase(&after_notifier_crash, &after_notifier));
     println!("  notify-mail {:?}", phase(&after_notifier, &after_mail));
     println!();
@@ -936,7 +963,8 @@ async fn run() -> Result<(), String> {
         })
     );
     stack.stop();
-    let bad = inbox_dups
+    let bad = dead as usize
+        + inbox_dups
         + dm_dups
         + mail_dups
         + inbox_lost
@@ -946,7 +974,9 @@ async fn run() -> Result<(), String> {
         + dm_unexpected
         + mail_unexpected;
     if bad > 0 {
-        return Err(format!("{bad} duplicates, losses or unexpected deliveries"));
+        return Err(format!(
+            "{bad} dead letters, duplicates, losses or unexpected deliveries"
+        ));
     }
     Ok(())
 }

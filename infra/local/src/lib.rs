@@ -12,6 +12,7 @@ pub mod moto;
 pub mod outbox;
 pub mod poller;
 pub mod provision;
+pub mod schedule;
 pub mod telegram;
 pub mod template;
 

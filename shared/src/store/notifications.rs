@@ -178,6 +178,8 @@ struct SettingsView {
 
 /// Mark-all-read flips at most this many entries per transaction (plus the counter).
 const MARK_CHUNK: usize = 99;
+/// Tries of one inbox transaction that conflicts with another write of the profile.
+const INBOX_TRIES: u32 = 4;
 
 impl Notifications<'_> {
     /// The profiles of `ids` (missing members are left out), read in
@@ -255,11 +257,18 @@ impl Notifications<'_> {
             "attribute_exists(pk)",
             values([(":one", n(1))]),
         )?;
-        match self.store.transact(vec![put, count]).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.failed_at(0) => Ok(false),
-            Err(e) => Err(e),
+        // The profile is written by others too (sign-ins, settings, other
+        // events' entries): a conflict is retried here, not by redoing the
+        // whole slice of the fan-out.
+        for attempt in 0.. {
+            match self.store.transact(vec![put.clone(), count.clone()]).await {
+                Ok(()) => return Ok(true),
+                Err(e) if e.failed_at(0) => return Ok(false),
+                Err(StoreError::Contended) if attempt < INBOX_TRIES => super::backoff(attempt).await,
+                Err(e) => return Err(e),
+            }
         }
+        unreachable!("the loop returns")
     }
 
     /// One page of the inbox, newest first, after the entry `after`.

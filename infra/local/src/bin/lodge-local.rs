@@ -49,10 +49,42 @@ async fn run() -> Result<(), String> {
         url = stack.url,
         moto = stack.moto_url,
     );
+    fire_schedules(&stack)?;
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     println!("\nStopping…");
     stack.stop();
     moto.stop().await;
+    Ok(())
+}
+
+/// Runs each scheduled function on its schedule, as EventBridge Scheduler
+/// does (through the runner's own `POST /_local/schedule/{function}`). A
+/// run that fails is logged; the next comes on time.
+fn fire_schedules(stack: &lodge_local::Stack) -> Result<(), String> {
+    use lodge_local::schedule::Schedule;
+    let http = reqwest::Client::new();
+    for f in stack.template.functions.iter() {
+        for expr in &f.schedules {
+            let schedule = Schedule::parse(expr).map_err(|e| format!("{}: {e}", f.logical_id))?;
+            let url = format!("{}/_local/schedule/{}", stack.url, f.logical_id);
+            let (name, http) = (f.logical_id.clone(), http.clone());
+            tokio::spawn(async move {
+                loop {
+                    let now = lodge::clock::Clock::now(&lodge::clock::SystemClock);
+                    let next = schedule.next_after(now);
+                    if next == i64::MAX {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs((next - now).max(1) as u64)).await;
+                    match http.post(&url).send().await {
+                        Ok(r) if r.status().is_success() => tracing::info!(function = %name, "schedule ran"),
+                        Ok(r) => tracing::warn!(function = %name, status = %r.status(), "schedule run failed"),
+                        Err(e) => tracing::warn!(function = %name, error = %e, "schedule run failed"),
+                    }
+                }
+            });
+        }
+    }
     Ok(())
 }
 
