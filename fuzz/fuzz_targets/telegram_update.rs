@@ -61,6 +61,10 @@ fn check_route(update: &Update) {
         Route::NotifyButton(cb, press) => assert_eq!(cb.data.as_deref().and_then(Press::parse), Some(press)),
         Route::BotMembership(change) => assert!(!change.chat.is_private()),
         Route::Ignored => {}
+        Route::Edited(msg, from) => {
+            assert!(update.message.is_none() && update.callback_query.is_none());
+            assert!(msg.chat.is_private() && msg.text.is_some() && !from.is_bot);
+        }
         Route::Message(said) => {
             assert!(update.callback_query.is_none() && update.my_chat_member.is_none());
             assert!(!said.from.is_bot);

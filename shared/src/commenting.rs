@@ -26,6 +26,7 @@ pub fn refusal(e: CommentError) -> WebError {
         CommentError::NoComment => WebError::new(StatusCode::NOT_FOUND, "not_found", "There is no such comment."),
         CommentError::NoParent => WebError::invalid("parent_id: there is no such comment on this post."),
         CommentError::Deleted => conflict("deleted", "That comment was deleted."),
+        CommentError::AlreadyPosted(_) => conflict("already_posted", "That message was posted as a comment already."),
         CommentError::Hidden => conflict("resolved", "A moderator hid that comment already."),
         CommentError::Closed => conflict("closed", "Comments on this post are closed."),
         CommentError::NotYours => WebError::forbidden("That is not your comment.").with_code("not_yours"),

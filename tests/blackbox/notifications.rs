@@ -516,8 +516,13 @@ async fn an_event_whose_send_failed_after_the_commit_is_sent_from_the_outbox() {
         lodge::aws::sqs(&app.stack.aws),
         format!("{}/123456789012/no-such-queue", app.stack.moto_url),
     );
-    let body = lodge::domain::CommentBody::parse("Count me in").unwrap();
-    let comment = lodge::writing::create_comment(&store, &refusing, &a.member, &post, None, &body, app.clock.now_ms())
+    let req = lodge::writing::CommentRequest {
+        post: post.clone(),
+        parent: None,
+        body: lodge::domain::CommentBody::parse("Count me in").unwrap(),
+        source: None,
+    };
+    let comment = lodge::writing::create_comment(&store, &refusing, &a.member, &req, app.clock.now_ms())
         .await
         .unwrap();
     let waiting = outbox().await;

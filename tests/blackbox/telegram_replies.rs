@@ -401,3 +401,206 @@ async fn replies_that_cannot_be_posted_are_refused_and_unfollow_works() {
     settle(&app).await;
     assert_eq!(count().await, 1, "nothing was written");
 }
+
+/// B's replies to the first notification DM of A's comment: the post, A's
+/// comment and the DM.
+async fn replying_setup(app: &TestApp) -> (Someone, Someone, PostId, String, Dm) {
+    let a = someone(app, "Ada").await;
+    let b = someone(app, "Bob").await;
+    let post = post_by(app, &b, "Bob's garden").await;
+    let a_comment = comment_on(app, &a, &post, "Lovely roses.", None).await;
+    let dm = nth_dm(app, b.tg, 0).await;
+    (a, b, post, a_comment, dm)
+}
+
+/// The replies under `parent` as the web shows them.
+async fn replies_to(app: &TestApp, who: &Someone, post: &PostId, parent: &str) -> Vec<Value> {
+    thread(app, who, post)
+        .await
+        .into_iter()
+        .filter(|c| c["parent_id"] == parent)
+        .collect()
+}
+
+/// An invocation killed after the comment's transaction committed but before
+/// the update was marked done leaves the update claimable again. Its
+/// redelivery, and the same message under a new update id, are answered
+/// "already posted" with the link to the one comment, and notify no one
+/// twice: the comment's transaction recorded the message
+/// (`TGREPLY#<chat>#<message>`).
+#[tokio::test]
+async fn a_reply_handled_again_after_a_cut_short_attempt_posts_one_comment() {
+    let app = TestApp::spawn().await;
+    let (a, b, post, a_comment, dm) = replying_setup(&app).await;
+    let reply = message(b.tg, "Thank you, Ada!", Some((dm.message_id, &dm.text)));
+    let before = calls(&app).await.len();
+    assert_eq!(deliver(&app, &reply).await["status"], "handled");
+    let told = said_to(&app, b.tg, before).await;
+    assert!(told.len() == 1 && told[0].starts_with("✅ Posted on Lodge"), "{told:?}");
+    let posted = replies_to(&app, &a, &post, &a_comment).await;
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    let comment = posted[0]["id"].as_str().unwrap().to_string();
+
+    // What a killed attempt leaves once its lease is over: the update not
+    // marked done. Released by hand, Telegram's redelivery is handled again.
+    lodge::aws::dynamodb(&app.stack.aws)
+        .delete_item()
+        .table_name(app.table())
+        .key("pk", AttributeValue::S(format!("DONE#tgupdate#{}", reply["update_id"])))
+        .key("sk", AttributeValue::S("DONE".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut again = reply.clone();
+    let before = calls(&app).await.len();
+    assert_eq!(deliver(&app, &again).await["status"], "handled");
+    // And the same message under another update id.
+    again["update_id"] = json!(rand_id());
+    assert_eq!(deliver(&app, &again).await["status"], "handled");
+    let told = said_to(&app, b.tg, before).await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    for t in &told {
+        assert!(
+            t.starts_with("✅ Already posted on Lodge") && t.contains(&format!("/posts/{post}#c-{comment}")),
+            "{t}"
+        );
+    }
+
+    settle(&app).await;
+    let posted = replies_to(&app, &a, &post, &a_comment).await;
+    assert_eq!(posted.len(), 1, "exactly one comment: {posted:#?}");
+    assert_eq!(posted[0]["id"], comment.as_str());
+    // The repeated attempts notify nobody again: A hears of the reply once.
+    assert!(
+        eventually(WAIT, async || inbox_kinds(&app, &a).await == ["reply"]).await,
+        "{:?}",
+        inbox_kinds(&app, &a).await
+    );
+    nth_dm(&app, a.tg, 0).await;
+    settle(&app).await;
+    assert_eq!(dms(&app, a.tg).await.len(), 1, "one DM to Ada");
+    assert_eq!(inbox_kinds(&app, &a).await, ["reply"]);
+}
+
+/// Editing the reply in Telegram edits its comment through the web's edit
+/// path: within 48 hours the comment shows the new text and "edited"; after
+/// them the edit is refused with the reason and the comment is unchanged.
+/// An edit of a deleted comment's reply says so; an edit of a reply that
+/// posted nothing says that; an edit of other chatter is ignored.
+#[tokio::test]
+async fn an_edited_reply_edits_its_comment_within_the_edit_window() {
+    let app = TestApp::spawn().await;
+    let (a, b, post, a_comment, dm) = replying_setup(&app).await;
+    let reply = message(b.tg, "Thank you, Ada!", Some((dm.message_id, &dm.text)));
+    assert_eq!(deliver(&app, &reply).await["status"], "handled");
+    let comment = replies_to(&app, &a, &post, &a_comment).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = async || {
+        thread(&app, &a, &post)
+            .await
+            .into_iter()
+            .find(|c| c["id"] == comment.as_str())
+            .unwrap()
+    };
+    assert_eq!(shown().await["edited"], false);
+    let fake = app.telegram();
+
+    // (1) Within the window: updated, rendered and marked edited.
+    let before = calls(&app).await.len();
+    let edit = fake.edit_of(
+        &reply,
+        rand_id(),
+        "Thank you, Ada! The **roses** are new.",
+        1_795_255_300,
+    );
+    assert_eq!(deliver(&app, &edit).await["status"], "handled");
+    let told = said_to(&app, b.tg, before).await;
+    assert!(
+        told.len() == 1
+            && told[0].starts_with("✏️ Updated on Lodge")
+            && told[0].contains(&format!("/posts/{post}#c-{comment}")),
+        "{told:?}"
+    );
+    let c = shown().await;
+    assert_eq!(c["edited"], true, "{c:#?}");
+    assert!(c["html"].as_str().unwrap().contains("<strong>roses</strong>"), "{c:#?}");
+    assert_eq!(
+        replies_to(&app, &a, &post, &a_comment).await.len(),
+        1,
+        "edited, not added"
+    );
+
+    // (2) After the 48 hours: refused with the reason, the comment unchanged.
+    app.clock.advance(48 * 3600);
+    let before = calls(&app).await.len();
+    let late = fake.edit_of(&reply, rand_id(), "Too late to change this.", 1_795_428_200);
+    assert_eq!(deliver(&app, &late).await["status"], "handled");
+    let told = said_to(&app, b.tg, before).await;
+    assert!(
+        told.len() == 1
+            && told[0].starts_with("Not updated: a comment can be edited for 48 hours")
+            && told[0].contains("window closed at"),
+        "{told:?}"
+    );
+    let unchanged = shown().await;
+    assert!(
+        unchanged["html"].as_str().unwrap().contains("<strong>roses</strong>")
+            && !unchanged["html"].as_str().unwrap().contains("Too late"),
+        "{unchanged:#?}"
+    );
+
+    // (3) A reply whose comment B deleted on the web: said, nothing changes.
+    let second = message(b.tg, "One more thing.", Some((dm.message_id, &dm.text)));
+    assert_eq!(deliver(&app, &second).await["status"], "handled");
+    let seconds: Vec<Value> = replies_to(&app, &a, &post, &a_comment)
+        .await
+        .into_iter()
+        .filter(|c| c["id"] != comment.as_str())
+        .collect();
+    assert_eq!(seconds.len(), 1, "{seconds:#?}");
+    let r = app
+        .as_member(&b.cookie)
+        .post_json(
+            &format!("/comments/{}/delete", seconds[0]["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let before = calls(&app).await.len();
+    deliver(
+        &app,
+        &fake.edit_of(&second, rand_id(), "Changed my mind.", 1_795_428_300),
+    )
+    .await;
+    let told = said_to(&app, b.tg, before).await;
+    assert!(
+        told.len() == 1 && told[0].starts_with("Not updated: that comment was deleted"),
+        "{told:?}"
+    );
+
+    // (4) A reply that posted nothing (to no notification): editing it posts nothing either, and says so.
+    let stray = message(b.tg, "Hm?", Some((dm.message_id + 1000, "Done — linked")));
+    deliver(&app, &stray).await;
+    let before = calls(&app).await.len();
+    deliver(&app, &fake.edit_of(&stray, rand_id(), "Hm, what?", 1_795_428_400)).await;
+    let told = said_to(&app, b.tg, before).await;
+    assert!(told.len() == 1 && told[0].contains("was not posted"), "{told:?}");
+
+    // (5) An edit of other chatter: ignored, nothing said.
+    let chatter = message(b.tg, "Thanks Ada", None);
+    deliver(&app, &chatter).await;
+    let before = calls(&app).await.len();
+    let body = deliver(&app, &fake.edit_of(&chatter, rand_id(), "Thanks, Ada", 1_795_428_500)).await;
+    assert_eq!(body["status"], "ignored");
+    assert!(said_to(&app, b.tg, before).await.is_empty());
+    settle(&app).await;
+    assert_eq!(
+        replies_to(&app, &a, &post, &a_comment).await.len(),
+        2,
+        "no edit wrote a comment"
+    );
+}

@@ -5,12 +5,12 @@ use lambda_http::http::StatusCode;
 use lodge::auth::Viewer;
 use lodge::commenting::{self, refusal};
 use lodge::domain::{CommentBody, CommentId, PostId};
-use lodge::mentions;
 use lodge::queue::Notification;
 use lodge::store::comments::Actor;
 use lodge::store::reports::{Report, ReportReason, ReportTarget};
 use lodge::thread;
 use lodge::web::{self, Ctx, Reply, WebError};
+use lodge::writing::CommentRequest;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -56,17 +56,15 @@ pub async fn create(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
         None | Some("") => None,
         Some(raw) => Some(CommentId::parse(raw).map_err(|_| WebError::invalid("parent_id: not a comment id."))?),
     };
-    let record = lodge::writing::create_comment(
-        &state.store,
-        &state.content,
-        &v.member,
-        &post,
+    let req = CommentRequest {
+        post: post.clone(),
         parent,
-        &body,
-        state.clock.now_ms(),
-    )
-    .await
-    .map_err(refusal)?;
+        body,
+        source: None,
+    };
+    let record = lodge::writing::create_comment(&state.store, &state.content, &v.member, &req, state.clock.now_ms())
+        .await
+        .map_err(refusal)?;
     if follow {
         // After the comment: a failure here loses only the follow, and says so.
         state
@@ -89,19 +87,7 @@ pub async fn edit(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
     let id = ctx.path_param("id", CommentId::parse)?;
     let form: EditForm = ctx.fields()?;
     let body = body_of(&form.body)?;
-    let rendered = mentions::render(&state.store, body.as_str()).await?;
-    let mentions: Vec<_> = rendered.mentions.into_iter().map(|m| m.member).collect();
-    let record = state
-        .store
-        .comments()
-        .edit(
-            &actor(&v),
-            &id,
-            body.as_str(),
-            &rendered.html,
-            &mentions,
-            state.clock.now_ms(),
-        )
+    let record = lodge::writing::edit_comment(&state.store, &v.member, &id, &body, state.clock.now_ms())
         .await
         .map_err(refusal)?;
     if ctx.wants_json {

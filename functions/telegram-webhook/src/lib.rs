@@ -202,6 +202,9 @@ pub enum Route<'a> {
     BotMembership(&'a ChatMemberUpdated),
     /// A message from a person that may be for the bot.
     Message(Said<'a>),
+    /// A person edited a text message of theirs in their private chat with
+    /// the bot: perhaps a Reply that became a comment.
+    Edited(&'a Message, &'a User),
     /// Nothing for the bot: other update kinds, bots, media, group chatter.
     Ignored,
 }
@@ -234,7 +237,7 @@ pub fn route<'a>(update: &'a Update, bot: Option<&str>) -> Route<'a> {
         };
     }
     let Some(msg) = &update.message else {
-        return Route::Ignored;
+        return edited(update);
     };
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
         return Route::Ignored;
@@ -256,6 +259,18 @@ pub fn route<'a>(update: &'a Update, bot: Option<&str>) -> Route<'a> {
     })
 }
 
+/// An edited text in a private chat; edits in groups are forwarding's, or
+/// nothing the bot answers.
+fn edited(update: &Update) -> Route<'_> {
+    let Some(msg) = &update.edited_message else {
+        return Route::Ignored;
+    };
+    match msg.from.as_ref().filter(|u| !u.is_bot) {
+        Some(from) if msg.chat.is_private() && msg.text.is_some() => Route::Edited(msg, from),
+        _ => Route::Ignored,
+    }
+}
+
 /// True when the update meant something to the bot.
 async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
     if let Some(seen) = helpdesk::route(update, turn.state.helpdesk.channel) {
@@ -266,6 +281,7 @@ async fn dispatch(turn: &Turn<'_>, update: &Update) -> Result<bool, WebError> {
         Route::NotifyButton(cb, press) => return notify_reply::button(turn, cb, press).await.map(|_| true),
         Route::Button(cb, None) => return moderation::button(turn, cb).await.map(|_| true),
         Route::BotMembership(change) => return bot_membership(turn, change).await,
+        Route::Edited(msg, from) => return notify_reply::edited(turn, msg, from).await,
         Route::Ignored => return Ok(false),
         Route::Message(said) => said,
     };
@@ -382,6 +398,28 @@ pub(crate) fn chat_of(msg: &Message) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_text_edits_route_and_others_are_ignored() {
+        let edit = |chat: serde_json::Value, text: Option<&str>, bot: bool| -> Update {
+            let mut m = json!({"message_id": 7, "date": 1, "edit_date": 2, "chat": chat,
+                "from": {"id": 42, "is_bot": bot, "first_name": "Ada"}});
+            if let Some(t) = text {
+                m["text"] = json!(t);
+            }
+            serde_json::from_value(json!({"update_id": 1, "edited_message": m})).unwrap()
+        };
+        let private = json!({"id": 42, "type": "private"});
+        let u = edit(private.clone(), Some("fixed"), false);
+        assert!(matches!(route(&u, None), Route::Edited(m, f) if m.message_id == 7 && f.id == 42));
+        let group = json!({"id": -100, "type": "supergroup", "title": "g"});
+        assert!(matches!(route(&edit(group, Some("x"), false), None), Route::Ignored));
+        assert!(matches!(
+            route(&edit(private.clone(), None, false), None),
+            Route::Ignored
+        ));
+        assert!(matches!(route(&edit(private, Some("x"), true), None), Route::Ignored));
+    }
 
     #[test]
     fn commands_parse_with_and_without_bot_names() {

@@ -7,17 +7,22 @@
 //! sent it, and both a reply and a press look that up. Only the recipient
 //! acts on it: the chat is theirs, and the presser or writer must be the
 //! linked, approved member the notice was for. A redelivered update is not
-//! handled twice: the webhook takes each `update_id` once (`Store::once`).
+//! handled twice: the webhook takes each `update_id` once (`Store::once`),
+//! and the comment's own transaction records the member's message
+//! (`TGREPLY#<chat>#<message>`), so not even an attempt cut short after its
+//! commit writes a second comment. That record is also how an edit of the
+//! message (`edited_message`) finds the comment to edit.
 
 use lodge::commenting;
-use lodge::domain::{Member, MemberStatus};
+use lodge::domain::{CommentBody, Member, MemberStatus, TelegramMessage};
 use lodge::notify::render;
-use lodge::store::comments::CommentError;
+use lodge::store::comments::{CommentError, CommentRecord, TelegramSource};
 use lodge::store::notifications::SentNote;
 use lodge::store::posts::PostError;
 use lodge::telegram::escape;
-use lodge::telegram::types::{CallbackQuery, Message, SendMessage};
+use lodge::telegram::types::{CallbackQuery, Message, SendMessage, User};
 use lodge::web::WebError;
+use lodge::writing::CommentRequest;
 
 use crate::{chat_of, reply, Turn};
 
@@ -82,24 +87,119 @@ async fn comment(
     if let Err(told) = for_member(&note, member) {
         return Ok(Err(told));
     }
-    let text = msg.text.as_deref().unwrap_or_default();
-    let body = match lodge::domain::CommentBody::parse(text) {
+    let body = match CommentBody::parse(msg.text.as_deref().unwrap_or_default()) {
         Ok(body) => body,
         Err(e) => return Ok(Err(format!("Not posted: the {} {}.", e.field, escape(&e.problem)))),
     };
+    let req = CommentRequest {
+        post: note.post.clone(),
+        parent: note.comment.clone(),
+        body,
+        source: Some(source_of(msg)),
+    };
     let now_ms = turn.state.clock.now_ms();
-    let (post, parent) = (note.post.clone(), note.comment.clone());
-    match lodge::writing::create_comment(store, &turn.state.content, member, &post, parent, &body, now_ms).await {
+    match lodge::writing::create_comment(store, &turn.state.content, member, &req, now_ms).await {
         Ok(record) => {
             tracing::info!(member = %member.id, comment = %record.id, post = %record.post_id, "telegram reply posted");
-            let url = turn.app.join(&render::comment_path(&record.post_id, &record.id));
-            Ok(Ok(format!(
-                "✅ Posted on Lodge: <a href=\"{}\">your comment</a>.",
-                escape(&url)
-            )))
+            Ok(Ok(format!("✅ Posted on Lodge: {}.", link(turn, &record))))
+        }
+        // This very message was posted before (a redelivery after a cut-short attempt).
+        Err(CommentError::AlreadyPosted(record)) => {
+            Ok(Ok(format!("✅ Already posted on Lodge: {}.", link(turn, &record))))
         }
         Err(e) => refused(e).map(Err),
     }
+}
+
+/// The member's message, as the comment's source.
+fn source_of(msg: &Message) -> TelegramMessage {
+    TelegramMessage {
+        chat: chat_of(msg),
+        message_id: msg.message_id,
+    }
+}
+
+/// "your comment", linked to it on its post page.
+fn link(turn: &Turn<'_>, record: &CommentRecord) -> String {
+    let url = turn.app.join(&render::comment_path(&record.post_id, &record.id));
+    format!("<a href=\"{}\">your comment</a>", escape(&url))
+}
+
+/// The member edited one of their private messages (`edited_message`: the
+/// same `message_id`, the new text). If it was a Reply that became a
+/// comment, the comment is edited through the web's edit path
+/// (`writing::edit_comment`: author only, 48 hours, the body's bounds,
+/// Markdown rendered and sanitised, marked edited), and the member is told
+/// the outcome. An edit of a Reply that posted nothing is answered (they may
+/// expect the edit to post it); an edit of any other message is ignored, as
+/// the bot answered that message already and an answer to every typo fix
+/// would be noise. True when it was answered.
+pub(crate) async fn edited(turn: &Turn<'_>, msg: &Message, from: &User) -> Result<bool, WebError> {
+    let store = &turn.state.store;
+    let (comments, telegram) = (store.comments(), store.telegram());
+    let (source, member) = tokio::try_join!(comments.telegram_source(source_of(msg)), telegram.member(from.id))?;
+    let answer = match source {
+        Some(source) => match edit(turn, msg, &source, member.as_ref()).await? {
+            Ok(text) | Err(text) => text,
+        },
+        None if msg.reply_to_message.is_some() => {
+            "That reply was not posted, so editing it changes nothing on Lodge: send it again as a new reply.".into()
+        }
+        None => {
+            tracing::debug!("an edited message that is no comment");
+            return Ok(false);
+        }
+    };
+    let out = SendMessage::html(chat_of(msg), answer).reply_to(msg.message_id);
+    reply::send(turn, out, member.as_ref()).await.map(|_| true)
+}
+
+async fn edit(
+    turn: &Turn<'_>,
+    msg: &Message,
+    source: &TelegramSource,
+    member: Option<&Member>,
+) -> Result<Result<String, Told>, WebError> {
+    let member = match recipient(turn, member) {
+        Ok(m) => m,
+        Err(told) => return Ok(Err(told)),
+    };
+    if source.author_id != member.id {
+        tracing::warn!(member = %member.id, comment = %source.comment_id, "an edit of another member's comment");
+        return Ok(Err(
+            "That comment was written by another Lodge account, so nothing was changed.".into(),
+        ));
+    }
+    let body = match CommentBody::parse(msg.text.as_deref().unwrap_or_default()) {
+        Ok(body) => body,
+        Err(e) => return Ok(Err(format!("Not updated: the {} {}.", e.field, escape(&e.problem)))),
+    };
+    let now_ms = turn.state.clock.now_ms();
+    match lodge::writing::edit_comment(&turn.state.store, member, &source.comment_id, &body, now_ms).await {
+        Ok(record) => {
+            tracing::info!(member = %member.id, comment = %record.id, post = %record.post_id, "telegram reply edited");
+            Ok(Ok(format!("✏️ Updated on Lodge: {}.", link(turn, &record))))
+        }
+        Err(e) => edit_refused(e).map(Err),
+    }
+}
+
+/// Why an edit was refused, in the bot's words (the window's words are the
+/// web's); contention and store failures are errors, so Telegram redelivers.
+fn edit_refused(e: CommentError) -> Result<Told, WebError> {
+    let why = match e {
+        CommentError::Deleted | CommentError::NoComment => "that comment was deleted".to_string(),
+        e @ (CommentError::EditWindowClosed { .. } | CommentError::NotYours) => in_sentence(commenting::refusal(e)),
+        CommentError::Busy | CommentError::Store(_) => return Err(commenting::refusal(e)),
+        other => {
+            tracing::warn!(error = %other, "unexpected refusal of a telegram edit");
+            other.to_string()
+        }
+    };
+    Ok(format!(
+        "Not updated: {}. The comment on Lodge is unchanged.",
+        escape(&why)
+    ))
 }
 
 /// Why the store refused a reply, in the bot's words; contention and store
@@ -109,10 +209,7 @@ fn refused(e: CommentError) -> Result<Told, WebError> {
         CommentError::NoPost => "that post is no longer on Lodge (deleted or unpublished)".to_string(),
         CommentError::Closed => "comments on this post are closed".to_string(),
         CommentError::Deleted | CommentError::NoParent => "the comment you answered was deleted".to_string(),
-        e @ CommentError::Limited { .. } => {
-            let m = commenting::refusal(e).message;
-            m.trim_end_matches('.').to_string()
-        }
+        e @ CommentError::Limited { .. } => in_sentence(commenting::refusal(e)),
         CommentError::Busy | CommentError::Store(_) => return Err(commenting::refusal(e)),
         other => {
             tracing::warn!(error = %other, "unexpected refusal of a telegram reply");
@@ -120,6 +217,16 @@ fn refused(e: CommentError) -> Result<Told, WebError> {
         }
     };
     Ok(format!("Not posted: {}.", escape(&why)))
+}
+
+/// A refusal's web message as the rest of the bot's sentence ("Not posted: you have…").
+fn in_sentence(e: WebError) -> String {
+    let m = e.message.trim_end_matches('.');
+    let mut chars = m.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The member behind the update, if they may act: linked and approved.
@@ -251,5 +358,21 @@ mod tests {
             "{limited}"
         );
         assert!(refused(CommentError::Busy).is_err());
+    }
+
+    #[test]
+    fn edit_refusals_give_the_web_reason_and_retry_transient_failures() {
+        let late = edit_refused(CommentError::EditWindowClosed {
+            closed_at: 1_796_169_600_000,
+        })
+        .unwrap();
+        assert_eq!(
+            late,
+            "Not updated: a comment can be edited for 48 hours after it is written; this one's window closed at 2026-12-02 00:00 UTC. The comment on Lodge is unchanged."
+        );
+        assert!(edit_refused(CommentError::Deleted)
+            .unwrap()
+            .contains("that comment was deleted"));
+        assert!(edit_refused(CommentError::Busy).is_err());
     }
 }

@@ -63,6 +63,6 @@ pub use login_code::LoginCode;
 pub use member::{MemberId, MemberStatus, Role, SessionId};
 pub use member_record::{Member, StaffEntry, TelegramLink, MAX_MUTED_MEMBERS, MAX_MUTED_ROOMS};
 pub use new_post::{NewPost, PostContent, PostFields};
-pub use post::{CommentBody, LinkUrl, PostBody, PostKind, PostTitle, RoomSlug, Visibility};
+pub use post::{CommentBody, LinkUrl, PostBody, PostKind, PostTitle, RoomSlug, TelegramMessage, Visibility};
 pub use post_id::{CommentId, PostId};
 pub use room::{RoomDescription, RoomTitle};

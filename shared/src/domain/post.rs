@@ -109,6 +109,15 @@ impl CommentBody {
     }
 }
 
+/// A member's own message in Telegram that became a comment (a Reply to a
+/// notification): the comment's source, so the same message never writes a
+/// second comment and its edits find the comment (`TGREPLY#<chat>#<message>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramMessage {
+    pub chat: i64,
+    pub message_id: i64,
+}
+
 /// Who can read a post. Comments are members-only either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

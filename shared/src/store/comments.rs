@@ -15,13 +15,16 @@ use super::keys::{self, Key};
 use super::listing::{hot_partition, Listing};
 use super::ring::Ring;
 use super::{from_item, n, s, values, Store, StoreError};
-use crate::domain::{CommentId, MemberId, PostId, PostKind, RoomSlug, Visibility};
+use crate::domain::{CommentId, MemberId, PostId, PostKind, RoomSlug, TelegramMessage, Visibility};
 use crate::feed::hot::{self, Activity, Hot};
 
 /// How deep replies nest; a reply to a level-3 comment stays at level 3.
 pub const MAX_DEPTH: u8 = 3;
 /// The author may edit for this long (ms).
 pub const EDIT_WINDOW_MS: i64 = 48 * 3600 * 1000;
+/// How long a Telegram message's comment is remembered (s): its redeliveries
+/// and its edits find it for 90 days, as replies find their notification.
+pub const TELEGRAM_SOURCE_TTL_SECS: i64 = 90 * 86_400;
 /// A vote may be retracted for this long (ms).
 pub const RETRACT_WINDOW_MS: i64 = 24 * 3600 * 1000;
 /// Attempts at a transaction whose conditions or locks lost to a concurrent write.
@@ -177,6 +180,22 @@ pub struct NewComment {
     pub body: String,
     pub html: String,
     pub mentions: Vec<MemberId>,
+    /// The member's Telegram message this comment is written from, if any
+    /// (the web's form has none). Recorded in the comment's own transaction,
+    /// under `attribute_not_exists`: the same message never writes twice.
+    pub source: Option<TelegramMessage>,
+}
+
+/// `TGREPLY#<chat>#<message>`: the comment a member's Telegram message became.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TelegramSource {
+    pub post_id: PostId,
+    pub comment_id: CommentId,
+    pub path: String,
+    pub author_id: MemberId,
+    pub created_at: i64,
+    /// TTL (s).
+    pub expires_at: i64,
 }
 
 /// Why a comment action was refused.
@@ -184,6 +203,10 @@ pub struct NewComment {
 pub enum CommentError {
     #[error("no such post")]
     NoPost,
+    /// The request's Telegram message wrote this comment already (an
+    /// update redelivered after its handling was cut short).
+    #[error("this message was posted already")]
+    AlreadyPosted(Box<CommentRecord>),
     #[error("no such comment")]
     NoComment,
     /// `parent_id` names no comment of this post.
@@ -280,6 +303,23 @@ impl Comments<'_> {
             return Ok(None);
         };
         self.store.get(&Key::comment(&r.post_id, &r.path)).await
+    }
+
+    /// The comment a member's Telegram message became, if it became one.
+    pub async fn telegram_source(&self, msg: TelegramMessage) -> Result<Option<TelegramSource>, StoreError> {
+        self.store.get(&Key::telegram_reply(msg.chat, msg.message_id)).await
+    }
+
+    /// The comment a source names, as the refusal of a second attempt.
+    async fn already_posted(&self, source: &TelegramSource) -> CommentError {
+        match self.store.get(&Key::comment(&source.post_id, &source.path)).await {
+            Ok(Some(record)) => CommentError::AlreadyPosted(Box::new(record)),
+            // Written in one transaction with the source: absent only if the data was damaged.
+            Ok(None) => {
+                StoreError::Backend(format!("comment {} of a telegram source is missing", source.comment_id)).into()
+            }
+            Err(e) => e.into(),
+        }
     }
 
     /// The whole thread of a post, in sort-key order (one paged Query).
@@ -391,13 +431,24 @@ impl Comments<'_> {
                 false => self.store.rings().read(Ring::COMMENTS, &actor.id).await.map(Some),
             }
         };
+        let source = async {
+            match new.source {
+                Some(msg) => self.telegram_source(msg).await,
+                None => Ok(None),
+            }
+        };
         let reader_key = Key::post_reader(&new.post, &actor.id);
-        let (head, parent, reader, ring) = tokio::join!(
+        let (head, parent, reader, ring, source) = tokio::join!(
             self.post_head(&new.post),
             parent,
             self.store.get::<ReaderCommented>(&reader_key),
             ring,
+            source,
         );
+        // Before every rule: a message that was posted stays posted, whatever changed since.
+        if let Some(existing) = source? {
+            return Err(self.already_posted(&existing).await);
+        }
         let head = head?.filter(PostHead::is_published).ok_or(CommentError::NoPost)?;
         if head.is_closed() {
             return Err(CommentError::Closed);
@@ -517,11 +568,38 @@ impl Comments<'_> {
                 tx.push(tally(st, &p.author_id, now_ms, "replies", 1)?);
             }
         }
+        let source_at = match new.source {
+            Some(msg) => {
+                let source = TelegramSource {
+                    post_id: new.post.clone(),
+                    comment_id: id.clone(),
+                    path: record.path.clone(),
+                    author_id: actor.id.clone(),
+                    created_at: now_ms,
+                    expires_at: now_ms.div_euclid(1000) + TELEGRAM_SOURCE_TTL_SECS,
+                };
+                tx.push(st.tx_put(
+                    &Key::telegram_reply(msg.chat, msg.message_id),
+                    &source,
+                    Some("attribute_not_exists(pk)"),
+                    None,
+                )?);
+                Some((tx.len() - 1, msg))
+            }
+            None => None,
+        };
         // Last, so the failure indexes above stay as they are.
         tx.push(st.outbox().tx_put(&record.created_event())?);
         match st.transact(tx).await {
             Ok(()) => Ok(Attempt::Done(record)),
-            Err(e) => contended(e),
+            Err(e) => match source_at {
+                // A concurrent attempt with the same message committed first.
+                Some((i, msg)) if e.failed_at(i) => match self.telegram_source(msg).await? {
+                    Some(existing) => Err(self.already_posted(&existing).await),
+                    None => Ok(Attempt::Reread),
+                },
+                _ => contended(e),
+            },
         }
     }
 

@@ -32,6 +32,7 @@
 //! | bot's chat      | `TGCHATS`                | `CHAT#<chat id>`   |                                 |
 //! | inbox entry     | `INBOX#<member>`         | `<ms:013>.<event>` | `UNREAD#<member>` / sk, while unread |
 //! | sent notice (tg)| `TGNOTE#<chat>#<msg>`    | `TGNOTE`           |                                 |
+//! | tg reply source | `TGREPLY#<chat>#<msg>`   | `TGREPLY`          |                                 |
 //! | pending email   | `MAILQ#<member>`         | `P#<ms:013>.<event>` |                               |
 //! | email window    | `MAILQ#<member>`         | `WINDOW`           | `MAILDUE` / `<due:010>#<member>`, while due |
 //! | comment         | `POST#<post id>`         | `C#<path>`         |                                 |
@@ -304,6 +305,11 @@ impl Key {
     /// A notification the bot sent: the reply and button mapping.
     pub fn telegram_note(chat_id: i64, message_id: i64) -> Self {
         Self::new(format!("TGNOTE#{chat_id}#{message_id}"), "TGNOTE")
+    }
+
+    /// A member's Telegram message that became a comment (written in the comment's transaction).
+    pub fn telegram_reply(chat_id: i64, message_id: i64) -> Self {
+        Self::new(format!("TGREPLY#{chat_id}#{message_id}"), "TGREPLY")
     }
 
     /// One line waiting for the member's next coalesced email.

@@ -4,7 +4,7 @@
 //! tells the asker). Only linked, approved members' replies count; anyone
 //! else's are ignored without a write.
 
-use lodge::domain::{CommentBody, Member};
+use lodge::domain::{CommentBody, Member, TelegramMessage};
 use lodge::store::comments::CommentError;
 use lodge::store::once::Attempt;
 use lodge::telegram::types::{Message, SendMessage, User};
@@ -62,10 +62,26 @@ pub(crate) async fn reply(
     };
     let content = &turn.state.content;
     let now_ms = turn.state.clock.now_ms();
-    let created = lodge::writing::create_comment(store, content, member, &post, None, &body, now_ms).await;
+    // The message is the comment's source too: an attempt killed after the
+    // comment committed but before the lease was marked done writes no
+    // second one when its lease runs out.
+    let req = lodge::writing::CommentRequest {
+        post: post.clone(),
+        parent: None,
+        body,
+        source: Some(TelegramMessage {
+            chat: msg.chat.id,
+            message_id: msg.message_id,
+        }),
+    };
+    let created = lodge::writing::create_comment(store, content, member, &req, now_ms).await;
     let refused = match created {
         Ok(record) => {
             tracing::info!(post = %post, comment = %record.id, member = %member.id, "helpdesk answer from the discussion");
+            None
+        }
+        Err(CommentError::AlreadyPosted(record)) => {
+            tracing::info!(post = %post, comment = %record.id, "helpdesk answer posted already");
             None
         }
         Err(CommentError::Store(e)) => {

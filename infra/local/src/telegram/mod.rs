@@ -177,6 +177,27 @@ impl FakeTelegram {
     // --- State, as Telegram would hold it.
 
     /// `chat` does not exist (or the bot is not in it): 400 "chat not found".
+    /// What Telegram sends the bot when the user edits the message of
+    /// `update` (a `message` update it delivered): an `edited_message` update
+    /// numbered `update_id`, the same message (id, chat, sender, what it
+    /// replies to) with the new `text` and an `edit_date`. Checked against
+    /// the spec's `Update`, as the fake's answers are checked.
+    pub fn edit_of(&self, update: &Value, update_id: i64, text: &str, edit_date: i64) -> Value {
+        let mut m = update["message"].clone();
+        assert!(m.is_object(), "not a message update: {update}");
+        m["text"] = json!(text);
+        m["edit_date"] = json!(edit_date);
+        if let Some(o) = m.as_object_mut() {
+            // The old text's entities do not describe the new one.
+            o.remove("entities");
+        }
+        let edited = json!({"update_id": update_id, "edited_message": m});
+        if let Err(e) = spec().check_type("Update", &edited) {
+            panic!("not a Telegram update: {}: {edited}", e.description);
+        }
+        edited
+    }
+
     pub fn forget_chat(&self, chat: i64) {
         self.lock().missing_chats.insert(chat);
     }
@@ -632,6 +653,31 @@ mod tests {
 
     async fn send(fake: &FakeTelegram, method: &str, params: Value) -> (u16, Value) {
         fake.call("bot1:x", method, params).await
+    }
+
+    #[test]
+    fn an_edit_keeps_the_message_and_carries_its_edit_date() {
+        let fake = FakeTelegram::at("http://fake");
+        let chat = json!({"id": 42, "type": "private", "first_name": "Ada"});
+        let sent = json!({"update_id": 1, "message": {"message_id": 7, "date": 100, "chat": chat,
+            "from": {"id": 42, "is_bot": false, "first_name": "Ada"}, "text": "helo",
+            "entities": [{"type": "bold", "offset": 0, "length": 4}]}});
+        let edited = fake.edit_of(&sent, 2, "hello", 160);
+        let m = &edited["edited_message"];
+        assert_eq!(
+            (edited["update_id"].as_i64(), m["message_id"].as_i64()),
+            (Some(2), Some(7))
+        );
+        assert_eq!(
+            (m["text"].as_str(), m["edit_date"].as_i64()),
+            (Some("hello"), Some(160))
+        );
+        assert!(m.get("entities").is_none() && edited.get("message").is_none());
+        // A message without its required `chat` is no Update Telegram would send.
+        let broken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fake.edit_of(&json!({"message": {"message_id": 7, "date": 100}}), 3, "x", 1)
+        }));
+        assert!(broken.is_err());
     }
 
     #[tokio::test]

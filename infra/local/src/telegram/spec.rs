@@ -239,6 +239,11 @@ impl Spec {
         self.methods.values()
     }
 
+    /// Checks an object Telegram sends (an `Update`) against the spec's type `name`.
+    pub fn check_type(&self, name: &str, v: &Value) -> Result<(), Refusal> {
+        self.object(v, name, name)
+    }
+
     /// Checks `params` against `method`: every required parameter present,
     /// every value of its type, every stated bound kept. Values arrive as JSON
     /// or, from a form, as strings; Telegram reads both.

@@ -87,6 +87,7 @@ fn text(post: &PostId, parent: Option<&CommentId>, body: &str) -> NewComment {
         body: body.into(),
         html: format!("<p>{body}</p>"),
         mentions: vec![],
+        source: None,
     }
 }
 
@@ -194,6 +195,64 @@ async fn a_comment_moves_every_listing_copy_and_marks_the_commenter() {
     }
     let reader: Reader = store.get(&Key::post_reader(&post, &bob.id)).await.unwrap().unwrap();
     assert_eq!(reader.commented_at, T0 + 1000);
+}
+
+#[tokio::test]
+async fn a_telegram_message_writes_one_comment_however_often_it_is_sent() {
+    let store = testing::store().await;
+    let (alice, bob) = (
+        member(&store, "alice", Role::Member).await,
+        member(&store, "bob", Role::Member).await,
+    );
+    let post = seed_post(&store, &alice, T0).await;
+    let from = |message_id| NewComment {
+        source: Some(TelegramMessage { chat: 42, message_id }),
+        ..text(&post, None, "from telegram")
+    };
+    let first = store
+        .comments()
+        .create(&actor(&bob), &from(7), T0 + 1000)
+        .await
+        .unwrap();
+    let source = store
+        .comments()
+        .telegram_source(TelegramMessage {
+            chat: 42,
+            message_id: 7,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&source.comment_id, &source.path, &source.author_id),
+        (&first.id, &first.path, &bob.id)
+    );
+    // Sent again later, after the post closed: the first comment, not a refusal.
+    close(&store, &post).await;
+    match store.comments().create(&actor(&bob), &from(7), T0 + 2000).await {
+        Err(CommentError::AlreadyPosted(c)) => assert_eq!(*c, first),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cards(&store, &post).await.comment_count, 1);
+
+    // Two attempts at once with a new message: one comment, the other told so.
+    let open = seed_post(&store, &alice, T0).await;
+    let from = NewComment {
+        post: open.clone(),
+        ..from(8)
+    };
+    let (comments, bob) = (store.comments(), actor(&bob));
+    let (x, y) = tokio::join!(
+        comments.create(&bob, &from, T0 + 3000),
+        comments.create(&bob, &from, T0 + 3001)
+    );
+    let (won, lost) = match (x, y) {
+        (Ok(c), Err(CommentError::AlreadyPosted(d))) | (Err(CommentError::AlreadyPosted(d)), Ok(c)) => (c, d),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(won, *lost);
+    assert_eq!(store.comments().of_post(&open).await.unwrap().len(), 1);
+    assert_eq!(cards(&store, &open).await.comment_count, 1);
 }
 
 #[tokio::test]
