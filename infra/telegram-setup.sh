@@ -43,8 +43,9 @@ print(json.dumps({
     "url": url,
     "secret_token": secret,
     # Only what the bot handles: messages and button presses, posts and
-    # edits in forwarding sources, and the bot joining or leaving chats
-    # (the chats /rules offers).
+    # edits in forwarding sources, edits by members of replies that became
+    # comments (edited_message in private), and the bot joining or leaving
+    # chats (the chats /rules offers).
     "allowed_updates": ["message", "edited_message", "channel_post", "edited_channel_post",
                         "callback_query", "my_chat_member"],
     "drop_pending_updates": drop == "true",
