@@ -53,6 +53,18 @@ async fn put(app: &TestApp, item: Vec<(&str, AttributeValue)>) {
         .unwrap();
 }
 
+/// A post published by `who` through `POST /posts`, as a member would.
+async fn posted(app: &TestApp, who: &Someone, title: &str) -> PostId {
+    let r = app
+        .as_member(&who.cookie)
+        .post_json("/posts", json!({"type": "post", "title": title, "body": "Hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    PostId::parse(r.json::<Value>().await.unwrap()["post"]["id"].as_str().unwrap()).unwrap()
+}
+
 /// A published post by `author`, with the author following it (as publishing does).
 async fn post_by(app: &TestApp, author: &Member, title: &str) -> PostId {
     let id = PostId::generate(app.clock.now_ms());
@@ -491,14 +503,7 @@ async fn an_event_whose_send_failed_after_the_commit_is_sent_from_the_outbox() {
     let app = TestApp::spawn().await;
     let a = someone(&app, "Ada", false).await;
     let b = someone(&app, "Bob", false).await;
-    let r = app
-        .as_member(&b.cookie)
-        .post_json("/posts", json!({"type": "post", "title": "Bob's", "body": "Hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let post = PostId::parse(r.json::<Value>().await.unwrap()["post"]["id"].as_str().unwrap()).unwrap();
+    let post = posted(&app, &b, "Bob's").await;
     let store = app.store();
     let outbox = async || {
         store
@@ -894,17 +899,7 @@ async fn following_is_opt_in_by_the_tick_or_the_bell_and_shows_on_the_page() {
     let a = someone(&app, "Ada", false).await;
     let b = someone(&app, "Bob", false).await;
     let c = someone(&app, "Cy", false).await;
-    let r = app
-        .as_member(&a.cookie)
-        .post_json("/posts", json!({"type": "post", "title": "Ada's", "body": "Hi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let post = r.json::<Value>().await.unwrap()["post"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let post = posted(&app, &a, "Ada's").await;
     let say = async |who: &Someone, extra: &[(&str, &str)]| {
         let mut form = vec![("body", "A word")];
         form.extend_from_slice(extra);

@@ -30,7 +30,7 @@ impl State {
 }
 
 /// An event younger than this is left to its writer's own send.
-pub const GRACE_MS: i64 = 5 * 60 * 1000;
+const GRACE_MS: i64 = 5 * 60 * 1000;
 /// Entries a page; a run goes on while pages come back full.
 const PAGE: i32 = 100;
 /// Pages a run at most: a backlog beyond them waits for the next run.
