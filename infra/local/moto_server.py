@@ -27,7 +27,10 @@ above, a copy of just the items the transaction writes restores as well.
 
 moto's Query on the table reads (and sorts) every item of the table to find
 one partition, so it too slows down as the table grows; it now reads the
-partition.
+partition. A Query on an index did the same, in Python, for every call (the
+feed's pages at ten thousand posts took seconds each); it now reads one
+partition of a map of the index, built in one pass and kept until the next
+write request.
 
 Payload limits as AWS enforces them: an SQS message may be 1 MiB
 (1,048,576 bytes, since August 2025), counted in UTF-8 bytes of the body
@@ -61,8 +64,19 @@ _lock = threading.Lock()
 _call_action = DynamoHandler.call_action
 
 
+# Requests that change no table; every other one bumps `_writes`, which
+# ends the life of every index map (`_index_partition`).
+_READS = frozenset(
+    ("GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "ListTables", "DescribeTimeToLive")
+)
+_writes = [0]
+
+
 def _serialised_call_action(self):
     with _lock:
+        target = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+        if target not in _READS:
+            _writes[0] += 1
         return _call_action(self)
 
 
@@ -122,11 +136,39 @@ dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items
 _query = Table.query
 
 
+def _index_partition(table, index_name, hash_key):
+    """The items of one index partition, from a map of the whole index built
+    in one pass and kept until the next write (under the lock); None when the
+    index's hash key is not one attribute."""
+    maps = table.__dict__.setdefault("_lodge_index_maps", {})
+    built = maps.get(index_name)
+    if built is None or built[0] != _writes[0]:
+        index = {i.name: i for i in table.all_indexes()}.get(index_name)
+        hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
+        if len(hash_attrs) != 1:
+            return None
+        groups = {}
+        # Not `all_items()`, which sorts the whole table: the query sorts its results.
+        for stored in table.items.values():
+            for item in stored.values() if table.range_key_attr else [stored]:
+                value = item.attrs.get(hash_attrs[0])
+                if value is not None:
+                    groups.setdefault(value, []).append(item)
+        built = (_writes[0], groups)
+        maps[index_name] = built
+    return built[1].get(hash_key, [])
+
+
 def _query_reads_one_partition(self, hash_key, *args, **kwargs):
     index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    if index_name or hash_key is None or self.range_key_attr is None:
+    if hash_key is None or (index_name is None and self.range_key_attr is None):
         return _query(self, hash_key, *args, **kwargs)
-    partition = list(self.items.get(hash_key, {}).values())
+    if index_name:
+        partition = _index_partition(self, index_name, hash_key)
+        if partition is None:
+            return _query(self, hash_key, *args, **kwargs)
+    else:
+        partition = list(self.items.get(hash_key, {}).values())
     # `query` filters `all_items()` by the hash key: hand it just the partition.
     self.all_items = lambda: partition
     try:

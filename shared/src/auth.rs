@@ -3,10 +3,11 @@
 use http::HeaderMap;
 
 use crate::clock::SharedClock;
-use crate::domain::Member;
 use crate::domain::MemberStatus;
+use crate::domain::{Member, MemberId};
 use crate::session::{self, SessionKeys};
-use crate::store::sessions::SessionRecord;
+use crate::store::reads::{Fetched, Reads};
+use crate::store::sessions::{SessionRecord, ViewerSlots};
 use crate::store::{Store, StoreError};
 use crate::web::{Ctx, WebError};
 
@@ -27,6 +28,64 @@ impl Viewer {
     /// The layout of a page this member sees: their name and unread count in the header.
     pub fn layout(&self, title: impl Into<String>) -> crate::web::Layout {
         crate::web::Layout::for_member(title, &self.member)
+    }
+}
+
+/// A verified cookie whose session and profile are being read with a page's
+/// other items.
+pub struct PendingViewer {
+    member: MemberId,
+    slots: ViewerSlots,
+    now: i64,
+}
+
+impl PendingViewer {
+    /// The member the cookie names (not yet checked against the session).
+    pub fn member_id(&self) -> &MemberId {
+        &self.member
+    }
+
+    /// The viewer, if the session still exists, is unexpired, belongs to the
+    /// member and is of the member's current session epoch, and the member
+    /// is not banned.
+    pub fn settle(self, fetched: &mut Fetched) -> Result<Option<Viewer>, StoreError> {
+        let (session, member) = self.slots.take(fetched)?;
+        let (Some(session), Some(member)) = (session, member) else {
+            return Ok(None);
+        };
+        let valid = session.member_id == member.id
+            && session.expires_at > self.now
+            && session.epoch == member.session_epoch
+            && member.status != MemberStatus::Banned;
+        Ok(valid.then_some(Viewer { member, session }))
+    }
+}
+
+/// `viewer` or: 401 for API clients, the sign-in page for browsers.
+pub fn require(ctx: &Ctx, viewer: Option<Viewer>) -> Result<Viewer, WebError> {
+    match viewer {
+        Some(v) => Ok(v),
+        None if ctx.wants_json => Err(WebError::unauthorized()),
+        None => {
+            if ctx.method != http::Method::GET || ctx.path == "/" {
+                return Err(WebError::redirect("/login"));
+            }
+            let query = serde_urlencoded::to_string([("next", &ctx.path)]).unwrap_or_default();
+            Err(WebError::redirect(format!("/login?{query}")))
+        }
+    }
+}
+
+/// `viewer`, approved. Others reach only their intro, settings and
+/// sign-out: everything else sends them to their status page.
+pub fn require_approved(ctx: &Ctx, viewer: Option<Viewer>) -> Result<Viewer, WebError> {
+    let v = require(ctx, viewer)?;
+    match v.member.status {
+        MemberStatus::Approved => Ok(v),
+        _ if ctx.wants_json => {
+            Err(WebError::forbidden("Your membership is not approved yet.").with_code("not_approved"))
+        }
+        _ => Err(WebError::redirect("/status")),
     }
 }
 
@@ -77,60 +136,46 @@ impl Sessions {
         })
     }
 
-    /// Checks the JWT's signature and expiry, then that its session item still
-    /// exists, is unexpired, belongs to the member and is of the member's
-    /// current session epoch. Both items are read concurrently (one round trip).
-    pub async fn viewer(&self, headers: &HeaderMap) -> Result<Option<Viewer>, StoreError> {
-        let Some(token) = headers
+    /// The session cookie's JWT, if its signature and expiry hold, with the
+    /// session and profile items added to `reads` (a page's one
+    /// `BatchGetItem`); `PendingViewer::settle` checks them once fetched.
+    pub fn ask(&self, headers: &HeaderMap, reads: &mut Reads) -> Option<PendingViewer> {
+        let token = headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(session::read_cookie)
-        else {
-            return Ok(None);
-        };
+            .find_map(session::read_cookie)?;
         let now = self.clock.now();
-        let Some((member_id, session_id, _)) = self.keys.verify(token, now) else {
+        let (member_id, session_id, _) = self.keys.verify(token, now)?;
+        Some(PendingViewer {
+            slots: self.store.sessions().viewer_reads(reads, &session_id, &member_id),
+            member: member_id,
+            now,
+        })
+    }
+
+    /// The signed-in member: the JWT checked, then its session and profile
+    /// read in one `BatchGetItem` (see `PendingViewer::settle`).
+    pub async fn viewer(&self, headers: &HeaderMap) -> Result<Option<Viewer>, StoreError> {
+        let mut reads = Reads::new();
+        let Some(pending) = self.ask(headers, &mut reads) else {
             return Ok(None);
         };
-        let (sessions, members) = (self.store.sessions(), self.store.members());
-        let (session, member) = tokio::join!(sessions.get(&session_id), members.get(&member_id));
-        let (Some(session), Some(member)) = (session?, member?) else {
-            return Ok(None);
-        };
-        let valid = session.member_id == member.id
-            && session.expires_at > now
-            && session.epoch == member.session_epoch
-            && member.status != MemberStatus::Banned;
-        Ok(valid.then_some(Viewer { member, session }))
+        let mut fetched = self.store.fetch(reads).await?;
+        pending.settle(&mut fetched)
     }
 
     /// The signed-in member, or: 401 for API clients, the sign-in page for browsers.
     pub async fn require(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
-        match self.viewer(&ctx.headers).await? {
-            Some(v) => Ok(v),
-            None if ctx.wants_json => Err(WebError::unauthorized()),
-            None => {
-                if ctx.method != http::Method::GET || ctx.path == "/" {
-                    return Err(WebError::redirect("/login"));
-                }
-                let query = serde_urlencoded::to_string([("next", &ctx.path)]).unwrap_or_default();
-                Err(WebError::redirect(format!("/login?{query}")))
-            }
-        }
+        let viewer = self.viewer(&ctx.headers).await?;
+        require(ctx, viewer)
     }
 
     /// An approved member. Others reach only their intro, settings and
     /// sign-out: everything else sends them to their status page.
     pub async fn require_approved(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
-        let v = self.require(ctx).await?;
-        match v.member.status {
-            MemberStatus::Approved => Ok(v),
-            _ if ctx.wants_json => {
-                Err(WebError::forbidden("Your membership is not approved yet.").with_code("not_approved"))
-            }
-            _ => Err(WebError::redirect("/status")),
-        }
+        let viewer = self.viewer(&ctx.headers).await?;
+        require_approved(ctx, viewer)
     }
 
     /// An approved moderator or admin.

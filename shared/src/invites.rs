@@ -128,7 +128,8 @@ pub async fn usable(store: &Store, code: &InviteCode, now: i64) -> Result<Invite
 /// Joins with an invite: in one transaction the invite goes `unused → used`,
 /// the email is claimed and the member created.
 pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64) -> Result<Activation, ActivateError> {
-    let invite = store.invites().get(code).await?.ok_or(ActivateError::Unknown)?;
+    let (invite, owner) = store.invites().get_with_owner(code, email).await?;
+    let invite = invite.ok_or(ActivateError::Unknown)?;
     if invite.used_email.as_ref() == Some(email) {
         return resumed(store, &invite).await;
     }
@@ -138,8 +139,10 @@ pub async fn activate(store: &Store, code: &InviteCode, email: &Email, now: i64)
         "revoked" => return Err(ActivateError::Revoked),
         _ => return Err(ActivateError::Expired),
     }
-    if let Some(member) = store.members().by_email(email).await? {
-        return Ok(Activation::AlreadyMember(member));
+    if let Some(id) = owner {
+        if let Some(member) = store.members().get(&id).await? {
+            return Ok(Activation::AlreadyMember(member));
+        }
     }
     let mut member = Member::new(email.clone(), Role::Member, MemberStatus::Intro, now);
     member.invited_by = Some(invite.created_by.clone());

@@ -184,8 +184,15 @@ impl LoginCodes {
 
     /// Issues a code for `email` if it belongs to a member, within the
     /// per-address quota (counted for every address, so the quota reveals
-    /// nothing). A failed send does not use up quota.
-    pub async fn issue(&self, app: &AppUrl, email: &Email, next: &str) -> Result<Issued, IssueError> {
+    /// nothing). A failed send does not use up quota. `member` is the
+    /// address's member as the caller just read it (`Members::by_email`).
+    pub async fn issue(
+        &self,
+        app: &AppUrl,
+        email: &Email,
+        member: Option<Member>,
+        next: &str,
+    ) -> Result<Issued, IssueError> {
         let now = self.clock.now();
         if let RateDecision::Limited { retry_after_secs } = self
             .store
@@ -197,15 +204,10 @@ impl LoginCodes {
                 minutes: (retry_after_secs + 59) / 60,
             });
         }
-        let member = match self.store.members().by_email(email).await? {
+        let member = match member {
             Some(m) if m.status != MemberStatus::Banned => m,
             _ => return Ok(Issued::NotAMember),
         };
-        if self.store.login_codes().lock(email).await?.is_some() {
-            // Codes are locked: the email carries a fresh sign-in link instead.
-            self.lock(app, email, &member, now).await?;
-            return Ok(Issued::Sent);
-        }
         let code = LoginCode::generate();
         let stored = StoredCode {
             member_id: member.id.clone(),
@@ -214,7 +216,11 @@ impl LoginCodes {
             issued_at: now,
             expires_at: now + CODE_TTL_SECS,
         };
-        self.store.login_codes().put(email, &stored).await?;
+        if !self.store.login_codes().put_unless_locked(email, &stored).await? {
+            // Codes are locked: the email carries a fresh sign-in link instead.
+            self.lock(app, email, &member, now).await?;
+            return Ok(Issued::Sent);
+        }
         if let Err(e) = self.mailer.send(email, &self.letter(app, email, &code, next)).await {
             // Undo both so the member can simply ask again.
             let _ = self.store.login_codes().delete(email).await;
@@ -268,17 +274,19 @@ impl LoginCodes {
         new_session: impl FnOnce(&Member) -> SessionRecord,
     ) -> Result<(Member, SessionRecord), RedeemError> {
         let now = self.clock.now();
-        if self.store.login_codes().lock(email).await?.is_some() {
+        let (stored, lock) = self.store.login_codes().code_and_lock(email).await?;
+        if lock.is_some() {
             return Err(RedeemError::Locked);
         }
-        let stored = self.store.login_codes().get(email).await?.ok_or(RedeemError::Expired)?;
+        let stored = stored.ok_or(RedeemError::Expired)?;
         if stored.expires_at <= now {
             return Err(RedeemError::Expired);
         }
         if stored.attempts_left == 0 {
             return Err(RedeemError::Exhausted);
         }
-        // A slot first, so concurrent guesses cannot exceed the bound.
+        // A slot first, so concurrent guesses cannot exceed the bound: only a
+        // guess that holds one is compared.
         let Some(taken) = self
             .store
             .login_codes()
@@ -315,19 +323,30 @@ impl LoginCodes {
         if member.status == MemberStatus::Banned {
             return Err(RedeemError::Expired);
         }
-        // A right guess costs nothing.
-        self.store
-            .login_codes()
-            .give_back_guess(email, GUESSES_PER_ADDRESS, now)
-            .await?;
         let session = new_session(&member);
         let items = vec![
             self.store.login_codes().consume_item(email, &digest, now)?,
             self.store
                 .tx_put(&session.key(), &session, Some("attribute_not_exists(pk)"), None)?,
+            // A right guess costs nothing: its slot comes back with the sign-in.
+            self.store
+                .login_codes()
+                .give_back_guess_item(email, GUESSES_PER_ADDRESS, now)?,
+            // Locked by a concurrent wrong guess since the read.
+            self.store.login_codes().unlocked_check(email)?,
         ];
-        match self.store.transact(items).await {
+        let written = self.store.transact(items).await;
+        if written.is_err() {
+            // The right guess keeps no slot, whatever else went wrong.
+            let _ = self
+                .store
+                .login_codes()
+                .give_back_guess(email, GUESSES_PER_ADDRESS, now)
+                .await;
+        }
+        match written {
             Ok(()) => Ok((member, session)),
+            Err(e) if e.failed_at(3) => Err(RedeemError::Locked),
             // Used, replaced or expired between our read and the write.
             Err(e) if e.failed_at(0) => Err(RedeemError::Expired),
             Err(e) => Err(e.into()),

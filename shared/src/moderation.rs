@@ -207,16 +207,34 @@ pub async fn decide(
             .map_err(|e| StoreError::Backend(format!("intro post: {e}")))?,
         Decision::Reject(_) => Vec::new(),
     };
-    match store.members().record_decision_with(&updated, &record, also).await {
-        Ok(()) => {
-            if decision == Decision::Approve {
-                // Their @handle, for mentions; claimed again lazily if this fails.
-                if let Err(e) = store.handles().ensure(&updated).await {
-                    tracing::warn!(error = %e, "could not claim the member's handle");
-                }
+    // Their @handle, for mentions: the first choice in the same transaction
+    // (one write fewer); if it is taken, the decision again without it, then
+    // the other choices (`Handles::ensure`), and lazily later if that fails.
+    let claim = match decision {
+        Decision::Approve => store.handles().first_claim(&updated)?,
+        Decision::Reject(_) => None,
+    };
+    let tried = claim.as_ref().map(|c| c.handle.clone());
+    let last = 2 + also.len();
+    let mut written = store
+        .members()
+        .record_decision_with(&updated, &record, also.clone(), claim)
+        .await;
+    if tried.is_some() && matches!(&written, Err(e) if e.failed_at(last) && !e.failed_at(0)) {
+        written = store
+            .members()
+            .record_decision_with(&updated, &record, also, None)
+            .await;
+        if written.is_ok() {
+            if let Err(e) = store.handles().ensure(&updated).await {
+                tracing::warn!(error = %e, "could not claim the member's handle");
             }
-            Ok(Outcome::Applied { member: updated })
         }
+    } else if written.is_ok() && tried.is_some() {
+        updated.handle = tried;
+    }
+    match written {
+        Ok(()) => Ok(Outcome::Applied { member: updated }),
         Err(e) if e.failed_at(0) => {
             let current = store.members().get(member_id).await?.ok_or(ModerationError::NotFound)?;
             already_decided(&current)

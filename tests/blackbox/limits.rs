@@ -120,7 +120,7 @@ async fn an_sqs_batch_past_its_timeout_fails_whole_and_returns_after_the_visibil
         .await
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(10), async || bot.calls().len() >= 2).await,
+        eventually(Duration::from_secs(30), async || bot.calls().len() >= 2).await,
         "the job was not tried twice: {:?}",
         bot.calls()
     );

@@ -72,12 +72,12 @@ pub async fn request_code(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Repl
     };
     ip_gate(state, ctx).await?;
     // `AdminEmails` is the truth at every sign-in: listed addresses are admins, others are not.
-    state
+    let member = state
         .store
         .members()
         .apply_admin_list(&email, state.admins.contains(&email), state.clock.now())
         .await?;
-    match state.codes.issue(app, &email, &next).await {
+    match state.codes.issue(app, &email, member, &next).await {
         // Same reply whether or not the address is a member's.
         Ok(Issued::Sent | Issued::NotAMember) => {
             if ctx.wants_json {

@@ -108,25 +108,28 @@ pub async fn activate(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, W
         }
     };
     lodge::auth::ip_gate(&state.store, state.ip_limit, &ctx.source_ip, state.clock.now()).await?;
-    let (notice, next) = match invites::activate(&state.store, &code, &email, state.clock.now()).await {
+    let (notice, next, member) = match invites::activate(&state.store, &code, &email, state.clock.now()).await {
         Ok(Activation::Joined(m)) => {
             tracing::info!(member = %m.id, invite = ?code, "joined");
             (
                 "Welcome! We sent a sign-in code to your email. Enter it to continue to your intro.",
                 "/intro",
+                m,
             )
         }
-        Ok(Activation::Resumed(_)) => (
+        Ok(Activation::Resumed(m)) => (
             "Welcome back! We sent you a new sign-in code. Enter it to continue to your intro.",
             "/intro",
+            m,
         ),
-        Ok(Activation::AlreadyMember(_)) => (
+        Ok(Activation::AlreadyMember(m)) => (
             "This email already belongs to a member, so the invite was not used. We sent a sign-in code instead.",
             "/",
+            m,
         ),
         Err(e) => return gone(e),
     };
-    match state.codes.issue(app, &email, next).await {
+    match state.codes.issue(app, &email, Some(member), next).await {
         Ok(Issued::Sent | Issued::NotAMember) => {}
         Ok(Issued::QuotaExceeded { minutes }) => {
             return Err(WebError::too_many(

@@ -53,30 +53,43 @@ async fn load(state: &State, ctx: &Ctx) -> Result<(Option<Viewer>, PostPage, Acc
 
 pub async fn show(state: &State, ctx: &Ctx, app: &AppUrl) -> Result<Reply, WebError> {
     let id = post_id(ctx)?;
-    let v = viewer(state, ctx).await?;
-    let member = v.as_ref().map(|v| &v.member.id);
-    // One round trip for the post and its thread. They are different key
-    // ranges of the one `POST#<id>` partition (the page: `POST`, `HTML`,
-    // `READER#<viewer>`, `RSVP#…`; the thread: `C#…`, `CVOTE#<viewer>#…`, plus
-    // the viewer's mutes on the profile), so they are read concurrently, not
-    // as one Query: a range holding both would also return every member's
-    // `CVOTE#` and `FOLLOW#` items and the `LIST#` copies. The thread is for
-    // members, read before the visit below moves `seen_seq` (so "new" shows),
-    // and dropped if the post turns out not to be published.
+    // One round trip for everything the page shows. The point reads (the
+    // viewer's session and profile, the card, its HTML, the viewer's
+    // `READER#` and `FOLLOW#` items) are one `BatchGetItem`; the thread's
+    // two key ranges of the `POST#<id>` partition (`C#…`, and
+    // `CVOTE#<viewer>#…`) are Queries beside it, not one Query: a range
+    // holding both would also return every member's `CVOTE#` and `FOLLOW#`
+    // items and the `LIST#` copies. Keys are taken from the cookie's member
+    // before the session is checked; if it does not hold, their answers are
+    // dropped. The thread is read before the visit below moves `seen_seq`
+    // (so "new" shows), and dropped if the post turns out not to be
+    // published.
+    let mut reads = lodge::store::reads::Reads::new();
+    let pending = state.sessions.ask(&ctx.headers, &mut reads);
+    let claimed = pending.as_ref().map(|p| p.member_id().clone());
+    let posts = state.store.posts();
+    let slots = posts.page_reads(&mut reads, &id, claimed.as_ref());
     let thread = async {
-        match member {
+        match &claimed {
             Some(m) => state.store.comments().thread_without_head(&id, m).await.map(Some),
             None => Ok(None),
         }
     };
-    let posts = state.store.posts();
-    let (page, thread) = tokio::join!(posts.page(&id, member), thread);
+    let (fetched, thread) = tokio::join!(state.store.fetch(reads), thread);
+    let mut fetched = fetched?;
+    let v = match pending {
+        Some(p) => p.settle(&mut fetched)?.filter(|v| v.is_approved()),
+        None => None,
+    };
+    let slots = if v.is_some() { slots } else { slots.signed_out() };
+    let page = posts.page_from(slots, &mut fetched).await;
     let (page, access) = admit(ctx, v.as_ref(), page?)?;
     let card = &page.card;
     let fresh = new_comments(card, &page.reader, v.is_some());
     let thread = match (&v, thread?) {
         (Some(v), Some(mut read)) if card.state == PostState::Published => {
             read.seen_seq = page.reader.seen_seq;
+            read.muted = v.member.muted_members.iter().cloned().collect();
             let order = lodge::thread::ThreadOrder::parse(ctx.query_param("comments"));
             Some(lodge::thread::ThreadView {
                 post_id: card.id.to_string(),

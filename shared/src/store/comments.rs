@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff;
 use super::keys::{self, Key};
 use super::listing::{hot_partition, Listing};
+use super::reads::Reads;
 use super::ring::Ring;
 use super::{from_item, n, s, values, Store, StoreError};
 use crate::domain::{CommentId, MemberId, PostId, PostKind, RoomSlug, TelegramMessage, Visibility};
@@ -332,35 +333,37 @@ impl Comments<'_> {
     /// The post page's thread with the viewer's state, all in parallel.
     pub async fn thread(&self, post: &PostId, viewer: &MemberId) -> Result<ThreadRead, StoreError> {
         let reader_key = Key::post_reader(post, viewer);
-        let (head, reader, rest) = tokio::join!(
+        let (head, reader, rest, muted) = tokio::join!(
             self.post_head(post),
             self.store.get::<ReaderSeen>(&reader_key),
             self.thread_without_head(post, viewer),
+            self.muted_members(viewer),
         );
         Ok(ThreadRead {
             head: head?,
             seen_seq: reader?.and_then(|r| r.seen_seq),
+            muted: muted?,
             ..rest?
         })
     }
 
-    /// The thread, the viewer's votes in it and their mutes, in parallel;
-    /// `head` and `seen_seq` left empty, for a caller that reads the `POST`
-    /// and `READER#` items itself in the same round (the post page).
+    /// The thread and the viewer's votes in it, in parallel; `head`,
+    /// `seen_seq` and `muted` left empty, for a caller that has the `POST`
+    /// and `READER#` items and the viewer's profile from its own round (the
+    /// post page).
     pub async fn thread_without_head(&self, post: &PostId, viewer: &MemberId) -> Result<ThreadRead, StoreError> {
         let votes_prefix = keys::comment_votes_of(viewer);
         let pk = format!("POST#{post}");
-        let (comments, votes, muted) = tokio::join!(
+        let (comments, votes) = tokio::join!(
             self.of_post(post),
             self.store.query_prefix::<VoteMarker>(&pk, Some(&votes_prefix)),
-            self.muted_members(viewer),
         );
         Ok(ThreadRead {
             head: None,
             comments: comments?,
             voted: votes?.into_iter().map(|v| v.comment_id).collect(),
             seen_seq: None,
-            muted: muted?,
+            muted: HashSet::new(),
         })
     }
 
@@ -419,32 +422,24 @@ impl Comments<'_> {
         new: &NewComment,
         now_ms: i64,
     ) -> Result<Attempt<CommentRecord>, CommentError> {
-        let parent = async {
-            match &new.parent {
-                Some(p) => self.locate(p).await,
-                None => Ok(None),
-            }
-        };
-        let ring = async {
-            match actor.moderator {
-                true => Ok(None),
-                false => self.store.rings().read(Ring::COMMENTS, &actor.id).await.map(Some),
-            }
-        };
-        let source = async {
-            match new.source {
-                Some(msg) => self.telegram_source(msg).await,
-                None => Ok(None),
-            }
-        };
-        let reader_key = Key::post_reader(&new.post, &actor.id);
-        let (head, parent, reader, ring, source) = tokio::join!(
-            self.post_head(&new.post),
-            parent,
-            self.store.get::<ReaderCommented>(&reader_key),
-            ring,
-            source,
-        );
+        // Every item the rules read, in one `BatchGetItem`.
+        let mut reads = Reads::new();
+        let head = reads.add::<PostHead>(Key::post_item(&new.post, Listing::All.sort_key()));
+        let parent = new
+            .parent
+            .as_ref()
+            .map(|p| reads.add::<CommentRef>(Key::comment_ref(p, p.created_ms())));
+        let reader = reads.add::<ReaderCommented>(Key::post_reader(&new.post, &actor.id));
+        let ring = (!actor.moderator).then(|| self.store.rings().read_in(&mut reads, Ring::COMMENTS, &actor.id));
+        let source = new
+            .source
+            .map(|msg| reads.add::<TelegramSource>(Key::telegram_reply(msg.chat, msg.message_id)));
+        let mut got = self.store.fetch(reads).await?;
+        let source = source.map(|s| got.take(s)).transpose().map(Option::flatten);
+        let head = got.take(head);
+        let parent = parent.map(|p| got.take(p)).transpose().map(Option::flatten);
+        let reader = got.take(reader);
+        let ring = ring.map(|r| r.take(&mut got)).transpose();
         // Before every rule: a message that was posted stays posted, whatever changed since.
         if let Some(existing) = source? {
             return Err(self.already_posted(&existing).await);

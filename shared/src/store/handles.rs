@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
+use super::reads::Reads;
 use super::{s, values, Key, Store, StoreError};
 use crate::domain::{Member, MemberId};
 
@@ -62,7 +62,34 @@ fn candidates(member: &Member) -> Vec<String> {
     ]
 }
 
+/// A handle to claim inside another transaction (an approval): the
+/// profile's `SET handle` goes in that transaction's own update of the
+/// member, the marker is `item`.
+pub struct HandleClaim {
+    pub handle: String,
+    pub item: aws_sdk_dynamodb::types::TransactWriteItem,
+}
+
 impl Handles<'_> {
+    /// The claim of `member`'s first candidate handle, for a transaction
+    /// that writes the profile anyway; `None` if they have a handle. If the
+    /// handle is taken, that transaction fails at the claim's item, and
+    /// `ensure` (after it) tries the rest.
+    pub fn first_claim(&self, member: &Member) -> Result<Option<HandleClaim>, StoreError> {
+        if member.handle.is_some() {
+            return Ok(None);
+        }
+        let handle = candidates(member).swap_remove(0);
+        let marker = HandleMarker {
+            member_id: member.id.clone(),
+            handle: handle.clone(),
+        };
+        let item = self
+            .store
+            .tx_put(&Key::handle(&handle), &marker, Some("attribute_not_exists(pk)"), None)?;
+        Ok(Some(HandleClaim { handle, item }))
+    }
+
     /// The member's handle, claiming one (`adalovelace`, else `adalovelace2`,
     /// `adalovelace3`, …) if they have none yet. Safe to race: the marker and
     /// the profile are written together, each conditioned on being new.
@@ -127,11 +154,16 @@ impl Handles<'_> {
     /// Lower-cased handles → members, for the ones that exist (one parallel
     /// round of reads; at most `markdown::MAX_MENTIONS`).
     pub async fn resolve(&self, handles: &[String]) -> Result<HashMap<String, MemberId>, StoreError> {
-        let keys: Vec<Key> = handles.iter().map(|h| Key::handle(h)).collect();
-        let reads = keys.iter().map(|k| self.store.get::<HandleMarker>(k));
+        // One `BatchGetItem` (a body has at most 50 candidates).
+        let mut reads = Reads::new();
+        let slots: Vec<_> = handles
+            .iter()
+            .map(|h| reads.add::<HandleMarker>(Key::handle(h)))
+            .collect();
+        let mut got = self.store.fetch(reads).await?;
         let mut out = HashMap::new();
-        for found in join_all(reads).await {
-            if let Some(m) = found? {
+        for slot in slots {
+            if let Some(m) = got.take(slot)? {
                 out.insert(m.handle, m.member_id);
             }
         }
@@ -202,5 +234,59 @@ mod tests {
             .unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found["adal2"], b.id);
+    }
+
+    #[tokio::test]
+    async fn an_approval_claims_the_first_handle_in_its_transaction_and_fails_only_there_when_taken() {
+        use crate::domain::{DecisionRecord, ReviewResult};
+        let store = testing::store().await;
+        let on_review = |email: &str| {
+            let mut m = Member::new(Email::parse(email).unwrap(), Role::Member, MemberStatus::OnReview, 0);
+            m.display_name = Some("Ada L".into());
+            m
+        };
+        let (a, b) = (on_review("a@x.org"), on_review("b@x.org"));
+        let decide = |m: &Member| {
+            let record = DecisionRecord {
+                member_id: m.id.clone(),
+                decision: ReviewResult::Approved,
+                reason: None,
+                by: a.id.clone(),
+                by_name: "Mod".into(),
+                at: 1,
+            };
+            let mut approved = m.clone();
+            approved.status = MemberStatus::Approved;
+            (approved, record)
+        };
+        for m in [&a, &b] {
+            store.members().create(m).await.unwrap();
+        }
+        let (approved, record) = decide(&a);
+        let claim = store.handles().first_claim(&approved).unwrap();
+        store
+            .members()
+            .record_decision_with(&approved, &record, Vec::new(), claim)
+            .await
+            .unwrap();
+        let stored = store.members().get(&a.id).await.unwrap().unwrap();
+        assert_eq!(stored.handle.as_deref(), Some("adal"));
+        assert_eq!(stored.status, MemberStatus::Approved);
+        // The same first choice for `b`: taken, so the transaction fails at
+        // the claim (its last item) and nothing of the decision is written.
+        let (approved, record) = decide(&b);
+        let claim = store.handles().first_claim(&approved).unwrap();
+        let err = store
+            .members()
+            .record_decision_with(&approved, &record, Vec::new(), claim)
+            .await
+            .unwrap_err();
+        assert!(err.failed_at(2) && !err.failed_at(0), "{err:?}");
+        assert_eq!(
+            store.members().get(&b.id).await.unwrap().unwrap().status,
+            MemberStatus::OnReview
+        );
+        // A member with a handle has nothing to claim.
+        assert!(store.handles().first_claim(&stored).unwrap().is_none());
     }
 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
+use super::members::EmailMarker;
+use super::reads::Reads;
 use super::{n, s, values, Store, StoreError};
 use crate::domain::{Email, InviteCode, Member, MemberId};
 
@@ -83,6 +85,20 @@ pub struct Invites<'a> {
 impl Invites<'_> {
     pub async fn get(&self, code: &InviteCode) -> Result<Option<Invite>, StoreError> {
         self.store.get(&Key::invite(code)).await
+    }
+
+    /// The invite and the member `email` already belongs to, if any, in one
+    /// `BatchGetItem` (what activating an invite decides on).
+    pub async fn get_with_owner(
+        &self,
+        code: &InviteCode,
+        email: &Email,
+    ) -> Result<(Option<Invite>, Option<MemberId>), StoreError> {
+        let mut reads = Reads::new();
+        let invite = reads.add(Key::invite(code));
+        let owner = reads.add::<EmailMarker>(Key::email(email));
+        let mut got = self.store.fetch(reads).await?;
+        Ok((got.take(invite)?, got.take(owner)?.map(|m| m.member_id)))
     }
 
     /// A member's invites, newest first.

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::rate::Limit;
-use super::{n, s, values, Key, Store, StoreError};
+use super::reads::Reads;
+use super::{n, s, values, Item, Key, Store, StoreError};
 use crate::domain::{Email, MemberId};
 
 /// The rate-counter name of guesses at codes, per address.
@@ -49,6 +50,36 @@ impl LoginCodes<'_> {
 
     pub async fn get(&self, email: &Email) -> Result<Option<StoredCode>, StoreError> {
         self.store.get(&Key::login_code(email)).await
+    }
+
+    /// Stores a new code, replacing any previous one, unless sign-in by code
+    /// is locked for the address (checked in the same transaction, instead
+    /// of a read first). `Ok(false)`: locked, nothing written.
+    pub async fn put_unless_locked(&self, email: &Email, code: &StoredCode) -> Result<bool, StoreError> {
+        let items = vec![
+            self.unlocked_check(email)?,
+            self.store.tx_put(&Key::login_code(email), code, None, None)?,
+        ];
+        match self.store.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.failed_at(0) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The live code and the lock of an address, in one `BatchGetItem`.
+    pub async fn code_and_lock(&self, email: &Email) -> Result<(Option<StoredCode>, Option<CodeLock>), StoreError> {
+        let mut reads = Reads::new();
+        let code = reads.add(Key::login_code(email));
+        let lock = reads.add(Key::login_lock(email));
+        let mut got = self.store.fetch(reads).await?;
+        Ok((got.take(code)?, got.take(lock)?))
+    }
+
+    /// A transaction's condition that sign-in by code is not locked for the address.
+    pub fn unlocked_check(&self, email: &Email) -> Result<TransactWriteItem, StoreError> {
+        self.store
+            .tx_check(&Key::login_lock(email), "attribute_not_exists(pk)", &[], Item::new())
     }
 
     pub async fn delete(&self, email: &Email) -> Result<(), StoreError> {
@@ -146,7 +177,20 @@ impl LoginCodes<'_> {
         }
     }
 
-    /// Gives a guess back: it was right.
+    /// Gives a guess back in the sign-in's transaction: it was right. The
+    /// window is the one `take_guess` used at the same `now`, so its counter
+    /// holds the slot just taken.
+    pub fn give_back_guess_item(&self, email: &Email, limit: Limit, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let start = now - now.rem_euclid(limit.window_secs);
+        self.store.tx_update(
+            &Key::rate(GUESSES, email.as_str(), start),
+            "ADD hits :minus",
+            "hits > :zero",
+            values([(":minus", n(-1)), (":zero", n(0))]),
+        )
+    }
+
+    /// Gives a guess back outside a transaction (the sign-in's failed).
     pub async fn give_back_guess(&self, email: &Email, limit: Limit, now: i64) -> Result<(), StoreError> {
         self.store
             .rate_limits()

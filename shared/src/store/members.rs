@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
+use super::handles::HandleClaim;
 use super::keys::{self, Key};
 use super::{n, s, values, Store, StoreError};
 use crate::domain::{DecisionRecord, Email, Member, MemberId, MemberStatus, Role, StaffEntry};
@@ -25,8 +26,8 @@ fn status_index(member: &Member, status: MemberStatus) -> (String, String) {
 }
 
 #[derive(Serialize, Deserialize)]
-struct EmailMarker {
-    member_id: MemberId,
+pub(crate) struct EmailMarker {
+    pub(crate) member_id: MemberId,
 }
 
 impl Store {
@@ -285,16 +286,19 @@ impl Members<'_> {
     /// decision, and a history line, together. `Cancelled` at 0 when the
     /// member was no longer on review (someone decided first).
     pub async fn record_decision(&self, member: &Member, record: &DecisionRecord) -> Result<(), StoreError> {
-        self.record_decision_with(member, record, Vec::new()).await
+        self.record_decision_with(member, record, Vec::new(), None).await
     }
 
     /// `record_decision`, with more writes that must happen exactly when the
     /// decision does (an approval's intro post), in the same transaction.
+    /// With `handle`, the member's handle is claimed too: its marker is the
+    /// transaction's last item (`Cancelled` there when the handle is taken).
     pub async fn record_decision_with(
         &self,
         member: &Member,
         record: &DecisionRecord,
         also: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        handle: Option<HandleClaim>,
     ) -> Result<(), StoreError> {
         let status = record.decision.status();
         let (gpk, gsk) = status_index(member, status);
@@ -306,28 +310,29 @@ impl Members<'_> {
             None,
             None,
         )?;
+        let mut set = "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk".to_string();
+        let mut vals = values([
+            (":status", s(status.as_str())),
+            (":summary", summary),
+            (":review", s(MemberStatus::OnReview.as_str())),
+            (":gpk", s(gpk)),
+            (":gsk", s(gsk)),
+        ]);
+        let mut tail = Vec::new();
+        if let Some(claim) = handle {
+            set.push_str(", handle = :handle");
+            vals.insert(":handle".into(), s(claim.handle));
+            tail.push(claim.item);
+        }
+        let update = self.store.tx_update_named(
+            &Key::member(&member.id),
+            &set,
+            "#status = :review",
+            &[("#status", "status")],
+            vals,
+        )?;
         self.store
-            .transact(
-                vec![
-                    self.store.tx_update_named(
-                        &Key::member(&member.id),
-                        "SET #status = :status, last_decision = :summary, gsi1pk = :gpk, gsi1sk = :gsk",
-                        "#status = :review",
-                        &[("#status", "status")],
-                        values([
-                            (":status", s(status.as_str())),
-                            (":summary", summary),
-                            (":review", s(MemberStatus::OnReview.as_str())),
-                            (":gpk", s(gpk)),
-                            (":gsk", s(gsk)),
-                        ]),
-                    )?,
-                    history,
-                ]
-                .into_iter()
-                .chain(also)
-                .collect(),
-            )
+            .transact([update, history].into_iter().chain(also).chain(tail).collect())
             .await
     }
 

@@ -21,6 +21,7 @@ pub mod outbox;
 mod packed;
 pub mod posts;
 pub mod rate;
+pub mod reads;
 pub mod reports;
 pub mod ring;
 pub mod rooms;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff;
 use super::listing::{hot_partition, new_sort_key, Listing, ListingAttrs};
 use super::packed;
+use super::reads::{Fetched, Reads, Slot};
 use super::ring::{Ring, RingFull};
 use super::{n, s, to_item, values, Item, Key, Store, StoreError};
 use crate::domain::notification::ContentEvent;
@@ -232,7 +233,23 @@ pub struct Pin {
     pub expires_at: i64,
 }
 
-/// Everything the post page shows, read in one parallel round.
+/// Where `page_reads` put the post page's items.
+pub struct PageSlots {
+    id: PostId,
+    card: Slot<Card>,
+    html: Slot<Html>,
+    viewer: Option<(Slot<Reader>, Slot<serde::de::IgnoredAny>)>,
+}
+
+impl PageSlots {
+    /// Leaves the viewer's state out (their session did not hold).
+    pub fn signed_out(mut self) -> Self {
+        self.viewer = None;
+        self
+    }
+}
+
+/// Everything the post page shows, read in one round trip (two for an event).
 #[derive(Clone, Debug)]
 pub struct PostPage {
     pub card: Card,
@@ -454,43 +471,65 @@ impl Posts<'_> {
         Ok(self.store.get(&Key::post_reader(id, member)).await?.unwrap_or_default())
     }
 
-    /// The post page's items, in one parallel round: card, HTML, the
-    /// viewer's state and, for events, who is going.
+    /// The card and `member`'s state on the post, in one `BatchGetItem`.
+    async fn card_and_reader(&self, id: &PostId, member: &MemberId) -> Result<(Option<Card>, Reader), StoreError> {
+        let mut reads = Reads::new();
+        let card = reads.add::<Card>(Key::post_item(id, "POST"));
+        let reader = reads.add::<Reader>(Key::post_reader(id, member));
+        let mut got = self.store.fetch(reads).await?;
+        Ok((got.take(card)?, got.take(reader)?.unwrap_or_default()))
+    }
+
+    /// The post page's items: card, HTML and the viewer's state in one
+    /// `BatchGetItem`, then, for an event, who is going.
     pub async fn page(&self, id: &PostId, viewer: Option<&MemberId>) -> Result<Option<PostPage>, StoreError> {
-        let reader = async {
-            match viewer {
-                Some(v) => self.reader(id, v).await,
-                None => Ok(Reader::default()),
-            }
+        let mut reads = Reads::new();
+        let slots = self.page_reads(&mut reads, id, viewer);
+        let mut fetched = self.store.fetch(reads).await?;
+        self.page_from(slots, &mut fetched).await
+    }
+
+    /// Adds the post page's point reads to `reads` (a page's one round
+    /// trip, shared with the viewer's session): the card, its HTML and, for
+    /// `viewer`, their reader state and thread follow.
+    pub fn page_reads(&self, reads: &mut Reads, id: &PostId, viewer: Option<&MemberId>) -> PageSlots {
+        PageSlots {
+            id: id.clone(),
+            card: reads.add(Key::post_item(id, "POST")),
+            html: reads.add(Key::post_item(id, "HTML")),
+            viewer: viewer.map(|v| (reads.add(Key::post_reader(id, v)), reads.add(Key::post_follow(id, v)))),
+        }
+    }
+
+    /// The page from `page_reads`' fetched items; an event's RSVPs are read
+    /// then (one `Query`, only for events). A caller whose viewer's session
+    /// did not hold passes `slots.signed_out()`.
+    pub async fn page_from(&self, slots: PageSlots, fetched: &mut Fetched) -> Result<Option<PostPage>, StoreError> {
+        let Some(card) = fetched.take(slots.card)? else {
+            return Ok(None);
         };
-        let following = async {
-            match viewer {
-                Some(v) => Ok(self
-                    .store
-                    .get::<serde::de::IgnoredAny>(&Key::post_follow(id, v))
+        let html = fetched.take(slots.html)?.unwrap_or(Html {
+            html: String::new(),
+            mentions: Vec::new(),
+        });
+        let (reader, following) = match slots.viewer {
+            Some((reader, follow)) => (fetched.take(reader)?.unwrap_or_default(), fetched.exists(follow)),
+            None => (Reader::default(), false),
+        };
+        let going = match card.starts_at {
+            Some(_) => {
+                self.store
+                    .query_prefix::<Rsvp>(&format!("POST#{}", slots.id), Some("RSVP#"))
                     .await?
-                    .is_some()),
-                None => Ok::<_, StoreError>(false),
             }
+            None => Vec::new(),
         };
-        let (html_key, partition) = (Key::post_item(id, "HTML"), format!("POST#{id}"));
-        let (card, html, reader, going, following) = tokio::join!(
-            self.card(id),
-            self.store.get::<Html>(&html_key),
-            reader,
-            self.store.query_prefix::<Rsvp>(&partition, Some("RSVP#")),
-            following,
-        );
-        let Some(card) = card? else { return Ok(None) };
         Ok(Some(PostPage {
             card,
-            html: html?.unwrap_or(Html {
-                html: String::new(),
-                mentions: Vec::new(),
-            }),
-            reader: reader?,
-            going: going?,
-            following: following?,
+            html,
+            reader,
+            going,
+            following,
         }))
     }
 
@@ -1210,14 +1249,14 @@ impl Posts<'_> {
     /// post. Exact under concurrency; a repeat is a no-op.
     pub async fn vote(&self, id: &PostId, voter: &MemberId, now_ms: i64) -> Result<VoteCount, PostError> {
         for attempt in 1..=ATTEMPTS {
-            let (card, reader) = tokio::join!(self.card(id), self.reader(id, voter));
-            let card = card?
+            let (card, reader) = self.card_and_reader(id, voter).await?;
+            let card = card
                 .filter(|c| c.state == PostState::Published)
                 .ok_or(PostError::NotFound)?;
             if card.is_author(voter) {
                 return Err(PostError::OwnPost);
             }
-            if reader?.voted_at.is_some() {
+            if reader.voted_at.is_some() {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: true,
@@ -1263,11 +1302,11 @@ impl Posts<'_> {
     /// Retracts `voter`'s upvote, within 24 hours of it.
     pub async fn unvote(&self, id: &PostId, voter: &MemberId, now_ms: i64) -> Result<VoteCount, PostError> {
         for attempt in 1..=ATTEMPTS {
-            let (card, reader) = tokio::join!(self.card(id), self.reader(id, voter));
-            let card = card?
+            let (card, reader) = self.card_and_reader(id, voter).await?;
+            let card = card
                 .filter(|c| c.state == PostState::Published)
                 .ok_or(PostError::NotFound)?;
-            let Some(voted_at) = reader?.voted_at else {
+            let Some(voted_at) = reader.voted_at else {
                 return Ok(VoteCount {
                     upvotes: card.upvotes,
                     voted: false,

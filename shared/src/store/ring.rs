@@ -19,6 +19,7 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::backoff;
+use super::reads::{Fetched, Reads, Slot};
 use super::{n, values, Key, Store, StoreError};
 use crate::domain::MemberId;
 
@@ -63,7 +64,32 @@ pub struct RingState {
     pub slots: Vec<Option<i64>>,
 }
 
+/// Where `Rings::read_in` put a ring.
+pub(crate) struct RingSlot {
+    ring: Ring,
+    member: MemberId,
+    slot: Slot<serde_json::Value>,
+}
+
+impl RingSlot {
+    pub(crate) fn take(self, fetched: &mut Fetched) -> Result<RingState, StoreError> {
+        let item = fetched.take(self.slot)?;
+        Ok(RingState::of(self.ring, &self.member, item))
+    }
+}
+
 impl RingState {
+    /// An absent ring is empty.
+    fn of(ring: Ring, member: &MemberId, item: Option<serde_json::Value>) -> Self {
+        let item = item.unwrap_or_default();
+        RingState {
+            ring,
+            member: member.clone(),
+            n: item["n"].as_u64().unwrap_or(0),
+            slots: (0..ring.size).map(|i| item[format!("s{i}")].as_i64()).collect(),
+        }
+    }
+
     fn slot(&self) -> usize {
         (self.n % u64::from(self.ring.size)) as usize
     }
@@ -113,13 +139,16 @@ impl Rings<'_> {
     /// The ring of `member` (strongly consistent; an absent ring is empty).
     pub async fn read(&self, ring: Ring, member: &MemberId) -> Result<RingState, StoreError> {
         let item: Option<serde_json::Value> = self.store.get(&Key::ring(ring.what, member)).await?;
-        let item = item.unwrap_or_default();
-        Ok(RingState {
+        Ok(RingState::of(ring, member, item))
+    }
+
+    /// The ring of `member`, read with a caller's other items.
+    pub(crate) fn read_in(&self, reads: &mut Reads, ring: Ring, member: &MemberId) -> RingSlot {
+        RingSlot {
             ring,
             member: member.clone(),
-            n: item["n"].as_u64().unwrap_or(0),
-            slots: (0..ring.size).map(|i| item[format!("s{i}")].as_i64()).collect(),
-        })
+            slot: reads.add(Key::ring(ring.what, member)),
+        }
     }
 
     /// The ring's write for one creation at `now_ms`, to include in the

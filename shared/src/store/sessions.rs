@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Key};
+use super::reads::{Fetched, Reads, Slot};
 use super::{Store, StoreError};
-use crate::domain::{MemberId, SessionId};
+use crate::domain::{Member, MemberId, SessionId};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -38,7 +39,28 @@ pub struct Sessions<'a> {
     store: &'a Store,
 }
 
+/// The session and profile items a `Viewer` is checked against, asked for
+/// in a page's `Reads`.
+pub struct ViewerSlots {
+    session: Slot<SessionRecord>,
+    member: Slot<Member>,
+}
+
+impl ViewerSlots {
+    pub fn take(self, fetched: &mut Fetched) -> Result<(Option<SessionRecord>, Option<Member>), StoreError> {
+        Ok((fetched.take(self.session)?, fetched.take(self.member)?))
+    }
+}
+
 impl Sessions<'_> {
+    /// Adds a session and its member's profile to `reads`.
+    pub fn viewer_reads(&self, reads: &mut Reads, session: &SessionId, member: &MemberId) -> ViewerSlots {
+        ViewerSlots {
+            session: reads.add(Key::session(session)),
+            member: reads.add(Key::member(member)),
+        }
+    }
+
     pub async fn get(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         self.store.get(&Key::session(id)).await
     }
