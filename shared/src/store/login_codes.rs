@@ -181,13 +181,9 @@ impl LoginCodes<'_> {
     /// window is the one `take_guess` used at the same `now`, so its counter
     /// holds the slot just taken.
     pub fn give_back_guess_item(&self, email: &Email, limit: Limit, now: i64) -> Result<TransactWriteItem, StoreError> {
-        let start = now - now.rem_euclid(limit.window_secs);
-        self.store.tx_update(
-            &Key::rate(GUESSES, email.as_str(), start),
-            "ADD hits :minus",
-            "hits > :zero",
-            values([(":minus", n(-1)), (":zero", n(0))]),
-        )
+        self.store
+            .rate_limits()
+            .refund_item(GUESSES, email.as_str(), limit, now)
     }
 
     /// Gives a guess back outside a transaction (the sign-in's failed).

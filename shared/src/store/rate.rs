@@ -2,7 +2,7 @@
 //! hold across concurrent Lambda instances. Each window is its own item and
 //! expires by TTL.
 
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 
 use super::{n, values, Key, Store, StoreError};
 
@@ -166,6 +166,20 @@ impl RateLimits<'_> {
         }
     }
 
+    /// `refund` as an item of a caller's transaction, which it makes fail
+    /// when the window's counter holds no hit.
+    pub(crate) fn refund_item(
+        &self,
+        what: &str,
+        key: &str,
+        limit: Limit,
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let start = now - now.rem_euclid(limit.window_secs);
+        self.store
+            .tx_update(&Key::rate(what, key, start), REFUND, HELD, refund_values())
+    }
+
     /// Gives back a hit, e.g. when the action it paid for failed.
     pub async fn refund(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<(), StoreError> {
         let start = now - now.rem_euclid(limit.window_secs);
@@ -173,10 +187,10 @@ impl RateLimits<'_> {
             .store
             .update(
                 &Key::rate(what, key, start),
-                "ADD hits :minus",
-                Some("hits > :zero"),
+                REFUND,
+                Some(HELD),
                 &[],
-                values([(":minus", n(-1)), (":zero", n(0))]),
+                refund_values(),
                 None,
             )
             .await;
@@ -185,4 +199,12 @@ impl RateLimits<'_> {
             Err(other) => Err(other),
         }
     }
+}
+
+/// A refund: one hit back, only from a counter that holds one.
+const REFUND: &str = "ADD hits :minus";
+const HELD: &str = "hits > :zero";
+
+fn refund_values() -> super::Item {
+    values([(":minus", n(-1)), (":zero", n(0))])
 }

@@ -45,10 +45,6 @@ impl Reads {
             _type: PhantomData,
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 impl Fetched {
@@ -74,7 +70,8 @@ impl Store {
         if reads.keys.is_empty() {
             return Ok(Fetched { items: Vec::new() });
         }
-        let found = self.batch_get(reads.keys.clone(), true).await?;
+        let ids: Vec<(String, String)> = reads.keys.iter().map(|k| (k.pk.clone(), k.sk.clone())).collect();
+        let found = self.batch_get(reads.keys, true).await?;
         let mut by_key: HashMap<(String, String), Item> = found
             .into_iter()
             .filter_map(|item| {
@@ -83,18 +80,16 @@ impl Store {
                 Some(((pk, sk), item))
             })
             .collect();
-        let mut items: Vec<Option<Item>> = Vec::with_capacity(reads.keys.len());
         // A key asked twice is read once: the last slot takes the item, the
         // earlier ones a copy.
-        for (i, key) in reads.keys.iter().enumerate() {
-            let id = (key.pk.clone(), key.sk.clone());
-            let again = reads.keys[i + 1..].iter().any(|k| k.pk == key.pk && k.sk == key.sk);
-            items.push(if again {
-                by_key.get(&id).cloned()
-            } else {
-                by_key.remove(&id)
-            });
-        }
+        let items = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| match ids[i + 1..].contains(id) {
+                true => by_key.get(id).cloned(),
+                false => by_key.remove(id),
+            })
+            .collect();
         Ok(Fetched { items })
     }
 }
