@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import pathlib
+import re
 import shutil
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -38,6 +39,23 @@ def http_text(event):
     return ("\n".join(lines) + "\n\n").encode() + body(event)
 
 
+def xss_payloads():
+    """The XSS corpus's payloads (shared/src/markdown/xss_corpus.rs), decoded."""
+    text = (ROOT / "shared" / "src" / "markdown" / "xss_corpus.rs").read_text()
+    block = text[text.index("PAYLOADS: &[&str] = &["):text.index("\n];")]
+    for lit in re.findall(r'^\s*"((?:[^"\\]|\\.)*)",', block, re.M):
+        yield json.loads('"' + lit + '"')
+
+
+MARKDOWN = {
+    "table-link-mention": "| a | b |\n|---|:-:|\n| [x](https://a.org) | @ada |\n\nHi @ada, see ![i](https://a.org/i.png)",
+    "nested": "> quote\n> - item\n>   1. one\n>      ```rust\n>      fn main() {}\n>      ```\n\n- [ ] task\n- [x] done",
+    "footnote-refs": "Text[^1] and [ref].\n\n[^1]: a note\n[ref]: https://a.org 'title'",
+    "html-inline": "<details><summary>s</summary>*md* <b>b</b> &amp; &#x3c;</details>",
+    "emphasis": "***a*** __b__ ~~c~~ `d` ``e ` f``",
+}
+
+
 def widget_query(fields):
     check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
     key = hashlib.sha256(BOT_TOKEN).digest()
@@ -46,7 +64,8 @@ def widget_query(fields):
 
 
 def main():
-    seeds = {t: {} for t in ["telegram_update", "web_body", "forward_rule", "dialog_tree", "login_widget", "session_cookie"]}
+    seeds = {t: {} for t in ["telegram_update", "web_body", "forward_rule", "dialog_tree", "login_widget",
+                             "session_cookie", "markdown"]}
     for name, e in events("telegram-webhook"):
         seeds["telegram_update"][name] = body(e)
     buttons = ["fr:l:3", "fr:s:0123456789ab", "fr:c:-1001000000100:7", "fr:m:fallback", "fr:new", "x:approve:abc"]
@@ -58,9 +77,30 @@ def main():
              "media_group_id": "g1", "caption": "news", "photo": [{"file_id": "f", "file_unique_id": "u"}]}}
     seeds["telegram_update"]["album-photo"] = json.dumps(album).encode()
 
-    for folder in ["auth-email", "invites", "members", "settings", "forward-rules"]:
+    for folder in ["auth-email", "invites", "members", "settings", "forward-rules", "posts", "comments", "feed"]:
         for name, e in events(folder):
             seeds["web_body"][f"{folder}-{name}"] = http_text(e)
+
+    cursor = base64.urlsafe_b64encode(json.dumps({"l": "ALL", "o": "activity", "b": [
+        {"p": "ALL", "at": {"pk": "POST#x", "sk": "POST", "r": "1796169600000"}}]}).encode()).rstrip(b"=")
+    seeds["web_body"]["feed-cursor"] = b"GET /?sort=top&period=week&cursor=" + cursor + b"\n\n"
+    seeds["web_body"]["event-form"] = (b"POST /posts\ncontent-type: application/x-www-form-urlencoded\n\n"
+                                       b"type=event&title=Meetup&starts_at=2026-12-05T19%3A00&ends_at=2026-12-05T21%3A00"
+                                       b"&place=Caf%C3%A9&room=travel&public=on")
+    seeds["web_body"]["link-form"] = (b"POST /posts\ncontent-type: application/json\n\n"
+                                      b'{"type":"link","title":"Read","url":"https://a.org/x?y=1#z","draft":"1"}')
+
+    for i, payload in enumerate(xss_payloads()):
+        seeds["markdown"][f"xss-{i:03}"] = payload.encode()
+    for name, text in MARKDOWN.items():
+        seeds["markdown"][name] = text.encode()
+    for folder in ["posts", "comments"]:
+        for name, e in events(folder):
+            b = body(e)
+            if b.startswith(b"{"):
+                doc = json.loads(b)
+                if doc.get("body"):
+                    seeds["markdown"][f"{folder}-{name}"] = doc["body"].encode()
 
     for name, e in events("forward-rules"):
         if body(e):

@@ -43,6 +43,7 @@ echo "fuzz.sh: built in $(($(date +%s) - started)) s" >&2
 dict_of() {
   case "$1" in
     dialog_tree) echo fuzz/dicts/yaml.dict ;;
+    markdown) echo fuzz/dicts/markdown.dict ;;
     web_body | login_widget | session_cookie) echo fuzz/dicts/http.dict ;;
     *) echo fuzz/dicts/json.dict ;;
   esac

@@ -11,8 +11,10 @@
 //!
 //! Runs `Ctx::from_request` and everything a route then reads from the
 //! request: the app URL from the host, the CSRF check, each form's fields
-//! (JSON or URL-encoded), the typed values parsed from them, path ids,
-//! `next` and the session cookie.
+//! (JSON or URL-encoded), the typed values parsed from them (sign-in, intros,
+//! moderation, posts and comments), path ids, `next`, the feed's and the
+//! thread's query (`sort`, `period`, `cursor`, `comments`) and the session
+//! cookie.
 #![no_main]
 
 use std::collections::HashMap;
@@ -22,10 +24,16 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 use libfuzzer_sys::fuzz_target;
 use lodge::config::AppUrl;
-use lodge::domain::{About, DisplayName, Email, InviteCode, Links, LoginCode, MemberId};
+use lodge::domain::{
+    About, CommentBody, CommentId, DisplayName, Email, InviteCode, LinkUrl, Links, LoginCode, MemberId, NewPost,
+    PostBody, PostContent, PostFields, PostId, PostTitle, RoomSlug,
+};
+use lodge::feed::order::FeedOrder;
 use lodge::forwarding::RuleId;
 use lodge::moderation::RejectReason;
 use lodge::session;
+use lodge::store::feed::fuzz_cursor;
+use lodge::thread::ThreadOrder;
 use lodge::web::{safe_next, Ctx};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -71,6 +79,14 @@ struct DecisionForm {
 #[derive(Deserialize)]
 struct RoleForm {
     role: String,
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    parent_id: Option<String>,
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -142,6 +158,9 @@ fn check(ctx: &Ctx) {
         if let Ok(r) = RuleId::parse(id) {
             assert_eq!(RuleId::parse(r.as_str()).as_ref(), Ok(&r));
         }
+        if let Ok(p) = PostId::parse(id) {
+            assert_eq!(PostId::parse(p.as_str()).as_ref(), Ok(&p));
+        }
     }
     if let Ok(code) = ctx.param("code") {
         if let Ok(c) = InviteCode::parse(code) {
@@ -193,6 +212,52 @@ fn check(ctx: &Ctx) {
     }
     if let Some(f) = fields::<RoleForm>(ctx) {
         let _ = f.role.len();
+    }
+    if let Some(f) = fields::<PostFields>(ctx) {
+        post(&f);
+    }
+    if let Some(f) = fields::<CommentForm>(ctx) {
+        if let Ok(b) = CommentBody::parse(&f.body) {
+            assert_eq!(CommentBody::parse(b.as_str()).as_ref(), Ok(&b));
+        }
+        if let Some(Ok(c)) = f.parent_id.as_deref().map(CommentId::parse) {
+            assert_eq!(CommentId::parse(c.as_str()).as_ref(), Ok(&c));
+        }
+    }
+
+    // The feed's and the thread's query.
+    if let Err(e) = FeedOrder::parse(ctx.query_param("sort"), ctx.query_param("period")) {
+        assert!(!e.problem.is_empty());
+    }
+    let _ = ThreadOrder::parse(ctx.query_param("comments"));
+    if let Some(cursor) = ctx.query_param("cursor") {
+        fuzz_cursor(cursor);
+    }
+}
+
+/// The compose form, read in zones east and west of UTC: what parses is
+/// whole for its kind, and each value re-parses from its own text unchanged.
+fn post(f: &PostFields) {
+    for offset in [0, 330, -600] {
+        let p = match NewPost::parse(f, offset) {
+            Ok(p) => p,
+            Err(errors) => {
+                assert!(!errors.0.is_empty() && errors.0.iter().all(|e| !e.problem.is_empty()));
+                continue;
+            }
+        };
+        assert_eq!(PostTitle::parse(p.title.as_str()).as_ref(), Ok(&p.title));
+        assert_eq!(PostBody::parse(p.body.as_str()).as_ref(), Ok(&p.body));
+        if let Some(room) = &p.room {
+            assert_eq!(RoomSlug::parse(room.as_str()).as_ref(), Ok(room));
+        }
+        match &p.content {
+            PostContent::Link(url) => assert_eq!(LinkUrl::parse(url.as_str()).as_ref(), Ok(url)),
+            PostContent::Event(w) => assert!(w.ends_at().is_none_or(|end| end > w.starts_at())),
+            PostContent::Intro => panic!("an intro post from the compose form"),
+            PostContent::Post => assert!(!p.body.is_empty()),
+            PostContent::Question => {}
+        }
     }
 }
 

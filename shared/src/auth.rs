@@ -89,6 +89,16 @@ pub fn require_approved(ctx: &Ctx, viewer: Option<Viewer>) -> Result<Viewer, Web
     }
 }
 
+/// `viewer`, approved, moderating (a moderator or an admin).
+pub fn require_staff(ctx: &Ctx, viewer: Option<Viewer>) -> Result<Viewer, WebError> {
+    let v = require_approved(ctx, viewer)?;
+    if v.member.role.can_moderate() {
+        Ok(v)
+    } else {
+        Err(WebError::forbidden("Only moderators and admins can do that."))
+    }
+}
+
 /// Sign-in attempts per source IP and hour (`LODGE_AUTH_IP_LIMIT`, 30),
 /// shared by requesting a code and activating an invite.
 pub fn ip_limit(env: &crate::Env) -> Result<crate::store::rate::Limit, crate::ConfigError> {
@@ -180,12 +190,8 @@ impl Sessions {
 
     /// An approved moderator or admin.
     pub async fn require_staff(&self, ctx: &Ctx) -> Result<Viewer, WebError> {
-        let v = self.require_approved(ctx).await?;
-        if v.member.role.can_moderate() {
-            Ok(v)
-        } else {
-            Err(WebError::forbidden("Only moderators and admins can do that."))
-        }
+        let viewer = self.viewer(&ctx.headers).await?;
+        require_staff(ctx, viewer)
     }
 
     pub async fn require_admin(&self, ctx: &Ctx) -> Result<Viewer, WebError> {

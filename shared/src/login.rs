@@ -16,7 +16,7 @@ use crate::crypto;
 use crate::domain::Member;
 use crate::domain::{Email, LoginCode, MemberStatus};
 use crate::mail::{Letter, MailError, Mailer};
-use crate::store::login_codes::{CodeLock, StoredCode, WrongGuess};
+use crate::store::login_codes::{CodeLock, CodePut, StoredCode, WrongGuess};
 use crate::store::rate::{Limit, RateDecision};
 use crate::store::sessions::SessionRecord;
 use crate::store::telegram::LinkToken;
@@ -30,6 +30,8 @@ pub const CODES_PER_ADDRESS: Limit = Limit {
     max: 3,
     window_secs: 3600,
 };
+/// The rate counter of `CODES_PER_ADDRESS`.
+const CODE_QUOTA: &str = "code";
 /// Wrong guesses per address in one 24-hour window that lock sign-in by
 /// code. One: the README's design notes show why a 24-hour window allows no more.
 pub const LOCK_AFTER_WRONG_GUESSES: u32 = 1;
@@ -194,19 +196,18 @@ impl LoginCodes {
         next: &str,
     ) -> Result<Issued, IssueError> {
         let now = self.clock.now();
-        if let RateDecision::Limited { retry_after_secs } = self
-            .store
-            .rate_limits()
-            .hit("code", email.as_str(), CODES_PER_ADDRESS, now)
-            .await?
-        {
-            return Ok(Issued::QuotaExceeded {
-                minutes: (retry_after_secs + 59) / 60,
-            });
-        }
+        let over_quota = |retry_after_secs: i64| Issued::QuotaExceeded {
+            minutes: (retry_after_secs + 59) / 60,
+        };
         let member = match member {
             Some(m) if m.status != MemberStatus::Banned => m,
-            _ => return Ok(Issued::NotAMember),
+            // Counted all the same, so the quota reveals nothing.
+            _ => {
+                return Ok(match self.hit_quota(email, now).await? {
+                    RateDecision::Limited { retry_after_secs } => over_quota(retry_after_secs),
+                    RateDecision::Allowed => Issued::NotAMember,
+                })
+            }
         };
         let code = LoginCode::generate();
         let stored = StoredCode {
@@ -216,10 +217,28 @@ impl LoginCodes {
             issued_at: now,
             expires_at: now + CODE_TTL_SECS,
         };
-        if !self.store.login_codes().put_unless_locked(email, &stored).await? {
-            // Codes are locked: the email carries a fresh sign-in link instead.
-            self.lock(app, email, &member, now).await?;
-            return Ok(Issued::Sent);
+        // The quota's hit rides in the code's own transaction.
+        let quota = self
+            .store
+            .rate_limits()
+            .hit_item(CODE_QUOTA, email.as_str(), CODES_PER_ADDRESS, now)?;
+        match self
+            .store
+            .login_codes()
+            .put_unless_locked(email, &stored, quota)
+            .await?
+        {
+            CodePut::Stored => {}
+            CodePut::OverQuota { retry_after_secs } => return Ok(over_quota(retry_after_secs)),
+            // Codes are locked: the email carries a fresh sign-in link
+            // instead, within the same quota.
+            CodePut::Locked => {
+                if let RateDecision::Limited { retry_after_secs } = self.hit_quota(email, now).await? {
+                    return Ok(over_quota(retry_after_secs));
+                }
+                self.lock(app, email, &member, now).await?;
+                return Ok(Issued::Sent);
+            }
         }
         if let Err(e) = self.mailer.send(email, &self.letter(app, email, &code, next)).await {
             // Undo both so the member can simply ask again.
@@ -227,13 +246,21 @@ impl LoginCodes {
             let _ = self
                 .store
                 .rate_limits()
-                .refund("code", email.as_str(), CODES_PER_ADDRESS, now)
+                .refund(CODE_QUOTA, email.as_str(), CODES_PER_ADDRESS, now)
                 .await;
             return Err(e.into());
         }
         tracing::info!(email = %email.fingerprint(), member = %member.id, "login code sent");
         self.send_to_telegram(&member, &code).await;
         Ok(Issued::Sent)
+    }
+
+    /// One code request against the address's quota, as its own write.
+    async fn hit_quota(&self, email: &Email, now: i64) -> Result<RateDecision, StoreError> {
+        self.store
+            .rate_limits()
+            .hit(CODE_QUOTA, email.as_str(), CODES_PER_ADDRESS, now)
+            .await
     }
 
     /// Best effort: email is the channel that must work; a Telegram failure

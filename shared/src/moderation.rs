@@ -170,10 +170,23 @@ pub async fn decide(
     decision: Decision,
     now: i64,
 ) -> Result<Outcome, ModerationError> {
+    let member = store.members().get(member_id).await?;
+    decide_on(store, moderator, member, decision, now).await
+}
+
+/// `decide`, on the member as the caller just read it (`None`: no such
+/// member), for a caller that read it beside the moderator's session.
+pub async fn decide_on(
+    store: &Store,
+    moderator: &Member,
+    member: Option<Member>,
+    decision: Decision,
+    now: i64,
+) -> Result<Outcome, ModerationError> {
     if !moderator.role.can_moderate() || moderator.status != MemberStatus::Approved {
         return Err(ModerationError::NotAllowed);
     }
-    let member = store.members().get(member_id).await?.ok_or(ModerationError::NotFound)?;
+    let member = member.ok_or(ModerationError::NotFound)?;
     if member.status != MemberStatus::OnReview {
         return already_decided(&member);
     }
@@ -236,7 +249,11 @@ pub async fn decide(
     match written {
         Ok(()) => Ok(Outcome::Applied { member: updated }),
         Err(e) if e.failed_at(0) => {
-            let current = store.members().get(member_id).await?.ok_or(ModerationError::NotFound)?;
+            let current = store
+                .members()
+                .get(&updated.id)
+                .await?
+                .ok_or(ModerationError::NotFound)?;
             already_decided(&current)
         }
         Err(e) => Err(e.into()),

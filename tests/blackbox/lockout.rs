@@ -108,6 +108,29 @@ async fn wrong_guesses_lock_code_sign_in_and_the_emailed_link_unlocks_once() {
 }
 
 #[tokio::test]
+async fn a_locked_address_is_sent_links_within_the_code_quota() {
+    let app = TestApp::spawn().await;
+    let (email, _, _) = member(&app).await;
+    lock(&app, &email).await;
+    app.wait_for_mail(&email, |m| m.iter().any(|m| m.subject == LOCKED_SUBJECT))
+        .await;
+    // In the next hour's quota window (the lock stays), each request sends a
+    // link and takes one of CODES_PER_ADDRESS, until the quota refuses.
+    app.clock.advance(lodge::login::CODES_PER_ADDRESS.window_secs);
+    let quota = lodge::login::CODES_PER_ADDRESS.max as usize;
+    for sent in 1..=quota {
+        let before = app.mails_to(&email).await.len();
+        request_code(&app, &email).await;
+        let mails = app.wait_for_mail(&email, |m| m.len() > before).await;
+        assert_eq!(mails.last().unwrap().subject, LOCKED_SUBJECT, "link {sent}");
+    }
+    let before = app.mails_to(&email).await.len();
+    let r = app.post_form("/auth/email", &[("email", &email)]).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(app.mails_to(&email).await.len(), before, "nothing sent over the quota");
+}
+
+#[tokio::test]
 async fn an_admin_unlocks_code_sign_in_and_a_member_cannot() {
     let app = TestApp::spawn().await;
     let (email, member_cookie, id) = member(&app).await;

@@ -1,9 +1,11 @@
 //! The moderation queue and decisions, for moderators and admins.
 
 use lambda_http::http::StatusCode;
+use lodge::auth;
 use lodge::domain::{Member, MemberId, MemberStatus, ReviewResult, Role};
 use lodge::moderation::{self, Decision, ModerationError, Outcome, RejectReason};
 use lodge::queue::Notification;
+use lodge::store::reads::Reads;
 use lodge::web::{self, Ctx, Reply, WebError};
 use serde::Deserialize;
 use serde_json::json;
@@ -66,11 +68,19 @@ impl TryFrom<DecisionForm> for Decision {
 }
 
 pub async fn decide(state: &State, ctx: &Ctx) -> Result<Reply, WebError> {
-    let v = state.sessions.require_staff(ctx).await?;
-    let id = member_id(ctx)?;
+    // The moderator's session and profile and the member decided on: one
+    // `BatchGetItem` (the member's answer is dropped unless the viewer is staff).
+    let mut reads = Reads::new();
+    let pending = state.sessions.ask(&ctx.headers, &mut reads);
+    let target = member_id(ctx).map(|id| (state.store.members().read_in(&mut reads, &id), id));
+    let mut fetched = state.store.fetch(reads).await?;
+    let viewer = pending.map(|p| p.settle(&mut fetched)).transpose()?.flatten();
+    let v = auth::require_staff(ctx, viewer)?;
+    let (slot, id) = target?;
     let decision: Decision = ctx.parsed::<DecisionForm, _>()?;
+    let member = fetched.take(slot)?;
     let now = state.clock.now();
-    let (status, notice, body) = match moderation::decide(&state.store, &v.member, &id, decision, now).await {
+    let (status, notice, body) = match moderation::decide_on(&state.store, &v.member, member, decision, now).await {
         Ok(Outcome::Applied { member }) => {
             state
                 .notify

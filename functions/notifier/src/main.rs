@@ -1,6 +1,6 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lodge::telemetry::init();
     let state = notifier::State::from_env(&lodge::Env::process(), &lodge::aws::load().await)?;

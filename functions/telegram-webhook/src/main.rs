@@ -1,6 +1,6 @@
 use lambda_http::{run, service_fn, Error};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lodge::telemetry::init();
     let state = telegram_webhook::State::from_env(

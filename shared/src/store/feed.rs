@@ -206,21 +206,78 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("cursors serialise"))
     }
 
-    /// A cursor from `?cursor=`, for this listing and ordering only.
-    fn decode(raw: &str, lst: &str, order: &str) -> Result<Self, FieldError> {
+    /// A cursor from `?cursor=`, for this listing and ordering only. Its
+    /// positions become a query's `ExclusiveStartKey`, so each must be a key
+    /// DynamoDB accepts for `spec`'s index: a forged one is this 400, not a
+    /// `ValidationException` from AWS.
+    fn decode(raw: &str, lst: &str, order: &str, spec: IndexSpec) -> Result<Self, FieldError> {
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad_cursor())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
         let prefix = format!("{lst}#");
         let partitions_fit = !c.b.is_empty()
             && c.b.len() <= 13
-            && c.b
-                .iter()
-                .all(|b| b.p == lst || b.p.starts_with(&prefix) || order == "bookmarks");
+            && c.b.iter().all(|b| {
+                (b.p == lst || b.p.starts_with(&prefix) || order == "bookmarks")
+                    && b.at.as_ref().is_none_or(|at| at.is_key_of(spec))
+            });
         if c.l != lst || c.o != order || !partitions_fit {
             return Err(bad_cursor());
         }
         Ok(c)
     }
+}
+
+/// DynamoDB's bounds on key attributes: a partition key of 1–2,048 bytes, a
+/// sort key of 1–1,024.
+const MAX_PARTITION_KEY: usize = 2048;
+const MAX_SORT_KEY: usize = 1024;
+
+impl Position {
+    fn is_key_of(&self, spec: IndexSpec) -> bool {
+        let range = if spec.numeric {
+            is_plain_number(&self.r)
+        } else {
+            (1..=MAX_SORT_KEY).contains(&self.r.len())
+        };
+        (1..=MAX_PARTITION_KEY).contains(&self.pk.len()) && (1..=MAX_SORT_KEY).contains(&self.sk.len()) && range
+    }
+}
+
+/// A number as Lodge writes them (`n()` of an integer or an `f64`): digits,
+/// an optional fraction, at most 38 digits (the precision DynamoDB keeps).
+fn is_plain_number(r: &str) -> bool {
+    let unsigned = r.strip_prefix('-').unwrap_or(r);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(int) && frac.is_none_or(digits) && int.trim_start_matches('0').len() + frac.map_or(0, str::len) <= 38
+}
+
+/// The fuzz target's body (`fuzz/fuzz_targets/post_form.rs`): any text as
+/// `?cursor=` of any feed. A cursor that decodes holds only keys DynamoDB
+/// accepts, and encodes back to one that decodes the same.
+pub fn fuzz_cursor(raw: &str) {
+    let check = |lst: &str, order: &str, spec: IndexSpec| {
+        let Ok(c) = Cursor::decode(raw, lst, order, spec) else {
+            return;
+        };
+        assert!(c.b.iter().flat_map(|b| &b.at).all(|at| at.is_key_of(spec)));
+        assert_eq!(Cursor::decode(&c.encode(), lst, order, spec).as_ref(), Ok(&c));
+    };
+    let all = Listing::All.name();
+    for order in [
+        FeedOrder::Activity,
+        FeedOrder::New,
+        FeedOrder::Hot,
+        FeedOrder::Top(TopPeriod::Week),
+        FeedOrder::Top(TopPeriod::All),
+    ] {
+        check(&all, order_name(order), spec(order));
+    }
+    let member = MemberId::parse("0123456789abcdef0123456789abcdef").expect("a valid id");
+    check(&keys::bookmarks_of(&member), "bookmarks", NEW);
 }
 
 // ---------------------------------------------------------------- orderings
@@ -438,7 +495,7 @@ impl Feed<'_> {
         let lst = listing.name();
         let name = order_name(order);
         let mut buckets = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(raw) => match Cursor::decode(raw, &lst, name) {
+            Some(raw) => match Cursor::decode(raw, &lst, name, spec(order)) {
                 Ok(c) => c.b,
                 Err(e) => return Ok(Err(e)),
             },
@@ -702,7 +759,7 @@ impl Feed<'_> {
     ) -> Result<Result<Page, FieldError>, StoreError> {
         let partition = keys::bookmarks_of(member);
         let mut bucket = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(raw) => match Cursor::decode(raw, &partition, "bookmarks") {
+            Some(raw) => match Cursor::decode(raw, &partition, "bookmarks", NEW) {
                 Ok(c) if c.b.len() == 1 && c.b[0].p == partition => c.b.into_iter().next().expect("one bucket"),
                 _ => return Ok(Err(bad_cursor())),
             },
@@ -931,6 +988,80 @@ mod tests {
                 .unwrap()
                 .unwrap_err();
             assert_eq!(e.field, "cursor");
+        }
+
+        // Its positions become the query's ExclusiveStartKey: a forged one
+        // DynamoDB would refuse is a bad cursor, not a failed query.
+        let forged = |order: &str, pk: &str, r: &str| {
+            Cursor {
+                l: Listing::All.name(),
+                o: order.into(),
+                b: vec![Bucket {
+                    p: Listing::All.name(),
+                    at: Some(Position {
+                        pk: pk.into(),
+                        sk: "POST".into(),
+                        r: r.into(),
+                    }),
+                    done: false,
+                }],
+            }
+            .encode()
+        };
+        let long = "P".repeat(MAX_PARTITION_KEY + 1);
+        for (order, raw) in [
+            (FeedOrder::Activity, forged("activity", "POST#x", "not-a-number")),
+            (FeedOrder::Activity, forged("activity", "POST#x", "1e400")),
+            (FeedOrder::Activity, forged("activity", "POST#x", &"9".repeat(39))),
+            (FeedOrder::New, forged("new", "", "2026")),
+            (FeedOrder::New, forged("new", &long, "2026")),
+            (FeedOrder::New, forged("new", "POST#x", "")),
+        ] {
+            let e = feed
+                .page(&Listing::All, order, None, &Mutes::default(), Some(&raw), NOW)
+                .await
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(e.field, "cursor", "{order:?}");
+        }
+        for (order, raw) in [
+            (FeedOrder::Activity, forged("activity", "POST#x", "1796169600000")),
+            (FeedOrder::Hot, forged("hot", "POST#x", "-12.5")),
+            (FeedOrder::New, forged("new", "POST#x", "2026-12-01T00:00:00Z#x")),
+        ] {
+            feed.page(&Listing::All, order, None, &Mutes::default(), Some(&raw), NOW)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn plain_numbers_are_what_lodge_writes() {
+        for ok in [
+            "0",
+            "-1",
+            "1796169600000",
+            "12.5",
+            &f64::MAX.to_string()[..38],
+            &(0.1f64 + 0.2).to_string(),
+        ] {
+            assert!(is_plain_number(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1e5",
+            "inf",
+            "NaN",
+            "+1",
+            " 1",
+            "1,5",
+            &"1".repeat(39),
+        ] {
+            assert!(!is_plain_number(bad), "{bad}");
         }
     }
 

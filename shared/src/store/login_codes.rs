@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::rate::Limit;
+use super::rate::{Limit, TxHit};
 use super::reads::Reads;
 use super::{n, s, values, Item, Key, Store, StoreError};
 use crate::domain::{Email, MemberId};
@@ -21,6 +21,18 @@ pub struct StoredCode {
     pub issued_at: i64,
     /// Also the table's TTL attribute; TTL deletion is lazy, so code checks it too.
     pub expires_at: i64,
+}
+
+/// What storing a new code found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodePut {
+    Stored,
+    /// Sign-in by code is locked for the address: nothing written.
+    Locked,
+    /// The address's quota is used up: nothing written.
+    OverQuota {
+        retry_after_secs: i64,
+    },
 }
 
 /// What happened to a wrong guess.
@@ -53,16 +65,27 @@ impl LoginCodes<'_> {
     }
 
     /// Stores a new code, replacing any previous one, unless sign-in by code
-    /// is locked for the address (checked in the same transaction, instead
-    /// of a read first). `Ok(false)`: locked, nothing written.
-    pub async fn put_unless_locked(&self, email: &Email, code: &StoredCode) -> Result<bool, StoreError> {
+    /// is locked for the address or `quota` (its `RateLimits::hit_item`,
+    /// with the seconds until its window ends) is used up: both are checked
+    /// in the same transaction, instead of a read and a write first.
+    pub async fn put_unless_locked(
+        &self,
+        email: &Email,
+        code: &StoredCode,
+        quota: TxHit,
+    ) -> Result<CodePut, StoreError> {
         let items = vec![
             self.unlocked_check(email)?,
             self.store.tx_put(&Key::login_code(email), code, None, None)?,
+            quota.item,
         ];
         match self.store.transact(items).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.failed_at(0) => Ok(false),
+            Ok(()) => Ok(CodePut::Stored),
+            // The quota first, as when it was its own write.
+            Err(e) if e.failed_at(2) => Ok(CodePut::OverQuota {
+                retry_after_secs: quota.retry_after_secs,
+            }),
+            Err(e) if e.failed_at(0) => Ok(CodePut::Locked),
             Err(e) => Err(e),
         }
     }

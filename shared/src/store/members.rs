@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::handles::HandleClaim;
 use super::keys::{self, Key};
+use super::reads::{Reads, Slot};
 use super::{n, s, values, Store, StoreError};
 use crate::domain::{DecisionRecord, Email, Member, MemberId, MemberStatus, Role, StaffEntry};
 
@@ -44,6 +45,11 @@ pub struct Members<'a> {
 impl Members<'_> {
     pub async fn get(&self, id: &MemberId) -> Result<Option<Member>, StoreError> {
         self.store.get(&Key::member(id)).await
+    }
+
+    /// `get`, as one key of a page's `BatchGetItem`.
+    pub fn read_in(&self, reads: &mut Reads, id: &MemberId) -> Slot<Member> {
+        reads.add(Key::member(id))
     }
 
     pub async fn id_by_email(&self, email: &Email) -> Result<Option<MemberId>, StoreError> {

@@ -12,6 +12,13 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
+/// One hit, taken inside a caller's transaction (`RateLimits::hit_item`).
+pub struct TxHit {
+    pub(crate) item: TransactWriteItem,
+    /// Until the window ends: the refusal's wait when it is full.
+    pub retry_after_secs: i64,
+}
+
 /// What taking a spacing slot found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Slot {
@@ -69,14 +76,10 @@ impl RateLimits<'_> {
             .store
             .update(
                 &Key::rate(what, key, window_start),
-                "ADD hits :take SET expires_at = :exp",
-                Some("attribute_not_exists(hits) OR hits <= :room"),
+                HIT,
+                Some(FITS),
                 &[],
-                values([
-                    (":take", n(take)),
-                    (":room", n(i64::from(max) - i64::from(take))),
-                    (":exp", n(expires_at)),
-                ]),
+                hit_values(take, max, expires_at),
                 None,
             )
             .await;
@@ -166,6 +169,19 @@ impl RateLimits<'_> {
         }
     }
 
+    /// `hit` as an item of a caller's transaction, which it makes fail when
+    /// the window is already full.
+    pub fn hit_item(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<TxHit, StoreError> {
+        let start = now - now.rem_euclid(limit.window_secs);
+        let end = start + limit.window_secs;
+        Ok(TxHit {
+            item: self
+                .store
+                .tx_update(&Key::rate(what, key, start), HIT, FITS, hit_values(1, limit.max, end))?,
+            retry_after_secs: (end - now).max(1),
+        })
+    }
+
     /// `refund` as an item of a caller's transaction, which it makes fail
     /// when the window's counter holds no hit.
     pub(crate) fn refund_item(
@@ -199,6 +215,18 @@ impl RateLimits<'_> {
             Err(other) => Err(other),
         }
     }
+}
+
+/// A hit: `:take` more, only while they fit under the limit.
+const HIT: &str = "ADD hits :take SET expires_at = :exp";
+const FITS: &str = "attribute_not_exists(hits) OR hits <= :room";
+
+fn hit_values(take: u32, max: u32, expires_at: i64) -> super::Item {
+    values([
+        (":take", n(take)),
+        (":room", n(i64::from(max) - i64::from(take))),
+        (":exp", n(expires_at)),
+    ])
 }
 
 /// A refund: one hit back, only from a counter that holds one.
