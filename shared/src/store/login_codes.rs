@@ -65,9 +65,8 @@ impl LoginCodes<'_> {
     }
 
     /// Stores a new code, replacing any previous one, unless sign-in by code
-    /// is locked for the address or `quota` (its `RateLimits::hit_item`,
-    /// with the seconds until its window ends) is used up: both are checked
-    /// in the same transaction, instead of a read and a write first.
+    /// is locked for the address or the address's `quota` is used up: both
+    /// are checked in the same transaction, instead of a read and a write first.
     pub async fn put_unless_locked(
         &self,
         email: &Email,

@@ -12,6 +12,14 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
+impl Limit {
+    /// The fixed window holding `now`: its start and its end.
+    fn window_at(self, now: i64) -> (i64, i64) {
+        let start = now - now.rem_euclid(self.window_secs);
+        (start, start + self.window_secs)
+    }
+}
+
 /// One hit, taken inside a caller's transaction (`RateLimits::hit_item`).
 pub struct TxHit {
     pub(crate) item: TransactWriteItem,
@@ -51,8 +59,7 @@ pub struct RateLimits<'a> {
 impl RateLimits<'_> {
     /// Counts one hit of `what` for `key`, unless the window is already full.
     pub async fn hit(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<RateDecision, StoreError> {
-        let start = now - now.rem_euclid(limit.window_secs);
-        let end = start + limit.window_secs;
+        let (start, end) = limit.window_at(now);
         Ok(match self.take_hits(what, key, start, 1, limit.max, end).await? {
             true => RateDecision::Allowed,
             false => RateDecision::Limited {
@@ -172,8 +179,7 @@ impl RateLimits<'_> {
     /// `hit` as an item of a caller's transaction, which it makes fail when
     /// the window is already full.
     pub fn hit_item(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<TxHit, StoreError> {
-        let start = now - now.rem_euclid(limit.window_secs);
-        let end = start + limit.window_secs;
+        let (start, end) = limit.window_at(now);
         Ok(TxHit {
             item: self
                 .store
@@ -191,14 +197,14 @@ impl RateLimits<'_> {
         limit: Limit,
         now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let start = now - now.rem_euclid(limit.window_secs);
+        let (start, _) = limit.window_at(now);
         self.store
             .tx_update(&Key::rate(what, key, start), REFUND, HELD, refund_values())
     }
 
     /// Gives back a hit, e.g. when the action it paid for failed.
     pub async fn refund(&self, what: &str, key: &str, limit: Limit, now: i64) -> Result<(), StoreError> {
-        let start = now - now.rem_euclid(limit.window_secs);
+        let (start, _) = limit.window_at(now);
         let out = self
             .store
             .update(
