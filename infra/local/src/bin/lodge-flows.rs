@@ -291,24 +291,28 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(runs);
     bench.take_counts().await;
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("handler runtime")
-            .block_on(async {
-                // Printed as soon as measured: the feed's seeding takes minutes.
-                let steps = measure(&bench, &outbox, &clock, runs).await;
-                print_table(&format!("Request path, {runs} runs each"), steps);
-                // Issue 12: seeds 10,000 posts and 100,000 comments, then the
-                // feed pages, the post page, a comment and a vote.
-                if feed::seeding() {
-                    feed::measure(&bench, &outbox, &store, &clock, (runs, feed_runs), print_table).await;
-                }
-            })
-    })
-    .join()
-    .expect("measurement thread");
+    // Named, so a profile can pick this thread alone (`perf report --comm flows-handler`).
+    std::thread::Builder::new()
+        .name("flows-handler".into())
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("handler runtime")
+                .block_on(async {
+                    // Printed as soon as measured: the feed's seeding takes minutes.
+                    let steps = measure(&bench, &outbox, &clock, runs).await;
+                    print_table(&format!("Request path, {runs} runs each"), steps);
+                    // Issue 12: seeds 10,000 posts and 100,000 comments, then the
+                    // feed pages, the post page, a comment and a vote.
+                    if feed::seeding() {
+                        feed::measure(&bench, &outbox, &store, &clock, (runs, feed_runs), print_table).await;
+                    }
+                })
+        })
+        .expect("measurement thread")
+        .join()
+        .expect("measurement thread");
     stack.stop();
     moto.stop().await;
 }
