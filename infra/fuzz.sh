@@ -70,8 +70,7 @@ for t in $targets; do
     "${limit[@]}" -dict="$(dict_of "$t")" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log" >&2
-    echo "fuzz.sh: $t FAILED; the input is under fuzz/artifacts/$t/ (log: $log)" >&2
-    echo "fuzz.sh: replay it with $BIN_DIR/$t fuzz/artifacts/$t/<file>" >&2
+    echo "fuzz.sh: $t FAILED (log: $log); replay the input saved under fuzz/artifacts/$t/ with $BIN_DIR/$t fuzz/artifacts/$t/<file>" >&2
     exit 1
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
